@@ -1,0 +1,88 @@
+//! A firm's state, as ECS components. Components are plain data; the systems that change
+//! them live in the module of their economic process.
+
+use bevy_ecs::prelude::*;
+use rand_chacha::ChaCha8Rng;
+
+/// Dense index of the firm in the [`crate::network::Network`] (its stable order).
+#[derive(Component, Clone, Copy, Debug)]
+pub struct FirmIndex(pub u32);
+
+/// What the firm makes and how much it can make.
+#[derive(Component, Clone, Debug)]
+pub struct Plant {
+    /// Output capacity, units of output per tick (for a final-demand producer: planned output).
+    pub capacity: f64,
+    /// Commodity index of the output.
+    pub output: u16,
+    /// True if the output is a final-demand good (consumed when made).
+    pub final_good: bool,
+    pub nation: u16,
+    /// Price region whose prices the firm pays.
+    pub region: u16,
+    /// Elasticity of planned output to input cost (final-demand producers only).
+    pub price_elasticity: f64,
+    /// Cost of one unit's inputs at reference prices, USD (for the elasticity).
+    pub reference_input_cost: f64,
+}
+
+/// This tick's production record and the smoothed plan used for procurement.
+#[derive(Component, Clone, Debug, Default)]
+pub struct Production {
+    /// Output planned this tick, units.
+    pub planned: f64,
+    /// Output made this tick, units.
+    pub produced: f64,
+    /// Planned output not made for lack of inputs, units.
+    pub shortfall: f64,
+    /// Exponentially smoothed planned output, units per tick.
+    pub expected_output: f64,
+}
+
+/// Finished-goods stock and the demand the firm sees for it.
+#[derive(Component, Clone, Debug, Default)]
+pub struct Finished {
+    /// Units of output in stock.
+    pub stock: f64,
+    /// Days of expected sales the firm aims to hold.
+    pub cover_days: f64,
+    /// Exponentially smoothed orders received, units per tick.
+    pub expected_sales: f64,
+    /// Orders received this tick, units.
+    pub received: f64,
+    /// Units shipped this tick.
+    pub shipped: f64,
+}
+
+/// One input of the recipe: the stock on hand and on its way.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputSlot {
+    pub commodity: u16,
+    /// Units of input per unit of output.
+    pub per_unit: f64,
+    /// Units on hand.
+    pub stock: f64,
+    /// Units shipped to the firm and not yet arrived.
+    pub in_transit: f64,
+    /// Range of this input's links in [`crate::procurement::SupplyLinks`].
+    pub links: (u32, u32),
+    /// Share-weighted mean transit time over the input's suppliers, ticks.
+    pub mean_lead_ticks: f64,
+    /// Units consumed this tick.
+    pub consumed: f64,
+}
+
+/// The firm's recipe inputs (empty for miners).
+#[derive(Component, Clone, Debug, Default)]
+pub struct Inputs {
+    pub slots: Vec<InputSlot>,
+    /// Days of input use the firm aims to hold on hand.
+    pub cover_days: f64,
+}
+
+/// The firm's own random streams, keyed by (seed, firm id, purpose).
+#[derive(Component, Clone, Debug)]
+pub struct Streams {
+    pub demand: ChaCha8Rng,
+    pub shipping: ChaCha8Rng,
+}

@@ -1,0 +1,128 @@
+//! Markets (tick step 4): suppliers fill orders from stock, rationing when short, and prices
+//! move with excess demand in each price region.
+
+use crate::firm::{Finished, Plant};
+use crate::procurement::OrderBook;
+use crate::sim::{Clock, Params, Registry};
+use bevy_ecs::prelude::*;
+
+/// Prices per (price region, commodity), USD per unit, and this tick's market tallies.
+#[derive(Resource, Debug, Clone)]
+pub struct PriceBook {
+    pub commodities: usize,
+    /// Current price, indexed `region * commodities + commodity`.
+    pub price: Vec<f64>,
+    /// Reference price per commodity.
+    pub reference: Vec<f64>,
+    /// Units ordered this tick by buyers in the region.
+    pub ordered: Vec<f64>,
+    /// Units of those orders filled.
+    pub filled: Vec<f64>,
+    /// Suppliers' finished stock and its target, per commodity, after this tick's sales.
+    pub stock: Vec<f64>,
+    pub target: Vec<f64>,
+}
+
+impl PriceBook {
+    pub fn new(regions: usize, reference: Vec<f64>) -> PriceBook {
+        let n = reference.len();
+        let price = (0..regions).flat_map(|_| reference.iter().copied()).collect();
+        PriceBook {
+            commodities: n,
+            price,
+            ordered: vec![0.0; regions * n],
+            filled: vec![0.0; regions * n],
+            stock: vec![0.0; n],
+            target: vec![0.0; n],
+            reference,
+        }
+    }
+
+    /// Price in `region` of `commodity`, USD per unit.
+    pub fn price(&self, region: u16, commodity: u16) -> f64 {
+        self.price[region as usize * self.commodities + commodity as usize]
+    }
+}
+
+/// Each supplier fills its orders from finished stock. When the orders exceed the stock,
+/// every order gets the same share of what is there (proportional rationing), whoever and
+/// wherever the buyer is. Suppliers then update their expected sales.
+pub fn fill_orders(
+    mut book: ResMut<OrderBook>,
+    mut firms: Query<(&Plant, &mut Finished)>,
+    registry: Res<Registry>,
+    clock: Res<Clock>,
+    params: Res<Params>,
+    mut prices: ResMut<PriceBook>,
+) {
+    for (_, mut fin) in firms.iter_mut() {
+        fin.received = 0.0;
+        fin.shipped = 0.0;
+    }
+    prices.ordered.fill(0.0);
+    prices.filled.fill(0.0);
+    let nc = prices.commodities;
+    let orders = &mut book.orders;
+    let mut start = 0;
+    while start < orders.len() {
+        let supplier = orders[start].supplier;
+        let mut end = start;
+        let mut total = 0.0;
+        while end < orders.len() && orders[end].supplier == supplier {
+            total += orders[end].quantity;
+            end += 1;
+        }
+        let (_, mut fin) = firms.get_mut(registry.entity[supplier as usize]).expect("supplier entity");
+        let ratio = if total > fin.stock { fin.stock / total } else { 1.0 };
+        let mut shipped = 0.0;
+        for o in &mut orders[start..end] {
+            o.filled = o.quantity * ratio;
+            shipped += o.filled;
+            let cell = registry.firm_region(o.buyer) as usize * nc + o.commodity as usize;
+            prices.ordered[cell] += o.quantity;
+            prices.filled[cell] += o.filled;
+        }
+        fin.received = total;
+        fin.shipped = shipped;
+        fin.stock -= shipped;
+        start = end;
+    }
+    let tick_days = f64::from(clock.tick_days);
+    let smooth = (tick_days / params.planning.demand_smoothing_days).min(1.0);
+    prices.stock.fill(0.0);
+    prices.target.fill(0.0);
+    for (plant, mut fin) in firms.iter_mut() {
+        if plant.final_good {
+            continue;
+        }
+        fin.expected_sales += smooth * (fin.received - fin.expected_sales);
+        let c = plant.output as usize;
+        prices.stock[c] += fin.stock;
+        prices.target[c] += fin.expected_sales * fin.cover_days / tick_days;
+    }
+}
+
+/// Moves each regional price with excess demand: the unfilled share of the region's orders
+/// plus a weight times suppliers' stock gap, and pulls it back toward the reference price.
+pub fn adjust_prices(mut prices: ResMut<PriceBook>, clock: Res<Clock>, params: Res<Params>) {
+    let dt = f64::from(clock.tick_days);
+    let rules = &params.prices;
+    let nc = prices.commodities;
+    for cell in 0..prices.price.len() {
+        let c = cell % nc;
+        let unfilled = if prices.ordered[cell] > 0.0 {
+            1.0 - prices.filled[cell] / prices.ordered[cell]
+        } else {
+            0.0
+        };
+        let gap = if prices.target[c] > 0.0 {
+            (prices.target[c] - prices.stock[c]) / prices.target[c]
+        } else {
+            0.0
+        };
+        let excess = unfilled + rules.stock_gap_weight * gap.clamp(-1.0, 1.0);
+        let log_gap = (prices.price[cell] / prices.reference[c]).ln();
+        let step = (rules.speed_per_day * excess - rules.reversion_per_day * log_gap) * dt;
+        prices.price[cell] *= step.clamp(-0.5, 0.5).exp();
+    }
+}

@@ -1,0 +1,198 @@
+//! The model-file schema: what a `.ron` file may say, with units.
+//!
+//! Loading (with file:line:col errors) is in [`load`], semantic checks in [`check`],
+//! the `--set PATH=VALUE` overrides in [`overrides`].
+
+pub mod check;
+pub mod load;
+pub mod overrides;
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A whole model: the world at its start date and the rules it runs by.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Model {
+    /// Short name; the default run folder is `runs/<name>/`.
+    pub name: String,
+    /// One paragraph on what the model represents.
+    #[serde(default)]
+    pub description: String,
+    pub calendar: Calendar,
+    /// Seed of the run's random streams (overridden by `run --seed`).
+    pub seed: u64,
+    pub commodities: Vec<Commodity>,
+    pub nations: Vec<Nation>,
+    pub firms: Vec<Firm>,
+    pub routes: Routes,
+    pub prices: PriceRules,
+    pub planning: Planning,
+}
+
+/// Time: the first day, the length of a tick and the last day.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Calendar {
+    /// First simulated day, `YYYY-MM-DD`.
+    pub start: String,
+    /// Days per tick (default 1).
+    #[serde(default = "one")]
+    pub tick_days: u32,
+    /// Last simulated day (inclusive), `YYYY-MM-DD`.
+    pub end: String,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// A traded good. Quantities of it are in `unit` everywhere in the model and the output.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Commodity {
+    pub id: String,
+    /// Unit of quantity, e.g. `t` (tonnes) or `vehicle`.
+    pub unit: String,
+    /// True if the good leaves the modelled economy when made (vehicles, end uses).
+    #[serde(default)]
+    pub final_demand: bool,
+    /// Reference price in USD per unit: the starting price in every region and the level
+    /// prices revert to.
+    pub price_usd: f64,
+}
+
+/// A nation (or a bloc such as `EU`, or the rest of the world `ROW`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Nation {
+    /// ISO 3166-1 alpha-2 code, or `EU` / `ROW`.
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    /// Price region whose prices buyers in this nation pay (e.g. `CN`, `EU`, `WORLD`).
+    pub price_region: String,
+}
+
+/// A producing (or final-consuming) firm.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Firm {
+    /// Stable id; also keys the firm's random streams.
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    /// Nation id.
+    pub nation: String,
+    /// Role in snake_case (`miner`, `refiner`, `magnet_maker`, `automaker`, or any other).
+    pub role: String,
+    /// Commodity id of the firm's output.
+    pub output: String,
+    /// Output capacity in units of output per day. For a maker of a final-demand good this
+    /// is its planned output per day.
+    pub capacity_per_day: f64,
+    /// Inputs per unit of output: commodity id -> units of input.
+    #[serde(default)]
+    pub recipe: BTreeMap<String, f64>,
+    /// Days of input use the firm aims to hold in stock (order-up-to cover, excluding goods in
+    /// transit).
+    #[serde(default)]
+    pub target_cover_days: f64,
+    /// Days of its own sales it aims to hold as finished stock (ignored for final goods).
+    #[serde(default)]
+    pub output_cover_days: f64,
+    /// Starting stocks in units: commodity id -> quantity. Inputs and the output not listed
+    /// start at their targets given the steady-state flows at the start date.
+    #[serde(default)]
+    pub initial_stock: BTreeMap<String, f64>,
+    /// Where each input is bought: commodity id -> supplier rule. An input without an
+    /// entry uses `ByCapacity(nations: [], home_share: None)`.
+    #[serde(default)]
+    pub suppliers: BTreeMap<String, Suppliers>,
+    /// Price elasticity of a final-demand producer's planned output with respect to the cost
+    /// of its inputs (0 = output does not respond to prices).
+    #[serde(default)]
+    pub price_elasticity: f64,
+}
+
+/// How a firm splits its orders of one input among suppliers.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum Suppliers {
+    /// Named firms with shares of the order (shares are normalised to sum to 1).
+    Listed(Vec<SupplierShare>),
+    /// Every firm making the input (in `nations`, or anywhere if empty), with shares in
+    /// proportion to capacity; if `home_share` is set and there are suppliers in the buyer's
+    /// own nation, those together get `home_share` and the others the rest.
+    ByCapacity {
+        #[serde(default)]
+        nations: Vec<String>,
+        #[serde(default)]
+        home_share: Option<f64>,
+    },
+    /// Shares by nation (normalised to sum to 1); within a nation, firms making the input
+    /// share that nation's part in proportion to capacity.
+    ByNation(BTreeMap<String, f64>),
+}
+
+/// One named supplier and its share of the orders.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SupplierShare {
+    pub firm: String,
+    pub share: f64,
+}
+
+/// Transit times between nations.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Routes {
+    /// Days from a supplier to a buyer in the same nation.
+    pub domestic_days: u32,
+    pub links: Vec<Route>,
+}
+
+/// A shipping lane from one nation to another.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    pub from: String,
+    pub to: String,
+    /// Mean door-to-door days.
+    pub days: u32,
+    /// Each shipment's transit time is uniform in `days ± jitter_days`.
+    #[serde(default)]
+    pub jitter_days: u32,
+    /// Whether the same lane serves `to -> from` (default true).
+    #[serde(default = "yes")]
+    pub both_ways: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// How prices move: `ln p += speed * excess_demand - reversion * ln(p / p_ref)` per day.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PriceRules {
+    /// Response of the log price per day to one unit of excess demand.
+    pub speed_per_day: f64,
+    /// Share of the log gap to the reference price closed per day.
+    pub reversion_per_day: f64,
+    /// Weight of suppliers' stock gap ((target - stock) / target) in excess demand, next to the
+    /// unfilled share of buyers' orders.
+    pub stock_gap_weight: f64,
+}
+
+/// How firms plan output and forecast demand.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Planning {
+    /// Mean age in days of the exponential smoothing of orders received.
+    pub demand_smoothing_days: f64,
+    /// Days over which a firm closes the gap between its finished stock and its target.
+    pub stock_adjust_days: f64,
+    /// Standard deviation of day-to-day noise in final-demand producers' planned output,
+    /// as a share of planned output.
+    pub final_demand_noise: f64,
+}

@@ -1,0 +1,102 @@
+//! `--set PATH=VALUE`: change any field of a loaded model before it runs.
+//!
+//! PATH is dot-separated field names; inside a list, a segment is either a 0-based index or
+//! the `id` of an element (`firms.cn_magnet_1.capacity_per_day`). VALUE is JSON (`12`,
+//! `0.5`, `true`, `[1,2]`, `{"a": 1}`); anything that is not JSON is taken as a string.
+
+use super::Model;
+use serde_json::Value;
+
+/// Applies one `PATH=VALUE` assignment; the error says which part of the path failed.
+pub fn apply(model: &Model, assignment: &str) -> Result<Model, String> {
+    let (path, raw) = assignment
+        .split_once('=')
+        .ok_or_else(|| format!("--set `{assignment}`: expected PATH=VALUE, e.g. seed=7"))?;
+    let value: Value = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
+    let mut tree = serde_json::to_value(model).map_err(|e| e.to_string())?;
+    let mut node = &mut tree;
+    let segments: Vec<&str> = path.split('.').collect();
+    for (i, seg) in segments.iter().enumerate() {
+        let here = segments[..=i].join(".");
+        node = match node {
+            Value::Object(map) => {
+                if !map.contains_key(*seg) {
+                    // A new key is allowed only in maps keyed by data (recipes, stocks, suppliers).
+                    let keys: Vec<&String> = map.keys().collect();
+                    let data_map = segments[..i]
+                        .last()
+                        .is_some_and(|p| matches!(*p, "recipe" | "initial_stock" | "suppliers"));
+                    if !data_map {
+                        return Err(format!(
+                            "--set {path}: no field `{seg}` at `{here}`; fields there: {}",
+                            keys.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+                        ));
+                    }
+                    map.insert(seg.to_string(), Value::Null);
+                }
+                map.get_mut(*seg).expect("present")
+            }
+            Value::Array(items) => {
+                let idx = match seg.parse::<usize>() {
+                    Ok(k) if k < items.len() => k,
+                    Ok(k) => {
+                        return Err(format!(
+                            "--set {path}: index {k} out of range at `{here}` ({} elements)",
+                            items.len()
+                        ));
+                    }
+                    Err(_) => items
+                        .iter()
+                        .position(|it| it.get("id").and_then(Value::as_str) == Some(seg))
+                        .ok_or_else(|| format!("--set {path}: no element with id `{seg}` at `{here}`"))?,
+                };
+                &mut items[idx]
+            }
+            _ => {
+                return Err(format!(
+                    "--set {path}: `{}` is a value, not a record or list",
+                    segments[..i].join(".")
+                ));
+            }
+        };
+    }
+    *node = value;
+    serde_json::from_value(tree).map_err(|e| format!("--set {path}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::load::{Source, parse};
+
+    fn tiny() -> Model {
+        let text = r#"(name: "t", calendar: (start: "2025-01-01", end: "2025-01-10"), seed: 1,
+            commodities: [(id: "ore", unit: "t", price_usd: 1.0)], nations: [(id: "CN", price_region: "CN")],
+            firms: [(id: "m", nation: "CN", role: "miner", output: "ore", capacity_per_day: 1.0)],
+            routes: (domestic_days: 2, links: []),
+            prices: (speed_per_day: 0.1, reversion_per_day: 0.01, stock_gap_weight: 0.5),
+            planning: (demand_smoothing_days: 10.0, stock_adjust_days: 10.0, final_demand_noise: 0.0))"#;
+        parse(&Source {
+            path: "t.ron".into(),
+            text: text.into(),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn sets_fields_by_id_index_and_json() {
+        let m = apply(&tiny(), "firms.m.capacity_per_day=2.5").unwrap();
+        assert_eq!(m.firms[0].capacity_per_day, 2.5);
+        let m = apply(&m, "firms.0.recipe.ore=1").unwrap();
+        assert_eq!(m.firms[0].recipe["ore"], 1.0);
+        let m = apply(&tiny(), "calendar.end=2025-02-01").unwrap();
+        assert_eq!(m.calendar.end, "2025-02-01");
+        assert!(
+            apply(&tiny(), "firms.x.capacity_per_day=1")
+                .unwrap_err()
+                .contains("no element with id `x`")
+        );
+        assert!(apply(&tiny(), "sed=1").unwrap_err().contains("no field `sed`"));
+        assert!(apply(&tiny(), "seed=abc").is_err());
+    }
+}

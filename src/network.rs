@@ -1,0 +1,250 @@
+//! The supply network: ids turned into dense indices, supplier rules turned into weighted
+//! links with lead times, and the steady state the world starts in.
+
+use crate::model::load::{ModelError, Source};
+use crate::model::{Model, Suppliers};
+use std::collections::BTreeMap;
+
+/// One buyer -> supplier link for one input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Link {
+    /// Dense index of the supplying firm.
+    pub supplier: u32,
+    /// Share of the buyer's orders of this input that go to this supplier (shares sum to 1).
+    pub share: f64,
+    /// Mean transit days from supplier to buyer.
+    pub days: u32,
+    /// Transit time is uniform in `days ± jitter_days`.
+    pub jitter_days: u32,
+}
+
+/// One input of a firm's recipe.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputSpec {
+    pub commodity: u16,
+    /// Units of input per unit of output.
+    pub per_unit: f64,
+    /// The firm's suppliers of this input.
+    pub links: Vec<Link>,
+}
+
+/// Everything the world needs to know about the network, by dense index.
+#[derive(Clone, Debug)]
+pub struct Network {
+    pub commodities: Vec<String>,
+    pub units: Vec<String>,
+    pub final_demand: Vec<bool>,
+    pub nations: Vec<String>,
+    pub regions: Vec<String>,
+    /// Price region of each nation.
+    pub nation_region: Vec<u16>,
+    pub firms: Vec<String>,
+    pub firm_nation: Vec<u16>,
+    pub roles: Vec<String>,
+    pub firm_role: Vec<u16>,
+    pub firm_output: Vec<u16>,
+    pub inputs: Vec<Vec<InputSpec>>,
+    /// Output per day of each firm in the steady state at the start date (units per day).
+    pub steady_output: Vec<f64>,
+    /// Orders per day each firm receives in that steady state (units per day).
+    pub steady_sales: Vec<f64>,
+    /// Cross-border flows per day in the steady state: (exporter, importer, commodity) -> units.
+    pub steady_flows: BTreeMap<(u16, u16, u16), f64>,
+}
+
+impl Network {
+    /// Resolves ids and supplier rules; a cross-border link without a route is an error.
+    pub fn resolve(model: &Model, src: &Source) -> Result<Network, ModelError> {
+        let commodities: Vec<String> = model.commodities.iter().map(|c| c.id.clone()).collect();
+        let cidx = index(&commodities);
+        let nations: Vec<String> = model.nations.iter().map(|n| n.id.clone()).collect();
+        let nidx = index(&nations);
+        let mut regions: Vec<String> = model.nations.iter().map(|n| n.price_region.clone()).collect();
+        regions.sort();
+        regions.dedup();
+        let ridx = index(&regions);
+        let mut roles: Vec<String> = model.firms.iter().map(|f| f.role.clone()).collect();
+        roles.sort();
+        roles.dedup();
+        let roleidx = index(&roles);
+        let firms: Vec<String> = model.firms.iter().map(|f| f.id.clone()).collect();
+        let fidx = index(&firms);
+
+        let mut routes: BTreeMap<(&str, &str), (u32, u32)> = BTreeMap::new();
+        for r in &model.routes.links {
+            routes.insert((&r.from, &r.to), (r.days, r.jitter_days));
+            if r.both_ways {
+                routes.entry((&r.to, &r.from)).or_insert((r.days, r.jitter_days));
+            }
+        }
+
+        let mut inputs = Vec::with_capacity(model.firms.len());
+        for f in &model.firms {
+            let mut specs = Vec::new();
+            for (input, &per_unit) in &f.recipe {
+                let default = Suppliers::ByCapacity {
+                    nations: vec![],
+                    home_share: None,
+                };
+                let rule = f.suppliers.get(input).unwrap_or(&default);
+                let mut weighted: Vec<(usize, f64)> = match rule {
+                    Suppliers::Listed(list) => list.iter().map(|s| (fidx[s.firm.as_str()], s.share)).collect(),
+                    Suppliers::ByNation(shares) => {
+                        let mut w = Vec::new();
+                        for (n, &share) in shares {
+                            let ks: Vec<usize> = (0..model.firms.len())
+                                .filter(|&k| {
+                                    model.firms[k].output == *input && model.firms[k].nation == *n && model.firms[k].capacity_per_day > 0.0
+                                })
+                                .collect();
+                            let cap: f64 = ks.iter().map(|&k| model.firms[k].capacity_per_day).sum();
+                            w.extend(ks.iter().map(|&k| (k, share * model.firms[k].capacity_per_day / cap)));
+                        }
+                        w
+                    }
+                    Suppliers::ByCapacity { nations: ns, home_share } => {
+                        let cands: Vec<usize> = (0..model.firms.len())
+                            .filter(|&k| model.firms[k].output == *input && model.firms[k].capacity_per_day > 0.0)
+                            .filter(|&k| ns.is_empty() || ns.contains(&model.firms[k].nation))
+                            .collect();
+                        let home: Vec<usize> = cands.iter().copied().filter(|&k| model.firms[k].nation == f.nation).collect();
+                        let away: Vec<usize> = cands.iter().copied().filter(|&k| model.firms[k].nation != f.nation).collect();
+                        let cap = |ks: &[usize]| ks.iter().map(|&k| model.firms[k].capacity_per_day).sum::<f64>();
+                        match home_share {
+                            Some(h) if !home.is_empty() && !away.is_empty() => {
+                                let (ch, ca) = (cap(&home), cap(&away));
+                                home.iter()
+                                    .map(|&k| (k, h * model.firms[k].capacity_per_day / ch))
+                                    .chain(away.iter().map(|&k| (k, (1.0 - h) * model.firms[k].capacity_per_day / ca)))
+                                    .collect()
+                            }
+                            _ => cands.iter().map(|&k| (k, model.firms[k].capacity_per_day)).collect(),
+                        }
+                    }
+                };
+                weighted.retain(|&(_, w)| w > 0.0);
+                let total: f64 = weighted.iter().map(|&(_, w)| w).sum();
+                if weighted.is_empty() || total <= 0.0 {
+                    return Err(src.error_at(
+                        "id",
+                        &f.id,
+                        format!("firm `{}`: no supplier with capacity for `{input}` under its supplier rule", f.id),
+                    ));
+                }
+                let mut links = Vec::with_capacity(weighted.len());
+                for (k, w) in weighted {
+                    let s = &model.firms[k];
+                    let (days, jitter_days) = if s.nation == f.nation {
+                        (model.routes.domestic_days, 0)
+                    } else {
+                        *routes.get(&(s.nation.as_str(), f.nation.as_str())).ok_or_else(|| {
+                            src.error_at(
+                                "id",
+                                &f.id,
+                                format!(
+                                    "firm `{}` buys `{input}` from `{}` in {}, but there is no route {} -> {} in routes.links",
+                                    f.id, s.id, s.nation, s.nation, f.nation
+                                ),
+                            )
+                        })?
+                    };
+                    links.push(Link {
+                        supplier: k as u32,
+                        share: w / total,
+                        days,
+                        jitter_days,
+                    });
+                }
+                specs.push(InputSpec {
+                    commodity: cidx[input.as_str()] as u16,
+                    per_unit,
+                    links,
+                });
+            }
+            inputs.push(specs);
+        }
+
+        let mut net = Network {
+            units: model.commodities.iter().map(|c| c.unit.clone()).collect(),
+            final_demand: model.commodities.iter().map(|c| c.final_demand).collect(),
+            nation_region: model.nations.iter().map(|n| ridx[n.price_region.as_str()] as u16).collect(),
+            firm_nation: model.firms.iter().map(|f| nidx[f.nation.as_str()] as u16).collect(),
+            firm_role: model.firms.iter().map(|f| roleidx[f.role.as_str()] as u16).collect(),
+            firm_output: model.firms.iter().map(|f| cidx[f.output.as_str()] as u16).collect(),
+            steady_output: vec![0.0; firms.len()],
+            steady_sales: vec![0.0; firms.len()],
+            steady_flows: BTreeMap::new(),
+            commodities,
+            nations,
+            regions,
+            roles,
+            firms,
+            inputs,
+        };
+        net.solve_steady_state(model);
+        Ok(net)
+    }
+
+    /// Propagates final demand up the supply chain: final producers run at capacity, every
+    /// other firm makes what its buyers order (which may exceed its capacity; `validate` warns).
+    fn solve_steady_state(&mut self, model: &Model) {
+        let order = self.commodities_downstream_first();
+        let n = self.firms.len();
+        let mut demand = vec![0.0; n];
+        for c in order {
+            for f in 0..n {
+                if self.firm_output[f] as usize != c {
+                    continue;
+                }
+                let y = if self.final_demand[c] {
+                    model.firms[f].capacity_per_day
+                } else {
+                    demand[f]
+                };
+                self.steady_output[f] = y;
+                self.steady_sales[f] = if self.final_demand[c] { 0.0 } else { demand[f] };
+                for spec in &self.inputs[f] {
+                    for l in &spec.links {
+                        let q = y * spec.per_unit * l.share;
+                        demand[l.supplier as usize] += q;
+                        let (e, i) = (self.firm_nation[l.supplier as usize], self.firm_nation[f]);
+                        if e != i {
+                            *self.steady_flows.entry((e, i, spec.commodity)).or_insert(0.0) += q;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Commodity indices ordered so that every good comes before the goods it is made from.
+    pub fn commodities_downstream_first(&self) -> Vec<usize> {
+        let nc = self.commodities.len();
+        // depth = longest path to a final use; sort by depth ascending.
+        let mut uses: Vec<Vec<usize>> = vec![Vec::new(); nc]; // input -> outputs
+        for (f, specs) in self.inputs.iter().enumerate() {
+            for s in specs {
+                uses[s.commodity as usize].push(self.firm_output[f] as usize);
+            }
+        }
+        let mut depth = vec![usize::MAX; nc];
+        fn d(c: usize, uses: &[Vec<usize>], depth: &mut [usize]) -> usize {
+            if depth[c] != usize::MAX {
+                return depth[c];
+            }
+            let v = uses[c].iter().map(|&o| d(o, uses, depth) + 1).max().unwrap_or(0);
+            depth[c] = v;
+            v
+        }
+        for c in 0..nc {
+            d(c, &uses, &mut depth);
+        }
+        let mut order: Vec<usize> = (0..nc).collect();
+        order.sort_by_key(|&c| (depth[c], c));
+        order
+    }
+}
+
+fn index(ids: &[String]) -> BTreeMap<&str, usize> {
+    ids.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect()
+}

@@ -1,0 +1,174 @@
+//! One run from model file to finished run folder: load, override, simulate, write.
+
+use crate::calendar::Date;
+use crate::model::load::{ModelError, Source};
+use crate::model::{Model, check, load, overrides};
+use crate::network::Network;
+use crate::output::{OutputError, RunWriter};
+use crate::sim::Simulation;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What can stop a run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Model(#[from] ModelError),
+    #[error("{0}")]
+    Output(#[from] OutputError),
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// How to run: overrides of the model and where to write.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub out: Option<PathBuf>,
+    pub seed: Option<u64>,
+    pub until: Option<String>,
+    pub set: Vec<String>,
+    pub force: bool,
+    pub quiet: bool,
+}
+
+/// `manifest.json`: what ran, and proof that the folder is complete (written last).
+#[derive(Debug, Serialize)]
+pub struct Manifest {
+    pub model: String,
+    pub seed: u64,
+    /// SHA-256 of model.ron, the resolved model.
+    pub model_sha256: String,
+    pub program: String,
+    pub program_version: String,
+    pub start: String,
+    pub end: String,
+    pub tick_days: u32,
+    pub ticks: u32,
+    pub rows: BTreeMap<String, u64>,
+    pub wall_seconds: f64,
+    pub complete: bool,
+}
+
+/// Loads a model file and applies the run's overrides (`--seed`, `--until`, `--set`),
+/// checking the result again. The source is kept for error positions.
+pub fn resolve_model(path: &Path, opts: &RunOptions) -> Result<(Model, Source, Network), RunError> {
+    let (mut model, src) = load::load(path)?;
+    for a in &opts.set {
+        model = overrides::apply(&model, a).map_err(|m| src.error(m))?;
+    }
+    if let Some(seed) = opts.seed {
+        model.seed = seed;
+    }
+    if let Some(until) = &opts.until {
+        let d = Date::parse(until).ok_or_else(|| RunError::Usage(format!("--until `{until}` is not a date of the form YYYY-MM-DD")))?;
+        let start = Date::parse(&model.calendar.start).expect("checked");
+        if d < start {
+            return Err(RunError::Usage(format!("--until {d} is before the model's start {start}")));
+        }
+        model.calendar.end = d.to_string();
+    }
+    if !opts.set.is_empty() || opts.until.is_some() {
+        check::check(&model, &src)?;
+    }
+    let network = Network::resolve(&model, &src)?;
+    Ok((model, src, network))
+}
+
+/// Prepares the output folder: absent -> created; present -> an error unless `force`, and
+/// even then only a previous run folder (or an empty folder) is replaced.
+fn prepare_dir(dir: &Path, force: bool) -> Result<(), RunError> {
+    let io = |source| {
+        RunError::Output(OutputError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })
+    };
+    if dir.exists() {
+        let empty = std::fs::read_dir(dir).map_err(io)?.next().is_none();
+        if !empty && !force {
+            return Err(RunError::Usage(format!(
+                "output folder {} already exists; use --force to replace it",
+                dir.display()
+            )));
+        }
+        if !empty {
+            let is_run = dir.join("manifest.json").exists() || dir.join("model.ron").exists();
+            if !is_run {
+                return Err(RunError::Usage(format!(
+                    "output folder {} exists and is not a run folder; refusing to replace it even with --force",
+                    dir.display()
+                )));
+            }
+            std::fs::remove_dir_all(dir).map_err(io)?;
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(io)?;
+    Ok(())
+}
+
+/// Runs a model file into its run folder; returns the folder and the manifest.
+pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunError> {
+    let t0 = Instant::now();
+    let (model, _src, network) = resolve_model(path, opts)?;
+    let dir = opts.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&model.name));
+    prepare_dir(&dir, opts.force)?;
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).map_err(|source| RunError::Output(OutputError::Io { path: p, source }))
+    };
+    let resolved = ron::ser::to_string_pretty(&model, ron::ser::PrettyConfig::default()).expect("a model serialises");
+    write("model.ron", &resolved)?;
+
+    let mut sim = Simulation::new(&model, network, model.seed);
+    let mut writer = RunWriter::create(&dir, &sim.network)?;
+    let clock = sim.clock();
+    let bar = if opts.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(u64::from(clock.ticks))
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ticks {elapsed}")
+            .expect("template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(model.name.clone());
+    const BATCH_ROWS: usize = 1 << 16;
+    while !sim.finished() {
+        sim.step();
+        bar.inc(1);
+        if sim.world.resource::<crate::observe::Recorder>().pending_rows() >= BATCH_ROWS {
+            writer.flush(&mut sim.recorder_mut())?;
+        }
+    }
+    writer.flush(&mut sim.recorder_mut())?;
+    bar.finish_and_clear();
+    let rows = writer.finish()?;
+    let last = clock.start.plus_days((clock.ticks * clock.tick_days) as i32 - 1);
+    let manifest = Manifest {
+        model: model.name.clone(),
+        seed: model.seed,
+        model_sha256: sha256_hex(resolved.as_bytes()),
+        program: env!("CARGO_PKG_NAME").to_string(),
+        program_version: env!("CARGO_PKG_VERSION").to_string(),
+        start: clock.start.to_string(),
+        end: last.to_string(),
+        tick_days: clock.tick_days,
+        ticks: clock.ticks,
+        rows,
+        wall_seconds: t0.elapsed().as_secs_f64(),
+        complete: true,
+    };
+    write(
+        "manifest.json",
+        &serde_json::to_string_pretty(&manifest).expect("manifest serialises"),
+    )?;
+    Ok((dir, manifest))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,276 @@
+//! The world and its day: building entities from a model, the ordered schedule of one tick,
+//! and stepping through the calendar.
+
+use crate::calendar::Date;
+use crate::firm::{Finished, FirmIndex, InputSlot, Inputs, Plant, Production, Streams};
+use crate::markets::{PriceBook, adjust_prices, fill_orders};
+use crate::model::{Model, Planning, PriceRules};
+use crate::network::Network;
+use crate::observe::{Recorder, record_tick};
+use crate::procurement::{OrderBook, SupplyLinks, place_orders};
+use crate::production::produce;
+use crate::rng::{Purpose, stream};
+use crate::shipping::{Shipment, ShipmentQueue, TradeBook, ship_goods};
+use bevy_ecs::prelude::*;
+use bevy_ecs::schedule::SingleThreadedExecutor;
+
+/// The simulated calendar: which tick it is and what date that is.
+#[derive(Resource, Debug, Clone, Copy)]
+pub struct Clock {
+    /// Current tick, from 0.
+    pub tick: u32,
+    pub start: Date,
+    pub tick_days: u32,
+    /// Number of ticks in the run.
+    pub ticks: u32,
+}
+
+impl Clock {
+    /// First day of the current tick.
+    pub fn date(&self) -> Date {
+        self.start.plus_days((self.tick * self.tick_days) as i32)
+    }
+}
+
+/// Behavioural parameters shared by all firms.
+#[derive(Resource, Debug, Clone)]
+pub struct Params {
+    pub prices: PriceRules,
+    pub planning: Planning,
+}
+
+/// Fixed facts about each firm by dense index, for systems that handle other firms' orders.
+#[derive(Resource, Debug, Clone)]
+pub struct Registry {
+    pub entity: Vec<Entity>,
+    pub nation: Vec<u16>,
+    pub role: Vec<u16>,
+    pub output: Vec<u16>,
+    /// Price region of each nation.
+    pub nation_region: Vec<u16>,
+}
+
+impl Registry {
+    /// Price region in which firm `f` buys.
+    pub fn firm_region(&self, f: u32) -> u16 {
+        self.nation_region[self.nation[f as usize] as usize]
+    }
+}
+
+/// The steps of one tick, in the order of the design brief. Policy (1), licensing (5) and
+/// adaptation (7) come with the issues that build them.
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Step {
+    Production,
+    Procurement,
+    Markets,
+    Shipping,
+    Observation,
+}
+
+/// One run: the ECS world, its schedule and the network it was built from.
+pub struct Simulation {
+    pub world: World,
+    pub schedule: Schedule,
+    pub network: Network,
+}
+
+impl Simulation {
+    /// Builds the world at its start date in the steady state of `network`: stocks at their
+    /// targets and every supply line's pipeline full.
+    pub fn new(model: &Model, network: Network, seed: u64) -> Simulation {
+        bevy_tasks::ComputeTaskPool::get_or_init(bevy_tasks::TaskPool::default);
+        let start = Date::parse(&model.calendar.start).expect("checked start date");
+        let end = Date::parse(&model.calendar.end).expect("checked end date");
+        let tick_days = model.calendar.tick_days;
+        let ticks = ((end.0 - start.0) as u32 + 1).div_ceil(tick_days);
+        let td = f64::from(tick_days);
+        let lead_ticks = |days: u32| days.div_ceil(tick_days).max(1);
+
+        let mut world = World::new();
+        let mut links = SupplyLinks::default();
+        let mut pipeline: Vec<(u32, Shipment)> = Vec::new();
+        let mut max_lead = 1u32;
+        let mut entities = Vec::with_capacity(model.firms.len());
+        let reference: Vec<f64> = model.commodities.iter().map(|c| c.price_usd).collect();
+
+        for (f, spec) in model.firms.iter().enumerate() {
+            let y = network.steady_output[f] * td; // units per tick
+            let sales = network.steady_sales[f] * td;
+            let mut slots = Vec::with_capacity(network.inputs[f].len());
+            for (k, input) in network.inputs[f].iter().enumerate() {
+                let from = links.links.len() as u32;
+                let mut mean_lead = 0.0;
+                for l in &input.links {
+                    let lt = lead_ticks(l.days);
+                    max_lead = max_lead.max(lead_ticks(l.days + l.jitter_days));
+                    mean_lead += l.share * f64::from(lt);
+                    // Goods sent on the ticks before the start are on their way.
+                    let flow = y * input.per_unit * l.share;
+                    if flow > 0.0 {
+                        for arrival in 0..lt {
+                            let exporter = network.firm_nation[l.supplier as usize];
+                            pipeline.push((
+                                arrival,
+                                Shipment {
+                                    buyer: f as u32,
+                                    slot: k as u16,
+                                    commodity: input.commodity,
+                                    exporter,
+                                    quantity: flow,
+                                },
+                            ));
+                        }
+                    }
+                    links.links.push(l.clone());
+                }
+                let use_per_tick = y * input.per_unit;
+                let cid = &network.commodities[input.commodity as usize];
+                let stock = spec
+                    .initial_stock
+                    .get(cid)
+                    .copied()
+                    .unwrap_or(use_per_tick * spec.target_cover_days / td);
+                slots.push(InputSlot {
+                    commodity: input.commodity,
+                    per_unit: input.per_unit,
+                    stock,
+                    in_transit: 0.0,
+                    links: (from, input.links.len() as u32),
+                    mean_lead_ticks: mean_lead,
+                    consumed: 0.0,
+                });
+            }
+            let out = network.firm_output[f];
+            let final_good = network.final_demand[out as usize];
+            let region = network.nation_region[network.firm_nation[f] as usize];
+            let out_id = &network.commodities[out as usize];
+            let finished_stock = if final_good {
+                0.0
+            } else {
+                spec.initial_stock
+                    .get(out_id)
+                    .copied()
+                    .unwrap_or(sales * spec.output_cover_days / td)
+            };
+            let reference_input_cost = slots.iter().map(|s| s.per_unit * reference[s.commodity as usize]).sum();
+            let e = world
+                .spawn((
+                    FirmIndex(f as u32),
+                    Plant {
+                        capacity: spec.capacity_per_day * td,
+                        output: out,
+                        final_good,
+                        nation: network.firm_nation[f],
+                        region,
+                        price_elasticity: spec.price_elasticity,
+                        reference_input_cost,
+                    },
+                    Production {
+                        planned: y,
+                        produced: y,
+                        shortfall: 0.0,
+                        expected_output: y,
+                    },
+                    Finished {
+                        stock: finished_stock,
+                        cover_days: spec.output_cover_days,
+                        expected_sales: sales,
+                        received: sales,
+                        shipped: sales,
+                    },
+                    Inputs {
+                        slots,
+                        cover_days: spec.target_cover_days,
+                    },
+                    Streams {
+                        demand: stream(seed, &spec.id, Purpose::Demand),
+                        shipping: stream(seed, &spec.id, Purpose::Shipping),
+                    },
+                ))
+                .id();
+            entities.push(e);
+        }
+
+        let mut queue = ShipmentQueue::new(max_lead as usize);
+        for (arrival, s) in pipeline {
+            queue.push(arrival, s);
+        }
+        // Goods in the pipeline count as in transit to their buyers.
+        for bucket in &queue.ring {
+            for s in bucket {
+                let mut inputs = world.get_mut::<Inputs>(entities[s.buyer as usize]).expect("buyer");
+                inputs.slots[s.slot as usize].in_transit += s.quantity;
+            }
+        }
+
+        let nn = network.nations.len();
+        let nc = network.commodities.len();
+        world.insert_resource(Clock {
+            tick: 0,
+            start,
+            tick_days,
+            ticks,
+        });
+        world.insert_resource(Params {
+            prices: model.prices.clone(),
+            planning: model.planning.clone(),
+        });
+        world.insert_resource(Registry {
+            entity: entities,
+            nation: network.firm_nation.clone(),
+            role: network.firm_role.clone(),
+            output: network.firm_output.clone(),
+            nation_region: network.nation_region.clone(),
+        });
+        world.insert_resource(links);
+        world.insert_resource(OrderBook::default());
+        world.insert_resource(queue);
+        world.insert_resource(TradeBook::new(nn, nc));
+        world.insert_resource(PriceBook::new(network.regions.len(), reference));
+        world.insert_resource(Recorder::default());
+
+        let mut schedule = Schedule::default();
+        schedule.set_executor(SingleThreadedExecutor::new());
+        schedule.configure_sets(
+            (
+                Step::Production,
+                Step::Procurement,
+                Step::Markets,
+                Step::Shipping,
+                Step::Observation,
+            )
+                .chain(),
+        );
+        schedule.add_systems((
+            produce.in_set(Step::Production),
+            place_orders.in_set(Step::Procurement),
+            (fill_orders, adjust_prices).chain().in_set(Step::Markets),
+            ship_goods.in_set(Step::Shipping),
+            record_tick.in_set(Step::Observation),
+        ));
+        Simulation { world, schedule, network }
+    }
+
+    /// The calendar.
+    pub fn clock(&self) -> Clock {
+        *self.world.resource::<Clock>()
+    }
+
+    /// True once every tick has run.
+    pub fn finished(&self) -> bool {
+        let c = self.clock();
+        c.tick >= c.ticks
+    }
+
+    /// Runs one tick and advances the clock.
+    pub fn step(&mut self) {
+        self.schedule.run(&mut self.world);
+        self.world.resource_mut::<Clock>().tick += 1;
+    }
+
+    /// The recorder with the rows not yet written.
+    pub fn recorder_mut(&mut self) -> Mut<'_, Recorder> {
+        self.world.resource_mut::<Recorder>()
+    }
+}

@@ -1,0 +1,96 @@
+//! `chokepoint validate`: a one-screen summary of a model's world and its starting steady state.
+
+use crate::model::Model;
+use crate::network::Network;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// The summary text; warnings flag firms whose steady-state output exceeds their capacity.
+pub fn summarize(model: &Model, net: &Network) -> String {
+    let mut s = String::new();
+    let start = &model.calendar.start;
+    let _ = writeln!(
+        s,
+        "model `{}`: {} to {}, {} day(s) per tick, seed {}",
+        model.name, start, model.calendar.end, model.calendar.tick_days, model.seed
+    );
+    let _ = writeln!(
+        s,
+        "{} commodities, {} nations in {} price regions, {} firms, {} routes",
+        net.commodities.len(),
+        net.nations.len(),
+        net.regions.len(),
+        net.firms.len(),
+        model.routes.links.len()
+    );
+    let mut by_role: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
+    for f in &model.firms {
+        *by_role.entry(&f.role).or_default().entry(&f.nation).or_default() += 1;
+    }
+    let _ = writeln!(s, "\nfirms by role and nation:");
+    for (role, ns) in &by_role {
+        let list: Vec<String> = ns.iter().map(|(n, k)| format!("{n} {k}")).collect();
+        let _ = writeln!(s, "  {role:<22} {}", list.join(", "));
+    }
+    let _ = writeln!(s, "\nsteady state at the start (per year = per day x 365):");
+    let _ = writeln!(
+        s,
+        "  {:<16} {:>6} {:>14} {:>14} {:>6}  largest producer nations",
+        "commodity", "unit", "output/yr", "capacity/yr", "use%"
+    );
+    for (c, id) in net.commodities.iter().enumerate() {
+        let firms: Vec<usize> = (0..net.firms.len()).filter(|&f| net.firm_output[f] as usize == c).collect();
+        let out: f64 = firms.iter().map(|&f| net.steady_output[f]).sum::<f64>() * 365.0;
+        let cap: f64 = firms.iter().map(|&f| model.firms[f].capacity_per_day).sum::<f64>() * 365.0;
+        let mut by_nation: BTreeMap<u16, f64> = BTreeMap::new();
+        for &f in &firms {
+            *by_nation.entry(net.firm_nation[f]).or_default() += net.steady_output[f] * 365.0;
+        }
+        let mut top: Vec<(u16, f64)> = by_nation.into_iter().collect();
+        top.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let tops: Vec<String> = top
+            .iter()
+            .take(3)
+            .filter(|x| x.1 > 0.0)
+            .map(|(n, q)| format!("{} {:.0}%", net.nations[*n as usize], 100.0 * q / out.max(1e-300)))
+            .collect();
+        let util = if cap > 0.0 { 100.0 * out / cap } else { 0.0 };
+        let _ = writeln!(
+            s,
+            "  {id:<16} {:>6} {:>14.0} {:>14.0} {:>5.0}%  {}",
+            net.units[c],
+            out,
+            cap,
+            util,
+            tops.join(", ")
+        );
+    }
+    let mut exports: BTreeMap<(u16, u16), f64> = BTreeMap::new();
+    for (&(e, _, c), &q) in &net.steady_flows {
+        *exports.entry((e, c)).or_default() += q * 365.0;
+    }
+    let _ = writeln!(s, "\nlargest cross-border flows per year:");
+    let mut ex: Vec<((u16, u16), f64)> = exports.into_iter().collect();
+    ex.sort_by(|a, b| b.1.total_cmp(&a.1));
+    for ((e, c), q) in ex.iter().take(8) {
+        let _ = writeln!(
+            s,
+            "  {:<4} exports {:>12.0} {} of {}",
+            net.nations[*e as usize], q, net.units[*c as usize], net.commodities[*c as usize]
+        );
+    }
+    let over: Vec<String> = (0..net.firms.len())
+        .filter(|&f| net.steady_output[f] > model.firms[f].capacity_per_day * (1.0 + 1e-9))
+        .map(|f| {
+            format!(
+                "{} ({:.0}% of capacity)",
+                net.firms[f],
+                100.0 * net.steady_output[f] / model.firms[f].capacity_per_day.max(1e-300)
+            )
+        })
+        .collect();
+    if !over.is_empty() {
+        let _ = writeln!(s, "\nwarning: orders at the start exceed capacity at: {}", over.join(", "));
+    }
+    s
+}
