@@ -36,6 +36,9 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Worker threads (default: one per core); the output does not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// Load and check a model file; print a summary of its world.
     Validate {
@@ -45,7 +48,11 @@ enum Command {
         set: Vec<String>,
     },
     /// Print every output table's columns, types, units and meanings.
-    Schema,
+    Schema {
+        /// Print JSON (table -> columns with name, type, nullable, unit, description).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -59,6 +66,7 @@ fn main() -> ExitCode {
             set,
             force,
             quiet,
+            threads,
         } => {
             let opts = RunOptions {
                 out,
@@ -67,6 +75,7 @@ fn main() -> ExitCode {
                 set,
                 force,
                 quiet,
+                threads,
             };
             run(&model, &opts).map(|(dir, m)| {
                 if !quiet {
@@ -78,8 +87,12 @@ fn main() -> ExitCode {
             let opts = RunOptions { set, ..Default::default() };
             resolve_model(&model, &opts).map(|(m, _, net)| print!("{}", chokepoint::summary::summarize(&m, &net)))
         }
-        Command::Schema => {
-            print!("{}", chokepoint::output::describe_tables());
+        Command::Schema { json } => {
+            if json {
+                println!("{}", chokepoint::output::tables_json());
+            } else {
+                print!("{}", chokepoint::output::describe_tables());
+            }
             Ok(())
         }
     };

@@ -211,6 +211,16 @@ pub fn tables() -> Vec<Table> {
 }
 
 impl Kind {
+    /// The type's name as documented (and as pyarrow spells it).
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Kind::Tick => "int32",
+            Kind::Date => "date32[day]",
+            Kind::Id(_) => "dictionary<values=string, indices=int32, ordered=0>",
+            Kind::Quantity | Kind::NullableQuantity => "double",
+        }
+    }
+
     /// Arrow type of the column.
     pub fn data_type(self) -> DataType {
         match self {
@@ -244,18 +254,36 @@ pub fn describe_tables() -> String {
     for t in tables() {
         s.push_str(&format!("{} — {}\n", t.file, t.description));
         for c in &t.columns {
-            let ty = match c.kind {
-                Kind::Tick => "int32".to_string(),
-                Kind::Date => "date32".to_string(),
-                Kind::Id(_) => "dictionary<int32, utf8>".to_string(),
-                Kind::Quantity => "float64".to_string(),
-                Kind::NullableQuantity => "float64 (nullable)".to_string(),
-            };
+            let ty = if c.kind == Kind::NullableQuantity { format!("{} (nullable)", c.kind.type_name()) } else { c.kind.type_name().to_string() };
             s.push_str(&format!("  {:<18} {:<24} {:<24} {}\n", c.name, ty, c.unit, c.description));
         }
         s.push('\n');
     }
     s
+}
+
+/// Every table and column as JSON, for tools and tests that check files against the docs.
+pub fn tables_json() -> String {
+    let v: Vec<serde_json::Value> = tables()
+        .iter()
+        .map(|t| {
+            let cols: Vec<serde_json::Value> = t
+                .columns
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "name": c.name,
+                        "type": c.kind.type_name(),
+                        "nullable": c.kind == Kind::NullableQuantity,
+                        "unit": c.unit,
+                        "description": c.description,
+                    })
+                })
+                .collect();
+            serde_json::json!({"name": t.name, "file": t.file, "description": t.description, "columns": cols})
+        })
+        .collect();
+    serde_json::to_string_pretty(&v).expect("json")
 }
 
 struct TableWriter {

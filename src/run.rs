@@ -31,6 +31,9 @@ pub struct RunOptions {
     pub set: Vec<String>,
     pub force: bool,
     pub quiet: bool,
+    /// Worker threads for systems that run in parallel (default: one per core). Results do
+    /// not depend on it.
+    pub threads: Option<usize>,
 }
 
 /// `manifest.json`: what ran, and proof that the folder is complete (written last).
@@ -121,6 +124,9 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
     let resolved = ron::ser::to_string_pretty(&model, ron::ser::PrettyConfig::default()).expect("a model serialises");
     write("model.ron", &resolved)?;
 
+    if let Some(n) = opts.threads {
+        bevy_tasks::ComputeTaskPool::get_or_init(|| bevy_tasks::TaskPoolBuilder::new().num_threads(n.max(1)).build());
+    }
     let mut sim = Simulation::new(&model, network, model.seed);
     let mut writer = RunWriter::create(&dir, &sim.network)?;
     let clock = sim.clock();

@@ -68,6 +68,15 @@ pub enum Step {
     Observation,
 }
 
+/// World totals of one commodity (see [`Simulation::material_totals`]), in its unit.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MaterialTotals {
+    pub produced: f64,
+    pub consumed: f64,
+    pub stock: f64,
+    pub in_transit: f64,
+}
+
 /// One run: the ECS world, its schedule and the network it was built from.
 pub struct Simulation {
     pub world: World,
@@ -267,6 +276,30 @@ impl Simulation {
     pub fn step(&mut self) {
         self.schedule.run(&mut self.world);
         self.world.resource_mut::<Clock>().tick += 1;
+    }
+
+    /// World totals per commodity, read straight from the firms: what was produced and
+    /// consumed in the last tick, and what is in stock and in transit now. Material is
+    /// conserved when, for every commodity, produced = consumed + Δstock + Δin_transit.
+    pub fn material_totals(&mut self) -> Vec<MaterialTotals> {
+        let mut totals = vec![MaterialTotals::default(); self.network.commodities.len()];
+        let mut q = self.world.query::<(&Plant, &Production, &Finished, &Inputs)>();
+        for (plant, prod, fin, inputs) in q.iter(&self.world) {
+            let t = &mut totals[plant.output as usize];
+            t.produced += prod.produced;
+            if plant.final_good {
+                t.consumed += prod.produced;
+            } else {
+                t.stock += fin.stock;
+            }
+            for s in &inputs.slots {
+                let t = &mut totals[s.commodity as usize];
+                t.consumed += s.consumed;
+                t.stock += s.stock;
+                t.in_transit += s.in_transit;
+            }
+        }
+        totals
     }
 
     /// The recorder with the rows not yet written.

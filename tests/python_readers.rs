@@ -1,0 +1,37 @@
+//! A run's tables open with the real Python readers (pyarrow, polars) with the documented
+//! types. The readers must be installed (tests/run does it); a missing reader fails the test.
+
+mod common;
+use common::*;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The Python that has pyarrow and polars: $CHOKEPOINT_PYTHON, else the project's .venv.
+fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("CHOKEPOINT_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = root().join(".venv/bin/python");
+    assert!(venv.exists(), "no Python with the readers: run tests/run (it creates .venv with pyarrow and polars) or set CHOKEPOINT_PYTHON");
+    venv
+}
+
+#[test]
+fn every_table_opens_in_pyarrow_and_polars_with_the_documented_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    run_model(&root().join("models/baseline.ron"), &out, &["--until", "2025-06-30"]);
+    let schema = chokepoint(&["schema", "--json"]);
+    assert!(schema.status.success());
+    let schema_path = dir.path().join("schema.json");
+    std::fs::write(&schema_path, &schema.stdout).unwrap();
+    let o = Command::new(python()).arg(root().join("tests/readers.py")).arg(&out).arg(&schema_path).output().expect("python runs");
+    assert!(
+        o.status.success(),
+        "readers.py failed:\n{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(s.starts_with("ok: 4 tables"), "{s}");
+}
