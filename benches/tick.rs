@@ -1,1 +1,70 @@
-fn main() {}
+//! Speed of the simulation on the shipped baseline (50 firms, daily ticks).
+//!
+//! - `baseline/tick`: one tick of the world (all systems, rows recorded, no file I/O);
+//! - `baseline/3y_simulate`: build the world and run its 1,095 ticks, no file I/O;
+//! - `baseline/3y_run`: the whole `chokepoint run`, writing the run folder.
+
+use chokepoint::run::{resolve_model, run, RunOptions};
+use chokepoint::sim::Simulation;
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn baseline() -> (chokepoint::model::Model, chokepoint::network::Network) {
+    let (m, _, n) = resolve_model(Path::new("models/baseline.ron"), &RunOptions::default()).expect("baseline loads");
+    (m, n)
+}
+
+fn clear_rows(sim: &mut Simulation) {
+    let mut rec = sim.recorder_mut();
+    rec.firms = Default::default();
+    rec.nations = Default::default();
+    rec.flows = Default::default();
+    rec.prices = Default::default();
+}
+
+fn benches(c: &mut Criterion) {
+    let (model, net) = baseline();
+    let mut g = c.benchmark_group("baseline");
+    g.bench_function("tick", |b| {
+        b.iter_custom(|iters| {
+            let mut sim = Simulation::new(&model, net.clone(), model.seed);
+            let mut spent = Duration::ZERO;
+            for _ in 0..iters {
+                if sim.finished() {
+                    sim = Simulation::new(&model, net.clone(), model.seed);
+                }
+                let t = Instant::now();
+                sim.step();
+                spent += t.elapsed();
+                if sim.clock().tick % 256 == 0 {
+                    clear_rows(&mut sim);
+                }
+            }
+            spent
+        })
+    });
+    g.sample_size(20);
+    g.bench_function("3y_simulate", |b| {
+        b.iter(|| {
+            let mut sim = Simulation::new(&model, net.clone(), model.seed);
+            while !sim.finished() {
+                sim.step();
+            }
+            black_box(sim.material_totals())
+        })
+    });
+    let dir = std::env::temp_dir().join(format!("chokepoint-bench-{}", std::process::id()));
+    g.bench_function("3y_run", |b| {
+        b.iter(|| {
+            let opts = RunOptions { out: Some(dir.clone()), force: true, quiet: true, ..Default::default() };
+            black_box(run(Path::new("models/baseline.ron"), &opts).expect("run"))
+        })
+    });
+    g.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(tick, benches);
+criterion_main!(tick);

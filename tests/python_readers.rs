@@ -35,3 +35,30 @@ fn every_table_opens_in_pyarrow_and_polars_with_the_documented_types() {
     let s = String::from_utf8_lossy(&o.stdout);
     assert!(s.starts_with("ok: 4 tables"), "{s}");
 }
+
+/// The Python code blocks of README.md, as a user would paste them.
+fn readme_python_blocks() -> Vec<String> {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let mut blocks = Vec::new();
+    let mut rest = readme.as_str();
+    while let Some(i) = rest.find("```python\n") {
+        let body = &rest[i + 10..];
+        let end = body.find("```").expect("closed block");
+        blocks.push(body[..end].to_string());
+        rest = &body[end + 3..];
+    }
+    blocks
+}
+
+#[test]
+fn the_readme_python_snippet_runs_on_a_real_run() {
+    let blocks = readme_python_blocks();
+    assert!(!blocks.is_empty(), "README.md has a Python snippet");
+    let dir = tempfile::tempdir().unwrap();
+    run_model(&root().join("models/baseline.ron"), &dir.path().join("runs/baseline"), &["--until", "2025-03-31"]);
+    for b in blocks {
+        let o = Command::new(python()).arg("-c").arg(&b).current_dir(dir.path()).output().expect("python runs");
+        assert!(o.status.success(), "README snippet failed:\n{b}\n{}", String::from_utf8_lossy(&o.stderr));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("2025-03-01"), "the snippet prints monthly exports");
+    }
+}
