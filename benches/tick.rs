@@ -4,9 +4,9 @@
 //! - `baseline/3y_simulate`: build the world and run its 1,095 ticks, no file I/O;
 //! - `baseline/3y_run`: the whole `chokepoint run`, writing the run folder.
 
-use chokepoint::run::{resolve_model, run, RunOptions};
+use chokepoint::run::{RunOptions, resolve_model, run};
 use chokepoint::sim::Simulation;
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -38,7 +38,7 @@ fn benches(c: &mut Criterion) {
                 let t = Instant::now();
                 sim.step();
                 spent += t.elapsed();
-                if sim.clock().tick % 256 == 0 {
+                if sim.clock().tick.is_multiple_of(256) {
                     clear_rows(&mut sim);
                 }
             }
@@ -58,7 +58,12 @@ fn benches(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("chokepoint-bench-{}", std::process::id()));
     g.bench_function("3y_run", |b| {
         b.iter(|| {
-            let opts = RunOptions { out: Some(dir.clone()), force: true, quiet: true, ..Default::default() };
+            let opts = RunOptions {
+                out: Some(dir.clone()),
+                force: true,
+                quiet: true,
+                ..Default::default()
+            };
             black_box(run(Path::new("models/baseline.ron"), &opts).expect("run"))
         })
     });

@@ -254,7 +254,11 @@ pub fn describe_tables() -> String {
     for t in tables() {
         s.push_str(&format!("{} — {}\n", t.file, t.description));
         for c in &t.columns {
-            let ty = if c.kind == Kind::NullableQuantity { format!("{} (nullable)", c.kind.type_name()) } else { c.kind.type_name().to_string() };
+            let ty = if c.kind == Kind::NullableQuantity {
+                format!("{} (nullable)", c.kind.type_name())
+            } else {
+                c.kind.type_name().to_string()
+            };
             s.push_str(&format!("  {:<18} {:<24} {:<24} {}\n", c.name, ty, c.unit, c.description));
         }
         s.push('\n');

@@ -15,10 +15,21 @@ fn baseline_meets_its_calibration_targets() {
     let out = dir.path().join("baseline");
     run_baseline(&out, &[]);
     let firms = read_table(&out.join("firms.arrow"));
-    let (dates, commodity, nation, role) = (i32s(&firms, "date"), strs(&firms, "commodity"), strs(&firms, "nation"), strs(&firms, "role"));
+    let (dates, commodity, nation, role) = (
+        i32s(&firms, "date"),
+        strs(&firms, "commodity"),
+        strs(&firms, "nation"),
+        strs(&firms, "role"),
+    );
     let (produced, planned, shortfall) = (f64s(&firms, "produced"), f64s(&firms, "planned"), f64s(&firms, "shortfall"));
-    assert_eq!(*dates.iter().min().unwrap(), chokepoint::calendar::Date::parse("2025-01-01").unwrap().0);
-    assert_eq!(*dates.iter().max().unwrap(), chokepoint::calendar::Date::parse("2027-12-31").unwrap().0);
+    assert_eq!(
+        *dates.iter().min().unwrap(),
+        chokepoint::calendar::Date::parse("2025-01-01").unwrap().0
+    );
+    assert_eq!(
+        *dates.iter().max().unwrap(),
+        chokepoint::calendar::Date::parse("2027-12-31").unwrap().0
+    );
 
     // Average daily vehicle output per calendar month stays within ±3% of its mean.
     let mut by_month: BTreeMap<(i32, u32), (f64, std::collections::BTreeSet<i32>)> = BTreeMap::new();
@@ -41,13 +52,23 @@ fn baseline_meets_its_calibration_targets() {
     // No automaker outside China ever loses 10% of a day's planned output for lack of inputs.
     for i in 0..dates.len() {
         if role[i] == "automaker" && nation[i] != "CN" {
-            assert!(shortfall[i] < 0.10 * planned[i], "automaker row {i} lost {} of {}", shortfall[i], planned[i]);
+            assert!(
+                shortfall[i] < 0.10 * planned[i],
+                "automaker row {i} lost {} of {}",
+                shortfall[i],
+                planned[i]
+            );
         }
     }
 
     // China's magnet exports: 4,850 t/month ±15% (calibration §1).
     let flows = read_table(&out.join("flows.arrow"));
-    let (fd, ex, com, q) = (i32s(&flows, "date"), strs(&flows, "exporter"), strs(&flows, "commodity"), f64s(&flows, "quantity"));
+    let (fd, ex, com, q) = (
+        i32s(&flows, "date"),
+        strs(&flows, "exporter"),
+        strs(&flows, "commodity"),
+        f64s(&flows, "quantity"),
+    );
     let mut exports: BTreeMap<(i32, u32), f64> = BTreeMap::new();
     for i in 0..fd.len() {
         if ex[i] == "CN" && com[i] == "ndfeb_magnet" {
@@ -63,7 +84,11 @@ fn baseline_meets_its_calibration_targets() {
 #[test]
 fn same_model_and_seed_give_identical_files_whatever_the_thread_count() {
     let dir = tempfile::tempdir().unwrap();
-    let runs = [("t1", vec!["--threads", "1"]), ("t2", vec!["--threads", "2"]), ("t4", vec!["--threads", "4"])];
+    let runs = [
+        ("t1", vec!["--threads", "1"]),
+        ("t2", vec!["--threads", "2"]),
+        ("t4", vec!["--threads", "4"]),
+    ];
     for (name, extra) in &runs {
         run_baseline(&dir.path().join(name), extra);
     }
@@ -75,7 +100,10 @@ fn same_model_and_seed_give_identical_files_whatever_the_thread_count() {
             assert!(a == b, "{table} differs between --threads 1 and {name}");
         }
         let c = std::fs::read(dir.path().join("other_seed").join(table)).unwrap();
-        assert!(a != c, "{table}: another seed must give other numbers (the test would be vacuous otherwise)");
+        assert!(
+            a != c,
+            "{table}: another seed must give other numbers (the test would be vacuous otherwise)"
+        );
     }
 }
 
@@ -91,7 +119,10 @@ fn material_is_conserved_in_the_written_tables() {
     run_baseline(&out, &[]);
     let nations = read_table(&out.join("nations.arrow"));
     let (tick, com) = (i32s(&nations, "tick"), strs(&nations, "commodity"));
-    let cols: Vec<Vec<f64>> = ["produced", "consumed", "stock", "in_transit"].iter().map(|c| f64s(&nations, c)).collect();
+    let cols: Vec<Vec<f64>> = ["produced", "consumed", "stock", "in_transit"]
+        .iter()
+        .map(|c| f64s(&nations, c))
+        .collect();
     // World totals per (tick, commodity).
     let mut tot: BTreeMap<(String, i32), [f64; 4]> = BTreeMap::new();
     for i in 0..tick.len() {
@@ -123,9 +154,15 @@ fn material_is_conserved_at_every_tick_of_the_baseline() {
         sim.recorder_mut().firms = Default::default(); // keep memory flat; rows are not needed here
         let now = sim.material_totals();
         for (c, (a, b)) in prev.iter().zip(&now).enumerate() {
-            let scale = [b.produced, b.consumed, a.stock, b.stock, a.in_transit, b.in_transit].into_iter().fold(0.0f64, f64::max);
+            let scale = [b.produced, b.consumed, a.stock, b.stock, a.in_transit, b.in_transit]
+                .into_iter()
+                .fold(0.0f64, f64::max);
             let r = residual(b.produced, b.consumed, b.stock - a.stock, b.in_transit - a.in_transit, scale);
-            assert!(r <= 1e-9, "commodity {c} at tick {}: relative imbalance {r:e}", sim.clock().tick - 1);
+            assert!(
+                r <= 1e-9,
+                "commodity {c} at tick {}: relative imbalance {r:e}",
+                sim.clock().tick - 1
+            );
         }
         prev = now;
     }

@@ -36,7 +36,10 @@ fn a_typo_in_a_field_name_names_file_line_column_and_the_expected_fields() {
     let (code, err) = stderr_of(&["validate", p.to_str().unwrap()]);
     assert_ne!(code, 0);
     let (line, col) = pos(&text, "capacty_per_day");
-    assert!(err.contains(&format!("typo.ron:{line}:{col}")), "expected typo.ron:{line}:{col} in: {err}");
+    assert!(
+        err.contains(&format!("typo.ron:{line}:{col}")),
+        "expected typo.ron:{line}:{col} in: {err}"
+    );
     assert!(err.contains("capacty_per_day") && err.contains("capacity_per_day"), "{err}");
 }
 
@@ -47,10 +50,19 @@ fn an_unknown_nation_names_its_position_and_the_nearest_valid_id() {
     let text = baseline_text().replacen(needle, "(id: \"us_miner_mountain_pass\", nation: \"USA\"", 1);
     assert_ne!(text, baseline_text());
     let p = write_model(dir.path(), "nation.ron", &text);
-    let (code, err) = stderr_of(&["run", p.to_str().unwrap(), "--out", dir.path().join("out").to_str().unwrap(), "--quiet"]);
+    let (code, err) = stderr_of(&[
+        "run",
+        p.to_str().unwrap(),
+        "--out",
+        dir.path().join("out").to_str().unwrap(),
+        "--quiet",
+    ]);
     assert_ne!(code, 0);
     let (line, col) = pos(&text, "\"USA\"");
-    assert!(err.contains(&format!("nation.ron:{line}:{col}")), "expected nation.ron:{line}:{col} in: {err}");
+    assert!(
+        err.contains(&format!("nation.ron:{line}:{col}")),
+        "expected nation.ron:{line}:{col} in: {err}"
+    );
     assert!(err.contains("unknown nation `USA`; did you mean `US`?"), "{err}");
     assert!(!dir.path().join("out").exists(), "a failed load must not create the run folder");
 }
@@ -113,7 +125,15 @@ fn an_existing_run_folder_is_kept_without_force_and_replaced_with_it() {
     let model = root().join("models/baseline.ron");
     run_model(&model, &out, &["--until", "2025-01-10"]);
     let before = std::fs::read(out.join("firms.arrow")).unwrap();
-    let (code, err) = stderr_of(&["run", model.to_str().unwrap(), "--out", out.to_str().unwrap(), "--until", "2025-01-20", "--quiet"]);
+    let (code, err) = stderr_of(&[
+        "run",
+        model.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--until",
+        "2025-01-20",
+        "--quiet",
+    ]);
     assert_ne!(code, 0);
     assert!(err.contains("already exists; use --force"), "{err}");
     assert_eq!(std::fs::read(out.join("firms.arrow")).unwrap(), before, "nothing was overwritten");
@@ -126,7 +146,14 @@ fn an_existing_run_folder_is_kept_without_force_and_replaced_with_it() {
     let precious = dir.path().join("precious");
     std::fs::create_dir(&precious).unwrap();
     std::fs::write(precious.join("thesis.tex"), "do not delete").unwrap();
-    let (code, err) = stderr_of(&["run", model.to_str().unwrap(), "--out", precious.to_str().unwrap(), "--force", "--quiet"]);
+    let (code, err) = stderr_of(&[
+        "run",
+        model.to_str().unwrap(),
+        "--out",
+        precious.to_str().unwrap(),
+        "--force",
+        "--quiet",
+    ]);
     assert_ne!(code, 0);
     assert!(err.contains("is not a run folder"), "{err}");
     assert!(precious.join("thesis.tex").exists());
@@ -137,7 +164,18 @@ fn set_overrides_reach_fields_and_bad_paths_are_explained() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     let model = root().join("models/baseline.ron");
-    run_model(&model, &out, &["--until", "2025-01-05", "--set", "firms.us_auto_tesla.capacity_per_day=1000", "--seed", "7"]);
+    run_model(
+        &model,
+        &out,
+        &[
+            "--until",
+            "2025-01-05",
+            "--set",
+            "firms.us_auto_tesla.capacity_per_day=1000",
+            "--seed",
+            "7",
+        ],
+    );
     let resolved = std::fs::read_to_string(out.join("model.ron")).unwrap();
     assert!(resolved.contains("capacity_per_day: 1000.0"), "resolved model shows the override");
     assert!(resolved.contains("seed: 7"));
@@ -151,7 +189,12 @@ fn set_overrides_reach_fields_and_bad_paths_are_explained() {
     let (code, err) = stderr_of(&["validate", "models/baseline.ron", "--set", "firms.no_such_firm.capacity_per_day=1"]);
     assert_ne!(code, 0);
     assert!(err.contains("no element with id `no_such_firm`"), "{err}");
-    let (code, err) = stderr_of(&["validate", "models/baseline.ron", "--set", "firms.us_auto_tesla.capacity_per_day=-5"]);
+    let (code, err) = stderr_of(&[
+        "validate",
+        "models/baseline.ron",
+        "--set",
+        "firms.us_auto_tesla.capacity_per_day=-5",
+    ]);
     assert_ne!(code, 0);
     assert!(err.contains("capacity_per_day must be a non-negative number"), "{err}");
 }

@@ -12,7 +12,10 @@ fn python() -> PathBuf {
         return PathBuf::from(p);
     }
     let venv = root().join(".venv/bin/python");
-    assert!(venv.exists(), "no Python with the readers: run tests/run (it creates .venv with pyarrow and polars) or set CHOKEPOINT_PYTHON");
+    assert!(
+        venv.exists(),
+        "no Python with the readers: run tests/run (it creates .venv with pyarrow and polars) or set CHOKEPOINT_PYTHON"
+    );
     venv
 }
 
@@ -25,7 +28,12 @@ fn every_table_opens_in_pyarrow_and_polars_with_the_documented_types() {
     assert!(schema.status.success());
     let schema_path = dir.path().join("schema.json");
     std::fs::write(&schema_path, &schema.stdout).unwrap();
-    let o = Command::new(python()).arg(root().join("tests/readers.py")).arg(&out).arg(&schema_path).output().expect("python runs");
+    let o = Command::new(python())
+        .arg(root().join("tests/readers.py"))
+        .arg(&out)
+        .arg(&schema_path)
+        .output()
+        .expect("python runs");
     assert!(
         o.status.success(),
         "readers.py failed:\n{}\n{}",
@@ -55,10 +63,26 @@ fn the_readme_python_snippet_runs_on_a_real_run() {
     let blocks = readme_python_blocks();
     assert!(!blocks.is_empty(), "README.md has a Python snippet");
     let dir = tempfile::tempdir().unwrap();
-    run_model(&root().join("models/baseline.ron"), &dir.path().join("runs/baseline"), &["--until", "2025-03-31"]);
+    run_model(
+        &root().join("models/baseline.ron"),
+        &dir.path().join("runs/baseline"),
+        &["--until", "2025-03-31"],
+    );
     for b in blocks {
-        let o = Command::new(python()).arg("-c").arg(&b).current_dir(dir.path()).output().expect("python runs");
-        assert!(o.status.success(), "README snippet failed:\n{b}\n{}", String::from_utf8_lossy(&o.stderr));
-        assert!(String::from_utf8_lossy(&o.stdout).contains("2025-03-01"), "the snippet prints monthly exports");
+        let o = Command::new(python())
+            .arg("-c")
+            .arg(&b)
+            .current_dir(dir.path())
+            .output()
+            .expect("python runs");
+        assert!(
+            o.status.success(),
+            "README snippet failed:\n{b}\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("2025-03-01"),
+            "the snippet prints monthly exports"
+        );
     }
 }

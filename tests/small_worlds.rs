@@ -8,7 +8,12 @@ use proptest::prelude::*;
 use std::collections::BTreeMap;
 
 fn commodity(id: &str, final_demand: bool) -> Commodity {
-    Commodity { id: id.into(), unit: if final_demand { "unit".into() } else { "t".into() }, final_demand, price_usd: 100.0 }
+    Commodity {
+        id: id.into(),
+        unit: if final_demand { "unit".into() } else { "t".into() },
+        final_demand,
+        price_usd: 100.0,
+    }
 }
 
 fn firm(id: &str, nation: &str, role: &str, output: &str, capacity: f64, recipe: &[(&str, f64)], cover: f64) -> Firm {
@@ -33,19 +38,44 @@ fn world(nations: &[&str], firms: Vec<Firm>, routes: Vec<Route>, tick_days: u32,
     Model {
         name: "small".into(),
         description: String::new(),
-        calendar: Calendar { start: "2025-01-01".into(), tick_days, end: end.to_string() },
+        calendar: Calendar {
+            start: "2025-01-01".into(),
+            tick_days,
+            end: end.to_string(),
+        },
         seed: 1,
         commodities: vec![commodity("ore", false), commodity("part", false), commodity("good", true)],
-        nations: nations.iter().map(|n| Nation { id: n.to_string(), name: String::new(), price_region: n.to_string() }).collect(),
+        nations: nations
+            .iter()
+            .map(|n| Nation {
+                id: n.to_string(),
+                name: String::new(),
+                price_region: n.to_string(),
+            })
+            .collect(),
         firms,
-        routes: Routes { domestic_days: 2, links: routes },
-        prices: PriceRules { speed_per_day: 0.05, reversion_per_day: 0.01, stock_gap_weight: 0.3 },
-        planning: Planning { demand_smoothing_days: 10.0, stock_adjust_days: 10.0, final_demand_noise: noise },
+        routes: Routes {
+            domestic_days: 2,
+            links: routes,
+        },
+        prices: PriceRules {
+            speed_per_day: 0.05,
+            reversion_per_day: 0.01,
+            stock_gap_weight: 0.3,
+        },
+        planning: Planning {
+            demand_smoothing_days: 10.0,
+            stock_adjust_days: 10.0,
+            final_demand_noise: noise,
+        },
     }
 }
 
 fn build(model: &Model, seed: u64) -> Simulation {
-    let src = Source { path: "small.ron".into(), text: String::new() };
+    let src = Source {
+        path: "small.ron".into(),
+        text: String::new(),
+    };
     chokepoint::model::check::check(model, &src).expect("valid world");
     let net = Network::resolve(model, &src).expect("resolvable world");
     Simulation::new(model, net, seed)
@@ -60,7 +90,9 @@ fn max_imbalance(sim: &mut Simulation) -> f64 {
         sim.step();
         let now = sim.material_totals();
         for (a, b) in prev.iter().zip(&now) {
-            let scale = [b.produced, b.consumed, a.stock, b.stock, a.in_transit, b.in_transit].into_iter().fold(1e-12, f64::max);
+            let scale = [b.produced, b.consumed, a.stock, b.stock, a.in_transit, b.in_transit]
+                .into_iter()
+                .fold(1e-12, f64::max);
             let r = (b.produced - b.consumed - (b.stock - a.stock) - (b.in_transit - a.in_transit)).abs() / scale;
             worst = worst.max(r);
         }
@@ -98,7 +130,11 @@ fn an_automaker_short_of_parts_stalls_once_its_cover_is_used_up() {
     // 10 + 2 + 10 = 22 days of use, stretched by the 10% trickle to about 24 days.
     assert!((22..27).contains(&first), "first shortfall on tick {first}: {s:?}");
     assert!(s[..first].iter().all(|&x| x == 0.0));
-    assert!(s[first + 5] > 0.8 * 100.0, "once stalled it makes only what the trickle allows: {}", s[first + 5]);
+    assert!(
+        s[first + 5] > 0.8 * 100.0,
+        "once stalled it makes only what the trickle allows: {}",
+        s[first + 5]
+    );
 }
 
 #[test]
@@ -110,7 +146,13 @@ fn a_supplier_rations_its_buyers_in_proportion_to_their_orders() {
         firm("car_a", "AA", "automaker", "good", 100.0, &[("part", 0.1)], 5.0),
         firm("car_b", "BB", "automaker", "good", 100.0, &[("part", 0.1)], 5.0),
     ];
-    let routes = vec![Route { from: "AA".into(), to: "BB".into(), days: 2, jitter_days: 0, both_ways: true }];
+    let routes = vec![Route {
+        from: "AA".into(),
+        to: "BB".into(),
+        days: 2,
+        jitter_days: 0,
+        both_ways: true,
+    }];
     let mut model = world(&["AA", "BB"], firms, routes, 1, 120, 0.0);
     model.firms[3].initial_stock.insert("part".into(), 0.0);
     model.firms[2].initial_stock.insert("part".into(), 0.0);
@@ -123,9 +165,15 @@ fn a_supplier_rations_its_buyers_in_proportion_to_their_orders() {
     let made = |f: usize| rec.firms.produced.iter().skip(f).step_by(n).skip(60).sum::<f64>();
     let (a, b) = (made(2), made(3));
     assert!(a > 0.0 && b > 0.0);
-    assert!((a / b - 1.0).abs() < 0.05, "equal buyers get equal shares in the long run: {a} vs {b}");
+    assert!(
+        (a / b - 1.0).abs() < 0.05,
+        "equal buyers get equal shares in the long run: {a} vs {b}"
+    );
     let total_parts_used = (a + b) * 0.1 / 60.0;
-    assert!(total_parts_used <= 10.0 * (1.0 + 1e-9), "never more than capacity: {total_parts_used}");
+    assert!(
+        total_parts_used <= 10.0 * (1.0 + 1e-9),
+        "never more than capacity: {total_parts_used}"
+    );
 }
 
 #[derive(Debug, Clone)]
@@ -156,19 +204,21 @@ fn spec() -> impl Strategy<Value = Spec> {
         any::<bool>(),
         any::<u64>(),
     )
-        .prop_map(|(nations, miners, makers, finals, (cover, out_cover), days, tick_days, noise, zero_stock, seed)| Spec {
-            nations,
-            miners,
-            makers,
-            finals,
-            cover,
-            out_cover,
-            days,
-            tick_days,
-            noise,
-            zero_stock,
-            seed,
-        })
+        .prop_map(
+            |(nations, miners, makers, finals, (cover, out_cover), days, tick_days, noise, zero_stock, seed)| Spec {
+                nations,
+                miners,
+                makers,
+                finals,
+                cover,
+                out_cover,
+                days,
+                tick_days,
+                noise,
+                zero_stock,
+                seed,
+            },
+        )
 }
 
 fn random_world(s: &Spec) -> Model {
@@ -200,7 +250,13 @@ fn random_world(s: &Spec) -> Model {
     for a in 0..s.nations {
         for b in a + 1..s.nations {
             let jitter = s.days.1.min(s.days.0.saturating_sub(1));
-            routes.push(Route { from: names[a].into(), to: names[b].into(), days: s.days.0, jitter_days: jitter, both_ways: true });
+            routes.push(Route {
+                from: names[a].into(),
+                to: names[b].into(),
+                days: s.days.0,
+                jitter_days: jitter,
+                both_ways: true,
+            });
         }
     }
     world(&names[..s.nations], firms, routes, s.tick_days, 90, s.noise)

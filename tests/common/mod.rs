@@ -43,7 +43,9 @@ pub fn f64s(batches: &[RecordBatch], name: &str) -> Vec<f64> {
         .flat_map(|b| {
             let a = b.column_by_name(name).unwrap_or_else(|| panic!("column {name}"));
             let a = a.as_any().downcast_ref::<Float64Array>().expect("float64");
-            (0..a.len()).map(|i| if a.is_null(i) { f64::NAN } else { a.value(i) }).collect::<Vec<_>>()
+            (0..a.len())
+                .map(|i| if a.is_null(i) { f64::NAN } else { a.value(i) })
+                .collect::<Vec<_>>()
         })
         .collect()
 }
@@ -67,9 +69,16 @@ pub fn strs(batches: &[RecordBatch], name: &str) -> Vec<String> {
         .iter()
         .flat_map(|b| {
             let a = b.column_by_name(name).unwrap_or_else(|| panic!("column {name}"));
-            let d = a.as_any().downcast_ref::<DictionaryArray<Int32Type>>().expect("dictionary<int32, utf8>");
+            let d = a
+                .as_any()
+                .downcast_ref::<DictionaryArray<Int32Type>>()
+                .expect("dictionary<int32, utf8>");
             let values = d.values().as_any().downcast_ref::<StringArray>().expect("utf8 values");
-            d.keys().values().iter().map(|&k| values.value(k as usize).to_string()).collect::<Vec<_>>()
+            d.keys()
+                .values()
+                .iter()
+                .map(|&k| values.value(k as usize).to_string())
+                .collect::<Vec<_>>()
         })
         .collect()
 }
