@@ -18,6 +18,8 @@ pub struct Plant {
     /// True if the output is a final-demand good (consumed when made).
     pub final_good: bool,
     pub nation: u16,
+    /// Role index (see [`crate::network::Network::roles`]).
+    pub role: u16,
     /// Price region whose prices the firm pays.
     pub region: u16,
     /// Elasticity of planned output to input cost (final-demand producers only).
@@ -64,6 +66,10 @@ pub struct InputSlot {
     pub stock: f64,
     /// Units shipped to the firm and not yet arrived.
     pub in_transit: f64,
+    /// Units applied for under export licences and not yet shipped or refused.
+    pub on_order: f64,
+    /// Days the buyer expects a licence to take on this input (learned; 0 until it meets one).
+    pub licence_wait_days: f64,
     /// Range of this input's links in [`crate::procurement::SupplyLinks`].
     pub links: (u32, u32),
     /// Share-weighted mean transit time over the input's suppliers, ticks.
@@ -85,4 +91,5 @@ pub struct Inputs {
 pub struct Streams {
     pub demand: ChaCha8Rng,
     pub shipping: ChaCha8Rng,
+    pub licensing: ChaCha8Rng,
 }

@@ -7,11 +7,13 @@
 
 pub mod calendar;
 pub mod firm;
+pub mod licensing;
 pub mod markets;
 pub mod model;
 pub mod network;
 pub mod observe;
 pub mod output;
+pub mod policy;
 pub mod procurement;
 pub mod production;
 pub mod rng;

@@ -10,8 +10,10 @@ use rand_chacha::ChaCha8Rng;
 pub enum Purpose {
     /// Day-to-day noise in a final-demand producer's planned output.
     Demand,
-    /// Variation of a shipment's transit time around its route's lead time.
+    /// Variation of a shipment's transit time around its route's lead time, and customs holds.
     Shipping,
+    /// A buyer's licence applications: declared end use, review time, decision.
+    Licensing,
 }
 
 impl Purpose {
@@ -19,6 +21,7 @@ impl Purpose {
         match self {
             Purpose::Demand => "demand",
             Purpose::Shipping => "shipping",
+            Purpose::Licensing => "licensing",
         }
     }
 }

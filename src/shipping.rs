@@ -3,24 +3,32 @@
 
 use crate::firm::{Inputs, Streams};
 use crate::markets::PriceBook;
-use crate::procurement::{OrderBook, SupplyLinks};
+use crate::policy::PolicyState;
+use crate::procurement::{NO_LICENCE, OrderBook, SupplyLinks};
 use crate::rng::uniform;
 use crate::sim::{Clock, Registry};
 use bevy_ecs::prelude::*;
 
-/// Goods on their way to a buyer.
+/// Goods on their way to a buyer: either held by customs in the exporting nation (they have
+/// not left yet) or travelling (they arrive at `due_tick`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Shipment {
     pub buyer: u32,
     pub slot: u16,
     pub commodity: u16,
-    /// Nation the goods left.
+    /// Nation the goods leave.
     pub exporter: u16,
     pub quantity: f64,
+    /// Tick of arrival, or of release by customs if `held`.
+    pub due_tick: u32,
+    /// Held by customs; on release it travels for `transit_ticks`.
+    pub held: bool,
+    pub transit_ticks: u32,
 }
 
-/// Shipments by arrival tick, in a ring of per-tick buckets; the buckets keep their memory,
-/// so shipping allocates nothing once the ring has reached its working size.
+/// Shipments by due tick, in a ring of per-tick buckets; the buckets keep their memory, so
+/// shipping allocates nothing once the ring has reached its working size. The ring doubles
+/// (rarely) when a shipment is due further ahead than it reaches.
 #[derive(Resource, Debug)]
 pub struct ShipmentQueue {
     pub ring: Vec<Vec<Shipment>>,
@@ -34,9 +42,21 @@ impl ShipmentQueue {
         }
     }
 
-    pub fn push(&mut self, arrival_tick: u32, s: Shipment) {
+    /// Queues a shipment due at `s.due_tick`, which is not before `now`.
+    pub fn push(&mut self, now: u32, s: Shipment) {
+        if (s.due_tick - now) as usize >= self.ring.len() {
+            let mut len = self.ring.len();
+            while (s.due_tick - now) as usize >= len {
+                len *= 2;
+            }
+            let old = std::mem::take(&mut self.ring);
+            self.ring = (0..len).map(|_| Vec::new()).collect();
+            for x in old.into_iter().flatten() {
+                self.ring[x.due_tick as usize % len].push(x);
+            }
+        }
         let n = self.ring.len();
-        self.ring[arrival_tick as usize % n].push(s);
+        self.ring[s.due_tick as usize % n].push(s);
     }
 }
 
@@ -53,6 +73,8 @@ pub struct TradeBook {
     pub flow_quantity: Vec<f64>,
     /// Their value at the importer's regional price, USD.
     pub flow_value: Vec<f64>,
+    /// Import tariff due on them, USD.
+    pub flow_tariff: Vec<f64>,
 }
 
 impl TradeBook {
@@ -64,13 +86,29 @@ impl TradeBook {
             imported: vec![0.0; nations * commodities],
             flow_quantity: vec![0.0; nations * nations * commodities],
             flow_value: vec![0.0; nations * nations * commodities],
+            flow_tariff: vec![0.0; nations * nations * commodities],
         }
     }
 }
 
-/// Delivers this tick's arrivals into buyers' stocks, then sends off what suppliers filled.
-/// Each shipment's transit time is its link's days plus a uniform draw in ±jitter days from
-/// the supplier's shipping stream.
+impl TradeBook {
+    /// Books goods leaving `exporter` for `importer` today.
+    fn book_export(&mut self, exporter: u16, importer: u16, commodity: u16, quantity: f64, price: f64, tariff: f64) {
+        let (nn, nc) = (self.nations, self.commodities);
+        let c = commodity as usize;
+        self.exported[exporter as usize * nc + c] += quantity;
+        let cell = (exporter as usize * nn + importer as usize) * nc + c;
+        self.flow_quantity[cell] += quantity;
+        self.flow_value[cell] += quantity * price;
+        self.flow_tariff[cell] += quantity * price * tariff;
+    }
+}
+
+/// Delivers this tick's arrivals into buyers' stocks and releases goods held by customs, then
+/// sends off what suppliers filled. Each shipment's transit time is its link's days plus a
+/// uniform draw in ±jitter days from the supplier's shipping stream. Where the exporting
+/// nation's regime inspects a commodity, that share of shipments not under licence is held
+/// before it leaves. Exports are booked when goods leave, imports when they arrive.
 #[allow(clippy::too_many_arguments)]
 pub fn ship_goods(
     book: Res<OrderBook>,
@@ -78,6 +116,7 @@ pub fn ship_goods(
     registry: Res<Registry>,
     clock: Res<Clock>,
     prices: Res<PriceBook>,
+    policy: Res<PolicyState>,
     mut queue: ResMut<ShipmentQueue>,
     mut trade: ResMut<TradeBook>,
     mut buyers: Query<&mut Inputs>,
@@ -87,55 +126,117 @@ pub fn ship_goods(
     trade.imported.fill(0.0);
     trade.flow_quantity.fill(0.0);
     trade.flow_value.fill(0.0);
-    let (nn, nc) = (trade.nations, trade.commodities);
+    trade.flow_tariff.fill(0.0);
+    let nc = trade.commodities;
+    let tick = clock.tick;
+    let td = clock.tick_days;
 
     let n = queue.ring.len();
-    let bucket = clock.tick as usize % n;
-    let mut arrivals = std::mem::take(&mut queue.ring[bucket]);
-    for s in arrivals.drain(..) {
+    let bucket = tick as usize % n;
+    let mut due = std::mem::take(&mut queue.ring[bucket]);
+    for s in due.drain(..) {
+        let importer = registry.nation[s.buyer as usize];
+        if s.held {
+            let price = prices.price(registry.nation_region[importer as usize], s.commodity);
+            trade.book_export(
+                s.exporter,
+                importer,
+                s.commodity,
+                s.quantity,
+                price,
+                policy.tariff(importer, s.exporter, s.commodity),
+            );
+            queue.push(
+                tick,
+                Shipment {
+                    held: false,
+                    due_tick: tick + s.transit_ticks,
+                    ..s
+                },
+            );
+            continue;
+        }
         let mut inputs = buyers.get_mut(registry.entity[s.buyer as usize]).expect("buyer entity");
         let slot = &mut inputs.slots[s.slot as usize];
         slot.stock += s.quantity;
         slot.in_transit -= s.quantity;
-        let importer = registry.nation[s.buyer as usize];
         if importer != s.exporter {
             trade.imported[importer as usize * nc + s.commodity as usize] += s.quantity;
         }
     }
-    queue.ring[bucket] = arrivals; // keep the bucket's memory
+    let n = queue.ring.len();
+    let bucket = tick as usize % n;
+    if queue.ring[bucket].is_empty() {
+        queue.ring[bucket] = due; // keep the bucket's memory
+    }
 
-    let tick_days = clock.tick_days;
     for o in book.orders.iter().filter(|o| o.filled > 0.0) {
         let l = &links.links[o.link as usize];
+        let exporter = registry.nation[o.supplier as usize];
+        let importer = registry.nation[o.buyer as usize];
+        let mut st = streams.get_mut(registry.entity[o.supplier as usize]).expect("supplier entity");
         let days = if l.jitter_days > 0 {
-            let mut st = streams.get_mut(registry.entity[o.supplier as usize]).expect("supplier entity");
             let span = 2 * l.jitter_days + 1;
             let draw = ((uniform(&mut st.shipping) * f64::from(span)) as u32).min(span - 1);
             l.days + draw - l.jitter_days
         } else {
             l.days
         };
-        let ticks = days.div_ceil(tick_days).max(1);
-        let exporter = registry.nation[o.supplier as usize];
-        let importer = registry.nation[o.buyer as usize];
+        let transit_ticks = days.div_ceil(td).max(1);
+        let mut hold_ticks = 0;
+        let inspection = if exporter != importer && o.licence == NO_LICENCE {
+            policy
+                .regime_for(exporter, o.commodity)
+                .and_then(|r| policy.regimes[r].inspection.as_ref())
+        } else {
+            None
+        };
+        if let Some((share, hold)) = inspection
+            && uniform(&mut st.shipping) < *share
+        {
+            let days = hold.quantile(uniform(&mut st.shipping)).round().max(1.0) as u32;
+            hold_ticks = days.div_ceil(td).max(1);
+        }
         let mut inputs = buyers.get_mut(registry.entity[o.buyer as usize]).expect("buyer entity");
         inputs.slots[o.slot as usize].in_transit += o.filled;
-        queue.push(
-            clock.tick + ticks,
-            Shipment {
-                buyer: o.buyer,
-                slot: o.slot,
-                commodity: o.commodity,
-                exporter,
-                quantity: o.filled,
-            },
-        );
-        if exporter != importer {
-            let c = o.commodity as usize;
-            trade.exported[exporter as usize * nc + c] += o.filled;
-            let cell = (exporter as usize * nn + importer as usize) * nc + c;
-            trade.flow_quantity[cell] += o.filled;
-            trade.flow_value[cell] += o.filled * prices.price(registry.nation_region[importer as usize], o.commodity);
+        let s = Shipment {
+            buyer: o.buyer,
+            slot: o.slot,
+            commodity: o.commodity,
+            exporter,
+            quantity: o.filled,
+            due_tick: 0,
+            held: false,
+            transit_ticks,
+        };
+        if hold_ticks > 0 {
+            queue.push(
+                tick,
+                Shipment {
+                    due_tick: tick + hold_ticks,
+                    held: true,
+                    ..s
+                },
+            );
+        } else {
+            queue.push(
+                tick,
+                Shipment {
+                    due_tick: tick + transit_ticks,
+                    ..s
+                },
+            );
+            if exporter != importer {
+                let price = prices.price(registry.nation_region[importer as usize], o.commodity);
+                trade.book_export(
+                    exporter,
+                    importer,
+                    o.commodity,
+                    o.filled,
+                    price,
+                    policy.tariff(importer, exporter, o.commodity),
+                );
+            }
         }
     }
 }

@@ -3,10 +3,12 @@
 
 use crate::calendar::Date;
 use crate::firm::{Finished, FirmIndex, InputSlot, Inputs, Plant, Production, Streams};
+use crate::licensing::{Licensing, license_trade, settle_licences};
 use crate::markets::{PriceBook, adjust_prices, fill_orders};
-use crate::model::{Model, Planning, PriceRules};
+use crate::model::{Buying, Model, Planning, PriceRules};
 use crate::network::Network;
 use crate::observe::{Recorder, record_tick};
+use crate::policy::{PolicyState, apply_policy};
 use crate::procurement::{OrderBook, SupplyLinks, place_orders};
 use crate::production::produce;
 use crate::rng::{Purpose, stream};
@@ -37,6 +39,7 @@ impl Clock {
 pub struct Params {
     pub prices: PriceRules,
     pub planning: Planning,
+    pub buying: Buying,
 }
 
 /// Fixed facts about each firm by dense index, for systems that handle other firms' orders.
@@ -48,6 +51,8 @@ pub struct Registry {
     pub output: Vec<u16>,
     /// Price region of each nation.
     pub nation_region: Vec<u16>,
+    /// Share of each firm's licence applications declared for defence.
+    pub defence_share: Vec<f64>,
 }
 
 impl Registry {
@@ -57,12 +62,16 @@ impl Registry {
     }
 }
 
-/// The steps of one tick, in the order of the design brief. Policy (1), licensing (5) and
-/// adaptation (7) come with the issues that build them.
+/// The steps of one tick. Licensing (design brief step 5) runs between procurement and
+/// markets, so that controlled orders become applications before suppliers fill anything;
+/// shipments under licence are settled right after markets. Adaptation (7) comes with the
+/// issue that builds it.
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Step {
+    Policy,
     Production,
     Procurement,
+    Licensing,
     Markets,
     Shipping,
     Observation,
@@ -98,7 +107,7 @@ impl Simulation {
 
         let mut world = World::new();
         let mut links = SupplyLinks::default();
-        let mut pipeline: Vec<(u32, Shipment)> = Vec::new();
+        let mut pipeline: Vec<Shipment> = Vec::new();
         let mut max_lead = 1u32;
         let mut entities = Vec::with_capacity(model.firms.len());
         let reference: Vec<f64> = model.commodities.iter().map(|c| c.price_usd).collect();
@@ -119,16 +128,16 @@ impl Simulation {
                     if flow > 0.0 {
                         for arrival in 0..lt {
                             let exporter = network.firm_nation[l.supplier as usize];
-                            pipeline.push((
-                                arrival,
-                                Shipment {
-                                    buyer: f as u32,
-                                    slot: k as u16,
-                                    commodity: input.commodity,
-                                    exporter,
-                                    quantity: flow,
-                                },
-                            ));
+                            pipeline.push(Shipment {
+                                buyer: f as u32,
+                                slot: k as u16,
+                                commodity: input.commodity,
+                                exporter,
+                                quantity: flow,
+                                due_tick: arrival,
+                                held: false,
+                                transit_ticks: lt,
+                            });
                         }
                     }
                     links.links.push(l.clone());
@@ -145,6 +154,8 @@ impl Simulation {
                     per_unit: input.per_unit,
                     stock,
                     in_transit: 0.0,
+                    on_order: 0.0,
+                    licence_wait_days: 0.0,
                     links: (from, input.links.len() as u32),
                     mean_lead_ticks: mean_lead,
                     consumed: 0.0,
@@ -171,6 +182,7 @@ impl Simulation {
                         output: out,
                         final_good,
                         nation: network.firm_nation[f],
+                        role: network.firm_role[f],
                         region,
                         price_elasticity: spec.price_elasticity,
                         reference_input_cost,
@@ -195,6 +207,7 @@ impl Simulation {
                     Streams {
                         demand: stream(seed, &spec.id, Purpose::Demand),
                         shipping: stream(seed, &spec.id, Purpose::Shipping),
+                        licensing: stream(seed, &spec.id, Purpose::Licensing),
                     },
                 ))
                 .id();
@@ -202,8 +215,8 @@ impl Simulation {
         }
 
         let mut queue = ShipmentQueue::new(max_lead as usize);
-        for (arrival, s) in pipeline {
-            queue.push(arrival, s);
+        for s in pipeline {
+            queue.push(0, s);
         }
         // Goods in the pipeline count as in transit to their buyers.
         for bucket in &queue.ring {
@@ -224,6 +237,7 @@ impl Simulation {
         world.insert_resource(Params {
             prices: model.prices.clone(),
             planning: model.planning.clone(),
+            buying: model.buying.clone(),
         });
         world.insert_resource(Registry {
             entity: entities,
@@ -231,7 +245,11 @@ impl Simulation {
             role: network.firm_role.clone(),
             output: network.firm_output.clone(),
             nation_region: network.nation_region.clone(),
+            defence_share: model.firms.iter().map(|f| f.defence_share).collect(),
         });
+        world.insert_resource(PolicyState::new(model, &network, start, tick_days));
+        world.insert_resource(Licensing::new(links.links.len()));
+        links.reliability = vec![1.0; links.links.len()];
         world.insert_resource(links);
         world.insert_resource(OrderBook::default());
         world.insert_resource(queue);
@@ -243,8 +261,10 @@ impl Simulation {
         schedule.set_executor(SingleThreadedExecutor::new());
         schedule.configure_sets(
             (
+                Step::Policy,
                 Step::Production,
                 Step::Procurement,
+                Step::Licensing,
                 Step::Markets,
                 Step::Shipping,
                 Step::Observation,
@@ -252,9 +272,11 @@ impl Simulation {
                 .chain(),
         );
         schedule.add_systems((
+            apply_policy.in_set(Step::Policy),
             produce.in_set(Step::Production),
             place_orders.in_set(Step::Procurement),
-            (fill_orders, adjust_prices).chain().in_set(Step::Markets),
+            license_trade.in_set(Step::Licensing),
+            (fill_orders, settle_licences, adjust_prices).chain().in_set(Step::Markets),
             ship_goods.in_set(Step::Shipping),
             record_tick.in_set(Step::Observation),
         ));

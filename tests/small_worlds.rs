@@ -1,7 +1,7 @@
 //! Properties on small hand-built and random worlds, through the library.
 
 use chokepoint::model::load::Source;
-use chokepoint::model::{Calendar, Commodity, Firm, Model, Nation, Planning, PriceRules, Route, Routes};
+use chokepoint::model::{Buying, Calendar, Commodity, Firm, Model, Nation, Planning, Policies, PriceRules, Route, Routes};
 use chokepoint::network::Network;
 use chokepoint::sim::Simulation;
 use proptest::prelude::*;
@@ -30,6 +30,7 @@ fn firm(id: &str, nation: &str, role: &str, output: &str, capacity: f64, recipe:
         initial_stock: BTreeMap::new(),
         suppliers: BTreeMap::new(),
         price_elasticity: 0.0,
+        defence_share: 0.0,
     }
 }
 
@@ -68,6 +69,15 @@ fn world(nations: &[&str], firms: Vec<Firm>, routes: Vec<Route>, tick_days: u32,
             stock_adjust_days: 10.0,
             final_demand_noise: noise,
         },
+        buying: Buying {
+            tariff_sensitivity: 2.0,
+            denial_penalty: 0.3,
+            approval_recovery: 0.2,
+            reliability_floor: 0.05,
+            licence_wait_memory_days: 30.0,
+            application_interval_days: 7,
+        },
+        policies: Policies::default(),
     }
 }
 

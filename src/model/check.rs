@@ -239,6 +239,22 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
     if model.routes.domestic_days == 0 {
         return Err(src.error_at("", "", "routes: domestic_days must be at least 1".into()));
     }
+    check_policies(model, src, &nations, &commodities)?;
+    let b = &model.buying;
+    for (name, v, lo, hi) in [
+        ("tariff_sensitivity", b.tariff_sensitivity, 0.0, 100.0),
+        ("denial_penalty", b.denial_penalty, 0.0, 1.0),
+        ("approval_recovery", b.approval_recovery, 0.0, 1.0),
+        ("reliability_floor", b.reliability_floor, 0.0, 1.0),
+        ("licence_wait_memory_days", b.licence_wait_memory_days, 1.0, 1e6),
+    ] {
+        if !(v.is_finite() && (lo..=hi).contains(&v)) {
+            return Err(src.error(format!("buying: {name} must be between {lo} and {hi}, found {v}")));
+        }
+    }
+    if b.application_interval_days == 0 {
+        return Err(src.error("buying: application_interval_days must be at least 1".into()));
+    }
     let p = &model.prices;
     for (name, v) in [
         ("speed_per_day", p.speed_per_day),
@@ -263,6 +279,208 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
             "planning: final_demand_noise must be in [0, 0.5), found {}",
             pl.final_demand_noise
         )));
+    }
+    Ok(())
+}
+
+fn check_policies(model: &Model, src: &Source, nations: &BTreeSet<&str>, commodities: &BTreeSet<&str>) -> Result<(), ModelError> {
+    use super::policy::{Action, Condition, Dist};
+    let pol = &model.policies;
+    let controls = unique(src, "id", pol.controls.iter().map(|c| c.id.as_str()), "export control")?;
+    let regions: BTreeSet<&str> = model.nations.iter().map(|n| n.price_region.as_str()).collect();
+    let roles: BTreeSet<&str> = model.firms.iter().map(|f| f.role.as_str()).collect();
+    let prob = |what: &str, key: &str, v: f64| -> Result<(), ModelError> {
+        if v.is_finite() && (0.0..=1.0).contains(&v) {
+            Ok(())
+        } else {
+            Err(src.error_at("", key, format!("{what} must be a probability between 0 and 1, found {v}")))
+        }
+    };
+    let dist = |what: &str, key: &str, d: &Dist| -> Result<(), ModelError> {
+        if d.is_valid() {
+            Ok(())
+        } else {
+            Err(src.error_at(
+                "id",
+                key,
+                format!("{what}: {d:?} is not a valid distribution of days (non-negative, min <= mode <= max)"),
+            ))
+        }
+    };
+    for c in &pol.controls {
+        known(src, "nation", &c.nation, nations, "nation")?;
+        if c.commodities.is_empty() {
+            return Err(src.error_at("id", &c.id, format!("export control `{}` lists no commodities", c.id)));
+        }
+        for (k, &share) in &c.commodities {
+            known(src, "", k, commodities, "commodity")?;
+            prob(&format!("export control `{}`: share of `{k}` under licence", c.id), k, share)?;
+        }
+        dist(
+            &format!("export control `{}`: review_working_days", c.id),
+            &c.id,
+            &c.review_working_days,
+        )?;
+        prob(&format!("export control `{}`: approval.civil", c.id), &c.id, c.approval.civil)?;
+        prob(&format!("export control `{}`: approval.defence", c.id), &c.id, c.approval.defence)?;
+        for (n, &p) in c.approval.civil_by_destination.iter().chain(&c.approval.defence_by_destination) {
+            known(src, "", n, nations, "nation")?;
+            prob(&format!("export control `{}`: approval for {n}", c.id), n, p)?;
+        }
+        for (k, &q) in &c.annual_quota {
+            known(src, "", k, commodities, "commodity")?;
+            if !(q.is_finite() && q >= 0.0) {
+                return Err(src.error_at(
+                    "",
+                    k,
+                    format!("export control `{}`: annual_quota of `{k}` must be non-negative", c.id),
+                ));
+            }
+        }
+        for n in c.banned.iter().chain(&c.general_licences) {
+            if !nations.contains(n.as_str()) {
+                return Err(unknown(src, "", n, nations, "nation"));
+            }
+        }
+        if c.validity_days == 0 {
+            return Err(src.error_at("id", &c.id, format!("export control `{}`: validity_days must be at least 1", c.id)));
+        }
+        if let Some(i) = &c.inspection {
+            prob(&format!("export control `{}`: inspection share", c.id), &c.id, i.share)?;
+            dist(&format!("export control `{}`: inspection hold_days", c.id), &c.id, &i.hold_days)?;
+        }
+    }
+    for t in &pol.tariffs {
+        known(src, "importer", &t.importer, nations, "nation")?;
+        known(src, "origin", &t.origin, nations, "nation")?;
+        known(src, "commodity", &t.commodity, commodities, "commodity")?;
+        if !(t.rate.is_finite() && t.rate >= 0.0) {
+            return Err(src.error_at(
+                "importer",
+                &t.importer,
+                format!("tariff rate must be non-negative, found {}", t.rate),
+            ));
+        }
+    }
+    let check_action = |a: &Action| -> Result<(), ModelError> {
+        let control = |id: &str| known(src, "", id, &controls, "export control");
+        match a {
+            Action::Activate(id) | Action::Deactivate(id) => control(id),
+            Action::SetApproval {
+                control: id,
+                destination,
+                probability,
+                ..
+            } => {
+                control(id)?;
+                if let Some(d) = destination {
+                    known(src, "destination", d, nations, "nation")?;
+                }
+                prob("SetApproval probability", id, *probability)
+            }
+            Action::SetReview { control: id, working_days } => {
+                control(id)?;
+                dist("SetReview", id, working_days)
+            }
+            Action::SetQuota {
+                control: id,
+                commodity,
+                quantity,
+            } => {
+                control(id)?;
+                known(src, "commodity", commodity, commodities, "commodity")?;
+                match quantity {
+                    Some(q) if !(q.is_finite() && *q >= 0.0) => {
+                        Err(src.error_at("commodity", commodity, format!("SetQuota quantity must be non-negative, found {q}")))
+                    }
+                    _ => Ok(()),
+                }
+            }
+            Action::SetCoverage {
+                control: id,
+                commodity,
+                share,
+            } => {
+                control(id)?;
+                known(src, "commodity", commodity, commodities, "commodity")?;
+                prob("SetCoverage share", commodity, *share)
+            }
+            Action::Ban { control: id, destination }
+            | Action::Unban { control: id, destination }
+            | Action::GrantGeneral { control: id, destination }
+            | Action::RevokeGeneral { control: id, destination } => {
+                control(id)?;
+                known(src, "destination", destination, nations, "nation")
+            }
+            Action::SetInspection { control: id, inspection } => {
+                control(id)?;
+                if let Some(i) = inspection {
+                    prob("SetInspection share", id, i.share)?;
+                    dist("SetInspection hold_days", id, &i.hold_days)?;
+                }
+                Ok(())
+            }
+            Action::SetTariff {
+                importer,
+                origin,
+                commodity,
+                rate,
+            } => {
+                known(src, "importer", importer, nations, "nation")?;
+                known(src, "origin", origin, nations, "nation")?;
+                known(src, "commodity", commodity, commodities, "commodity")?;
+                if rate.is_finite() && *rate >= 0.0 {
+                    Ok(())
+                } else {
+                    Err(src.error_at("importer", importer, format!("SetTariff rate must be non-negative, found {rate}")))
+                }
+            }
+        }
+    };
+    let start = Date::parse(&model.calendar.start).expect("checked");
+    for e in &pol.events {
+        let d = Date::parse(&e.date)
+            .ok_or_else(|| src.error_at("date", &e.date, format!("event date `{}` is not of the form YYYY-MM-DD", e.date)))?;
+        if d < start {
+            return Err(src.error_at("date", &e.date, format!("event date {d} is before the model's start {start}")));
+        }
+        known(src, "nation", &e.nation, nations, "nation")?;
+        check_action(&e.action)?;
+    }
+    unique(src, "id", pol.rules.iter().map(|r| r.id.as_str()), "rule")?;
+    for r in &pol.rules {
+        known(src, "nation", &r.nation, nations, "nation")?;
+        check_action(&r.then)?;
+        if r.for_days == 0 {
+            return Err(src.error_at("id", &r.id, format!("rule `{}`: for_days must be at least 1", r.id)));
+        }
+        match &r.when {
+            Condition::OutputLostAbove { nation, role, share } => {
+                known(src, "nation", nation, nations, "nation")?;
+                known(src, "role", role, &roles, "role")?;
+                prob("OutputLostAbove share", &r.id, *share)?;
+            }
+            Condition::TariffAtMost {
+                importer,
+                origin,
+                commodity,
+                ..
+            } => {
+                known(src, "importer", importer, nations, "nation")?;
+                known(src, "origin", origin, nations, "nation")?;
+                known(src, "commodity", commodity, commodities, "commodity")?;
+            }
+            Condition::PriceRatioAbove {
+                commodity,
+                region,
+                over_region,
+                ..
+            } => {
+                known(src, "commodity", commodity, commodities, "commodity")?;
+                known(src, "region", region, &regions, "price region")?;
+                known(src, "over_region", over_region, &regions, "price region")?;
+            }
+        }
     }
     Ok(())
 }

@@ -80,11 +80,42 @@ pub fn parse(src: &Source) -> Result<Model, ModelError> {
     })
 }
 
-/// Reads, parses and checks a model file.
+/// Reads, parses and checks a model file. A scenario (`extends: "base.ron"`) is resolved on
+/// its base, found relative to the scenario's folder; a chain of scenarios may be up to 8 deep.
 pub fn load(path: &Path) -> Result<(Model, Source), ModelError> {
-    let src = Source::read(path)?;
-    let model = parse(&src)?;
+    let (model, src) = load_resolved(path, 0)?;
     super::check::check(&model, &src)?;
+    Ok((model, src))
+}
+
+fn load_resolved(path: &Path, depth: usize) -> Result<(Model, Source), ModelError> {
+    let src = Source::read(path)?;
+    if !super::scenario::is_scenario(&src.text) {
+        return Ok((parse(&src)?, src));
+    }
+    let sc: super::scenario::Scenario = ron::Options::default().from_str(&src.text).map_err(|e| ModelError {
+        path: src.path.clone(),
+        position: Some((e.span.start.line, e.span.start.col)),
+        message: e.code.to_string(),
+    })?;
+    if depth >= 8 {
+        return Err(src.error_at(
+            "extends",
+            &sc.extends,
+            "scenarios extend each other more than 8 deep (a cycle?)".into(),
+        ));
+    }
+    let base_path = path.parent().unwrap_or(Path::new(".")).join(&sc.extends);
+    if !base_path.exists() {
+        return Err(src.error_at(
+            "extends",
+            &sc.extends,
+            format!("the base model {} does not exist", base_path.display()),
+        ));
+    }
+    let (base, base_src) = load_resolved(&base_path, depth + 1)?;
+    super::check::check(&base, &base_src)?;
+    let model = super::scenario::apply(base, &sc, &src)?;
     Ok((model, src))
 }
 

@@ -6,6 +6,10 @@
 pub mod check;
 pub mod load;
 pub mod overrides;
+pub mod policy;
+pub mod scenario;
+
+pub use policy::{Action, Buying, Condition, Dist, EndUse, Event, ExportControl, Policies, Rule, Tariff};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -28,6 +32,11 @@ pub struct Model {
     pub routes: Routes,
     pub prices: PriceRules,
     pub planning: Planning,
+    /// How buyers react to tariffs and licensing.
+    pub buying: Buying,
+    /// Export controls, tariffs, scheduled events and reactive rules.
+    #[serde(default)]
+    pub policies: Policies,
 }
 
 /// Time: the first day, the length of a tick and the last day.
@@ -113,6 +122,9 @@ pub struct Firm {
     /// of its inputs (0 = output does not respond to prices).
     #[serde(default)]
     pub price_elasticity: f64,
+    /// Share of the firm's licence applications declared for defence end use (0 = all civil).
+    #[serde(default)]
+    pub defence_share: f64,
 }
 
 /// How a firm splits its orders of one input among suppliers.

@@ -1,0 +1,297 @@
+//! Licensing (tick step 5): cross-border orders of controlled goods become licence
+//! applications; applications are decided after their review time; approved licences become
+//! standing orders on their supplier until shipped or expired; refusals go back to the buyer.
+
+use crate::calendar::Date;
+use crate::firm::{Inputs, Streams};
+use crate::model::EndUse;
+use crate::policy::PolicyState;
+use crate::procurement::{NO_LICENCE, Order, OrderBook, SupplyLinks};
+use crate::rng::uniform;
+use crate::sim::{Clock, Params, Registry};
+use bevy_ecs::prelude::*;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// What became of an application.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Pending,
+    Approved,
+    Denied,
+}
+
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Pending => "pending",
+            Outcome::Approved => "approved",
+            Outcome::Denied => "denied",
+        }
+    }
+}
+
+/// One licence application (a row of `licenses.arrow`).
+#[derive(Clone, Debug)]
+pub struct Application {
+    pub regime: u16,
+    pub supplier: u32,
+    pub buyer: u32,
+    pub link: u32,
+    pub slot: u16,
+    pub commodity: u16,
+    pub exporter: u16,
+    pub importer: u16,
+    /// Units applied for.
+    pub quantity: f64,
+    /// Units shipped under the licence so far.
+    pub shipped: f64,
+    pub end_use: EndUse,
+    pub submitted_tick: u32,
+    pub decide_tick: u32,
+    pub decided_tick: Option<u32>,
+    pub outcome: Outcome,
+}
+
+#[derive(Clone, Debug)]
+struct Licence {
+    app: u32,
+    remaining: f64,
+    expires_tick: u32,
+}
+
+/// Every application of the run, the queue of those awaiting decision, and live licences.
+#[derive(Resource, Debug, Default)]
+pub struct Licensing {
+    pub applications: Vec<Application>,
+    due: BinaryHeap<Reverse<(u32, u32)>>,
+    licences: Vec<Licence>,
+    /// Tick of each link's last application.
+    last_applied: Vec<Option<u32>>,
+}
+
+impl Licensing {
+    pub fn new(links: usize) -> Licensing {
+        Licensing {
+            last_applied: vec![None; links],
+            ..Default::default()
+        }
+    }
+}
+
+/// Monday = 0 ... Sunday = 6.
+fn weekday(d: Date) -> i32 {
+    (d.0 + 3).rem_euclid(7)
+}
+
+/// The date `n` working days (Monday to Friday) after `d`.
+pub fn add_working_days(d: Date, n: u32) -> Date {
+    let mut day = d;
+    let mut left = n;
+    while left > 0 {
+        day = day.plus_days(1);
+        if weekday(day) < 5 {
+            left -= 1;
+        }
+    }
+    day
+}
+
+/// Decides due applications, turns controlled orders into applications, and puts live
+/// licences on the order book as standing orders.
+#[allow(clippy::too_many_arguments)]
+pub fn license_trade(
+    mut book: ResMut<OrderBook>,
+    mut lic: ResMut<Licensing>,
+    mut links: ResMut<SupplyLinks>,
+    mut policy: ResMut<PolicyState>,
+    registry: Res<Registry>,
+    clock: Res<Clock>,
+    params: Res<Params>,
+    mut inputs: Query<&mut Inputs>,
+    mut streams: Query<&mut Streams>,
+) {
+    let tick = clock.tick;
+    let td = clock.tick_days;
+    let today = clock.date();
+    let buying = &params.buying;
+    let lic = &mut *lic;
+    let policy = &mut *policy;
+    let memory = (f64::from(td) / buying.licence_wait_memory_days).min(1.0);
+
+    // 1. Decisions due today, in (tick, id) order.
+    while let Some(&Reverse((due, id))) = lic.due.peek() {
+        if due > tick {
+            break;
+        }
+        lic.due.pop();
+        let app = &mut lic.applications[id as usize];
+        let u = uniform(&mut streams.get_mut(registry.entity[app.buyer as usize]).expect("buyer").licensing);
+        let regime = &mut policy.regimes[app.regime as usize];
+        let mut approved = !regime.active || u < regime.approval(app.importer, app.end_use);
+        if approved && regime.active {
+            let year = today.ymd().0;
+            if year != regime.quota_year {
+                regime.quota_year = year;
+                regime.approved_this_year.iter_mut().for_each(|x| *x = 0.0);
+            }
+            let c = app.commodity as usize;
+            if let Some(q) = regime.quota[c] {
+                if regime.approved_this_year[c] + app.quantity > q {
+                    approved = false;
+                } else {
+                    regime.approved_this_year[c] += app.quantity;
+                }
+            } else {
+                regime.approved_this_year[c] += app.quantity;
+            }
+        }
+        app.decided_tick = Some(tick);
+        app.outcome = if approved { Outcome::Approved } else { Outcome::Denied };
+        let wait_days = f64::from((tick - app.submitted_tick) * td);
+        let mut buyer = inputs.get_mut(registry.entity[app.buyer as usize]).expect("buyer");
+        let slot = &mut buyer.slots[app.slot as usize];
+        slot.licence_wait_days += memory * (wait_days - slot.licence_wait_days);
+        let rel = &mut links.reliability[app.link as usize];
+        if approved {
+            *rel += (1.0 - *rel) * buying.approval_recovery;
+            let validity = regime.validity_days.div_ceil(td);
+            lic.licences.push(Licence {
+                app: id,
+                remaining: app.quantity,
+                expires_tick: tick + validity,
+            });
+        } else {
+            slot.on_order -= app.quantity;
+            *rel = (*rel * (1.0 - buying.denial_penalty)).max(buying.reliability_floor);
+        }
+    }
+    // Buyers still waiting learn from the wait so far.
+    for &Reverse((_, id)) in lic.due.iter() {
+        let app = &lic.applications[id as usize];
+        let waited = f64::from((tick - app.submitted_tick) * td);
+        let mut buyer = inputs.get_mut(registry.entity[app.buyer as usize]).expect("buyer");
+        let slot = &mut buyer.slots[app.slot as usize];
+        slot.licence_wait_days = slot.licence_wait_days.max(waited);
+    }
+
+    // 2. Controlled orders become applications (at most one per link per interval).
+    let interval = buying.application_interval_days;
+    for k in 0..book.orders.len() {
+        let o = book.orders[k];
+        let exporter = registry.nation[o.supplier as usize];
+        let importer = registry.nation[o.buyer as usize];
+        if exporter == importer || o.licence != NO_LICENCE {
+            continue;
+        }
+        let Some(ri) = policy.regime_for(exporter, o.commodity) else {
+            continue;
+        };
+        let regime = &policy.regimes[ri];
+        if regime.general[importer as usize] {
+            continue;
+        }
+        let controlled = o.quantity * regime.licensed_share(o.commodity, tick, td);
+        if controlled <= 0.0 {
+            continue;
+        }
+        book.orders[k].quantity -= controlled;
+        if lic.last_applied[o.link as usize].is_some_and(|t| (tick - t) * td < interval) {
+            continue; // the buyer re-plans tomorrow; its position did not grow
+        }
+        lic.last_applied[o.link as usize] = Some(tick);
+        let mut st = streams.get_mut(registry.entity[o.buyer as usize]).expect("buyer");
+        let end_use = if uniform(&mut st.licensing) < registry.defence_share[o.buyer as usize] {
+            EndUse::Defence
+        } else {
+            EndUse::Civil
+        };
+        let review = regime.review.quantile(uniform(&mut st.licensing)).ceil().max(0.0) as u32;
+        let id = lic.applications.len() as u32;
+        let mut app = Application {
+            regime: ri as u16,
+            supplier: o.supplier,
+            buyer: o.buyer,
+            link: o.link,
+            slot: o.slot,
+            commodity: o.commodity,
+            exporter,
+            importer,
+            quantity: controlled,
+            shipped: 0.0,
+            end_use,
+            submitted_tick: tick,
+            decide_tick: tick,
+            decided_tick: None,
+            outcome: Outcome::Pending,
+        };
+        if regime.banned[importer as usize] {
+            app.decided_tick = Some(tick);
+            app.outcome = Outcome::Denied;
+            let rel = &mut links.reliability[o.link as usize];
+            *rel = (*rel * (1.0 - buying.denial_penalty)).max(buying.reliability_floor);
+        } else {
+            let days = add_working_days(today, review).0 - today.0;
+            app.decide_tick = tick + (days as u32).div_ceil(td).max(1);
+            lic.due.push(Reverse((app.decide_tick, id)));
+            let mut buyer = inputs.get_mut(registry.entity[o.buyer as usize]).expect("buyer");
+            buyer.slots[o.slot as usize].on_order += controlled;
+        }
+        lic.applications.push(app);
+    }
+
+    // 3. Live licences are standing orders; expired ones give their rest back to the buyer.
+    let apps = &lic.applications;
+    lic.licences.retain(|l| {
+        if l.expires_tick > tick && l.remaining > 1e-12 {
+            return true;
+        }
+        let a = &apps[l.app as usize];
+        let mut buyer = inputs.get_mut(registry.entity[a.buyer as usize]).expect("buyer");
+        buyer.slots[a.slot as usize].on_order -= l.remaining;
+        false
+    });
+    for (li, l) in lic.licences.iter().enumerate() {
+        let a = &apps[l.app as usize];
+        book.orders.push(Order {
+            supplier: a.supplier,
+            buyer: a.buyer,
+            slot: a.slot,
+            commodity: a.commodity,
+            quantity: l.remaining,
+            filled: 0.0,
+            link: a.link,
+            licence: li as u32,
+        });
+    }
+    book.orders.retain(|o| o.quantity > 0.0);
+    book.orders.sort_unstable_by_key(|o| (o.supplier, o.buyer, o.slot, o.licence));
+}
+
+/// After suppliers have filled orders: what was shipped under a licence leaves the licence
+/// and the buyer's orders-on-licence.
+pub fn settle_licences(book: Res<OrderBook>, mut lic: ResMut<Licensing>, registry: Res<Registry>, mut inputs: Query<&mut Inputs>) {
+    let lic = &mut *lic;
+    for o in book.orders.iter().filter(|o| o.licence != NO_LICENCE && o.filled > 0.0) {
+        let l = &mut lic.licences[o.licence as usize];
+        l.remaining -= o.filled;
+        lic.applications[l.app as usize].shipped += o.filled;
+        let mut buyer = inputs.get_mut(registry.entity[o.buyer as usize]).expect("buyer");
+        buyer.slots[o.slot as usize].on_order -= o.filled;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn working_days_skip_weekends() {
+        let fri = Date::parse("2025-04-04").unwrap(); // a Friday
+        assert_eq!(weekday(fri), 4);
+        assert_eq!(add_working_days(fri, 0), fri);
+        assert_eq!(add_working_days(fri, 1).to_string(), "2025-04-07");
+        assert_eq!(add_working_days(fri, 5).to_string(), "2025-04-11");
+        assert_eq!(add_working_days(fri, 45).to_string(), "2025-06-06");
+    }
+}

@@ -1,0 +1,265 @@
+//! Policies in the model file: export-control regimes, tariffs, scheduled events and
+//! reactive rules. Nations hold them (each names its `nation`).
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// All policies of a model.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Policies {
+    #[serde(default)]
+    pub controls: Vec<ExportControl>,
+    #[serde(default)]
+    pub tariffs: Vec<Tariff>,
+    #[serde(default)]
+    pub events: Vec<Event>,
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+/// An export-control regime: cross-border sales of listed commodities out of `nation` need a
+/// licence. Domestic sales are unaffected.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExportControl {
+    pub id: String,
+    /// Controlling nation.
+    pub nation: String,
+    /// In force at the start date (otherwise an event activates it).
+    #[serde(default)]
+    pub active: bool,
+    /// Controlled commodity -> share of its cross-border sales that needs a licence
+    /// (1.0 = all; less when only some grades are listed, e.g. magnets containing Dy/Tb).
+    pub commodities: BTreeMap<String, f64>,
+    /// Days from activation over which enforcement grows linearly to full (0 = at once).
+    #[serde(default)]
+    pub phase_in_days: u32,
+    /// Review time of an application, in working days (weekends skipped).
+    pub review_working_days: Dist,
+    pub approval: Approval,
+    /// Days an approved licence stays valid for shipping its quantity.
+    pub validity_days: u32,
+    /// Commodity -> most that may be approved per calendar year, in its unit.
+    #[serde(default)]
+    pub annual_quota: BTreeMap<String, f64>,
+    /// Destinations to which every application is denied at once.
+    #[serde(default)]
+    pub banned: Vec<String>,
+    /// Destinations covered by a general licence: approved at once.
+    #[serde(default)]
+    pub general_licences: Vec<String>,
+    /// Customs friction on the uncontrolled share of listed commodities.
+    #[serde(default)]
+    pub inspection: Option<Inspection>,
+}
+
+/// Probability that an application is approved, by declared end use and destination.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Approval {
+    pub civil: f64,
+    #[serde(default)]
+    pub civil_by_destination: BTreeMap<String, f64>,
+    pub defence: f64,
+    #[serde(default)]
+    pub defence_by_destination: BTreeMap<String, f64>,
+}
+
+/// Customs inspections: a share of shipments is held before it leaves.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Inspection {
+    /// Share of (uncontrolled) shipments held.
+    pub share: f64,
+    /// Calendar days a held shipment waits.
+    pub hold_days: Dist,
+}
+
+/// A distribution of a duration in days.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum Dist {
+    Fixed(f64),
+    Uniform { min: f64, max: f64 },
+    Triangular { min: f64, mode: f64, max: f64 },
+}
+
+impl Dist {
+    /// Mean of the distribution.
+    pub fn mean(&self) -> f64 {
+        match *self {
+            Dist::Fixed(x) => x,
+            Dist::Uniform { min, max } => (min + max) / 2.0,
+            Dist::Triangular { min, mode, max } => (min + mode + max) / 3.0,
+        }
+    }
+
+    /// The value at cumulative probability `u` in [0, 1).
+    pub fn quantile(&self, u: f64) -> f64 {
+        match *self {
+            Dist::Fixed(x) => x,
+            Dist::Uniform { min, max } => min + u * (max - min),
+            Dist::Triangular { min, mode, max } => {
+                if max <= min {
+                    return min;
+                }
+                let f = (mode - min) / (max - min);
+                if u < f {
+                    min + (u * (max - min) * (mode - min)).sqrt()
+                } else {
+                    max - ((1.0 - u) * (max - min) * (max - mode)).sqrt()
+                }
+            }
+        }
+    }
+
+    /// Whether the parameters make sense (non-negative, ordered).
+    pub fn is_valid(&self) -> bool {
+        match *self {
+            Dist::Fixed(x) => x.is_finite() && x >= 0.0,
+            Dist::Uniform { min, max } => min.is_finite() && max.is_finite() && 0.0 <= min && min <= max,
+            Dist::Triangular { min, mode, max } => {
+                [min, mode, max].iter().all(|v| v.is_finite()) && 0.0 <= min && min <= mode && mode <= max
+            }
+        }
+    }
+}
+
+/// An ad valorem import tariff.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Tariff {
+    pub importer: String,
+    pub origin: String,
+    pub commodity: String,
+    /// Share of the import value (0.25 = 25%).
+    pub rate: f64,
+}
+
+/// A change that takes effect on a date.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    pub date: String,
+    /// Nation taking the action.
+    pub nation: String,
+    pub action: Action,
+    /// What happened in the world, with its source.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A reaction: when `when` has held on `for_days` consecutive days, `then` is taken, and not
+/// again within `cooldown_days`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub id: String,
+    pub nation: String,
+    pub when: Condition,
+    pub for_days: u32,
+    pub then: Action,
+    pub cooldown_days: u32,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Declared end use of an application.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub enum EndUse {
+    Civil,
+    Defence,
+}
+
+/// What a nation can do.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum Action {
+    Activate(String),
+    Deactivate(String),
+    SetApproval {
+        control: String,
+        end_use: EndUse,
+        destination: Option<String>,
+        probability: f64,
+    },
+    SetReview {
+        control: String,
+        working_days: Dist,
+    },
+    SetQuota {
+        control: String,
+        commodity: String,
+        quantity: Option<f64>,
+    },
+    /// Share of a commodity's cross-border sales that needs a licence (0 lifts it).
+    SetCoverage {
+        control: String,
+        commodity: String,
+        share: f64,
+    },
+    Ban {
+        control: String,
+        destination: String,
+    },
+    Unban {
+        control: String,
+        destination: String,
+    },
+    GrantGeneral {
+        control: String,
+        destination: String,
+    },
+    RevokeGeneral {
+        control: String,
+        destination: String,
+    },
+    SetInspection {
+        control: String,
+        inspection: Option<Inspection>,
+    },
+    SetTariff {
+        importer: String,
+        origin: String,
+        commodity: String,
+        rate: f64,
+    },
+}
+
+/// A condition a nation observes (on the previous tick's state).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum Condition {
+    /// Firms of `role` in `nation` lost more than `share` of planned output for lack of inputs.
+    OutputLostAbove { nation: String, role: String, share: f64 },
+    /// The tariff of `importer` on `commodity` from `origin` is at most `rate`.
+    TariffAtMost {
+        importer: String,
+        origin: String,
+        commodity: String,
+        rate: f64,
+    },
+    /// The price of `commodity` in `region` exceeds `ratio` times its price in `over_region`.
+    PriceRatioAbove {
+        commodity: String,
+        region: String,
+        over_region: String,
+        ratio: f64,
+    },
+}
+
+/// How buyers react to prices, tariffs and licensing.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Buying {
+    /// Elasticity of a supplier's share to its landed-cost factor (1 + tariff).
+    pub tariff_sensitivity: f64,
+    /// Share of a supplier's reliability lost per denied application (reliability scales its share).
+    pub denial_penalty: f64,
+    /// Share of the gap to full reliability regained per approved application.
+    pub approval_recovery: f64,
+    /// Lowest reliability a supplier can fall to.
+    pub reliability_floor: f64,
+    /// Mean age in days of the smoothing of observed licence waits, which buyers add to their cover.
+    pub licence_wait_memory_days: f64,
+    /// A buyer files at most one application per supplier per this many days.
+    pub application_interval_days: u32,
+}
