@@ -68,12 +68,15 @@ pub struct Licensing {
     licences: Vec<Licence>,
     /// Tick of each link's last application.
     last_applied: Vec<Option<u32>>,
+    /// Controlled quantities a buyer has committed to on each link and not yet filed.
+    batched: Vec<f64>,
 }
 
 impl Licensing {
     pub fn new(links: usize) -> Licensing {
         Licensing {
             last_applied: vec![None; links],
+            batched: vec![0.0; links],
             ..Default::default()
         }
     }
@@ -175,7 +178,9 @@ pub fn license_trade(
         slot.licence_wait_days = slot.licence_wait_days.max(waited);
     }
 
-    // 2. Controlled orders become applications (at most one per link per interval).
+    // 2. Controlled orders become applications. A buyer files at most one application per
+    //    link per interval: in between, the controlled quantities it orders are batched (and
+    //    already count as on order, so it does not order them twice).
     let interval = buying.application_interval_days;
     for k in 0..book.orders.len() {
         let o = book.orders[k];
@@ -196,10 +201,13 @@ pub fn license_trade(
             continue;
         }
         book.orders[k].quantity -= controlled;
+        lic.batched[o.link as usize] += controlled;
+        inputs.get_mut(registry.entity[o.buyer as usize]).expect("buyer").slots[o.slot as usize].on_order += controlled;
         if lic.last_applied[o.link as usize].is_some_and(|t| (tick - t) * td < interval) {
-            continue; // the buyer re-plans tomorrow; its position did not grow
+            continue;
         }
         lic.last_applied[o.link as usize] = Some(tick);
+        let controlled = std::mem::take(&mut lic.batched[o.link as usize]);
         let mut st = streams.get_mut(registry.entity[o.buyer as usize]).expect("buyer");
         let end_use = if uniform(&mut st.licensing) < registry.defence_share[o.buyer as usize] {
             EndUse::Defence
@@ -230,12 +238,11 @@ pub fn license_trade(
             app.outcome = Outcome::Denied;
             let rel = &mut links.reliability[o.link as usize];
             *rel = (*rel * (1.0 - buying.denial_penalty)).max(buying.reliability_floor);
+            inputs.get_mut(registry.entity[o.buyer as usize]).expect("buyer").slots[o.slot as usize].on_order -= controlled;
         } else {
             let days = add_working_days(today, review).0 - today.0;
             app.decide_tick = tick + (days as u32).div_ceil(td).max(1);
             lic.due.push(Reverse((app.decide_tick, id)));
-            let mut buyer = inputs.get_mut(registry.entity[o.buyer as usize]).expect("buyer");
-            buyer.slots[o.slot as usize].on_order += controlled;
         }
         lic.applications.push(app);
     }

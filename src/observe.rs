@@ -51,6 +51,7 @@ pub struct FlowRows {
     pub commodity: Vec<i32>,
     pub quantity: Vec<f64>,
     pub value_usd: Vec<f64>,
+    pub tariff_usd: Vec<f64>,
 }
 
 /// Rows of `prices.arrow`.
@@ -204,6 +205,7 @@ pub fn record_tick(
                     r.commodity.push(c as i32);
                     r.quantity.push(trade.flow_quantity[cell]);
                     r.value_usd.push(trade.flow_value[cell]);
+                    r.tariff_usd.push(trade.flow_tariff[cell]);
                 }
             }
         }

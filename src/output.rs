@@ -1,10 +1,14 @@
 //! Output: the Arrow IPC tables of a run, their documented schemas, and the manifest.
 //! Only this module writes files.
 
+use crate::calendar::Date;
+use crate::licensing::{Licensing, Outcome};
+use crate::model::EndUse;
 use crate::network::Network;
 use crate::observe::Recorder;
+use crate::policy::PolicyState;
 use arrow_array::types::Int32Type;
-use arrow_array::{ArrayRef, Date32Array, DictionaryArray, Float64Array, Int32Array, RecordBatch, StringArray};
+use arrow_array::{ArrayRef, Date32Array, DictionaryArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
 use arrow_ipc::writer::FileWriter;
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use std::collections::{BTreeMap, HashMap};
@@ -30,6 +34,10 @@ pub enum Ids {
     Role,
     Commodity,
     Region,
+    Control,
+    EndUse,
+    Outcome,
+    EventKind,
 }
 
 /// A column's type as documented.
@@ -40,6 +48,10 @@ pub enum Kind {
     Id(Ids),
     Quantity,
     NullableQuantity,
+    NullableTick,
+    NullableDate,
+    Count,
+    Text,
 }
 
 /// One documented column.
@@ -184,6 +196,12 @@ pub fn tables() -> Vec<Table> {
                     col("commodity", Kind::Id(Ids::Commodity), "id", "Commodity; quantity is in its unit"),
                     col("quantity", q, "commodity units per tick", "Units shipped"),
                     col("value", q, "USD per tick", "Quantity times the importer's regional price this tick"),
+                    col(
+                        "tariff",
+                        q,
+                        "USD per tick",
+                        "Import tariff due on that value at the importer's rate",
+                    ),
                 ],
             ]
             .concat(),
@@ -207,6 +225,78 @@ pub fn tables() -> Vec<Table> {
             ]
             .concat(),
         },
+        Table {
+            name: "licenses",
+            file: "licenses.arrow",
+            description: "One row per export-licence application",
+            columns: vec![
+                col("id", Kind::Count, "id", "Application number, in order of submission"),
+                col(
+                    "control",
+                    Kind::Id(Ids::Control),
+                    "id",
+                    "Export-control regime the application falls under",
+                ),
+                col("exporter_firm", Kind::Id(Ids::Firm), "id", "Supplying firm"),
+                col("buyer_firm", Kind::Id(Ids::Firm), "id", "Buying firm"),
+                col("exporter", Kind::Id(Ids::Nation), "id", "Controlling (exporting) nation"),
+                col("importer", Kind::Id(Ids::Nation), "id", "Destination nation"),
+                col(
+                    "commodity",
+                    Kind::Id(Ids::Commodity),
+                    "id",
+                    "Controlled commodity; quantities are in its unit",
+                ),
+                col("quantity", q, "commodity units", "Quantity applied for"),
+                col(
+                    "shipped",
+                    q,
+                    "commodity units",
+                    "Quantity shipped under the licence by the end of the run",
+                ),
+                col("end_use", Kind::Id(Ids::EndUse), "id", "Declared end use: civil or defence"),
+                col("submitted_tick", Kind::Tick, "tick", "Tick the application was filed"),
+                col("submitted_date", Kind::Date, "date", "Date the application was filed"),
+                col(
+                    "decided_tick",
+                    Kind::NullableTick,
+                    "tick",
+                    "Tick of the decision; null while pending",
+                ),
+                col(
+                    "decided_date",
+                    Kind::NullableDate,
+                    "date",
+                    "Date of the decision; null while pending",
+                ),
+                col(
+                    "outcome",
+                    Kind::Id(Ids::Outcome),
+                    "id",
+                    "approved, denied or pending (at the end of the run)",
+                ),
+            ],
+        },
+        Table {
+            name: "events",
+            file: "events.arrow",
+            description: "One row per scheduled policy event and per reactive rule that fired",
+            columns: [
+                tick_date().to_vec(),
+                vec![
+                    col("nation", Kind::Id(Ids::Nation), "id", "Nation taking the action"),
+                    col(
+                        "kind",
+                        Kind::Id(Ids::EventKind),
+                        "id",
+                        "What changed (activate, set_approval, set_tariff, ...)",
+                    ),
+                    col("source", Kind::Text, "text", "`scheduled`, or `rule:<id>` for a reactive rule"),
+                    col("detail", Kind::Text, "text", "What changed, and the note from the model file"),
+                ],
+            ]
+            .concat(),
+        },
     ]
 }
 
@@ -218,16 +308,27 @@ impl Kind {
             Kind::Date => "date32[day]",
             Kind::Id(_) => "dictionary<values=string, indices=int32, ordered=0>",
             Kind::Quantity | Kind::NullableQuantity => "double",
+            Kind::NullableTick => "int32",
+            Kind::NullableDate => "date32[day]",
+            Kind::Count => "int64",
+            Kind::Text => "string",
         }
+    }
+
+    /// Whether the column may hold nulls.
+    pub fn nullable(self) -> bool {
+        matches!(self, Kind::NullableQuantity | Kind::NullableTick | Kind::NullableDate)
     }
 
     /// Arrow type of the column.
     pub fn data_type(self) -> DataType {
         match self {
-            Kind::Tick => DataType::Int32,
-            Kind::Date => DataType::Date32,
             Kind::Id(_) => DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
             Kind::Quantity | Kind::NullableQuantity => DataType::Float64,
+            Kind::Tick | Kind::NullableTick => DataType::Int32,
+            Kind::Date | Kind::NullableDate => DataType::Date32,
+            Kind::Count => DataType::Int64,
+            Kind::Text => DataType::Utf8,
         }
     }
 }
@@ -242,7 +343,7 @@ pub fn schema(table: &Table) -> Schema {
                 ("unit".to_string(), c.unit.to_string()),
                 ("description".to_string(), c.description.to_string()),
             ]);
-            Field::new(c.name, c.kind.data_type(), c.kind == Kind::NullableQuantity).with_metadata(meta)
+            Field::new(c.name, c.kind.data_type(), c.kind.nullable()).with_metadata(meta)
         })
         .collect();
     Schema::new_with_metadata(fields, HashMap::from([("description".to_string(), table.description.to_string())]))
@@ -254,7 +355,7 @@ pub fn describe_tables() -> String {
     for t in tables() {
         s.push_str(&format!("{} — {}\n", t.file, t.description));
         for c in &t.columns {
-            let ty = if c.kind == Kind::NullableQuantity {
+            let ty = if c.kind.nullable() {
                 format!("{} (nullable)", c.kind.type_name())
             } else {
                 c.kind.type_name().to_string()
@@ -278,7 +379,7 @@ pub fn tables_json() -> String {
                     serde_json::json!({
                         "name": c.name,
                         "type": c.kind.type_name(),
-                        "nullable": c.kind == Kind::NullableQuantity,
+                        "nullable": c.kind.nullable(),
                         "unit": c.unit,
                         "description": c.description,
                     })
@@ -307,14 +408,19 @@ pub struct RunWriter {
 
 impl RunWriter {
     /// Opens every table file in `dir` (which must exist).
-    pub fn create(dir: &Path, network: &Network) -> Result<RunWriter, OutputError> {
+    pub fn create(dir: &Path, network: &Network, controls: &[String]) -> Result<RunWriter, OutputError> {
         let dict = |ids: &[String]| Arc::new(StringArray::from_iter_values(ids.iter())) as ArrayRef;
+        let fixed = |ids: &[&str]| Arc::new(StringArray::from_iter_values(ids.iter())) as ArrayRef;
         let dicts = BTreeMap::from([
             ("firm", dict(&network.firms)),
             ("nation", dict(&network.nations)),
             ("role", dict(&network.roles)),
             ("commodity", dict(&network.commodities)),
             ("region", dict(&network.regions)),
+            ("control", dict(controls)),
+            ("end_use", fixed(&["civil", "defence"])),
+            ("outcome", fixed(&["approved", "denied", "pending"])),
+            ("event_kind", fixed(&crate::policy::ACTION_KINDS)),
         ]);
         let mut writers = Vec::new();
         for table in tables() {
@@ -392,6 +498,7 @@ impl RunWriter {
                 ids("commodity", flows.commodity),
                 nums(flows.quantity),
                 nums(flows.value_usd),
+                nums(flows.tariff_usd),
             ],
             vec![
                 ints(prices.tick),
@@ -417,6 +524,75 @@ impl RunWriter {
             })?;
             w.rows += n as u64;
         }
+        Ok(())
+    }
+
+    /// Writes `licenses.arrow` (every application of the run) and `events.arrow` (every policy
+    /// change), at the end of the run.
+    pub fn write_policy_tables(&mut self, lic: &Licensing, pol: &PolicyState, start: Date, tick_days: u32) -> Result<(), OutputError> {
+        let date = |t: u32| start.plus_days((t * tick_days) as i32).0;
+        let dicts = self.dicts.clone();
+        let ids = |key: &str, v: Vec<i32>| -> ArrayRef {
+            Arc::new(DictionaryArray::<Int32Type>::try_new(Int32Array::from(v), dicts[key].clone()).expect("keys index the dictionary"))
+        };
+        for chunk in lic.applications.chunks(1 << 16).enumerate() {
+            let (first, apps) = (chunk.0 << 16, chunk.1);
+            let cols: Vec<ArrayRef> = vec![
+                Arc::new(Int64Array::from_iter_values((0..apps.len()).map(|k| (first + k) as i64))),
+                ids("control", apps.iter().map(|a| i32::from(a.regime)).collect()),
+                ids("firm", apps.iter().map(|a| a.supplier as i32).collect()),
+                ids("firm", apps.iter().map(|a| a.buyer as i32).collect()),
+                ids("nation", apps.iter().map(|a| i32::from(a.exporter)).collect()),
+                ids("nation", apps.iter().map(|a| i32::from(a.importer)).collect()),
+                ids("commodity", apps.iter().map(|a| i32::from(a.commodity)).collect()),
+                Arc::new(Float64Array::from_iter_values(apps.iter().map(|a| a.quantity))),
+                Arc::new(Float64Array::from_iter_values(apps.iter().map(|a| a.shipped))),
+                ids("end_use", apps.iter().map(|a| i32::from(a.end_use == EndUse::Defence)).collect()),
+                Arc::new(Int32Array::from_iter_values(apps.iter().map(|a| a.submitted_tick as i32))),
+                Arc::new(Date32Array::from_iter_values(apps.iter().map(|a| date(a.submitted_tick)))),
+                Arc::new(Int32Array::from_iter(apps.iter().map(|a| a.decided_tick.map(|t| t as i32)))),
+                Arc::new(Date32Array::from_iter(apps.iter().map(|a| a.decided_tick.map(date)))),
+                ids(
+                    "outcome",
+                    apps.iter()
+                        .map(|a| match a.outcome {
+                            Outcome::Approved => 0,
+                            Outcome::Denied => 1,
+                            Outcome::Pending => 2,
+                        })
+                        .collect(),
+                ),
+            ];
+            self.write_batch(4, cols)?;
+        }
+        let log = &pol.log;
+        let kind = |k: &str| crate::policy::ACTION_KINDS.iter().position(|x| *x == k).expect("known kind") as i32;
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(Int32Array::from_iter_values(log.iter().map(|e| e.tick as i32))),
+            Arc::new(Date32Array::from_iter_values(log.iter().map(|e| date(e.tick)))),
+            ids("nation", log.iter().map(|e| i32::from(e.nation)).collect()),
+            ids("event_kind", log.iter().map(|e| kind(e.kind)).collect()),
+            Arc::new(StringArray::from_iter_values(log.iter().map(|e| e.source.as_str()))),
+            Arc::new(StringArray::from_iter_values(log.iter().map(|e| e.detail.as_str()))),
+        ];
+        self.write_batch(5, cols)
+    }
+
+    fn write_batch(&mut self, table: usize, cols: Vec<ArrayRef>) -> Result<(), OutputError> {
+        let w = &mut self.writers[table];
+        let n = cols[0].len();
+        if n == 0 {
+            return Ok(());
+        }
+        let batch = RecordBatch::try_new(w.schema.clone(), cols).map_err(|source| OutputError::Arrow {
+            path: w.partial.clone(),
+            source,
+        })?;
+        w.writer.write(&batch).map_err(|source| OutputError::Arrow {
+            path: w.partial.clone(),
+            source,
+        })?;
+        w.rows += n as u64;
         Ok(())
     }
 

@@ -128,7 +128,8 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
         bevy_tasks::ComputeTaskPool::get_or_init(|| bevy_tasks::TaskPoolBuilder::new().num_threads(n.max(1)).build());
     }
     let mut sim = Simulation::new(&model, network, model.seed);
-    let mut writer = RunWriter::create(&dir, &sim.network)?;
+    let controls: Vec<String> = model.policies.controls.iter().map(|c| c.id.clone()).collect();
+    let mut writer = RunWriter::create(&dir, &sim.network, &controls)?;
     let clock = sim.clock();
     let bar = if opts.quiet {
         indicatif::ProgressBar::hidden()
@@ -151,6 +152,12 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
     }
     writer.flush(&mut sim.recorder_mut())?;
     bar.finish_and_clear();
+    writer.write_policy_tables(
+        sim.world.resource::<crate::licensing::Licensing>(),
+        sim.world.resource::<crate::policy::PolicyState>(),
+        clock.start,
+        clock.tick_days,
+    )?;
     let rows = writer.finish()?;
     let last = clock.start.plus_days((clock.ticks * clock.tick_days) as i32 - 1);
     let manifest = Manifest {

@@ -70,9 +70,14 @@ impl Source {
     }
 }
 
+/// RON as model files are read: `Some(x)` may be written as plain `x`.
+fn ron_options() -> ron::Options {
+    ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+}
+
 /// Parses RON text into a model; syntax and type errors carry RON's line and column.
 pub fn parse(src: &Source) -> Result<Model, ModelError> {
-    ron::Options::default().from_str::<Model>(&src.text).map_err(|e| ModelError {
+    ron_options().from_str::<Model>(&src.text).map_err(|e| ModelError {
         path: src.path.clone(),
         position: Some((e.span.start.line, e.span.start.col)),
         // RON's own words are clear ("Unexpected field named `x` in `Firm`, expected one of ...").
@@ -93,7 +98,7 @@ fn load_resolved(path: &Path, depth: usize) -> Result<(Model, Source), ModelErro
     if !super::scenario::is_scenario(&src.text) {
         return Ok((parse(&src)?, src));
     }
-    let sc: super::scenario::Scenario = ron::Options::default().from_str(&src.text).map_err(|e| ModelError {
+    let sc: super::scenario::Scenario = ron_options().from_str(&src.text).map_err(|e| ModelError {
         path: src.path.clone(),
         position: Some((e.span.start.line, e.span.start.col)),
         message: e.code.to_string(),
