@@ -22,26 +22,26 @@ fn python() -> PathBuf {
 #[test]
 fn every_table_opens_in_pyarrow_and_polars_with_the_documented_types() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("run");
-    run_model(&root().join("models/baseline.ron"), &out, &["--until", "2025-06-30"]);
     let schema = chokepoint(&["schema", "--json"]);
     assert!(schema.status.success());
     let schema_path = dir.path().join("schema.json");
     std::fs::write(&schema_path, &schema.stdout).unwrap();
-    let o = Command::new(python())
-        .arg(root().join("tests/readers.py"))
-        .arg(&out)
-        .arg(&schema_path)
-        .output()
-        .expect("python runs");
-    assert!(
-        o.status.success(),
-        "readers.py failed:\n{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let s = String::from_utf8_lossy(&o.stdout);
-    assert!(s.starts_with("ok: 4 tables"), "{s}");
+    // The baseline (no licences, no events) and a policy run (both).
+    for (model, until) in [("baseline", "2025-06-30"), ("april_2025", "2025-09-30")] {
+        let out = dir.path().join(model);
+        run_model(&root().join(format!("models/{model}.ron")), &out, &["--until", until]);
+        let o = Command::new(python()).arg(root().join("tests/readers.py")).arg(&out).arg(&schema_path).output().expect("python runs");
+        assert!(
+            o.status.success(),
+            "readers.py failed on {model}:\n{}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let s = String::from_utf8_lossy(&o.stdout);
+        assert!(s.starts_with("ok: 6 tables"), "{s}");
+    }
+    let licences = read_table(&dir.path().join("april_2025/licenses.arrow"));
+    assert!(licences.iter().map(|b| b.num_rows()).sum::<usize>() > 100, "the policy run has licence applications");
 }
 
 /// The Python code blocks of README.md, as a user would paste them.

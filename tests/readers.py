@@ -19,6 +19,8 @@ POLARS = {
     "int32": pl.Int32,
     "date32[day]": pl.Date,
     "double": pl.Float64,
+    "int64": pl.Int64,
+    "string": pl.String,
 }
 
 for t in tables:
