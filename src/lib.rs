@@ -6,6 +6,7 @@
 //! ([`observe`]) and written as Arrow tables ([`output`]) by a run ([`run`]).
 
 pub mod calendar;
+pub mod compare;
 pub mod firm;
 pub mod licensing;
 pub mod markets;
@@ -18,6 +19,7 @@ pub mod procurement;
 pub mod production;
 pub mod rng;
 pub mod run;
+pub mod run_folder;
 pub mod shipping;
 pub mod sim;
 pub mod summary;

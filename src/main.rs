@@ -47,12 +47,43 @@ enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
     },
+    /// Compare runs: headline indicators side by side and differences against the first run.
+    Compare {
+        /// Run folders; the first is the reference.
+        #[arg(required = true, num_args = 2..)]
+        runs: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Print every output table's columns, types, units and meanings.
     Schema {
         /// Print JSON (table -> columns with name, type, nullable, unit, description).
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+fn compare(dirs: &[PathBuf], format: Format) -> Result<(), RunError> {
+    use chokepoint::compare;
+    use chokepoint::run_folder::RunFolder;
+    let runs = dirs.iter().map(|d| RunFolder::open(d)).collect::<Result<Vec<_>, _>>().map_err(|e| RunError::Usage(e.to_string()))?;
+    let goods = compare::controlled_goods(&runs);
+    let all = runs.iter().map(|r| compare::indicators(r, &goods)).collect::<Result<Vec<_>, _>>().map_err(|e| RunError::Usage(e.to_string()))?;
+    let rows = compare::rows(&all);
+    match format {
+        Format::Table => print!("{}", compare::to_table(&all, &rows)),
+        Format::Csv => print!("{}", compare::to_csv(&rows)),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({"runs": all, "rows": rows})).expect("json")),
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -87,6 +118,7 @@ fn main() -> ExitCode {
             let opts = RunOptions { set, ..Default::default() };
             resolve_model(&model, &opts).map(|(m, _, net)| print!("{}", chokepoint::summary::summarize(&m, &net)))
         }
+        Command::Compare { runs, format } => compare(&runs, format),
         Command::Schema { json } => {
             if json {
                 println!("{}", chokepoint::output::tables_json());

@@ -1,0 +1,389 @@
+//! `chokepoint compare`: the headline indicators of several runs side by side, and their
+//! differences against the first run.
+//!
+//! A stall is a day on which an automaker loses at least 10% of its planned output for lack
+//! of inputs. "Inside" prices are those of the controlling nation's price region; the
+//! outside/inside ratio is the highest price among the other regions over the inside price.
+
+use crate::calendar::Date;
+use crate::run_folder::{ReadError, RunFolder};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Share of planned output lost that makes a day a stall.
+pub const STALL_SHARE: f64 = 0.10;
+
+/// Vehicles made and lost in one nation over a run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Vehicles {
+    pub produced: f64,
+    /// Planned output not made for lack of inputs.
+    pub short: f64,
+    /// First day an automaker of the nation stalled, if any.
+    pub first_stall: Option<String>,
+    /// Days from the first control's activation to that stall.
+    pub days_to_first_stall: Option<i32>,
+    /// Stalled automaker-days.
+    pub stall_days: u32,
+}
+
+/// Licence statistics of a run.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct Licences {
+    pub applications: usize,
+    pub approved: usize,
+    pub denied: usize,
+    pub pending: usize,
+    /// approved / (approved + denied).
+    pub approval_share: Option<f64>,
+    /// Days from filing to decision, over decided applications (nearest-rank percentiles).
+    pub median_review_days: Option<f64>,
+    pub p95_review_days: Option<f64>,
+}
+
+/// Peak of a commodity's prices.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PricePeak {
+    pub peak_price: f64,
+    pub peak_region: String,
+    pub peak_date: String,
+    /// Highest outside/inside price ratio, and when.
+    pub peak_ratio: Option<f64>,
+    pub peak_ratio_date: Option<String>,
+}
+
+/// Everything `compare` reports about one run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Indicators {
+    pub run: String,
+    pub model: String,
+    pub seed: u64,
+    /// Date the first export control took effect, if any.
+    pub first_control: Option<String>,
+    pub vehicles: BTreeMap<String, Vehicles>,
+    /// (exporter, commodity) -> month (YYYY-MM) -> quantity, for controlled goods of the
+    /// controlling nations of any compared run.
+    pub controlled_exports: BTreeMap<String, BTreeMap<String, f64>>,
+    pub prices: BTreeMap<String, PricePeak>,
+    pub licences: Licences,
+}
+
+/// The controlling nations and commodities named by any run's export controls.
+pub fn controlled_goods(runs: &[RunFolder]) -> BTreeSet<(String, String)> {
+    runs.iter()
+        .flat_map(|r| r.model.policies.controls.iter().flat_map(|c| c.commodities.keys().map(move |k| (c.nation.clone(), k.clone()))))
+        .collect()
+}
+
+fn date_str(d: i32) -> String {
+    Date(d).to_string()
+}
+
+/// Nearest-rank percentile of sorted values.
+pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    Some(sorted[rank - 1])
+}
+
+/// Computes one run's indicators. `goods` are the controlled (nation, commodity) pairs of all
+/// compared runs, so that every run reports the same series.
+pub fn indicators(run: &RunFolder, goods: &BTreeSet<(String, String)>) -> Result<Indicators, ReadError> {
+    let start = Date::parse(&run.model.calendar.start).map(|d| d.0).unwrap_or(0);
+    // First control: active at the start, or the first activation event.
+    let mut first_control: Option<i32> = run.model.policies.controls.iter().any(|c| c.active).then_some(start);
+    let events = run.table("events")?;
+    let (ekind, edate) = (events.strs("kind")?, events.i32s("date")?);
+    for (k, d) in ekind.iter().zip(&edate) {
+        if k == "activate" {
+            let d = d.unwrap_or(start);
+            first_control = Some(first_control.map_or(d, |f| f.min(d)));
+        }
+    }
+
+    let firms = run.table("firms")?;
+    let (role, nation, date) = (firms.strs("role")?, firms.strs("nation")?, firms.i32s("date")?);
+    let (produced, planned, short) = (firms.f64s("produced")?, firms.f64s("planned")?, firms.f64s("shortfall")?);
+    let mut vehicles: BTreeMap<String, Vehicles> = BTreeMap::new();
+    for i in 0..role.len() {
+        if role[i] != "automaker" {
+            continue;
+        }
+        let v = vehicles.entry(nation[i].clone()).or_insert(Vehicles { produced: 0.0, short: 0.0, first_stall: None, days_to_first_stall: None, stall_days: 0 });
+        v.produced += produced[i];
+        v.short += short[i];
+        if planned[i] > 0.0 && short[i] >= STALL_SHARE * planned[i] {
+            v.stall_days += 1;
+            let d = date[i].unwrap_or(start);
+            let earlier = v.first_stall.as_ref().is_none_or(|f| Date::parse(f).is_some_and(|f| d < f.0));
+            if earlier {
+                v.first_stall = Some(date_str(d));
+                v.days_to_first_stall = first_control.map(|c| d - c);
+            }
+        }
+    }
+
+    let flows = run.table("flows")?;
+    let (ex, com, fd, q) = (flows.strs("exporter")?, flows.strs("commodity")?, flows.i32s("date")?, flows.f64s("quantity")?);
+    let mut controlled_exports: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    for (n, c) in goods {
+        controlled_exports.insert(format!("{n}:{c}"), BTreeMap::new());
+    }
+    for i in 0..ex.len() {
+        if goods.contains(&(ex[i].clone(), com[i].clone())) {
+            let (y, m, _) = Date(fd[i].unwrap_or(start)).ymd();
+            *controlled_exports.get_mut(&format!("{}:{}", ex[i], com[i])).expect("key").entry(format!("{y:04}-{m:02}")).or_default() += q[i];
+        }
+    }
+
+    let prices = run.table("prices")?;
+    let (region, pcom, pd, price) = (prices.strs("region")?, prices.strs("commodity")?, prices.i32s("date")?, prices.f64s("price")?);
+    let inside: BTreeSet<String> = goods
+        .iter()
+        .filter_map(|(n, _)| run.model.nations.iter().find(|x| x.id == *n).map(|x| x.price_region.clone()))
+        .collect();
+    let inside = inside.into_iter().next();
+    let mut peaks: BTreeMap<String, PricePeak> = BTreeMap::new();
+    // Per (commodity, date): inside price and highest outside price.
+    let mut by_day: BTreeMap<(String, i32), (Option<f64>, f64)> = BTreeMap::new();
+    for i in 0..region.len() {
+        let d = pd[i].unwrap_or(start);
+        let e = peaks.entry(pcom[i].clone()).or_insert(PricePeak {
+            peak_price: f64::MIN,
+            peak_region: String::new(),
+            peak_date: String::new(),
+            peak_ratio: None,
+            peak_ratio_date: None,
+        });
+        if price[i] > e.peak_price {
+            e.peak_price = price[i];
+            e.peak_region = region[i].clone();
+            e.peak_date = date_str(d);
+        }
+        if let Some(ins) = &inside {
+            let cell = by_day.entry((pcom[i].clone(), d)).or_insert((None, f64::MIN));
+            if region[i] == *ins {
+                cell.0 = Some(price[i]);
+            } else {
+                cell.1 = cell.1.max(price[i]);
+            }
+        }
+    }
+    for ((c, d), (ins, out)) in by_day {
+        if let (Some(ins), Some(p)) = (ins, peaks.get_mut(&c))
+            && ins > 0.0
+            && out > f64::MIN
+        {
+            let r = out / ins;
+            if p.peak_ratio.is_none_or(|x| r > x) {
+                p.peak_ratio = Some(r);
+                p.peak_ratio_date = Some(date_str(d));
+            }
+        }
+    }
+
+    let lic = run.table("licenses")?;
+    let (outcome, sub, dec) = (lic.strs("outcome")?, lic.i32s("submitted_date")?, lic.i32s("decided_date")?);
+    let mut l = Licences { applications: outcome.len(), ..Default::default() };
+    let mut review: Vec<f64> = Vec::new();
+    for i in 0..outcome.len() {
+        match outcome[i].as_str() {
+            "approved" => l.approved += 1,
+            "denied" => l.denied += 1,
+            _ => l.pending += 1,
+        }
+        if let (Some(s), Some(d)) = (sub[i], dec[i]) {
+            review.push(f64::from(d - s));
+        }
+    }
+    if l.approved + l.denied > 0 {
+        l.approval_share = Some(l.approved as f64 / (l.approved + l.denied) as f64);
+    }
+    review.sort_by(f64::total_cmp);
+    l.median_review_days = percentile(&review, 0.5);
+    l.p95_review_days = percentile(&review, 0.95);
+
+    Ok(Indicators {
+        run: run.label(),
+        model: run.model.name.clone(),
+        seed: run.model.seed,
+        first_control: first_control.map(date_str),
+        vehicles,
+        controlled_exports,
+        prices: peaks,
+        licences: l,
+    })
+}
+
+/// One row of the long form used by the CSV output: which section, which run, which keys,
+/// the value, and (for numeric indicators) its difference from the first run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Row {
+    pub section: &'static str,
+    pub run: String,
+    pub key: String,
+    pub indicator: &'static str,
+    pub value: Option<f64>,
+    pub text: Option<String>,
+    pub vs_first: Option<f64>,
+    pub pct_of_first: Option<f64>,
+}
+
+fn push(rows: &mut Vec<Row>, section: &'static str, run: &str, key: &str, indicator: &'static str, value: Option<f64>, first: Option<f64>) {
+    let (vs_first, pct) = match (value, first) {
+        (Some(v), Some(f)) => (Some(v - f), if f != 0.0 { Some(100.0 * (v - f) / f) } else { None }),
+        _ => (None, None),
+    };
+    rows.push(Row { section, run: run.to_string(), key: key.to_string(), indicator, value, text: None, vs_first, pct_of_first: pct });
+}
+
+fn push_text(rows: &mut Vec<Row>, section: &'static str, run: &str, key: &str, indicator: &'static str, text: Option<String>, value: Option<f64>) {
+    rows.push(Row { section, run: run.to_string(), key: key.to_string(), indicator, value, text, vs_first: None, pct_of_first: None });
+}
+
+/// The comparison in long form, runs in the order given, the first being the reference.
+pub fn rows(all: &[Indicators]) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let first = &all[0];
+    for ind in all {
+        let nations: BTreeSet<&String> = first.vehicles.keys().chain(ind.vehicles.keys()).collect();
+        for n in nations {
+            let v = ind.vehicles.get(n);
+            let f = first.vehicles.get(n);
+            let produced = v.map(|v| v.produced);
+            push(&mut rows, "vehicles", &ind.run, n, "produced", produced, f.map(|f| f.produced));
+            // Vehicles lost against the first run: its output minus this run's.
+            let lost = match (f, v) {
+                (Some(f), Some(v)) => Some(f.produced - v.produced),
+                _ => None,
+            };
+            rows.push(Row {
+                section: "vehicles",
+                run: ind.run.clone(),
+                key: n.clone(),
+                indicator: "lost_vs_first",
+                value: lost,
+                text: None,
+                vs_first: None,
+                pct_of_first: match (lost, f) {
+                    (Some(l), Some(f)) if f.produced > 0.0 => Some(100.0 * l / f.produced),
+                    _ => None,
+                },
+            });
+            push(&mut rows, "vehicles", &ind.run, n, "short_of_inputs", v.map(|v| v.short), f.map(|f| f.short));
+            push(&mut rows, "vehicles", &ind.run, n, "stall_days", v.map(|v| f64::from(v.stall_days)), f.map(|f| f64::from(f.stall_days)));
+            push_text(
+                &mut rows,
+                "vehicles",
+                &ind.run,
+                n,
+                "first_stall",
+                v.and_then(|v| v.first_stall.clone()),
+                v.and_then(|v| v.days_to_first_stall).map(f64::from),
+            );
+        }
+        for (good, months) in &ind.controlled_exports {
+            let fm = first.controlled_exports.get(good);
+            for (m, q) in months {
+                push(&mut rows, "controlled_exports", &ind.run, &format!("{good}:{m}"), "quantity", Some(*q), fm.map(|fm| fm.get(m).copied().unwrap_or(0.0)));
+            }
+        }
+        for (c, p) in &ind.prices {
+            let fp = first.prices.get(c);
+            push(&mut rows, "prices", &ind.run, c, "peak_price", Some(p.peak_price), fp.map(|f| f.peak_price));
+            push(&mut rows, "prices", &ind.run, c, "peak_outside_inside_ratio", p.peak_ratio, fp.and_then(|f| f.peak_ratio));
+        }
+        let l = &ind.licences;
+        let fl = &first.licences;
+        push(&mut rows, "licences", &ind.run, "all", "applications", Some(l.applications as f64), Some(fl.applications as f64));
+        push(&mut rows, "licences", &ind.run, "all", "approval_share", l.approval_share, fl.approval_share);
+        push(&mut rows, "licences", &ind.run, "all", "median_review_days", l.median_review_days, fl.median_review_days);
+        push(&mut rows, "licences", &ind.run, "all", "p95_review_days", l.p95_review_days, fl.p95_review_days);
+    }
+    rows
+}
+
+fn fmt_num(v: Option<f64>) -> String {
+    match v {
+        None => "-".into(),
+        Some(x) if x.abs() >= 100.0 => format!("{x:.0}"),
+        Some(x) => format!("{x:.3}"),
+    }
+}
+
+/// CSV of [`rows`].
+pub fn to_csv(rows: &[Row]) -> String {
+    let mut s = String::from("section,run,key,indicator,value,text,vs_first,pct_of_first\n");
+    let opt = |v: Option<f64>| v.map(|x| format!("{x}")).unwrap_or_default();
+    for r in rows {
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{},{}\n",
+            r.section,
+            r.run,
+            r.key,
+            r.indicator,
+            opt(r.value),
+            r.text.clone().unwrap_or_default(),
+            opt(r.vs_first),
+            opt(r.pct_of_first)
+        ));
+    }
+    s
+}
+
+/// A human-readable table: one block per section, one column per run.
+pub fn to_table(all: &[Indicators], rows: &[Row]) -> String {
+    let runs: Vec<&str> = all.iter().map(|i| i.run.as_str()).collect();
+    let mut s = String::new();
+    s.push_str(&format!("runs: {} (differences are against {})\n", runs.join(", "), runs[0]));
+    for ind in all {
+        s.push_str(&format!("  {}: model {}, seed {}, first control {}\n", ind.run, ind.model, ind.seed, ind.first_control.as_deref().unwrap_or("none")));
+    }
+    let sections = ["vehicles", "controlled_exports", "prices", "licences"];
+    for sec in sections {
+        let keys: Vec<(String, &'static str)> = {
+            let mut seen = Vec::new();
+            for r in rows.iter().filter(|r| r.section == sec) {
+                let k = (r.key.clone(), r.indicator);
+                if !seen.contains(&k) {
+                    seen.push(k);
+                }
+            }
+            seen
+        };
+        if keys.is_empty() {
+            continue;
+        }
+        s.push_str(&format!("\n{sec}\n  {:<34} {:<26}", "key", "indicator"));
+        for r in &runs {
+            s.push_str(&format!(" {r:>20}"));
+        }
+        s.push('\n');
+        for (k, ind) in keys {
+            s.push_str(&format!("  {k:<34} {ind:<26}"));
+            for run in &runs {
+                let cell = rows.iter().find(|r| r.section == sec && r.run == *run && r.key == k && r.indicator == ind);
+                let txt = match cell {
+                    None => "-".to_string(),
+                    Some(r) if r.text.is_some() || (r.indicator == "first_stall") => {
+                        match (&r.text, r.value) {
+                            (Some(t), Some(d)) => format!("{t} (+{d:.0}d)"),
+                            (Some(t), None) => t.clone(),
+                            _ => "never".into(),
+                        }
+                    }
+                    Some(r) => match r.pct_of_first {
+                        Some(p) if *run != runs[0] && r.indicator != "lost_vs_first" => format!("{} ({p:+.1}%)", fmt_num(r.value)),
+                        Some(p) if r.indicator == "lost_vs_first" => format!("{} ({p:.1}%)", fmt_num(r.value)),
+                        _ => fmt_num(r.value),
+                    },
+                };
+                s.push_str(&format!(" {txt:>20}"));
+            }
+            s.push('\n');
+        }
+    }
+    s
+}
