@@ -71,7 +71,13 @@ pub struct Indicators {
 /// The controlling nations and commodities named by any run's export controls.
 pub fn controlled_goods(runs: &[RunFolder]) -> BTreeSet<(String, String)> {
     runs.iter()
-        .flat_map(|r| r.model.policies.controls.iter().flat_map(|c| c.commodities.keys().map(move |k| (c.nation.clone(), k.clone()))))
+        .flat_map(|r| {
+            r.model
+                .policies
+                .controls
+                .iter()
+                .flat_map(|c| c.commodities.keys().map(move |k| (c.nation.clone(), k.clone())))
+        })
         .collect()
 }
 
@@ -111,7 +117,13 @@ pub fn indicators(run: &RunFolder, goods: &BTreeSet<(String, String)>) -> Result
         if role[i] != "automaker" {
             continue;
         }
-        let v = vehicles.entry(nation[i].clone()).or_insert(Vehicles { produced: 0.0, short: 0.0, first_stall: None, days_to_first_stall: None, stall_days: 0 });
+        let v = vehicles.entry(nation[i].clone()).or_insert(Vehicles {
+            produced: 0.0,
+            short: 0.0,
+            first_stall: None,
+            days_to_first_stall: None,
+            stall_days: 0,
+        });
         v.produced += produced[i];
         v.short += short[i];
         if planned[i] > 0.0 && short[i] >= STALL_SHARE * planned[i] {
@@ -126,7 +138,12 @@ pub fn indicators(run: &RunFolder, goods: &BTreeSet<(String, String)>) -> Result
     }
 
     let flows = run.table("flows")?;
-    let (ex, com, fd, q) = (flows.strs("exporter")?, flows.strs("commodity")?, flows.i32s("date")?, flows.f64s("quantity")?);
+    let (ex, com, fd, q) = (
+        flows.strs("exporter")?,
+        flows.strs("commodity")?,
+        flows.i32s("date")?,
+        flows.f64s("quantity")?,
+    );
     let mut controlled_exports: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
     for (n, c) in goods {
         controlled_exports.insert(format!("{n}:{c}"), BTreeMap::new());
@@ -134,12 +151,21 @@ pub fn indicators(run: &RunFolder, goods: &BTreeSet<(String, String)>) -> Result
     for i in 0..ex.len() {
         if goods.contains(&(ex[i].clone(), com[i].clone())) {
             let (y, m, _) = Date(fd[i].unwrap_or(start)).ymd();
-            *controlled_exports.get_mut(&format!("{}:{}", ex[i], com[i])).expect("key").entry(format!("{y:04}-{m:02}")).or_default() += q[i];
+            *controlled_exports
+                .get_mut(&format!("{}:{}", ex[i], com[i]))
+                .expect("key")
+                .entry(format!("{y:04}-{m:02}"))
+                .or_default() += q[i];
         }
     }
 
     let prices = run.table("prices")?;
-    let (region, pcom, pd, price) = (prices.strs("region")?, prices.strs("commodity")?, prices.i32s("date")?, prices.f64s("price")?);
+    let (region, pcom, pd, price) = (
+        prices.strs("region")?,
+        prices.strs("commodity")?,
+        prices.i32s("date")?,
+        prices.f64s("price")?,
+    );
     let inside: BTreeSet<String> = goods
         .iter()
         .filter_map(|(n, _)| run.model.nations.iter().find(|x| x.id == *n).map(|x| x.price_region.clone()))
@@ -186,7 +212,10 @@ pub fn indicators(run: &RunFolder, goods: &BTreeSet<(String, String)>) -> Result
 
     let lic = run.table("licenses")?;
     let (outcome, sub, dec) = (lic.strs("outcome")?, lic.i32s("submitted_date")?, lic.i32s("decided_date")?);
-    let mut l = Licences { applications: outcome.len(), ..Default::default() };
+    let mut l = Licences {
+        applications: outcome.len(),
+        ..Default::default()
+    };
     let mut review: Vec<f64> = Vec::new();
     for i in 0..outcome.len() {
         match outcome[i].as_str() {
@@ -236,11 +265,37 @@ fn push(rows: &mut Vec<Row>, section: &'static str, run: &str, key: &str, indica
         (Some(v), Some(f)) => (Some(v - f), if f != 0.0 { Some(100.0 * (v - f) / f) } else { None }),
         _ => (None, None),
     };
-    rows.push(Row { section, run: run.to_string(), key: key.to_string(), indicator, value, text: None, vs_first, pct_of_first: pct });
+    rows.push(Row {
+        section,
+        run: run.to_string(),
+        key: key.to_string(),
+        indicator,
+        value,
+        text: None,
+        vs_first,
+        pct_of_first: pct,
+    });
 }
 
-fn push_text(rows: &mut Vec<Row>, section: &'static str, run: &str, key: &str, indicator: &'static str, text: Option<String>, value: Option<f64>) {
-    rows.push(Row { section, run: run.to_string(), key: key.to_string(), indicator, value, text, vs_first: None, pct_of_first: None });
+fn push_text(
+    rows: &mut Vec<Row>,
+    section: &'static str,
+    run: &str,
+    key: &str,
+    indicator: &'static str,
+    text: Option<String>,
+    value: Option<f64>,
+) {
+    rows.push(Row {
+        section,
+        run: run.to_string(),
+        key: key.to_string(),
+        indicator,
+        value,
+        text,
+        vs_first: None,
+        pct_of_first: None,
+    });
 }
 
 /// The comparison in long form, runs in the order given, the first being the reference.
@@ -272,8 +327,24 @@ pub fn rows(all: &[Indicators]) -> Vec<Row> {
                     _ => None,
                 },
             });
-            push(&mut rows, "vehicles", &ind.run, n, "short_of_inputs", v.map(|v| v.short), f.map(|f| f.short));
-            push(&mut rows, "vehicles", &ind.run, n, "stall_days", v.map(|v| f64::from(v.stall_days)), f.map(|f| f64::from(f.stall_days)));
+            push(
+                &mut rows,
+                "vehicles",
+                &ind.run,
+                n,
+                "short_of_inputs",
+                v.map(|v| v.short),
+                f.map(|f| f.short),
+            );
+            push(
+                &mut rows,
+                "vehicles",
+                &ind.run,
+                n,
+                "stall_days",
+                v.map(|v| f64::from(v.stall_days)),
+                f.map(|f| f64::from(f.stall_days)),
+            );
             push_text(
                 &mut rows,
                 "vehicles",
@@ -287,20 +358,76 @@ pub fn rows(all: &[Indicators]) -> Vec<Row> {
         for (good, months) in &ind.controlled_exports {
             let fm = first.controlled_exports.get(good);
             for (m, q) in months {
-                push(&mut rows, "controlled_exports", &ind.run, &format!("{good}:{m}"), "quantity", Some(*q), fm.map(|fm| fm.get(m).copied().unwrap_or(0.0)));
+                push(
+                    &mut rows,
+                    "controlled_exports",
+                    &ind.run,
+                    &format!("{good}:{m}"),
+                    "quantity",
+                    Some(*q),
+                    fm.map(|fm| fm.get(m).copied().unwrap_or(0.0)),
+                );
             }
         }
         for (c, p) in &ind.prices {
             let fp = first.prices.get(c);
-            push(&mut rows, "prices", &ind.run, c, "peak_price", Some(p.peak_price), fp.map(|f| f.peak_price));
-            push(&mut rows, "prices", &ind.run, c, "peak_outside_inside_ratio", p.peak_ratio, fp.and_then(|f| f.peak_ratio));
+            push(
+                &mut rows,
+                "prices",
+                &ind.run,
+                c,
+                "peak_price",
+                Some(p.peak_price),
+                fp.map(|f| f.peak_price),
+            );
+            push(
+                &mut rows,
+                "prices",
+                &ind.run,
+                c,
+                "peak_outside_inside_ratio",
+                p.peak_ratio,
+                fp.and_then(|f| f.peak_ratio),
+            );
         }
         let l = &ind.licences;
         let fl = &first.licences;
-        push(&mut rows, "licences", &ind.run, "all", "applications", Some(l.applications as f64), Some(fl.applications as f64));
-        push(&mut rows, "licences", &ind.run, "all", "approval_share", l.approval_share, fl.approval_share);
-        push(&mut rows, "licences", &ind.run, "all", "median_review_days", l.median_review_days, fl.median_review_days);
-        push(&mut rows, "licences", &ind.run, "all", "p95_review_days", l.p95_review_days, fl.p95_review_days);
+        push(
+            &mut rows,
+            "licences",
+            &ind.run,
+            "all",
+            "applications",
+            Some(l.applications as f64),
+            Some(fl.applications as f64),
+        );
+        push(
+            &mut rows,
+            "licences",
+            &ind.run,
+            "all",
+            "approval_share",
+            l.approval_share,
+            fl.approval_share,
+        );
+        push(
+            &mut rows,
+            "licences",
+            &ind.run,
+            "all",
+            "median_review_days",
+            l.median_review_days,
+            fl.median_review_days,
+        );
+        push(
+            &mut rows,
+            "licences",
+            &ind.run,
+            "all",
+            "p95_review_days",
+            l.p95_review_days,
+            fl.p95_review_days,
+        );
     }
     rows
 }
@@ -339,7 +466,13 @@ pub fn to_table(all: &[Indicators], rows: &[Row]) -> String {
     let mut s = String::new();
     s.push_str(&format!("runs: {} (differences are against {})\n", runs.join(", "), runs[0]));
     for ind in all {
-        s.push_str(&format!("  {}: model {}, seed {}, first control {}\n", ind.run, ind.model, ind.seed, ind.first_control.as_deref().unwrap_or("none")));
+        s.push_str(&format!(
+            "  {}: model {}, seed {}, first control {}\n",
+            ind.run,
+            ind.model,
+            ind.seed,
+            ind.first_control.as_deref().unwrap_or("none")
+        ));
     }
     let sections = ["vehicles", "controlled_exports", "prices", "licences"];
     for sec in sections {
@@ -364,16 +497,16 @@ pub fn to_table(all: &[Indicators], rows: &[Row]) -> String {
         for (k, ind) in keys {
             s.push_str(&format!("  {k:<34} {ind:<26}"));
             for run in &runs {
-                let cell = rows.iter().find(|r| r.section == sec && r.run == *run && r.key == k && r.indicator == ind);
+                let cell = rows
+                    .iter()
+                    .find(|r| r.section == sec && r.run == *run && r.key == k && r.indicator == ind);
                 let txt = match cell {
                     None => "-".to_string(),
-                    Some(r) if r.text.is_some() || (r.indicator == "first_stall") => {
-                        match (&r.text, r.value) {
-                            (Some(t), Some(d)) => format!("{t} (+{d:.0}d)"),
-                            (Some(t), None) => t.clone(),
-                            _ => "never".into(),
-                        }
-                    }
+                    Some(r) if r.text.is_some() || (r.indicator == "first_stall") => match (&r.text, r.value) {
+                        (Some(t), Some(d)) => format!("{t} (+{d:.0}d)"),
+                        (Some(t), None) => t.clone(),
+                        _ => "never".into(),
+                    },
                     Some(r) => match r.pct_of_first {
                         Some(p) if *run != runs[0] && r.indicator != "lost_vs_first" => format!("{} ({p:+.1}%)", fmt_num(r.value)),
                         Some(p) if r.indicator == "lost_vs_first" => format!("{} ({p:.1}%)", fmt_num(r.value)),

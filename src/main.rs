@@ -74,14 +74,25 @@ enum Format {
 fn compare(dirs: &[PathBuf], format: Format) -> Result<(), RunError> {
     use chokepoint::compare;
     use chokepoint::run_folder::RunFolder;
-    let runs = dirs.iter().map(|d| RunFolder::open(d)).collect::<Result<Vec<_>, _>>().map_err(|e| RunError::Usage(e.to_string()))?;
+    let runs = dirs
+        .iter()
+        .map(|d| RunFolder::open(d))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| RunError::Usage(e.to_string()))?;
     let goods = compare::controlled_goods(&runs);
-    let all = runs.iter().map(|r| compare::indicators(r, &goods)).collect::<Result<Vec<_>, _>>().map_err(|e| RunError::Usage(e.to_string()))?;
+    let all = runs
+        .iter()
+        .map(|r| compare::indicators(r, &goods))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| RunError::Usage(e.to_string()))?;
     let rows = compare::rows(&all);
     match format {
         Format::Table => print!("{}", compare::to_table(&all, &rows)),
         Format::Csv => print!("{}", compare::to_csv(&rows)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({"runs": all, "rows": rows})).expect("json")),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"runs": all, "rows": rows})).expect("json")
+        ),
     }
     Ok(())
 }

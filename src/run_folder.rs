@@ -14,7 +14,10 @@ pub struct ReadError {
 }
 
 fn err(path: &Path, message: impl Into<String>) -> ReadError {
-    ReadError { path: path.to_path_buf(), message: message.into() }
+    ReadError {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
 }
 
 /// A run folder whose manifest says it is complete.
@@ -39,12 +42,19 @@ impl RunFolder {
             .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
             .from_str(&rtext)
             .map_err(|e| err(&rpath, e.to_string()))?;
-        Ok(RunFolder { dir: dir.to_path_buf(), model, manifest })
+        Ok(RunFolder {
+            dir: dir.to_path_buf(),
+            model,
+            manifest,
+        })
     }
 
     /// A short label: the folder name.
     pub fn label(&self) -> String {
-        self.dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| self.dir.display().to_string())
+        self.dir
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.dir.display().to_string())
     }
 
     /// All batches of `<name>.arrow`.
@@ -52,7 +62,9 @@ impl RunFolder {
         let path = self.dir.join(format!("{name}.arrow"));
         let f = std::fs::File::open(&path).map_err(|e| err(&path, e.to_string()))?;
         let reader = arrow_ipc::reader::FileReader::try_new(f, None).map_err(|e| err(&path, e.to_string()))?;
-        let batches = reader.collect::<Result<Vec<RecordBatch>, _>>().map_err(|e| err(&path, e.to_string()))?;
+        let batches = reader
+            .collect::<Result<Vec<RecordBatch>, _>>()
+            .map_err(|e| err(&path, e.to_string()))?;
         Ok(Table { path, batches })
     }
 }
@@ -65,14 +77,20 @@ pub struct Table {
 
 impl Table {
     fn column<'a>(&'a self, b: &'a RecordBatch, name: &str) -> Result<&'a dyn Array, ReadError> {
-        b.column_by_name(name).map(|c| c.as_ref()).ok_or_else(|| err(&self.path, format!("no column `{name}`")))
+        b.column_by_name(name)
+            .map(|c| c.as_ref())
+            .ok_or_else(|| err(&self.path, format!("no column `{name}`")))
     }
 
     /// A float64 column (nulls as NaN).
     pub fn f64s(&self, name: &str) -> Result<Vec<f64>, ReadError> {
         let mut out = Vec::new();
         for b in &self.batches {
-            let a = self.column(b, name)?.as_any().downcast_ref::<Float64Array>().ok_or_else(|| err(&self.path, format!("`{name}` is not float64")))?;
+            let a = self
+                .column(b, name)?
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .ok_or_else(|| err(&self.path, format!("`{name}` is not float64")))?;
             out.extend((0..a.len()).map(|i| if a.is_null(i) { f64::NAN } else { a.value(i) }));
         }
         Ok(out)
@@ -83,7 +101,12 @@ impl Table {
         let mut out = Vec::new();
         for b in &self.batches {
             let data = self.column(b, name)?.to_data();
-            let a = Int32Array::from(data.into_builder().data_type(arrow_schema::DataType::Int32).build().map_err(|e| err(&self.path, e.to_string()))?);
+            let a = Int32Array::from(
+                data.into_builder()
+                    .data_type(arrow_schema::DataType::Int32)
+                    .build()
+                    .map_err(|e| err(&self.path, e.to_string()))?,
+            );
             out.extend((0..a.len()).map(|i| if a.is_null(i) { None } else { Some(a.value(i)) }));
         }
         Ok(out)
@@ -98,7 +121,11 @@ impl Table {
                 .as_any()
                 .downcast_ref::<DictionaryArray<Int32Type>>()
                 .ok_or_else(|| err(&self.path, format!("`{name}` is not dictionary<int32, utf8>")))?;
-            let values = d.values().as_any().downcast_ref::<StringArray>().ok_or_else(|| err(&self.path, format!("`{name}` values are not utf8")))?;
+            let values = d
+                .values()
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or_else(|| err(&self.path, format!("`{name}` values are not utf8")))?;
             out.extend(d.keys().values().iter().map(|&k| values.value(k as usize).to_string()));
         }
         Ok(out)

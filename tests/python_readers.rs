@@ -30,7 +30,12 @@ fn every_table_opens_in_pyarrow_and_polars_with_the_documented_types() {
     for (model, until) in [("baseline", "2025-06-30"), ("april_2025", "2025-09-30")] {
         let out = dir.path().join(model);
         run_model(&root().join(format!("models/{model}.ron")), &out, &["--until", until]);
-        let o = Command::new(python()).arg(root().join("tests/readers.py")).arg(&out).arg(&schema_path).output().expect("python runs");
+        let o = Command::new(python())
+            .arg(root().join("tests/readers.py"))
+            .arg(&out)
+            .arg(&schema_path)
+            .output()
+            .expect("python runs");
         assert!(
             o.status.success(),
             "readers.py failed on {model}:\n{}\n{}",
@@ -41,7 +46,10 @@ fn every_table_opens_in_pyarrow_and_polars_with_the_documented_types() {
         assert!(s.starts_with("ok: 6 tables"), "{s}");
     }
     let licences = read_table(&dir.path().join("april_2025/licenses.arrow"));
-    assert!(licences.iter().map(|b| b.num_rows()).sum::<usize>() > 100, "the policy run has licence applications");
+    assert!(
+        licences.iter().map(|b| b.num_rows()).sum::<usize>() > 100,
+        "the policy run has licence applications"
+    );
 }
 
 /// The Python code blocks of README.md, as a user would paste them.

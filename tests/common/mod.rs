@@ -88,3 +88,15 @@ pub fn year_month(days: i32) -> (i32, u32) {
     let (y, m, _) = chokepoint::calendar::Date(days).ymd();
     (y, m)
 }
+
+/// A plain utf8 column.
+pub fn texts(batches: &[RecordBatch], name: &str) -> Vec<String> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            let a = b.column_by_name(name).unwrap_or_else(|| panic!("column {name}"));
+            let a = a.as_any().downcast_ref::<StringArray>().expect("utf8");
+            (0..a.len()).map(|i| a.value(i).to_string()).collect::<Vec<_>>()
+        })
+        .collect()
+}

@@ -1,0 +1,268 @@
+//! `chokepoint compare` on two hand-built run folders whose indicators are known by hand.
+
+mod common;
+use arrow_array::types::Int32Type;
+use arrow_array::{ArrayRef, Date32Array, DictionaryArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
+use chokepoint::calendar::Date;
+use common::*;
+use std::path::Path;
+use std::sync::Arc;
+
+fn day(s: &str) -> i32 {
+    Date::parse(s).unwrap().0
+}
+
+fn dict(v: &[&str]) -> ArrayRef {
+    Arc::new(v.iter().copied().collect::<DictionaryArray<Int32Type>>())
+}
+
+fn nums(v: &[f64]) -> ArrayRef {
+    Arc::new(Float64Array::from(v.to_vec()))
+}
+
+/// Writes one table of a hand-built run, with the documented schema.
+fn write(dir: &Path, name: &str, cols: Vec<ArrayRef>) {
+    let table = chokepoint::output::tables().into_iter().find(|t| t.name == name).unwrap();
+    let schema = Arc::new(chokepoint::output::schema(&table));
+    let batch = RecordBatch::try_new(schema.clone(), cols).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let f = std::fs::File::create(dir.join(table.file)).unwrap();
+    let mut w = arrow_ipc::writer::FileWriter::try_new(f, &schema).unwrap();
+    w.write(&batch).unwrap();
+    w.finish().unwrap();
+}
+
+const MODEL: &str = r#"(name: "NAME", calendar: (start: "2025-01-01", end: "2025-01-04"), seed: 1,
+    commodities: [(id: "part", unit: "t", price_usd: 100.0), (id: "car", unit: "car", final_demand: true, price_usd: 1000.0)],
+    nations: [(id: "CN", price_region: "CN"), (id: "YY", price_region: "W")],
+    firms: [(id: "cn_parts", nation: "CN", role: "refiner", output: "part", capacity_per_day: 100.0),
+            (id: "cn_car", nation: "CN", role: "automaker", output: "car", capacity_per_day: 10.0, recipe: {"part": 1.0}),
+            (id: "yy_car", nation: "YY", role: "automaker", output: "car", capacity_per_day: 10.0, recipe: {"part": 1.0})],
+    routes: (domestic_days: 1, links: [(from: "CN", to: "YY", days: 5)]),
+    prices: (speed_per_day: 0.0, reversion_per_day: 0.0, stock_gap_weight: 0.0),
+    planning: (demand_smoothing_days: 1.0, stock_adjust_days: 1.0, final_demand_noise: 0.0),
+    buying: (tariff_sensitivity: 0.0, denial_penalty: 0.0, approval_recovery: 0.0, reliability_floor: 1.0, licence_wait_memory_days: 1.0, application_interval_days: 1),
+    policies: POLICIES)"#;
+
+struct Run<'a> {
+    yy_produced: [f64; 4],
+    cn_to_yy: [f64; 4],
+    price_cn: [f64; 4],
+    price_w: [f64; 4],
+    /// (submitted, decided, outcome)
+    licences: &'a [(&'a str, Option<&'a str>, &'a str)],
+    activate: Option<&'a str>,
+}
+
+fn build(dir: &Path, name: &str, r: &Run) {
+    std::fs::create_dir_all(dir).unwrap();
+    let policies = if r.activate.is_some() {
+        r#"(controls: [(id: "c", nation: "CN", commodities: {"part": 1.0}, review_working_days: Fixed(10.0), approval: (civil: 0.5, defence: 0.0), validity_days: 30)])"#
+    } else {
+        "()"
+    };
+    std::fs::write(dir.join("model.ron"), MODEL.replace("NAME", name).replace("POLICIES", policies)).unwrap();
+    std::fs::write(dir.join("manifest.json"), r#"{"complete": true}"#).unwrap();
+    let days: Vec<i32> = ["2025-01-01", "2025-01-02", "2025-01-03", "2025-01-04"]
+        .iter()
+        .map(|d| day(d))
+        .collect();
+    // firms: cn_car and yy_car on each of 4 days.
+    let mut tick = vec![];
+    let mut date = vec![];
+    let (mut firm, mut nation, mut produced, mut planned, mut short) = (vec![], vec![], vec![], vec![], vec![]);
+    for t in 0..4 {
+        for (f, n, p) in [("cn_car", "CN", 10.0), ("yy_car", "YY", r.yy_produced[t])] {
+            tick.push(t as i32);
+            date.push(days[t]);
+            firm.push(f);
+            nation.push(n);
+            produced.push(p);
+            planned.push(10.0);
+            short.push(10.0 - p);
+        }
+    }
+    let n = tick.len();
+    let zeros = vec![0.0; n];
+    write(
+        dir,
+        "firms",
+        vec![
+            Arc::new(Int32Array::from(tick.clone())),
+            Arc::new(Date32Array::from(date.clone())),
+            dict(&firm),
+            dict(&nation),
+            dict(&vec!["automaker"; n]),
+            dict(&vec!["car"; n]),
+            nums(&produced),
+            nums(&planned),
+            nums(&planned),
+            nums(&short),
+            nums(&zeros),
+            Arc::new(Float64Array::from(vec![Some(5.0); n])),
+            nums(&zeros),
+            nums(&zeros),
+        ],
+    );
+    write(
+        dir,
+        "flows",
+        vec![
+            Arc::new(Int32Array::from(vec![0, 1, 2, 3])),
+            Arc::new(Date32Array::from(days.clone())),
+            dict(&["CN"; 4]),
+            dict(&["YY"; 4]),
+            dict(&["part"; 4]),
+            nums(&r.cn_to_yy),
+            nums(&r.cn_to_yy.map(|q| q * 100.0)),
+            nums(&[0.0; 4]),
+        ],
+    );
+    let mut ptick = vec![];
+    let mut pdate = vec![];
+    let (mut region, mut price) = (vec![], vec![]);
+    for t in 0..4 {
+        for (g, p) in [("CN", r.price_cn[t]), ("W", r.price_w[t])] {
+            ptick.push(t as i32);
+            pdate.push(days[t]);
+            region.push(g);
+            price.push(p);
+        }
+    }
+    write(
+        dir,
+        "prices",
+        vec![
+            Arc::new(Int32Array::from(ptick)),
+            Arc::new(Date32Array::from(pdate)),
+            dict(&region),
+            dict(&vec!["part"; 8]),
+            nums(&price),
+        ],
+    );
+    let l = r.licences;
+    let k = l.len();
+    write(
+        dir,
+        "licenses",
+        vec![
+            Arc::new(Int64Array::from_iter_values(0..k as i64)),
+            dict(&vec!["c"; k]),
+            dict(&vec!["cn_parts"; k]),
+            dict(&vec!["yy_car"; k]),
+            dict(&vec!["CN"; k]),
+            dict(&vec!["YY"; k]),
+            dict(&vec!["part"; k]),
+            nums(&vec![1.0; k]),
+            nums(&vec![0.0; k]),
+            dict(&vec!["civil"; k]),
+            Arc::new(Int32Array::from(vec![0; k])),
+            Arc::new(Date32Array::from(l.iter().map(|x| day(x.0)).collect::<Vec<_>>())),
+            Arc::new(Int32Array::from(l.iter().map(|x| x.1.map(|_| 1)).collect::<Vec<_>>())),
+            Arc::new(Date32Array::from(l.iter().map(|x| x.1.map(day)).collect::<Vec<_>>())),
+            dict(&l.iter().map(|x| x.2).collect::<Vec<_>>()),
+        ],
+    );
+    let ev: Vec<&str> = r.activate.into_iter().collect();
+    let e = ev.len();
+    write(
+        dir,
+        "events",
+        vec![
+            Arc::new(Int32Array::from(vec![1; e])),
+            Arc::new(Date32Array::from(ev.iter().map(|d| day(d)).collect::<Vec<_>>())),
+            dict(&vec!["CN"; e]),
+            dict(&vec!["activate"; e]),
+            Arc::new(StringArray::from(vec!["scheduled"; e])),
+            Arc::new(StringArray::from(vec!["export control c in force"; e])),
+        ],
+    );
+}
+
+#[test]
+fn compare_reports_the_indicators_of_a_hand_built_pair_of_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("base");
+    let b = dir.path().join("policy");
+    build(
+        &a,
+        "base",
+        &Run {
+            yy_produced: [10.0; 4],
+            cn_to_yy: [5.0; 4],
+            price_cn: [100.0; 4],
+            price_w: [100.0; 4],
+            licences: &[],
+            activate: None,
+        },
+    );
+    build(
+        &b,
+        "policy",
+        &Run {
+            yy_produced: [10.0, 10.0, 5.0, 0.0],
+            cn_to_yy: [5.0, 5.0, 0.0, 0.0],
+            price_cn: [100.0, 90.0, 80.0, 80.0],
+            price_w: [100.0, 150.0, 200.0, 180.0],
+            licences: &[
+                ("2025-01-02", Some("2025-01-12"), "approved"),
+                ("2025-01-02", Some("2025-01-22"), "approved"),
+                ("2025-01-02", Some("2025-02-01"), "denied"),
+                ("2025-01-03", None, "pending"),
+            ],
+            activate: Some("2025-01-02"),
+        },
+    );
+    let o = chokepoint(&["compare", a.to_str().unwrap(), b.to_str().unwrap(), "--format", "json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let p = &v["runs"][1];
+    assert_eq!(p["first_control"], "2025-01-02");
+    let yy = &p["vehicles"]["YY"];
+    assert_eq!(yy["produced"], 25.0);
+    assert_eq!(yy["short"], 15.0);
+    assert_eq!(yy["stall_days"], 2);
+    assert_eq!(yy["first_stall"], "2025-01-03");
+    assert_eq!(yy["days_to_first_stall"], 1);
+    assert_eq!(p["vehicles"]["CN"]["first_stall"], serde_json::Value::Null);
+    assert_eq!(p["controlled_exports"]["CN:part"]["2025-01"], 10.0);
+    assert_eq!(
+        v["runs"][0]["controlled_exports"]["CN:part"]["2025-01"], 20.0,
+        "the base reports the same series"
+    );
+    let part = &p["prices"]["part"];
+    assert_eq!(part["peak_price"], 200.0);
+    assert_eq!(part["peak_region"], "W");
+    assert_eq!(part["peak_date"], "2025-01-03");
+    assert_eq!(part["peak_ratio"], 2.5);
+    assert_eq!(part["peak_ratio_date"], "2025-01-03");
+    let l = &p["licences"];
+    assert_eq!(l["applications"], 4);
+    assert_eq!(l["pending"], 1);
+    assert!((l["approval_share"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-12);
+    assert_eq!(l["median_review_days"], 20.0);
+    assert_eq!(l["p95_review_days"], 30.0);
+    // Differences against the first run: 15 vehicles lost in YY, 37.5% of its 40.
+    let rows = v["rows"].as_array().unwrap();
+    let lost = rows
+        .iter()
+        .find(|r| r["run"] == "policy" && r["key"] == "YY" && r["indicator"] == "lost_vs_first")
+        .unwrap();
+    assert_eq!(lost["value"], 15.0);
+    assert_eq!(lost["pct_of_first"], 37.5);
+    let ex = rows.iter().find(|r| r["run"] == "policy" && r["key"] == "CN:part:2025-01").unwrap();
+    assert_eq!(ex["pct_of_first"], -50.0);
+
+    // The same numbers in CSV, and a table for people.
+    let o = chokepoint(&["compare", a.to_str().unwrap(), b.to_str().unwrap(), "--format", "csv"]);
+    let csv = String::from_utf8_lossy(&o.stdout);
+    assert!(csv.lines().any(|l| l == "vehicles,policy,YY,lost_vs_first,15,,,37.5"), "{csv}");
+    let o = chokepoint(&["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("2025-01-03 (+1d)"), "{table}");
+
+    // An incomplete run folder is refused.
+    std::fs::write(a.join("manifest.json"), r#"{"complete": false}"#).unwrap();
+    let o = chokepoint(&["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not complete"));
+}

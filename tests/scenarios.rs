@@ -1,0 +1,115 @@
+//! The shipped scenarios: the April 2025 episode against its calibration targets, and every
+//! model in models/ validating and running to its horizon.
+
+mod common;
+use common::*;
+use std::collections::BTreeMap;
+
+/// China's magnet exports per month, t.
+fn cn_magnet_exports(out: &std::path::Path) -> BTreeMap<(i32, u32), f64> {
+    let flows = read_table(&out.join("flows.arrow"));
+    let (ex, com, d, q) = (
+        strs(&flows, "exporter"),
+        strs(&flows, "commodity"),
+        i32s(&flows, "date"),
+        f64s(&flows, "quantity"),
+    );
+    let mut m = BTreeMap::new();
+    for i in 0..ex.len() {
+        if ex[i] == "CN" && com[i] == "ndfeb_magnet" {
+            *m.entry(year_month(d[i])).or_insert(0.0) += q[i];
+        }
+    }
+    m
+}
+
+/// First stall day (>= 10% of planned output lost for lack of inputs) per automaker.
+fn first_stalls(out: &std::path::Path) -> BTreeMap<String, Option<i32>> {
+    let firms = read_table(&out.join("firms.arrow"));
+    let (firm, nation, role, d) = (
+        strs(&firms, "firm"),
+        strs(&firms, "nation"),
+        strs(&firms, "role"),
+        i32s(&firms, "date"),
+    );
+    let (planned, short) = (f64s(&firms, "planned"), f64s(&firms, "shortfall"));
+    let mut m: BTreeMap<String, Option<i32>> = BTreeMap::new();
+    for i in 0..firm.len() {
+        if role[i] != "automaker" {
+            continue;
+        }
+        let e = m.entry(format!("{}/{}", nation[i], firm[i])).or_insert(None);
+        if short[i] >= 0.10 * planned[i] && planned[i] > 0.0 && e.is_none() {
+            *e = Some(d[i]);
+        }
+    }
+    m
+}
+
+#[test]
+fn april_2025_meets_its_calibration_targets_against_the_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, pol) = (dir.path().join("baseline"), dir.path().join("april"));
+    run_model(&root().join("models/baseline.ron"), &base, &["--until", "2026-06-30"]);
+    run_model(&root().join("models/april_2025.ron"), &pol, &["--until", "2026-06-30"]);
+    let (eb, ep) = (cn_magnet_exports(&base), cn_magnet_exports(&pol));
+    let fall = 1.0 - ep[&(2025, 4)] / ep[&(2025, 3)];
+    assert!(
+        (0.35..=0.65).contains(&fall),
+        "China's magnet exports fell {:.1}% from March to April 2025",
+        100.0 * fall
+    );
+    let may = ep[&(2025, 5)] / eb[&(2025, 5)];
+    assert!(
+        (0.15..=0.35).contains(&may),
+        "May 2025 exports are {:.1}% of the baseline's",
+        100.0 * may
+    );
+    assert_eq!(ep[&(2025, 3)], eb[&(2025, 3)], "before the controls the runs are identical");
+
+    let control = chokepoint::calendar::Date::parse("2025-04-04").unwrap().0;
+    let stalls = first_stalls(&pol);
+    let outside: Vec<(&String, &Option<i32>)> = stalls.iter().filter(|(k, _)| !k.starts_with("CN/")).collect();
+    let first = outside
+        .iter()
+        .filter_map(|(_, d)| **d)
+        .min()
+        .expect("some automaker outside China stalls");
+    assert!(
+        (35..=77).contains(&(first - control)),
+        "first stall outside China on day {}",
+        first - control
+    );
+    assert!(
+        outside.iter().any(|(_, d)| d.is_none()),
+        "at least one automaker outside China never stalls: {stalls:?}"
+    );
+    assert!(first_stalls(&base).values().all(|d| d.is_none()), "the baseline never stalls");
+}
+
+#[test]
+fn every_shipped_model_validates_and_runs_to_its_horizon() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(root().join("models"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".ron"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 7, "{names:?}");
+    for name in names {
+        let path = root().join("models").join(&name);
+        let v = chokepoint(&["validate", path.to_str().unwrap()]);
+        assert!(v.status.success(), "{name}: {}", String::from_utf8_lossy(&v.stderr));
+        let out = dir.path().join(&name);
+        run_model(&path, &out, &[]);
+        let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+        let resolved = std::fs::read_to_string(out.join("model.ron")).unwrap();
+        let end = manifest["end"].as_str().unwrap();
+        assert!(
+            resolved.contains(&format!("end: \"{end}\"")),
+            "{name}: ran to the calendar's end {end}"
+        );
+        assert_eq!(manifest["complete"], true);
+    }
+}
