@@ -357,15 +357,19 @@ pub fn rows(all: &[Indicators]) -> Vec<Row> {
         }
         for (good, months) in &ind.controlled_exports {
             let fm = first.controlled_exports.get(good);
-            for (m, q) in months {
+            // Months with no exports in one run still get a row (0), so series line up.
+            let all: BTreeSet<&String> = months.keys().chain(fm.into_iter().flat_map(|f| f.keys())).collect();
+            for m in all {
+                let q = months.get(m).copied().unwrap_or(0.0);
+                let f = fm.map(|fm| fm.get(m).copied().unwrap_or(0.0));
                 push(
                     &mut rows,
                     "controlled_exports",
                     &ind.run,
                     &format!("{good}:{m}"),
                     "quantity",
-                    Some(*q),
-                    fm.map(|fm| fm.get(m).copied().unwrap_or(0.0)),
+                    Some(q),
+                    f,
                 );
             }
         }

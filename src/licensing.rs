@@ -4,6 +4,7 @@
 
 use crate::calendar::Date;
 use crate::firm::{Inputs, Streams};
+use crate::markets::PriceBook;
 use crate::model::EndUse;
 use crate::policy::PolicyState;
 use crate::procurement::{NO_LICENCE, Order, OrderBook, SupplyLinks};
@@ -108,6 +109,7 @@ pub fn license_trade(
     mut lic: ResMut<Licensing>,
     mut links: ResMut<SupplyLinks>,
     mut policy: ResMut<PolicyState>,
+    mut prices: ResMut<PriceBook>,
     registry: Res<Registry>,
     clock: Res<Clock>,
     params: Res<Params>,
@@ -201,6 +203,8 @@ pub fn license_trade(
             continue;
         }
         book.orders[k].quantity -= controlled;
+        let cell = registry.firm_region(o.buyer) as usize * prices.commodities + o.commodity as usize;
+        prices.withheld[cell] += controlled;
         lic.batched[o.link as usize] += controlled;
         inputs.get_mut(registry.entity[o.buyer as usize]).expect("buyer").slots[o.slot as usize].on_order += controlled;
         if lic.last_applied[o.link as usize].is_some_and(|t| (tick - t) * td < interval) {

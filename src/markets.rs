@@ -18,6 +18,9 @@ pub struct PriceBook {
     pub ordered: Vec<f64>,
     /// Units of those orders filled.
     pub filled: Vec<f64>,
+    /// Units ordered this tick that export licensing withheld from suppliers: demand the
+    /// region's buyers did not get, which counts as unfilled.
+    pub withheld: Vec<f64>,
     /// Suppliers' finished stock and its target, per commodity, after this tick's sales.
     pub stock: Vec<f64>,
     pub target: Vec<f64>,
@@ -31,6 +34,7 @@ impl PriceBook {
             commodities: n,
             price,
             ordered: vec![0.0; regions * n],
+            withheld: vec![0.0; regions * n],
             filled: vec![0.0; regions * n],
             stock: vec![0.0; n],
             target: vec![0.0; n],
@@ -59,7 +63,10 @@ pub fn fill_orders(
         fin.received = 0.0;
         fin.shipped = 0.0;
     }
-    prices.ordered.fill(0.0);
+    // Demand withheld by licensing counts as ordered and not filled.
+    let prices = &mut *prices;
+    prices.ordered.copy_from_slice(&prices.withheld);
+    prices.withheld.fill(0.0);
     prices.filled.fill(0.0);
     let nc = prices.commodities;
     let orders = &mut book.orders;

@@ -380,6 +380,7 @@ pub fn apply_policy(mut policy: ResMut<PolicyState>, clock: Res<Clock>, prices: 
                 );
                 p.tariff(i, o, c) <= *rate
             }
+            Condition::AfterRule { rule } => p.rules.iter().any(|r| r.id == *rule && r.last_fired.is_some_and(|t| t < tick)),
             Condition::PriceRatioAbove {
                 commodity,
                 region,

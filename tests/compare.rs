@@ -70,10 +70,10 @@ fn build(dir: &Path, name: &str, r: &Run) {
     let mut tick = vec![];
     let mut date = vec![];
     let (mut firm, mut nation, mut produced, mut planned, mut short) = (vec![], vec![], vec![], vec![], vec![]);
-    for t in 0..4 {
+    for (t, &d) in days.iter().enumerate() {
         for (f, n, p) in [("cn_car", "CN", 10.0), ("yy_car", "YY", r.yy_produced[t])] {
             tick.push(t as i32);
-            date.push(days[t]);
+            date.push(d);
             firm.push(f);
             nation.push(n);
             produced.push(p);
@@ -120,10 +120,10 @@ fn build(dir: &Path, name: &str, r: &Run) {
     let mut ptick = vec![];
     let mut pdate = vec![];
     let (mut region, mut price) = (vec![], vec![]);
-    for t in 0..4 {
+    for (t, &d) in days.iter().enumerate() {
         for (g, p) in [("CN", r.price_cn[t]), ("W", r.price_w[t])] {
             ptick.push(t as i32);
-            pdate.push(days[t]);
+            pdate.push(d);
             region.push(g);
             price.push(p);
         }
@@ -135,7 +135,7 @@ fn build(dir: &Path, name: &str, r: &Run) {
             Arc::new(Int32Array::from(ptick)),
             Arc::new(Date32Array::from(pdate)),
             dict(&region),
-            dict(&vec!["part"; 8]),
+            dict(&["part"; 8]),
             nums(&price),
         ],
     );

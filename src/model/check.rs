@@ -470,6 +470,10 @@ fn check_policies(model: &Model, src: &Source, nations: &BTreeSet<&str>, commodi
                 known(src, "origin", origin, nations, "nation")?;
                 known(src, "commodity", commodity, commodities, "commodity")?;
             }
+            Condition::AfterRule { rule } => {
+                let ids: BTreeSet<&str> = pol.rules.iter().map(|r| r.id.as_str()).collect();
+                known(src, "rule", rule, &ids, "rule")?;
+            }
             Condition::PriceRatioAbove {
                 commodity,
                 region,

@@ -244,6 +244,8 @@ pub enum Condition {
         over_region: String,
         ratio: f64,
     },
+    /// The rule `rule` has fired (at any earlier tick): chains a reaction to a reaction.
+    AfterRule { rule: String },
 }
 
 /// How buyers react to prices, tariffs and licensing.
