@@ -93,3 +93,36 @@ pub struct Streams {
     pub shipping: ChaCha8Rng,
     pub licensing: ChaCha8Rng,
 }
+
+/// One product line of a firm, as it runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LineState {
+    /// Index of the line's id in [`crate::network::Network::line_ids`].
+    pub id: u16,
+    /// Share of the firm's planned output.
+    pub share: f64,
+    /// Units of each input slot per unit of this line's output (aligned with `Inputs::slots`).
+    pub per_unit: Vec<f64>,
+    /// This tick's plan and output, units.
+    pub planned: f64,
+    pub produced: f64,
+}
+
+/// How scarce inputs are shared among a firm's lines (see [`crate::model::LineRationing`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum LineRule {
+    Proportional,
+    MostUnits,
+    /// Line positions in the order they are served.
+    Priority(Vec<usize>),
+}
+
+/// A firm's product lines; only firms with lines have this component.
+#[derive(Component, Clone, Debug)]
+pub struct Lines {
+    pub lines: Vec<LineState>,
+    pub rule: LineRule,
+    /// Scratch space reused every tick: serving order and inputs left.
+    pub order: Vec<usize>,
+    pub avail: Vec<f64>,
+}

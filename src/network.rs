@@ -44,6 +44,8 @@ pub struct Network {
     pub firm_role: Vec<u16>,
     pub firm_output: Vec<u16>,
     pub inputs: Vec<Vec<InputSpec>>,
+    /// Ids of product lines, across all firms (sorted, unique).
+    pub line_ids: Vec<String>,
     /// Output per day of each firm in the steady state at the start date (units per day).
     pub steady_output: Vec<f64>,
     /// Orders per day each firm receives in that steady state (units per day).
@@ -81,7 +83,7 @@ impl Network {
         let mut inputs = Vec::with_capacity(model.firms.len());
         for f in &model.firms {
             let mut specs = Vec::new();
-            for (input, &per_unit) in &f.recipe {
+            for (input, &per_unit) in &f.effective_recipe() {
                 let default = Suppliers::ByCapacity {
                     nations: vec![],
                     home_share: None,
@@ -164,7 +166,11 @@ impl Network {
             inputs.push(specs);
         }
 
+        let mut line_ids: Vec<String> = model.firms.iter().flat_map(|f| f.lines.iter().map(|l| l.id.clone())).collect();
+        line_ids.sort();
+        line_ids.dedup();
         let mut net = Network {
+            line_ids,
             units: model.commodities.iter().map(|c| c.unit.clone()).collect(),
             final_demand: model.commodities.iter().map(|c| c.final_demand).collect(),
             nation_region: model.nations.iter().map(|n| ridx[n.price_region.as_str()] as u16).collect(),

@@ -1,7 +1,7 @@
 //! Observation (tick step 8): this tick's state appended to the output tables' columns.
 //! Columns are plain vectors held in the [`Recorder`]; `output` turns them into Arrow batches.
 
-use crate::firm::{Finished, FirmIndex, Inputs, Plant, Production};
+use crate::firm::{Finished, FirmIndex, Inputs, Lines, Plant, Production};
 use crate::markets::PriceBook;
 use crate::shipping::TradeBook;
 use crate::sim::{Clock, Registry};
@@ -64,6 +64,17 @@ pub struct PriceRows {
     pub price_usd: Vec<f64>,
 }
 
+/// Rows of `lines.arrow` (firms with product lines only).
+#[derive(Debug, Default, Clone)]
+pub struct LineRows {
+    pub tick: Vec<i32>,
+    pub date: Vec<i32>,
+    pub firm: Vec<i32>,
+    pub line: Vec<i32>,
+    pub planned: Vec<f64>,
+    pub produced: Vec<f64>,
+}
+
 /// Per-(nation, commodity) totals of one tick, kept for the material-balance check.
 #[derive(Debug, Default, Clone)]
 pub struct NationTotals {
@@ -80,7 +91,10 @@ pub struct Recorder {
     pub nations: NationRows,
     pub flows: FlowRows,
     pub prices: PriceRows,
+    pub lines: LineRows,
     pub totals: NationTotals,
+    /// (firm, line position, line id, planned, produced), sorted each tick; reused.
+    line_scratch: Vec<(u32, usize, u16, f64, f64)>,
     /// One snapshot per firm, by dense index, so rows come out in a fixed order.
     scratch: Vec<FirmSnapshot>,
 }
@@ -100,13 +114,14 @@ struct FirmSnapshot {
 impl Recorder {
     /// Rows waiting in the firm table (the largest), to decide when to flush.
     pub fn pending_rows(&self) -> usize {
-        self.firms.tick.len() + self.nations.tick.len()
+        self.firms.tick.len() + self.nations.tick.len() + self.lines.tick.len()
     }
 }
 
 /// Appends this tick's rows to every table, in a fixed order (firm, nation, region index).
 pub fn record_tick(
     firms: Query<(&FirmIndex, &Plant, &Production, &Finished, &Inputs)>,
+    lines: Query<(&FirmIndex, &Lines)>,
     registry: Res<Registry>,
     clock: Res<Clock>,
     trade: Res<TradeBook>,
@@ -209,6 +224,22 @@ pub fn record_tick(
                 }
             }
         }
+    }
+    rec.line_scratch.clear();
+    for (idx, ls) in &lines {
+        for (k, l) in ls.lines.iter().enumerate() {
+            rec.line_scratch.push((idx.0, k, l.id, l.planned, l.produced));
+        }
+    }
+    rec.line_scratch.sort_unstable_by_key(|x| (x.0, x.1));
+    let r = &mut rec.lines;
+    for &(f, _, id, planned, produced) in &rec.line_scratch {
+        r.tick.push(tick);
+        r.date.push(date);
+        r.firm.push(f as i32);
+        r.line.push(i32::from(id));
+        r.planned.push(planned);
+        r.produced.push(produced);
     }
     let r = &mut rec.prices;
     let nr = prices.price.len() / nc;

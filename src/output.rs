@@ -34,6 +34,7 @@ pub enum Ids {
     Role,
     Commodity,
     Region,
+    Line,
     Control,
     EndUse,
     Outcome,
@@ -221,6 +222,21 @@ pub fn tables() -> Vec<Table> {
                     ),
                     col("commodity", Kind::Id(Ids::Commodity), "id", "Commodity"),
                     col("price", q, "USD per commodity unit", "Price at the end of the tick"),
+                ],
+            ]
+            .concat(),
+        },
+        Table {
+            name: "lines",
+            file: "lines.arrow",
+            description: "One row per product line per tick, for firms with lines (e.g. EV and ICE vehicles)",
+            columns: [
+                tick_date().to_vec(),
+                vec![
+                    col("firm", Kind::Id(Ids::Firm), "id", "Firm"),
+                    col("line", Kind::Id(Ids::Line), "id", "Product line"),
+                    col("planned", q, "output units per tick", "Output planned on the line"),
+                    col("produced", q, "output units per tick", "Output made on the line"),
                 ],
             ]
             .concat(),
@@ -417,6 +433,7 @@ impl RunWriter {
             ("role", dict(&network.roles)),
             ("commodity", dict(&network.commodities)),
             ("region", dict(&network.regions)),
+            ("line", dict(&network.line_ids)),
             ("control", dict(controls)),
             ("end_use", fixed(&["civil", "defence"])),
             ("outcome", fixed(&["approved", "denied", "pending"])),
@@ -453,6 +470,7 @@ impl RunWriter {
         let nations = std::mem::take(&mut rec.nations);
         let flows = std::mem::take(&mut rec.flows);
         let prices = std::mem::take(&mut rec.prices);
+        let lines = std::mem::take(&mut rec.lines);
         let ints = |v: Vec<i32>| Arc::new(Int32Array::from(v)) as ArrayRef;
         let dates = |v: Vec<i32>| Arc::new(Date32Array::from(v)) as ArrayRef;
         let nums = |v: Vec<f64>| Arc::new(Float64Array::from(v)) as ArrayRef;
@@ -506,6 +524,14 @@ impl RunWriter {
                 ids("region", prices.region),
                 ids("commodity", prices.commodity),
                 nums(prices.price_usd),
+            ],
+            vec![
+                ints(lines.tick),
+                dates(lines.date),
+                ids("firm", lines.firm),
+                ids("line", lines.line),
+                nums(lines.planned),
+                nums(lines.produced),
             ],
         ];
         for (w, cols) in self.writers.iter_mut().zip(columns) {
@@ -563,7 +589,7 @@ impl RunWriter {
                         .collect(),
                 ),
             ];
-            self.write_batch(4, cols)?;
+            self.write_batch(5, cols)?;
         }
         let log = &pol.log;
         let kind = |k: &str| crate::policy::ACTION_KINDS.iter().position(|x| *x == k).expect("known kind") as i32;
@@ -575,7 +601,7 @@ impl RunWriter {
             Arc::new(StringArray::from_iter_values(log.iter().map(|e| e.source.as_str()))),
             Arc::new(StringArray::from_iter_values(log.iter().map(|e| e.detail.as_str()))),
         ];
-        self.write_batch(5, cols)
+        self.write_batch(6, cols)
     }
 
     fn write_batch(&mut self, table: usize, cols: Vec<ArrayRef>) -> Result<(), OutputError> {

@@ -1,28 +1,33 @@
 //! Production (tick step 2): each firm makes min(plan, capacity, what its inputs allow).
 
-use crate::firm::{Finished, Inputs, Plant, Production, Streams};
+use crate::firm::{Finished, Inputs, LineRule, Lines, Plant, Production, Streams};
 use crate::markets::PriceBook;
 use crate::rng::standard_normal;
 use crate::sim::{Clock, Params};
 use bevy_ecs::prelude::*;
 
+/// What production reads and changes of each firm.
+type ProducingFirm<'a> = (
+    &'a Plant,
+    &'a mut Production,
+    &'a mut Finished,
+    &'a mut Inputs,
+    &'a mut Streams,
+    Option<&'a mut Lines>,
+);
+
 /// Plans and makes this tick's output. Final-demand producers plan their capacity, moved by
 /// noise and by the cost of their inputs; others plan expected sales plus a share of the
 /// gap to their target stock. Output is limited by the scarcest input; the part of the
 /// plan not made for lack of inputs is the shortfall.
-pub fn produce(
-    mut firms: Query<(&Plant, &mut Production, &mut Finished, &mut Inputs, &mut Streams)>,
-    clock: Res<Clock>,
-    params: Res<Params>,
-    prices: Res<PriceBook>,
-) {
+pub fn produce(mut firms: Query<ProducingFirm>, clock: Res<Clock>, params: Res<Params>, prices: Res<PriceBook>) {
     let tick_days = f64::from(clock.tick_days);
     let smooth = (tick_days / params.planning.demand_smoothing_days).min(1.0);
     let adjust = (tick_days / params.planning.stock_adjust_days).min(1.0);
     let noise = params.planning.final_demand_noise;
     firms
         .par_iter_mut()
-        .for_each(|(plant, mut prod, mut fin, mut inputs, mut streams)| {
+        .for_each(|(plant, mut prod, mut fin, mut inputs, mut streams, lines)| {
             let planned = if plant.final_good {
                 let shock = if noise > 0.0 {
                     (1.0 + noise * standard_normal(&mut streams.demand)).max(0.0)
@@ -44,13 +49,26 @@ pub fn produce(
                 let target = fin.expected_sales * fin.cover_days / tick_days;
                 (fin.expected_sales + adjust * (target - fin.stock)).clamp(0.0, plant.capacity)
             };
-            let feasible = inputs.slots.iter().map(|s| s.stock / s.per_unit).fold(f64::INFINITY, f64::min);
-            let produced = planned.min(feasible).max(0.0);
-            for s in inputs.slots.iter_mut() {
-                // Never take more than is there, even by a rounding error: stocks stay exact.
-                s.consumed = (produced * s.per_unit).min(s.stock);
-                s.stock -= s.consumed;
-            }
+            let produced = match lines {
+                Some(mut lines) if lines.rule != LineRule::Proportional => make_by_lines(planned, &mut inputs, &mut lines),
+                lines => {
+                    let feasible = inputs.slots.iter().map(|s| s.stock / s.per_unit).fold(f64::INFINITY, f64::min);
+                    let produced = planned.min(feasible).max(0.0);
+                    for s in inputs.slots.iter_mut() {
+                        // Never take more than is there, even by a rounding error: stocks stay exact.
+                        s.consumed = (produced * s.per_unit).min(s.stock);
+                        s.stock -= s.consumed;
+                    }
+                    if let Some(mut lines) = lines {
+                        let f = if planned > 0.0 { produced / planned } else { 0.0 };
+                        for l in lines.lines.iter_mut() {
+                            l.planned = planned * l.share;
+                            l.produced = l.planned * f;
+                        }
+                    }
+                    produced
+                }
+            };
             if !plant.final_good {
                 fin.stock += produced;
             }
@@ -59,4 +77,58 @@ pub fn produce(
             prod.shortfall = planned - produced;
             prod.expected_output += smooth * (planned - prod.expected_output);
         });
+}
+
+/// Serves a firm's lines one after another from the inputs on hand: in the given priority
+/// order, or (most units) starting with the lines that need least of the scarcest input per
+/// unit. Returns total output and takes the inputs used from stock.
+fn make_by_lines(planned: f64, inputs: &mut Inputs, lines: &mut Lines) -> f64 {
+    let lines = &mut *lines;
+    for l in lines.lines.iter_mut() {
+        l.planned = planned * l.share;
+        l.produced = 0.0;
+    }
+    lines.avail.clear();
+    lines.avail.extend(inputs.slots.iter().map(|s| s.stock));
+    lines.order.clear();
+    match &lines.rule {
+        LineRule::Priority(order) => lines.order.extend(order.iter().copied()),
+        _ => {
+            // The scarcest input: the least stock per unit needed for the whole plan.
+            let scarcest = (0..inputs.slots.len())
+                .map(|k| {
+                    let need: f64 = lines.lines.iter().map(|l| l.planned * l.per_unit[k]).sum();
+                    (if need > 0.0 { lines.avail[k] / need } else { f64::INFINITY }, k)
+                })
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+                .map_or(0, |x| x.1);
+            lines.order.extend(0..lines.lines.len());
+            let ls = &lines.lines;
+            lines
+                .order
+                .sort_by(|&a, &b| ls[a].per_unit[scarcest].total_cmp(&ls[b].per_unit[scarcest]).then(a.cmp(&b)));
+        }
+    }
+    let mut total = 0.0;
+    for &li in &lines.order {
+        let l = &mut lines.lines[li];
+        let can = l
+            .per_unit
+            .iter()
+            .zip(&lines.avail)
+            .filter(|(r, _)| **r > 0.0)
+            .map(|(r, a)| a / r)
+            .fold(f64::INFINITY, f64::min);
+        let y = l.planned.min(can).max(0.0);
+        for (a, r) in lines.avail.iter_mut().zip(&l.per_unit) {
+            *a -= y * r;
+        }
+        l.produced = y;
+        total += y;
+    }
+    for (s, a) in inputs.slots.iter_mut().zip(&lines.avail) {
+        s.consumed = (s.stock - a.max(0.0)).clamp(0.0, s.stock);
+        s.stock -= s.consumed;
+    }
+    total
 }

@@ -2,10 +2,10 @@
 //! and stepping through the calendar.
 
 use crate::calendar::Date;
-use crate::firm::{Finished, FirmIndex, InputSlot, Inputs, Plant, Production, Streams};
+use crate::firm::{Finished, FirmIndex, InputSlot, Inputs, LineRule, LineState, Lines, Plant, Production, Streams};
 use crate::licensing::{Licensing, license_trade, settle_licences};
 use crate::markets::{PriceBook, adjust_prices, fill_orders};
-use crate::model::{Buying, Model, Planning, PriceRules};
+use crate::model::{Buying, LineRationing, Model, Planning, PriceRules};
 use crate::network::Network;
 use crate::observe::{Recorder, record_tick};
 use crate::policy::{PolicyState, apply_policy};
@@ -174,6 +174,34 @@ impl Simulation {
                     .unwrap_or(sales * spec.output_cover_days / td)
             };
             let reference_input_cost = slots.iter().map(|s| s.per_unit * reference[s.commodity as usize]).sum();
+            let lines = (!spec.lines.is_empty()).then(|| Lines {
+                lines: spec
+                    .lines
+                    .iter()
+                    .map(|l| LineState {
+                        id: network.line_ids.iter().position(|x| *x == l.id).expect("line id") as u16,
+                        share: l.share,
+                        per_unit: slots
+                            .iter()
+                            .map(|s| l.recipe.get(&network.commodities[s.commodity as usize]).copied().unwrap_or(0.0))
+                            .collect(),
+                        planned: y * l.share,
+                        produced: y * l.share,
+                    })
+                    .collect(),
+                rule: match &spec.line_rationing {
+                    LineRationing::Proportional => LineRule::Proportional,
+                    LineRationing::MostUnits => LineRule::MostUnits,
+                    LineRationing::Priority(order) => LineRule::Priority(
+                        order
+                            .iter()
+                            .map(|id| spec.lines.iter().position(|l| l.id == *id).expect("checked"))
+                            .collect(),
+                    ),
+                },
+                order: Vec::with_capacity(spec.lines.len()),
+                avail: Vec::with_capacity(slots.len()),
+            });
             let e = world
                 .spawn((
                     FirmIndex(f as u32),
@@ -211,6 +239,9 @@ impl Simulation {
                     },
                 ))
                 .id();
+            if let Some(lines) = lines {
+                world.entity_mut(e).insert(lines);
+            }
             entities.push(e);
         }
 

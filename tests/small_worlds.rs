@@ -1,7 +1,9 @@
 //! Properties on small hand-built and random worlds, through the library.
 
 use chokepoint::model::load::Source;
-use chokepoint::model::{Buying, Calendar, Commodity, Firm, Model, Nation, Planning, Policies, PriceRules, Route, Routes};
+use chokepoint::model::{
+    Buying, Calendar, Commodity, Firm, Line, LineRationing, Model, Nation, Planning, Policies, PriceRules, Route, Routes,
+};
 use chokepoint::network::Network;
 use chokepoint::sim::Simulation;
 use proptest::prelude::*;
@@ -31,6 +33,8 @@ fn firm(id: &str, nation: &str, role: &str, output: &str, capacity: f64, recipe:
         suppliers: BTreeMap::new(),
         price_elasticity: 0.0,
         defence_share: 0.0,
+        lines: vec![],
+        line_rationing: LineRationing::Proportional,
     }
 }
 
@@ -186,6 +190,58 @@ fn a_supplier_rations_its_buyers_in_proportion_to_their_orders() {
     );
 }
 
+/// Output of each line of firm 2 at the first tick, when it has parts for a quarter of the
+/// plan of its heavy line.
+fn lines_made_under(rule: LineRationing) -> (f64, f64) {
+    let mut car = firm("car", "AA", "automaker", "good", 100.0, &[], 0.0);
+    // Plan: 50 light cars (1 part each) and 50 heavy cars (4 parts each): 250 parts a day.
+    car.lines = vec![
+        Line {
+            id: "light".into(),
+            share: 0.5,
+            recipe: [("part".to_string(), 1.0)].into(),
+        },
+        Line {
+            id: "heavy".into(),
+            share: 0.5,
+            recipe: [("part".to_string(), 4.0)].into(),
+        },
+    ];
+    car.line_rationing = rule;
+    car.initial_stock.insert("part".into(), 100.0);
+    let firms = vec![
+        firm("mine", "AA", "miner", "ore", 1000.0, &[], 5.0),
+        firm("parts", "AA", "magnet_maker", "part", 1000.0, &[("ore", 1.0)], 5.0),
+        car,
+    ];
+    let mut sim = build(&world(&["AA"], firms, vec![], 1, 5, 0.0), 1);
+    sim.step();
+    let rec = sim.recorder_mut();
+    let made: Vec<f64> = rec.lines.produced.clone();
+    assert_eq!(made.len(), 2);
+    (made[0], made[1])
+}
+
+#[test]
+fn scarce_inputs_are_rationed_across_product_lines_by_the_stated_rule() {
+    // 100 parts for a plan that needs 250.
+    let (light, heavy) = lines_made_under(LineRationing::Proportional);
+    assert!(
+        (light - 20.0).abs() < 1e-9 && (heavy - 20.0).abs() < 1e-9,
+        "same share of each plan: {light}, {heavy}"
+    );
+    let (light, heavy) = lines_made_under(LineRationing::MostUnits);
+    assert!(
+        (light - 50.0).abs() < 1e-9 && (heavy - 12.5).abs() < 1e-9,
+        "light line first: {light}, {heavy}"
+    );
+    let (light, heavy) = lines_made_under(LineRationing::Priority(vec!["heavy".into(), "light".into()]));
+    assert!(
+        (light - 0.0).abs() < 1e-9 && (heavy - 25.0).abs() < 1e-9,
+        "heavy line first: {light}, {heavy}"
+    );
+}
+
 #[derive(Debug, Clone)]
 struct Spec {
     nations: usize,
@@ -246,7 +302,29 @@ fn random_world(s: &Spec) -> Model {
         if *r2 > 0.25 {
             recipe.push(("ore", *r2));
         }
-        firms.push(firm(&format!("f{i}"), nation(*n), "automaker", "good", *cap, &recipe, s.cover));
+        let mut f = firm(&format!("f{i}"), nation(*n), "automaker", "good", *cap, &recipe, s.cover);
+        // Some final producers have two product lines, under each rationing rule in turn.
+        if (s.seed as usize + i).is_multiple_of(2) {
+            f.recipe.clear();
+            f.lines = vec![
+                Line {
+                    id: "light".into(),
+                    share: 0.4,
+                    recipe: [("part".to_string(), *r1)].into(),
+                },
+                Line {
+                    id: "heavy".into(),
+                    share: 0.6,
+                    recipe: [("part".to_string(), 3.0 * r1), ("ore".to_string(), *r2)].into(),
+                },
+            ];
+            f.line_rationing = match (s.seed as usize / 2 + i) % 3 {
+                0 => LineRationing::Proportional,
+                1 => LineRationing::MostUnits,
+                _ => LineRationing::Priority(vec!["heavy".into(), "light".into()]),
+            };
+        }
+        firms.push(f);
     }
     for f in firms.iter_mut() {
         f.output_cover_days = s.out_cover;

@@ -82,7 +82,41 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
                 ));
             }
         }
-        for (input, &q) in &f.recipe {
+        if !f.lines.is_empty() {
+            if !f.recipe.is_empty() {
+                return Err(src.error_at("id", &f.id, format!("firm `{}`: give either a recipe or lines, not both", f.id)));
+            }
+            let ids = unique(src, "id", f.lines.iter().map(|l| l.id.as_str()), "line")?;
+            let total: f64 = f.lines.iter().map(|l| l.share).sum();
+            if f.lines.iter().any(|l| !(l.share.is_finite() && l.share > 0.0)) || (total - 1.0).abs() > 1e-6 {
+                return Err(src.error_at(
+                    "id",
+                    &f.id,
+                    format!("firm `{}`: line shares must be positive and sum to 1, found a sum of {total}", f.id),
+                ));
+            }
+            for l in &f.lines {
+                if l.recipe.is_empty() {
+                    return Err(src.error_at("id", &l.id, format!("firm `{}`: line `{}` has an empty recipe", f.id, l.id)));
+                }
+            }
+            if let super::LineRationing::Priority(order) = &f.line_rationing {
+                let given: BTreeSet<&str> = order.iter().map(|s| s.as_str()).collect();
+                if given != ids || order.len() != ids.len() {
+                    return Err(src.error_at(
+                        "id",
+                        &f.id,
+                        format!(
+                            "firm `{}`: Priority must list each line once: {}",
+                            f.id,
+                            ids.iter().copied().collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        let recipe = f.effective_recipe();
+        for (input, &q) in &recipe {
             known(src, "", input, &commodities, "commodity")?;
             if !(q.is_finite() && q > 0.0) {
                 return Err(src.error_at(
@@ -114,7 +148,7 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
         }
         for (c, &q) in &f.initial_stock {
             known(src, "", c, &commodities, "commodity")?;
-            if *c != f.output && !f.recipe.contains_key(c) {
+            if *c != f.output && !recipe.contains_key(c) {
                 return Err(src.error_at(
                     "",
                     c,
@@ -133,7 +167,7 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
             }
         }
         for (input, rule) in &f.suppliers {
-            if !f.recipe.contains_key(input) {
+            if !recipe.contains_key(input) {
                 return Err(src.error_at(
                     "",
                     input,
@@ -214,7 +248,7 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
     // Every input must be made by somebody.
     let made: BTreeSet<&str> = model.firms.iter().map(|f| f.output.as_str()).collect();
     for f in &model.firms {
-        for input in f.recipe.keys() {
+        for input in f.effective_recipe().keys() {
             if !made.contains(input.as_str()) {
                 return Err(src.error_at("", input, format!("firm `{}` needs `{input}`, but no firm makes `{input}`", f.id)));
             }
@@ -572,8 +606,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// Commodity graph: an edge input -> output for every recipe. It must be acyclic.
 fn check_cycles(model: &Model, src: &Source) -> Result<(), ModelError> {
     let mut edges: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for f in &model.firms {
-        for input in f.recipe.keys() {
+    let recipes: Vec<BTreeMap<String, f64>> = model.firms.iter().map(|f| f.effective_recipe()).collect();
+    for (f, recipe) in model.firms.iter().zip(&recipes) {
+        for input in recipe.keys() {
             edges.entry(input.as_str()).or_default().insert(f.output.as_str());
         }
     }
@@ -616,7 +651,7 @@ fn check_cycles(model: &Model, src: &Source) -> Result<(), ModelError> {
             let maker = model
                 .firms
                 .iter()
-                .find(|f| f.output == cyc[1] && f.recipe.contains_key(cyc[0]))
+                .find(|f| f.output == cyc[1] && f.effective_recipe().contains_key(cyc[0]))
                 .map(|f| f.id.as_str())
                 .unwrap_or("");
             return Err(src.error_at(

@@ -125,6 +125,54 @@ pub struct Firm {
     /// Share of the firm's licence applications declared for defence end use (0 = all civil).
     #[serde(default)]
     pub defence_share: f64,
+    /// Product lines (e.g. EV and ICE vehicles) making the same output with their own
+    /// recipes, each a share of planned output. With lines, `recipe` is left out: the firm's
+    /// recipe is the share-weighted sum of its lines'.
+    #[serde(default)]
+    pub lines: Vec<Line>,
+    /// How scarce inputs are shared among lines.
+    #[serde(default)]
+    pub line_rationing: LineRationing,
+}
+
+impl Firm {
+    /// Inputs per unit of output: the recipe, or the share-weighted recipe of the lines.
+    pub fn effective_recipe(&self) -> BTreeMap<String, f64> {
+        if self.lines.is_empty() {
+            return self.recipe.clone();
+        }
+        let mut r = BTreeMap::new();
+        for l in &self.lines {
+            for (c, q) in &l.recipe {
+                *r.entry(c.clone()).or_insert(0.0) += l.share * q;
+            }
+        }
+        r
+    }
+}
+
+/// A product line of a firm.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Line {
+    pub id: String,
+    /// Share of the firm's planned output (shares sum to 1).
+    pub share: f64,
+    /// Inputs per unit of this line's output.
+    pub recipe: BTreeMap<String, f64>,
+}
+
+/// How a firm with product lines shares scarce inputs among them.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
+pub enum LineRationing {
+    /// Every line makes the same share of its plan (as if the firm had one blended recipe).
+    #[default]
+    Proportional,
+    /// Lines that need least of the scarcest input per unit are served first: the most units
+    /// from what there is (e.g. ICE cars before EVs when magnets are short).
+    MostUnits,
+    /// Lines are served in the order given (ids).
+    Priority(Vec<String>),
 }
 
 /// How a firm splits its orders of one input among suppliers.
