@@ -262,7 +262,8 @@ pub struct Row {
 
 fn push(rows: &mut Vec<Row>, section: &'static str, run: &str, key: &str, indicator: &'static str, value: Option<f64>, first: Option<f64>) {
     let (vs_first, pct) = match (value, first) {
-        (Some(v), Some(f)) => (Some(v - f), if f != 0.0 { Some(100.0 * (v - f) / f) } else { None }),
+        // A percentage of (nearly) nothing means nothing: none below 1e-9 of the value's unit.
+        (Some(v), Some(f)) => (Some(v - f), if f.abs() > 1e-9 { Some(100.0 * (v - f) / f) } else { None }),
         _ => (None, None),
     };
     rows.push(Row {

@@ -130,5 +130,11 @@ fn make_by_lines(planned: f64, inputs: &mut Inputs, lines: &mut Lines) -> f64 {
         s.consumed = (s.stock - a.max(0.0)).clamp(0.0, s.stock);
         s.stock -= s.consumed;
     }
-    total
+    // Every line made its plan: the output is the plan, not a sum that may differ from it by
+    // a rounding error (which would show as a tiny shortfall).
+    if lines.lines.iter().all(|l| l.produced == l.planned) {
+        planned
+    } else {
+        total
+    }
 }

@@ -49,6 +49,13 @@ fn baseline_meets_its_calibration_targets() {
     // Sanity: the world makes about 89 M vehicles a year (calibration §2).
     assert!((mean * 365.0 / 89e6 - 1.0).abs() < 0.03, "{mean}");
 
+    // No firm is ever short of inputs in the baseline: the shortfall is exactly zero (not a
+    // rounding residue).
+    assert!(
+        shortfall.iter().all(|&x| x == 0.0),
+        "largest shortfall {}",
+        shortfall.iter().fold(0.0f64, |m, x| m.max(x.abs()))
+    );
     // No automaker outside China ever loses 10% of a day's planned output for lack of inputs.
     for i in 0..dates.len() {
         if role[i] == "automaker" && nation[i] != "CN" {
