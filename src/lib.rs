@@ -7,6 +7,7 @@
 
 pub mod calendar;
 pub mod compare;
+pub mod ensemble;
 pub mod firm;
 pub mod licensing;
 pub mod markets;
@@ -23,3 +24,4 @@ pub mod run_folder;
 pub mod shipping;
 pub mod sim;
 pub mod summary;
+pub mod sweep;

@@ -47,11 +47,44 @@ enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
     },
+    /// Run every model x grid point x seed in parallel, one Hive-style folder per run.
+    Sweep {
+        /// Model files (.ron).
+        #[arg(required = true)]
+        models: Vec<PathBuf>,
+        /// Seeds 1..=N for every model and grid point.
+        #[arg(long)]
+        seeds: u64,
+        /// A parameter and its values: PATH=V1,V2,... (repeatable; the plan is their product).
+        #[arg(long = "grid", value_name = "PATH=V1,V2,...")]
+        grid: Vec<String>,
+        /// Runs at once (default: one per core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Sweep folder (default runs/sweep).
+        #[arg(long, default_value = "runs/sweep")]
+        out: PathBuf,
+        /// Run only slice I of N of the plan (for job arrays): I/N.
+        #[arg(long)]
+        shard: Option<String>,
+        /// Skip runs already complete; redo partial ones.
+        #[arg(long)]
+        resume: bool,
+        /// Replace an existing sweep folder.
+        #[arg(long)]
+        force: bool,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Compare runs: headline indicators side by side and differences against the first run.
     Compare {
-        /// Run folders; the first is the reference.
-        #[arg(required = true, num_args = 2..)]
+        /// Run folders (the first is the reference), or one sweep folder.
+        #[arg(required = true, num_args = 1..)]
         runs: Vec<PathBuf>,
+        /// For a sweep folder: the scenario to take paired differences against.
+        #[arg(long)]
+        baseline: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
@@ -97,6 +130,69 @@ fn compare(dirs: &[PathBuf], format: Format) -> Result<(), RunError> {
     Ok(())
 }
 
+fn compare_sweep(dir: &std::path::Path, baseline: Option<&str>, format: Format) -> Result<(), RunError> {
+    use chokepoint::ensemble;
+    let summary = ensemble::read_summary(dir).map_err(RunError::Usage)?;
+    if let Some(b) = baseline
+        && !summary.runs.iter().any(|r| r.0 == b)
+    {
+        return Err(RunError::Usage(format!("--baseline {b}: no such scenario in {}", dir.display())));
+    }
+    let stats = ensemble::ensemble(&summary, baseline);
+    match format {
+        Format::Table => print!("{}", ensemble::to_table(&stats, baseline)),
+        Format::Csv => print!("{}", ensemble::to_csv(&stats)),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&stats).expect("json")),
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sweep_cmd(
+    models: Vec<PathBuf>,
+    seeds: u64,
+    grid: Vec<String>,
+    jobs: Option<usize>,
+    out: PathBuf,
+    shard: Option<String>,
+    resume: bool,
+    force: bool,
+    quiet: bool,
+) -> Result<(), RunError> {
+    use chokepoint::sweep::{SweepOptions, parse_grid, parse_shard, sweep};
+    if seeds == 0 {
+        return Err(RunError::Usage("--seeds must be at least 1".into()));
+    }
+    let grid = grid
+        .iter()
+        .map(|g| parse_grid(g))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(RunError::Usage)?;
+    let shard = shard.as_deref().map(parse_shard).transpose().map_err(RunError::Usage)?;
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let t0 = std::time::Instant::now();
+    let done = sweep(&SweepOptions {
+        models,
+        seeds,
+        grid,
+        jobs,
+        out: out.clone(),
+        shard,
+        resume,
+        force,
+        quiet,
+    })?;
+    if !quiet {
+        eprintln!(
+            "swept {} runs into {} ({:.1} s)",
+            done.len(),
+            out.display(),
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<(), RunError> = match cli.command {
@@ -129,7 +225,26 @@ fn main() -> ExitCode {
             let opts = RunOptions { set, ..Default::default() };
             resolve_model(&model, &opts).map(|(m, _, net)| print!("{}", chokepoint::summary::summarize(&m, &net)))
         }
-        Command::Compare { runs, format } => compare(&runs, format),
+        Command::Compare { runs, format, baseline } => {
+            if runs.len() == 1 && runs[0].join("sweep.json").exists() {
+                compare_sweep(&runs[0], baseline.as_deref(), format)
+            } else if runs.len() < 2 {
+                Err(RunError::Usage("compare needs two or more run folders, or one sweep folder".into()))
+            } else {
+                compare(&runs, format)
+            }
+        }
+        Command::Sweep {
+            models,
+            seeds,
+            grid,
+            jobs,
+            out,
+            shard,
+            resume,
+            force,
+            quiet,
+        } => sweep_cmd(models, seeds, grid, jobs, out, shard, resume, force, quiet),
         Command::Schema { json } => {
             if json {
                 println!("{}", chokepoint::output::tables_json());

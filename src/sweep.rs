@@ -1,0 +1,423 @@
+//! `chokepoint sweep`: many runs — every model × grid point × seed — in parallel, each into its
+//! own Hive-style folder, with `sweep.json` (the plan) and a summary table (one row per run).
+//!
+//! Layout: `DIR/scenario=<name>/<param>=<value>/.../seed=<s>/` holds an ordinary run folder.
+//! `--shard I/N` runs only the plan items with index ≡ I (mod N) and writes
+//! `summary.shard-I-of-N.arrow`; together the shards hold exactly the runs and summary rows of
+//! one unsharded sweep (`summary.arrow`). `--resume` skips runs whose manifest says complete and
+//! redoes the others.
+
+use crate::compare::{Indicators, controlled_goods, indicators};
+use crate::run::{RunError, RunOptions, resolve_model, run};
+use crate::run_folder::RunFolder;
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What to sweep.
+#[derive(Debug, Clone)]
+pub struct SweepOptions {
+    pub models: Vec<PathBuf>,
+    /// Seeds 1..=seeds.
+    pub seeds: u64,
+    /// (PATH, values) for each `--grid PATH=V1,V2,...`.
+    pub grid: Vec<(String, Vec<String>)>,
+    pub jobs: usize,
+    pub out: PathBuf,
+    /// (I, N) of `--shard I/N`.
+    pub shard: Option<(usize, usize)>,
+    pub resume: bool,
+    pub force: bool,
+    pub quiet: bool,
+}
+
+/// One run of the plan.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PlanItem {
+    pub index: usize,
+    pub model: String,
+    pub scenario: String,
+    /// (PATH, value) for each grid parameter.
+    pub params: Vec<(String, String)>,
+    pub seed: u64,
+    /// Folder relative to the sweep folder.
+    pub dir: String,
+}
+
+/// A Hive-safe key or value: letters, digits, `_`, `-`, `.` kept; anything else becomes `_`.
+fn hive(s: &str, keep_dot: bool) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' || (keep_dot && c == '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The column name of a grid parameter (its path with dots as `_`).
+pub fn param_column(path: &str) -> String {
+    hive(path, false)
+}
+
+/// Parses `PATH=V1,V2,...`.
+pub fn parse_grid(spec: &str) -> Result<(String, Vec<String>), String> {
+    let (path, values) = spec
+        .split_once('=')
+        .ok_or_else(|| format!("--grid `{spec}`: expected PATH=V1,V2,..."))?;
+    let values: Vec<String> = values.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect();
+    if path.is_empty() || values.is_empty() {
+        return Err(format!("--grid `{spec}`: expected PATH=V1,V2,..."));
+    }
+    Ok((path.to_string(), values))
+}
+
+/// Parses `I/N` with I < N.
+pub fn parse_shard(spec: &str) -> Result<(usize, usize), String> {
+    let (i, n) = spec
+        .split_once('/')
+        .ok_or_else(|| format!("--shard `{spec}`: expected I/N, e.g. 0/4"))?;
+    let (i, n): (usize, usize) = (
+        i.parse().map_err(|_| format!("--shard `{spec}`: I is not a number"))?,
+        n.parse().map_err(|_| format!("--shard `{spec}`: N is not a number"))?,
+    );
+    if n == 0 || i >= n {
+        return Err(format!("--shard `{spec}`: need 0 <= I < N"));
+    }
+    Ok((i, n))
+}
+
+/// Every run of the sweep, in a fixed order: model, grid point (first parameter slowest), seed.
+/// Each model is loaded (and checked) with each grid point, so a bad value fails before any run.
+/// A grid parameter that a model does not have (e.g. a licensing parameter for a baseline
+/// without controls) takes the value `none` for that model, which then runs once per seed; a
+/// parameter that no model has is an error (a typo, most likely).
+pub fn plan(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
+    let mut applies = vec![false; opts.grid.len()];
+    let mut items = Vec::new();
+    for model in &opts.models {
+        // Which of the grid's parameters this model has.
+        let mut has = Vec::new();
+        for (k, (path, values)) in opts.grid.iter().enumerate() {
+            let probe = RunOptions {
+                set: vec![format!("{path}={}", values[0])],
+                ..Default::default()
+            };
+            match resolve_model(model, &probe) {
+                Ok(_) => {
+                    has.push(true);
+                    applies[k] = true;
+                }
+                Err(RunError::Model(e)) if e.message.contains("no element with id") || e.message.contains("no field") => has.push(false),
+                Err(e) => return Err(e),
+            }
+        }
+        let mut points: Vec<Vec<(String, String)>> = vec![vec![]];
+        for ((path, values), &h) in opts.grid.iter().zip(&has) {
+            let values: Vec<String> = if h { values.clone() } else { vec!["none".to_string()] };
+            points = points
+                .iter()
+                .flat_map(|p| values.iter().map(move |v| [p.clone(), vec![(path.clone(), v.clone())]].concat()))
+                .collect();
+        }
+        for point in &points {
+            let set: Vec<String> = point.iter().filter(|(_, v)| v != "none").map(|(p, v)| format!("{p}={v}")).collect();
+            let (m, _, _) = resolve_model(model, &RunOptions { set, ..Default::default() })?;
+            for seed in 1..=opts.seeds {
+                let mut dir = format!("scenario={}", hive(&m.name, true));
+                for (p, v) in point {
+                    dir.push_str(&format!("/{}={}", param_column(p), hive(v, true)));
+                }
+                dir.push_str(&format!("/seed={seed}"));
+                items.push(PlanItem {
+                    index: items.len(),
+                    model: model.display().to_string(),
+                    scenario: m.name.clone(),
+                    params: point.clone(),
+                    seed,
+                    dir,
+                });
+            }
+        }
+    }
+    if let Some(k) = applies.iter().position(|a| !a) {
+        return Err(RunError::Usage(format!("--grid {}: no model has this field", opts.grid[k].0)));
+    }
+    let dirs: BTreeSet<&String> = items.iter().map(|i| &i.dir).collect();
+    if dirs.len() != items.len() {
+        return Err(RunError::Usage(
+            "two runs of the sweep would share a folder (two models with the same name?)".into(),
+        ));
+    }
+    Ok(items)
+}
+
+/// The `--set` assignments of a plan item (parameters valued `none` do not apply).
+pub fn assignments(it: &PlanItem) -> Vec<String> {
+    it.params
+        .iter()
+        .filter(|(_, v)| v != "none")
+        .map(|(p, v)| format!("{p}={v}"))
+        .collect()
+}
+
+/// True if `dir` holds a run whose manifest says it is complete.
+fn complete(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("manifest.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|v| v["complete"] == serde_json::Value::Bool(true))
+}
+
+fn io_err(path: &Path, e: std::io::Error) -> RunError {
+    RunError::Usage(format!("{}: {e}", path.display()))
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so a reader never sees
+/// half a file.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(|e| io_err(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))
+}
+
+/// Runs the sweep; returns the plan items run or found complete in this shard.
+pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
+    let items = plan(opts)?;
+    let out = &opts.out;
+    if out.exists() && !opts.resume && !opts.force && std::fs::read_dir(out).map_err(|e| io_err(out, e))?.next().is_some() {
+        let is_sweep = out.join("sweep.json").exists();
+        return Err(RunError::Usage(format!(
+            "sweep folder {} already exists{}; use --resume to finish it or --force to replace it",
+            out.display(),
+            if is_sweep { "" } else { " and is not a sweep" }
+        )));
+    }
+    if out.exists() && opts.force && !opts.resume {
+        if !out.join("sweep.json").exists() && std::fs::read_dir(out).map_err(|e| io_err(out, e))?.next().is_some() {
+            return Err(RunError::Usage(format!(
+                "{} exists and is not a sweep folder; refusing to replace it even with --force",
+                out.display()
+            )));
+        }
+        if opts.shard.is_none() {
+            std::fs::remove_dir_all(out).map_err(|e| io_err(out, e))?;
+        }
+    }
+    std::fs::create_dir_all(out).map_err(|e| io_err(out, e))?;
+    let plan_json = serde_json::json!({
+        "program": env!("CARGO_PKG_NAME"),
+        "program_version": env!("CARGO_PKG_VERSION"),
+        "models": opts.models.iter().map(|m| m.display().to_string()).collect::<Vec<_>>(),
+        "grid": opts.grid.iter().map(|(p, v)| serde_json::json!({"path": p, "column": param_column(p), "values": v})).collect::<Vec<_>>(),
+        "seeds": opts.seeds,
+        "runs": items,
+    });
+    write_atomic(
+        &out.join("sweep.json"),
+        serde_json::to_string_pretty(&plan_json).expect("json").as_bytes(),
+    )?;
+
+    let mine: Vec<&PlanItem> = items
+        .iter()
+        .filter(|it| opts.shard.is_none_or(|(i, n)| it.index % n == i))
+        .collect();
+    let todo: Vec<&PlanItem> = mine
+        .iter()
+        .copied()
+        .filter(|it| !(opts.resume && complete(&out.join(&it.dir))))
+        .collect();
+    // One thread per run: parallel runs, not parallel systems inside a run.
+    bevy_tasks::ComputeTaskPool::get_or_init(|| bevy_tasks::TaskPoolBuilder::new().num_threads(1).build());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.max(1))
+        .build()
+        .map_err(|e| RunError::Usage(e.to_string()))?;
+    let bar = if opts.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(mine.len() as u64)
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("sweep [{bar:40}] {pos}/{len} runs {elapsed} eta {eta}")
+            .expect("template")
+            .progress_chars("=> "),
+    );
+    bar.inc((mine.len() - todo.len()) as u64);
+    let results: Vec<Result<(), RunError>> = pool.install(|| {
+        todo.par_iter()
+            .map(|it| {
+                let dir = out.join(&it.dir);
+                if dir.exists() {
+                    // A partial run from an interrupted sweep: start it again.
+                    std::fs::remove_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+                }
+                let run_opts = RunOptions {
+                    out: Some(dir),
+                    seed: Some(it.seed),
+                    set: assignments(it),
+                    quiet: true,
+                    ..Default::default()
+                };
+                run(Path::new(&it.model), &run_opts)?;
+                bar.inc(1);
+                Ok(())
+            })
+            .collect()
+    });
+    bar.finish_and_clear();
+    for r in results {
+        r?;
+    }
+    let summary_name = match opts.shard {
+        None => "summary.arrow".to_string(),
+        Some((i, n)) => format!("summary.shard-{i}-of-{n}.arrow"),
+    };
+    write_summary(out, &items, &mine, &out.join(summary_name))?;
+    Ok(mine.into_iter().cloned().collect())
+}
+
+/// The summary's indicator columns, fixed by the plan (not by results), so that every shard's
+/// summary has the same schema.
+fn indicator_columns(models: &[RunFolder]) -> Vec<String> {
+    let mut nations: BTreeSet<String> = BTreeSet::new();
+    let mut commodities: BTreeSet<String> = BTreeSet::new();
+    for m in models {
+        nations.extend(m.model.firms.iter().filter(|f| f.role == "automaker").map(|f| f.nation.clone()));
+        commodities.extend(m.model.commodities.iter().map(|c| c.id.clone()));
+    }
+    let mut cols = Vec::new();
+    for n in &nations {
+        for k in ["vehicles_produced", "vehicles_short", "stall_days", "days_to_first_stall"] {
+            cols.push(format!("{k}__{n}"));
+        }
+    }
+    for (n, c) in controlled_goods(models) {
+        cols.push(format!("controlled_exports__{n}__{c}"));
+    }
+    for c in &commodities {
+        cols.push(format!("peak_price__{c}"));
+        cols.push(format!("peak_ratio__{c}"));
+    }
+    for k in ["licence_applications", "approval_share", "median_review_days", "p95_review_days"] {
+        cols.push(k.to_string());
+    }
+    cols
+}
+
+/// One run's indicators as named values (None = not applicable, e.g. never stalled).
+pub fn flatten(ind: &Indicators) -> HashMap<String, Option<f64>> {
+    let mut m = HashMap::new();
+    for (n, v) in &ind.vehicles {
+        m.insert(format!("vehicles_produced__{n}"), Some(v.produced));
+        m.insert(format!("vehicles_short__{n}"), Some(v.short));
+        m.insert(format!("stall_days__{n}"), Some(f64::from(v.stall_days)));
+        m.insert(format!("days_to_first_stall__{n}"), v.days_to_first_stall.map(f64::from));
+    }
+    for (good, months) in &ind.controlled_exports {
+        let (n, c) = good.split_once(':').expect("nation:commodity");
+        m.insert(format!("controlled_exports__{n}__{c}"), Some(months.values().sum()));
+    }
+    for (c, p) in &ind.prices {
+        m.insert(format!("peak_price__{c}"), Some(p.peak_price));
+        m.insert(format!("peak_ratio__{c}"), p.peak_ratio);
+    }
+    let l = &ind.licences;
+    m.insert("licence_applications".into(), Some(l.applications as f64));
+    m.insert("approval_share".into(), l.approval_share);
+    m.insert("median_review_days".into(), l.median_review_days);
+    m.insert("p95_review_days".into(), l.p95_review_days);
+    m
+}
+
+/// Reads each run of `mine` back and writes one summary row per run.
+fn write_summary(out: &Path, all: &[PlanItem], mine: &[&PlanItem], path: &Path) -> Result<(), RunError> {
+    let read = |e: crate::run_folder::ReadError| RunError::Usage(e.to_string());
+    // The columns come from one run of each (model, grid point) of the whole plan, so every
+    // shard agrees; the controlled goods likewise.
+    let mut reps: BTreeMap<(String, Vec<(String, String)>), &PlanItem> = BTreeMap::new();
+    for it in all {
+        reps.entry((it.model.clone(), it.params.clone())).or_insert(it);
+    }
+    let models: Vec<RunFolder> = reps
+        .values()
+        .map(|it| {
+            let (m, _, _) = resolve_model(
+                Path::new(&it.model),
+                &RunOptions {
+                    set: assignments(it),
+                    ..Default::default()
+                },
+            )?;
+            Ok(RunFolder {
+                dir: out.join(&it.dir),
+                model: m,
+                manifest: serde_json::Value::Null,
+            })
+        })
+        .collect::<Result<_, RunError>>()?;
+    let goods = controlled_goods(&models);
+    let cols = indicator_columns(&models);
+    let params: Vec<String> = all
+        .first()
+        .map(|it| it.params.iter().map(|(p, _)| p.clone()).collect())
+        .unwrap_or_default();
+
+    let mut scenario = Vec::new();
+    let mut folder = Vec::new();
+    let mut seed = Vec::new();
+    let mut pvals: Vec<Vec<String>> = vec![Vec::new(); params.len()];
+    let mut values: Vec<Vec<Option<f64>>> = vec![Vec::new(); cols.len()];
+    for it in mine {
+        let run = RunFolder::open(&out.join(&it.dir)).map_err(read)?;
+        let ind = flatten(&indicators(&run, &goods).map_err(read)?);
+        scenario.push(it.scenario.clone());
+        folder.push(it.dir.clone());
+        seed.push(it.seed as i64);
+        for (k, (_, v)) in it.params.iter().enumerate() {
+            pvals[k].push(v.clone());
+        }
+        for (k, c) in cols.iter().enumerate() {
+            values[k].push(ind.get(c).copied().flatten());
+        }
+    }
+    let mut fields = vec![
+        Field::new("scenario", DataType::Utf8, false),
+        Field::new("run", DataType::Utf8, false),
+        Field::new("seed", DataType::Int64, false),
+    ];
+    let mut arrays: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(scenario)),
+        Arc::new(StringArray::from(folder)),
+        Arc::new(Int64Array::from(seed)),
+    ];
+    for (p, v) in params.iter().zip(pvals) {
+        fields.push(Field::new(param_column(p), DataType::Utf8, false).with_metadata(HashMap::from([("path".to_string(), p.clone())])));
+        arrays.push(Arc::new(StringArray::from(v)));
+    }
+    for (c, v) in cols.iter().zip(values) {
+        fields.push(Field::new(c, DataType::Float64, true));
+        arrays.push(Arc::new(Float64Array::from(v)));
+    }
+    let schema = Arc::new(Schema::new_with_metadata(
+        fields,
+        HashMap::from([(
+            "description".to_string(),
+            "One row per run of the sweep: scenario, grid values, seed and the indicators of `chokepoint compare`".to_string(),
+        )]),
+    ));
+    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| RunError::Usage(e.to_string()))?;
+    let mut buf = Vec::new();
+    {
+        let mut w = arrow_ipc::writer::FileWriter::try_new(&mut buf, &schema).map_err(|e| RunError::Usage(e.to_string()))?;
+        w.write(&batch).map_err(|e| RunError::Usage(e.to_string()))?;
+        w.finish().map_err(|e| RunError::Usage(e.to_string()))?;
+    }
+    write_atomic(path, &buf)
+}
