@@ -10,11 +10,13 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// One summary row: scenario (.0), grid values (.1), seed (.2), indicator values (.3).
+pub type SummaryRun = (String, Vec<String>, i64, Vec<Option<f64>>);
+
 /// A sweep's summary rows.
 pub struct Summary {
     pub params: Vec<String>,
-    /// Per run: scenario, grid values, seed, indicator values.
-    pub runs: Vec<(String, Vec<String>, i64, Vec<Option<f64>>)>,
+    pub runs: Vec<SummaryRun>,
     pub indicators: Vec<String>,
 }
 

@@ -341,9 +341,9 @@ fn write_summary(out: &Path, all: &[PlanItem], mine: &[&PlanItem], path: &Path) 
     let read = |e: crate::run_folder::ReadError| RunError::Usage(e.to_string());
     // The columns come from one run of each (model, grid point) of the whole plan, so every
     // shard agrees; the controlled goods likewise.
-    let mut reps: BTreeMap<(String, Vec<(String, String)>), &PlanItem> = BTreeMap::new();
+    let mut reps: BTreeMap<(&str, &[(String, String)]), &PlanItem> = BTreeMap::new();
     for it in all {
-        reps.entry((it.model.clone(), it.params.clone())).or_insert(it);
+        reps.entry((it.model.as_str(), it.params.as_slice())).or_insert(it);
     }
     let models: Vec<RunFolder> = reps
         .values()
