@@ -341,9 +341,10 @@ fn write_summary(out: &Path, all: &[PlanItem], mine: &[&PlanItem], path: &Path) 
     let read = |e: crate::run_folder::ReadError| RunError::Usage(e.to_string());
     // The columns come from one run of each (model, grid point) of the whole plan, so every
     // shard agrees; the controlled goods likewise.
-    let mut reps: BTreeMap<(&str, &[(String, String)]), &PlanItem> = BTreeMap::new();
+    // The first run of each (model, grid point), keyed by a string of both.
+    let mut reps: BTreeMap<String, &PlanItem> = BTreeMap::new();
     for it in all {
-        reps.entry((it.model.as_str(), it.params.as_slice())).or_insert(it);
+        reps.entry(format!("{}|{:?}", it.model, it.params)).or_insert(it);
     }
     let models: Vec<RunFolder> = reps
         .values()
