@@ -191,26 +191,6 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
 pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
     let items = plan(opts)?;
     let out = &opts.out;
-    if out.exists() && !opts.resume && !opts.force && std::fs::read_dir(out).map_err(|e| io_err(out, e))?.next().is_some() {
-        let is_sweep = out.join("sweep.json").exists();
-        return Err(RunError::Usage(format!(
-            "sweep folder {} already exists{}; use --resume to finish it or --force to replace it",
-            out.display(),
-            if is_sweep { "" } else { " and is not a sweep" }
-        )));
-    }
-    if out.exists() && opts.force && !opts.resume {
-        if !out.join("sweep.json").exists() && std::fs::read_dir(out).map_err(|e| io_err(out, e))?.next().is_some() {
-            return Err(RunError::Usage(format!(
-                "{} exists and is not a sweep folder; refusing to replace it even with --force",
-                out.display()
-            )));
-        }
-        if opts.shard.is_none() {
-            std::fs::remove_dir_all(out).map_err(|e| io_err(out, e))?;
-        }
-    }
-    std::fs::create_dir_all(out).map_err(|e| io_err(out, e))?;
     let plan_json = serde_json::json!({
         "program": env!("CARGO_PKG_NAME"),
         "program_version": env!("CARGO_PKG_VERSION"),
@@ -219,10 +199,37 @@ pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
         "seeds": opts.seeds,
         "runs": items,
     });
-    write_atomic(
-        &out.join("sweep.json"),
-        serde_json::to_string_pretty(&plan_json).expect("json").as_bytes(),
-    )?;
+    let plan_text = serde_json::to_string_pretty(&plan_json).expect("json");
+    let non_empty = out.exists() && std::fs::read_dir(out).map_err(|e| io_err(out, e))?.next().is_some();
+    if non_empty {
+        let existing = std::fs::read_to_string(out.join("sweep.json")).ok();
+        let joining = opts.shard.is_some() || opts.resume;
+        match existing {
+            None => {
+                return Err(RunError::Usage(format!(
+                    "{} exists and is not a sweep folder; refusing to write into it",
+                    out.display()
+                )));
+            }
+            // Shards of one sweep share its folder, and a resumed sweep continues its plan.
+            Some(p) if joining && p == plan_text => {}
+            Some(_) if joining && !opts.force => {
+                return Err(RunError::Usage(format!(
+                    "{} holds a different sweep (its sweep.json differs); use another folder or --force",
+                    out.display()
+                )));
+            }
+            Some(_) if opts.force => std::fs::remove_dir_all(out).map_err(|e| io_err(out, e))?,
+            Some(_) => {
+                return Err(RunError::Usage(format!(
+                    "sweep folder {} already exists; use --resume to finish it or --force to replace it",
+                    out.display()
+                )));
+            }
+        }
+    }
+    std::fs::create_dir_all(out).map_err(|e| io_err(out, e))?;
+    write_atomic(&out.join("sweep.json"), plan_text.as_bytes())?;
 
     let mine: Vec<&PlanItem> = items
         .iter()
