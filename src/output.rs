@@ -634,13 +634,12 @@ impl RunWriter {
                 path: w.partial.clone(),
                 source,
             })?;
-            file.into_inner()
-                .map_err(|e| OutputError::Io {
-                    path: w.partial.clone(),
-                    source: e.into_error(),
-                })?
-                .sync_all()
-                .ok();
+            // Flushed to the OS, not fsynced: a killed process loses nothing written, and the
+            // rename below only happens once the file is whole. (An OS crash is not covered.)
+            file.into_inner().map_err(|e| OutputError::Io {
+                path: w.partial.clone(),
+                source: e.into_error(),
+            })?;
             std::fs::rename(&w.partial, &w.done).map_err(|source| OutputError::Io {
                 path: w.done.clone(),
                 source,

@@ -25,58 +25,62 @@ pub fn produce(mut firms: Query<ProducingFirm>, clock: Res<Clock>, params: Res<P
     let smooth = (tick_days / params.planning.demand_smoothing_days).min(1.0);
     let adjust = (tick_days / params.planning.stock_adjust_days).min(1.0);
     let noise = params.planning.final_demand_noise;
-    firms
-        .par_iter_mut()
-        .for_each(|(plant, mut prod, mut fin, mut inputs, mut streams, lines)| {
-            let planned = if plant.final_good {
-                let shock = if noise > 0.0 {
-                    (1.0 + noise * standard_normal(&mut streams.demand)).max(0.0)
-                } else {
-                    1.0
-                };
-                let cost_factor = if plant.price_elasticity > 0.0 && plant.reference_input_cost > 0.0 {
-                    let cost: f64 = inputs
-                        .slots
-                        .iter()
-                        .map(|s| s.per_unit * prices.price(plant.region, s.commodity))
-                        .sum();
-                    (cost / plant.reference_input_cost).powf(-plant.price_elasticity)
-                } else {
-                    1.0
-                };
-                plant.capacity * shock * cost_factor
+    // The same work, on one thread or on the compute pool (each firm touches only itself).
+    let work = |(plant, mut prod, mut fin, mut inputs, mut streams, lines): bevy_ecs::query::QueryItem<'_, '_, ProducingFirm>| {
+        let planned = if plant.final_good {
+            let shock = if noise > 0.0 {
+                (1.0 + noise * standard_normal(&mut streams.demand)).max(0.0)
             } else {
-                let target = fin.expected_sales * fin.cover_days / tick_days;
-                (fin.expected_sales + adjust * (target - fin.stock)).clamp(0.0, plant.capacity)
+                1.0
             };
-            let produced = match lines {
-                Some(mut lines) if lines.rule != LineRule::Proportional => make_by_lines(planned, &mut inputs, &mut lines),
-                lines => {
-                    let feasible = inputs.slots.iter().map(|s| s.stock / s.per_unit).fold(f64::INFINITY, f64::min);
-                    let produced = planned.min(feasible).max(0.0);
-                    for s in inputs.slots.iter_mut() {
-                        // Never take more than is there, even by a rounding error: stocks stay exact.
-                        s.consumed = (produced * s.per_unit).min(s.stock);
-                        s.stock -= s.consumed;
-                    }
-                    if let Some(mut lines) = lines {
-                        let f = if planned > 0.0 { produced / planned } else { 0.0 };
-                        for l in lines.lines.iter_mut() {
-                            l.planned = planned * l.share;
-                            l.produced = l.planned * f;
-                        }
-                    }
-                    produced
+            let cost_factor = if plant.price_elasticity > 0.0 && plant.reference_input_cost > 0.0 {
+                let cost: f64 = inputs
+                    .slots
+                    .iter()
+                    .map(|s| s.per_unit * prices.price(plant.region, s.commodity))
+                    .sum();
+                (cost / plant.reference_input_cost).powf(-plant.price_elasticity)
+            } else {
+                1.0
+            };
+            plant.capacity * shock * cost_factor
+        } else {
+            let target = fin.expected_sales * fin.cover_days / tick_days;
+            (fin.expected_sales + adjust * (target - fin.stock)).clamp(0.0, plant.capacity)
+        };
+        let produced = match lines {
+            Some(mut lines) if lines.rule != LineRule::Proportional => make_by_lines(planned, &mut inputs, &mut lines),
+            lines => {
+                let feasible = inputs.slots.iter().map(|s| s.stock / s.per_unit).fold(f64::INFINITY, f64::min);
+                let produced = planned.min(feasible).max(0.0);
+                for s in inputs.slots.iter_mut() {
+                    // Never take more than is there, even by a rounding error: stocks stay exact.
+                    s.consumed = (produced * s.per_unit).min(s.stock);
+                    s.stock -= s.consumed;
                 }
-            };
-            if !plant.final_good {
-                fin.stock += produced;
+                if let Some(mut lines) = lines {
+                    let f = if planned > 0.0 { produced / planned } else { 0.0 };
+                    for l in lines.lines.iter_mut() {
+                        l.planned = planned * l.share;
+                        l.produced = l.planned * f;
+                    }
+                }
+                produced
             }
-            prod.planned = planned;
-            prod.produced = produced;
-            prod.shortfall = planned - produced;
-            prod.expected_output += smooth * (planned - prod.expected_output);
-        });
+        };
+        if !plant.final_good {
+            fin.stock += produced;
+        }
+        prod.planned = planned;
+        prod.produced = produced;
+        prod.shortfall = planned - produced;
+        prod.expected_output += smooth * (planned - prod.expected_output);
+    };
+    if params.parallel {
+        firms.par_iter_mut().for_each(work);
+    } else {
+        firms.iter_mut().for_each(work);
+    }
 }
 
 /// Serves a firm's lines one after another from the inputs on hand: in the given priority

@@ -31,8 +31,8 @@ pub struct RunOptions {
     pub set: Vec<String>,
     pub force: bool,
     pub quiet: bool,
-    /// Worker threads for systems that run in parallel (default: one per core). Results do
-    /// not depend on it.
+    /// Worker threads for systems that run in parallel (default: one per core; 1 runs
+    /// everything on the calling thread). Results do not depend on it.
     pub threads: Option<usize>,
 }
 
@@ -124,10 +124,12 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
     let resolved = ron::ser::to_string_pretty(&model, ron::ser::PrettyConfig::default()).expect("a model serialises");
     write("model.ron", &resolved)?;
 
-    if let Some(n) = opts.threads {
-        bevy_tasks::ComputeTaskPool::get_or_init(|| bevy_tasks::TaskPoolBuilder::new().num_threads(n.max(1)).build());
+    if let Some(n) = opts.threads.filter(|&n| n > 1) {
+        bevy_tasks::ComputeTaskPool::get_or_init(|| bevy_tasks::TaskPoolBuilder::new().num_threads(n).build());
     }
     let mut sim = Simulation::new(&model, network, model.seed);
+    // One thread: no compute pool at all.
+    sim.set_parallel(opts.threads.is_none_or(|n| n > 1));
     let controls: Vec<String> = model.policies.controls.iter().map(|c| c.id.clone()).collect();
     let mut writer = RunWriter::create(&dir, &sim.network, &controls)?;
     let clock = sim.clock();

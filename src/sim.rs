@@ -40,6 +40,9 @@ pub struct Params {
     pub prices: PriceRules,
     pub planning: Planning,
     pub buying: Buying,
+    /// Run the per-firm systems on the compute pool (true) or on the calling thread (false,
+    /// as in sweeps, where runs are the unit of parallelism). Results are the same.
+    pub parallel: bool,
 }
 
 /// Fixed facts about each firm by dense index, for systems that handle other firms' orders.
@@ -269,6 +272,7 @@ impl Simulation {
             prices: model.prices.clone(),
             planning: model.planning.clone(),
             buying: model.buying.clone(),
+            parallel: true,
         });
         world.insert_resource(Registry {
             entity: entities,
@@ -312,6 +316,11 @@ impl Simulation {
             record_tick.in_set(Step::Observation),
         ));
         Simulation { world, schedule, network }
+    }
+
+    /// Runs the per-firm systems on the calling thread only (see [`Params::parallel`]).
+    pub fn set_parallel(&mut self, parallel: bool) {
+        self.world.resource_mut::<Params>().parallel = parallel;
     }
 
     /// The calendar.

@@ -235,13 +235,7 @@ pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
         .iter()
         .filter(|it| opts.shard.is_none_or(|(i, n)| it.index % n == i))
         .collect();
-    let todo: Vec<&PlanItem> = mine
-        .iter()
-        .copied()
-        .filter(|it| !(opts.resume && complete(&out.join(&it.dir))))
-        .collect();
-    // One thread per run: parallel runs, not parallel systems inside a run.
-    bevy_tasks::ComputeTaskPool::get_or_init(|| bevy_tasks::TaskPoolBuilder::new().num_threads(1).build());
+    let (goods, cols) = summary_columns(out, &items)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.max(1))
         .build()
@@ -256,38 +250,78 @@ pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
             .expect("template")
             .progress_chars("=> "),
     );
-    bar.inc((mine.len() - todo.len()) as u64);
-    let results: Vec<Result<(), RunError>> = pool.install(|| {
-        todo.par_iter()
+    // Each worker runs its plan item (unless --resume finds it complete) and reads back the
+    // run's indicators: only that row stays in memory.
+    let rows: Vec<Result<Row, RunError>> = pool.install(|| {
+        mine.par_iter()
             .map(|it| {
                 let dir = out.join(&it.dir);
-                if dir.exists() {
-                    // A partial run from an interrupted sweep: start it again.
-                    std::fs::remove_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+                if !(opts.resume && complete(&dir)) {
+                    if dir.exists() {
+                        // A partial run from an interrupted sweep: start it again.
+                        std::fs::remove_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+                    }
+                    let run_opts = RunOptions {
+                        out: Some(dir.clone()),
+                        seed: Some(it.seed),
+                        set: assignments(it),
+                        quiet: true,
+                        threads: Some(1),
+                        ..Default::default()
+                    };
+                    run(Path::new(&it.model), &run_opts)?;
                 }
-                let run_opts = RunOptions {
-                    out: Some(dir),
-                    seed: Some(it.seed),
-                    set: assignments(it),
-                    quiet: true,
-                    ..Default::default()
-                };
-                run(Path::new(&it.model), &run_opts)?;
+                let row = summary_row(&dir, &goods, &cols)?;
                 bar.inc(1);
-                Ok(())
+                Ok(row)
             })
             .collect()
     });
     bar.finish_and_clear();
-    for r in results {
-        r?;
-    }
+    let rows: Vec<Row> = rows.into_iter().collect::<Result<_, _>>()?;
     let summary_name = match opts.shard {
         None => "summary.arrow".to_string(),
         Some((i, n)) => format!("summary.shard-{i}-of-{n}.arrow"),
     };
-    write_summary(out, &items, &mine, &out.join(summary_name))?;
+    write_summary(&items, &mine, &cols, rows, &out.join(summary_name))?;
     Ok(mine.into_iter().cloned().collect())
+}
+
+/// One run's indicator values, in summary-column order.
+type Row = Vec<Option<f64>>;
+
+fn summary_row(dir: &Path, goods: &BTreeSet<(String, String)>, cols: &[String]) -> Result<Row, RunError> {
+    let read = |e: crate::run_folder::ReadError| RunError::Usage(e.to_string());
+    let run = RunFolder::open(dir).map_err(read)?;
+    let ind = flatten(&indicators(&run, goods).map_err(read)?);
+    Ok(cols.iter().map(|c| ind.get(c).copied().flatten()).collect())
+}
+
+/// The controlled goods and indicator columns of the whole plan (from one resolved model per
+/// model and grid point), so that every shard's summary has the same columns.
+fn summary_columns(out: &Path, all: &[PlanItem]) -> Result<(BTreeSet<(String, String)>, Vec<String>), RunError> {
+    let mut reps: BTreeMap<String, &PlanItem> = BTreeMap::new();
+    for it in all {
+        reps.entry(format!("{}|{:?}", it.model, it.params)).or_insert(it);
+    }
+    let models: Vec<RunFolder> = reps
+        .values()
+        .map(|it| {
+            let (m, _, _) = resolve_model(
+                Path::new(&it.model),
+                &RunOptions {
+                    set: assignments(it),
+                    ..Default::default()
+                },
+            )?;
+            Ok(RunFolder {
+                dir: out.join(&it.dir),
+                model: m,
+                manifest: serde_json::Value::Null,
+            })
+        })
+        .collect::<Result<_, RunError>>()?;
+    Ok((controlled_goods(&models), indicator_columns(&models)))
 }
 
 /// The summary's indicator columns, fixed by the plan (not by results), so that every shard's
@@ -343,58 +377,19 @@ pub fn flatten(ind: &Indicators) -> HashMap<String, Option<f64>> {
     m
 }
 
-/// Reads each run of `mine` back and writes one summary row per run.
-fn write_summary(out: &Path, all: &[PlanItem], mine: &[&PlanItem], path: &Path) -> Result<(), RunError> {
-    let read = |e: crate::run_folder::ReadError| RunError::Usage(e.to_string());
-    // The columns come from one run of each (model, grid point) of the whole plan, so every
-    // shard agrees; the controlled goods likewise.
-    // The first run of each (model, grid point), keyed by a string of both.
-    let mut reps: BTreeMap<String, &PlanItem> = BTreeMap::new();
-    for it in all {
-        reps.entry(format!("{}|{:?}", it.model, it.params)).or_insert(it);
-    }
-    let models: Vec<RunFolder> = reps
-        .values()
-        .map(|it| {
-            let (m, _, _) = resolve_model(
-                Path::new(&it.model),
-                &RunOptions {
-                    set: assignments(it),
-                    ..Default::default()
-                },
-            )?;
-            Ok(RunFolder {
-                dir: out.join(&it.dir),
-                model: m,
-                manifest: serde_json::Value::Null,
-            })
-        })
-        .collect::<Result<_, RunError>>()?;
-    let goods = controlled_goods(&models);
-    let cols = indicator_columns(&models);
+/// Writes one summary row per run of `mine`.
+fn write_summary(all: &[PlanItem], mine: &[&PlanItem], cols: &[String], rows: Vec<Row>, path: &Path) -> Result<(), RunError> {
     let params: Vec<String> = all
         .first()
         .map(|it| it.params.iter().map(|(p, _)| p.clone()).collect())
         .unwrap_or_default();
-
-    let mut scenario = Vec::new();
-    let mut folder = Vec::new();
-    let mut seed = Vec::new();
-    let mut pvals: Vec<Vec<String>> = vec![Vec::new(); params.len()];
-    let mut values: Vec<Vec<Option<f64>>> = vec![Vec::new(); cols.len()];
-    for it in mine {
-        let run = RunFolder::open(&out.join(&it.dir)).map_err(read)?;
-        let ind = flatten(&indicators(&run, &goods).map_err(read)?);
-        scenario.push(it.scenario.clone());
-        folder.push(it.dir.clone());
-        seed.push(it.seed as i64);
-        for (k, (_, v)) in it.params.iter().enumerate() {
-            pvals[k].push(v.clone());
-        }
-        for (k, c) in cols.iter().enumerate() {
-            values[k].push(ind.get(c).copied().flatten());
-        }
-    }
+    let scenario: Vec<String> = mine.iter().map(|it| it.scenario.clone()).collect();
+    let folder: Vec<String> = mine.iter().map(|it| it.dir.clone()).collect();
+    let seed: Vec<i64> = mine.iter().map(|it| it.seed as i64).collect();
+    let pvals: Vec<Vec<String>> = (0..params.len())
+        .map(|k| mine.iter().map(|it| it.params[k].1.clone()).collect())
+        .collect();
+    let values: Vec<Vec<Option<f64>>> = (0..cols.len()).map(|k| rows.iter().map(|r| r[k]).collect()).collect();
     let mut fields = vec![
         Field::new("scenario", DataType::Utf8, false),
         Field::new("run", DataType::Utf8, false),
