@@ -290,7 +290,10 @@ pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
 /// One run's indicator values, in summary-column order.
 type Row = Vec<Option<f64>>;
 
-fn summary_row(dir: &Path, goods: &BTreeSet<(String, String)>, cols: &[String]) -> Result<Row, RunError> {
+/// Controlled (nation, commodity) pairs.
+type Goods = BTreeSet<(String, String)>;
+
+fn summary_row(dir: &Path, goods: &Goods, cols: &[String]) -> Result<Row, RunError> {
     let read = |e: crate::run_folder::ReadError| RunError::Usage(e.to_string());
     let run = RunFolder::open(dir).map_err(read)?;
     let ind = flatten(&indicators(&run, goods).map_err(read)?);
@@ -299,7 +302,7 @@ fn summary_row(dir: &Path, goods: &BTreeSet<(String, String)>, cols: &[String]) 
 
 /// The controlled goods and indicator columns of the whole plan (from one resolved model per
 /// model and grid point), so that every shard's summary has the same columns.
-fn summary_columns(out: &Path, all: &[PlanItem]) -> Result<(BTreeSet<(String, String)>, Vec<String>), RunError> {
+fn summary_columns(out: &Path, all: &[PlanItem]) -> Result<(Goods, Vec<String>), RunError> {
     let mut reps: BTreeMap<String, &PlanItem> = BTreeMap::new();
     for it in all {
         reps.entry(format!("{}|{:?}", it.model, it.params)).or_insert(it);
