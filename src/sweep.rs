@@ -167,6 +167,17 @@ pub fn assignments(it: &PlanItem) -> Vec<String> {
         .collect()
 }
 
+/// True if everything in `dir` is part of a sweep being written (run folders, shard summaries,
+/// temporary files).
+fn sweep_in_progress(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().all(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.starts_with("scenario=") || n.starts_with("summary") || n.contains(".tmp.")
+        })
+    })
+}
+
 /// True if `dir` holds a run whose manifest says it is complete.
 fn complete(dir: &Path) -> bool {
     std::fs::read_to_string(dir.join("manifest.json"))
@@ -205,6 +216,8 @@ pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
         let existing = std::fs::read_to_string(out.join("sweep.json")).ok();
         let joining = opts.shard.is_some() || opts.resume;
         match existing {
+            // Another shard started a moment ago and has not renamed its sweep.json yet.
+            None if joining && sweep_in_progress(out) => {}
             None => {
                 return Err(RunError::Usage(format!(
                     "{} exists and is not a sweep folder; refusing to write into it",

@@ -252,3 +252,40 @@ fn bad_sweeps_are_refused_before_any_run() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("need 0 <= I < N"));
 }
+
+#[test]
+fn a_dask_cluster_runs_the_shards_of_one_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let (whole, dask) = (dir.path().join("whole"), dir.path().join("dask"));
+    let o = chokepoint(&sweep_args(whole.to_str().unwrap(), "3"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let py = std::env::var("CHOKEPOINT_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| root().join(".venv/bin/python"));
+    let mut args: Vec<String> = vec![
+        root().join("examples/dask_sweep.py").display().to_string(),
+        "--shards".into(),
+        "4".into(),
+        "--binary".into(),
+        env!("CARGO_BIN_EXE_chokepoint").into(),
+        "--".into(),
+    ];
+    args.extend(
+        sweep_args(dask.to_str().unwrap(), "3")
+            .into_iter()
+            .skip(1)
+            .filter(|a| *a != "--quiet")
+            .map(String::from),
+    );
+    let o = Command::new(py).args(&args).current_dir(root()).output().unwrap();
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("ok: 4 shards"));
+    assert_eq!(complete_runs(&dask), complete_runs(&whole));
+    let shards: Vec<_> = (0..4).map(|i| dask.join(format!("summary.shard-{i}-of-4.arrow"))).collect();
+    assert_eq!(summary_rows(&shards), summary_rows(&[whole.join("summary.arrow")]));
+}
