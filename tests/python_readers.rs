@@ -52,13 +52,14 @@ fn every_table_opens_in_pyarrow_and_polars_with_the_documented_types() {
     );
 }
 
-/// The Python code blocks of README.md, as a user would paste them.
-fn readme_python_blocks() -> Vec<String> {
+/// The code blocks of README.md in `lang`, as a user would paste them.
+fn readme_blocks(lang: &str) -> Vec<String> {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let fence = format!("```{lang}\n");
     let mut blocks = Vec::new();
     let mut rest = readme.as_str();
-    while let Some(i) = rest.find("```python\n") {
-        let body = &rest[i + 10..];
+    while let Some(i) = rest.find(&fence) {
+        let body = &rest[i + fence.len()..];
         let end = body.find("```").expect("closed block");
         blocks.push(body[..end].to_string());
         rest = &body[end + 3..];
@@ -66,16 +67,41 @@ fn readme_python_blocks() -> Vec<String> {
     blocks
 }
 
-#[test]
-fn the_readme_python_snippet_runs_on_a_real_run() {
-    let blocks = readme_python_blocks();
-    assert!(!blocks.is_empty(), "README.md has a Python snippet");
+/// A folder laid out as the README assumes: runs/baseline, runs/april_2025, runs/sweep.
+fn readme_world() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
     run_model(
         &root().join("models/baseline.ron"),
-        &dir.path().join("runs/baseline"),
+        &runs.join("baseline"),
         &["--until", "2025-03-31"],
     );
+    run_model(
+        &root().join("models/april_2025.ron"),
+        &runs.join("april_2025"),
+        &["--until", "2025-09-30"],
+    );
+    let sweep = runs.join("sweep");
+    let o = chokepoint(&[
+        "sweep",
+        "models/baseline.ron",
+        "--seeds",
+        "2",
+        "--grid",
+        "calendar.end=2025-02-28",
+        "--out",
+        sweep.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    dir
+}
+
+#[test]
+fn the_readme_python_snippets_run_on_real_runs() {
+    let blocks = readme_blocks("python");
+    assert!(blocks.len() >= 2, "README.md has Python snippets for a run and a sweep");
+    let dir = readme_world();
     for b in blocks {
         let o = Command::new(python())
             .arg("-c")
@@ -88,9 +114,45 @@ fn the_readme_python_snippet_runs_on_a_real_run() {
             "README snippet failed:\n{b}\n{}",
             String::from_utf8_lossy(&o.stderr)
         );
-        assert!(
-            String::from_utf8_lossy(&o.stdout).contains("2025-03-01"),
-            "the snippet prints monthly exports"
-        );
+        let out = String::from_utf8_lossy(&o.stdout);
+        if b.contains("flows.arrow") {
+            assert!(out.contains("2025-03-01"), "the snippet prints monthly exports: {out}");
+        }
+        if b.contains("runs/sweep") {
+            assert!(
+                out.contains("baseline") && out.contains("shortfall_sum"),
+                "the snippet prints per-run totals: {out}"
+            );
+        }
     }
+}
+
+#[test]
+fn the_readme_r_snippet_loads_a_run_into_a_data_frame_and_draws_vehicles_lost() {
+    let blocks = readme_blocks("r");
+    assert_eq!(blocks.len(), 1, "README.md has one R snippet");
+    let dir = readme_world();
+    let script = dir.path().join("snippet.R");
+    // After the snippet, check what it made: a data frame with every automaker nation.
+    let check = "\nstopifnot(is.data.frame(cars), nrow(cars) > 0, all(c(\"EU\", \"IN\", \"US\") %in% lost$nation), sum(lost$shortfall) > 0)\ncat(sprintf(\"ok: %d rows, %d nations\\n\", nrow(cars), nrow(lost)))\n";
+    std::fs::write(&script, format!("{}{check}", blocks[0])).unwrap();
+    let o = Command::new("Rscript")
+        .arg(&script)
+        .env("RETICULATE_PYTHON", python())
+        .current_dir(dir.path())
+        .output()
+        .expect("Rscript runs (tests/run installs r-base-core, r-cran-reticulate, r-cran-ggplot2)");
+    assert!(
+        o.status.success(),
+        "R snippet failed:\n{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("ok: "),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let png = std::fs::read(dir.path().join("vehicles_lost.png")).expect("the chart was saved");
+    assert!(png.len() > 5000 && png.starts_with(b"\x89PNG"), "a real PNG ({} bytes)", png.len());
 }
