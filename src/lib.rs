@@ -15,6 +15,7 @@ pub mod model;
 pub mod network;
 pub mod observe;
 pub mod output;
+pub mod plot;
 pub mod policy;
 pub mod procurement;
 pub mod production;

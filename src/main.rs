@@ -77,6 +77,22 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Draw an indicator's monthly time series: one line per run, or a median and 90% band
+    /// per scenario of a sweep.
+    Plot {
+        /// Run folders and/or sweep folders.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// vehicle_output, vehicles_short, exports, or price:<commodity>.
+        #[arg(long)]
+        metric: String,
+        /// One line per nation or per commodity.
+        #[arg(long, value_enum)]
+        by: Option<chokepoint::plot::By>,
+        /// Output file: .svg or .png.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Compare runs: headline indicators side by side and differences against the first run.
     Compare {
         /// Run folders (the first is the reference), or one sweep folder.
@@ -225,6 +241,9 @@ fn main() -> ExitCode {
             let opts = RunOptions { set, ..Default::default() };
             resolve_model(&model, &opts).map(|(m, _, net)| print!("{}", chokepoint::summary::summarize(&m, &net)))
         }
+        Command::Plot { inputs, metric, by, out } => chokepoint::plot::lines(&inputs, &metric, by)
+            .and_then(|l| chokepoint::plot::draw(&l, &metric, &out))
+            .map_err(RunError::Usage),
         Command::Compare { runs, format, baseline } => {
             if runs.len() == 1 && runs[0].join("sweep.json").exists() {
                 compare_sweep(&runs[0], baseline.as_deref(), format)

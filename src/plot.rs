@@ -1,0 +1,243 @@
+//! `chokepoint plot`: an indicator's monthly time series, one line per run (and per nation or
+//! commodity with `--by`), or for a sweep one median line with a 90% band (5th–95th
+//! percentile over seeds) per scenario and grid point. SVG or PNG, by the file's extension.
+//!
+//! Metrics: `vehicle_output` and `vehicles_short` (automakers, vehicles per month; `--by
+//! nation`), `exports` (cross-border shipments, units per month; `--by nation` for the exporter
+//! or `--by commodity`), `price:<commodity>` (monthly mean price in each price region, USD).
+
+use crate::calendar::Date;
+use crate::run_folder::{ReadError, RunFolder};
+use plotters::prelude::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// How to split a metric into lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum By {
+    Nation,
+    Commodity,
+}
+
+/// A monthly series per key ("" when not split): month index (year * 12 + month - 1) -> value.
+pub type Series = BTreeMap<String, BTreeMap<i32, f64>>;
+
+fn month(days: i32) -> i32 {
+    let (y, m, _) = Date(days).ymd();
+    y * 12 + m as i32 - 1
+}
+
+/// The metric's monthly series for one run.
+pub fn series(run: &RunFolder, metric: &str, by: Option<By>) -> Result<Series, String> {
+    let e = |e: ReadError| e.to_string();
+    let mut out: Series = BTreeMap::new();
+    match metric {
+        "vehicle_output" | "vehicles_short" => {
+            if by == Some(By::Commodity) {
+                return Err(format!("{metric} can be split --by nation only"));
+            }
+            let t = run.table("firms").map_err(e)?;
+            let (role, nation, date) = (t.strs("role").map_err(e)?, t.strs("nation").map_err(e)?, t.i32s("date").map_err(e)?);
+            let v = t
+                .f64s(if metric == "vehicle_output" { "produced" } else { "shortfall" })
+                .map_err(e)?;
+            for i in 0..role.len() {
+                if role[i] == "automaker" {
+                    let key = if by == Some(By::Nation) { nation[i].clone() } else { String::new() };
+                    *out.entry(key).or_default().entry(month(date[i].unwrap_or(0))).or_default() += v[i];
+                }
+            }
+        }
+        "exports" => {
+            let t = run.table("flows").map_err(e)?;
+            let (ex, com, date, q) = (
+                t.strs("exporter").map_err(e)?,
+                t.strs("commodity").map_err(e)?,
+                t.i32s("date").map_err(e)?,
+                t.f64s("quantity").map_err(e)?,
+            );
+            for i in 0..ex.len() {
+                let key = match by {
+                    Some(By::Nation) => ex[i].clone(),
+                    Some(By::Commodity) => com[i].clone(),
+                    None => String::new(),
+                };
+                *out.entry(key).or_default().entry(month(date[i].unwrap_or(0))).or_default() += q[i];
+            }
+        }
+        m if m.starts_with("price:") => {
+            let c = &m[6..];
+            let t = run.table("prices").map_err(e)?;
+            let (region, com, date, p) = (
+                t.strs("region").map_err(e)?,
+                t.strs("commodity").map_err(e)?,
+                t.i32s("date").map_err(e)?,
+                t.f64s("price").map_err(e)?,
+            );
+            let mut n: BTreeMap<(String, i32), f64> = BTreeMap::new();
+            for i in 0..region.len() {
+                if com[i] == c {
+                    let mo = month(date[i].unwrap_or(0));
+                    *out.entry(region[i].clone()).or_default().entry(mo).or_default() += p[i];
+                    *n.entry((region[i].clone(), mo)).or_default() += 1.0;
+                }
+            }
+            for (r, s) in out.iter_mut() {
+                for (mo, v) in s.iter_mut() {
+                    *v /= n[&(r.clone(), *mo)];
+                }
+            }
+            if out.is_empty() {
+                return Err(format!("no prices of `{c}` in {}", run.dir.display()));
+            }
+        }
+        _ => {
+            return Err(format!(
+                "unknown metric `{metric}`; expected vehicle_output, vehicles_short, exports or price:<commodity>"
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// One line to draw: its label, points, and an optional band.
+pub struct Line {
+    pub label: String,
+    pub points: Vec<(i32, f64)>,
+    pub band: Option<Vec<(i32, f64, f64)>>,
+}
+
+/// Lines for a list of run folders and sweep folders.
+pub fn lines(inputs: &[PathBuf], metric: &str, by: Option<By>) -> Result<Vec<Line>, String> {
+    let mut out = Vec::new();
+    for input in inputs {
+        if input.join("sweep.json").exists() {
+            out.extend(sweep_lines(input, metric, by)?);
+        } else {
+            let run = RunFolder::open(input).map_err(|e| e.to_string())?;
+            for (key, s) in series(&run, metric, by)? {
+                let label = if key.is_empty() {
+                    run.label()
+                } else {
+                    format!("{} {key}", run.label())
+                };
+                out.push(Line {
+                    label,
+                    points: s.into_iter().collect(),
+                    band: None,
+                });
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err("nothing to plot".into());
+    }
+    Ok(out)
+}
+
+fn sweep_lines(dir: &Path, metric: &str, by: Option<By>) -> Result<Vec<Line>, String> {
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("sweep.json")).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    // Group runs by their folder without the seed: scenario and grid point.
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in plan["runs"].as_array().into_iter().flatten() {
+        let d = r["dir"].as_str().unwrap_or_default();
+        if !dir.join(d).join("manifest.json").exists() {
+            continue; // a shard not run here, or a run not finished
+        }
+        let group = d.rsplit_once("/seed=").map_or(d, |x| x.0).replace("scenario=", "");
+        groups.entry(group).or_default().push(d.to_string());
+    }
+    let mut out = Vec::new();
+    for (g, runs) in groups {
+        // key -> month -> values over seeds
+        let mut vals: BTreeMap<String, BTreeMap<i32, Vec<f64>>> = BTreeMap::new();
+        for r in &runs {
+            let run = RunFolder::open(&dir.join(r)).map_err(|e| e.to_string())?;
+            for (key, s) in series(&run, metric, by)? {
+                for (m, v) in s {
+                    vals.entry(key.clone()).or_default().entry(m).or_default().push(v);
+                }
+            }
+        }
+        for (key, months) in vals {
+            let mut points = Vec::new();
+            let mut band = Vec::new();
+            for (m, mut v) in months {
+                v.sort_by(f64::total_cmp);
+                let q = |p: f64| crate::compare::percentile(&v, p).unwrap_or(f64::NAN);
+                points.push((m, q(0.5)));
+                band.push((m, q(0.05), q(0.95)));
+            }
+            let label = if key.is_empty() {
+                format!("{g} (median, 90% band, {} runs)", runs.len())
+            } else {
+                format!("{g} {key} (median, 90%)")
+            };
+            out.push(Line {
+                label,
+                points,
+                band: Some(band),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Draws `lines` to `out` (.svg or .png).
+pub fn draw(lines: &[Line], metric: &str, out: &Path) -> Result<(), String> {
+    let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "svg" => draw_on(SVGBackend::new(out, (1000, 600)).into_drawing_area(), lines, metric),
+        "png" => draw_on(BitMapBackend::new(out, (1000, 600)).into_drawing_area(), lines, metric),
+        _ => Err(format!("{}: the plot file must end in .svg or .png", out.display())),
+    }
+}
+
+fn draw_on<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, lines: &[Line], metric: &str) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    root.fill(&WHITE).map_err(err)?;
+    let xs = lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
+    let (x0, x1) = (xs.clone().min().unwrap_or(0), xs.max().unwrap_or(1).max(1));
+    let ys = lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p.1).chain(l.band.iter().flatten().flat_map(|b| [b.1, b.2])))
+        .filter(|v| v.is_finite());
+    let y1 = ys.fold(0.0f64, f64::max) * 1.05;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(metric, ("sans-serif", 24))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(90)
+        .build_cartesian_2d(x0..(x1 + 1).max(x0 + 1), 0.0..y1.max(1e-9))
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_label_formatter(&|m| format!("{:04}-{:02}", m.div_euclid(12), m.rem_euclid(12) + 1))
+        .x_labels(12)
+        .y_desc(metric)
+        .draw()
+        .map_err(err)?;
+    for (k, l) in lines.iter().enumerate() {
+        let color = Palette99::pick(k).to_rgba();
+        if let Some(band) = &l.band {
+            let upper: Vec<(i32, f64)> = band.iter().map(|b| (b.0, b.2)).collect();
+            let lower: Vec<(i32, f64)> = band.iter().rev().map(|b| (b.0, b.1)).collect();
+            chart
+                .draw_series(std::iter::once(Polygon::new([upper, lower].concat(), color.mix(0.2))))
+                .map_err(err)?;
+        }
+        chart
+            .draw_series(LineSeries::new(l.points.iter().copied(), color.stroke_width(2)))
+            .map_err(err)?
+            .label(l.label.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)
+}

@@ -1,0 +1,89 @@
+//! `chokepoint plot` draws runs and sweeps to SVG and PNG.
+
+mod common;
+use common::*;
+
+#[test]
+fn plot_draws_one_line_per_run_and_a_band_per_sweep_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, pol) = (dir.path().join("base"), dir.path().join("april"));
+    run_model(&root().join("models/baseline.ron"), &base, &["--until", "2025-08-31"]);
+    run_model(&root().join("models/april_2025.ron"), &pol, &["--until", "2025-08-31"]);
+    let svg = dir.path().join("short.svg");
+    let o = chokepoint(&[
+        "plot",
+        base.to_str().unwrap(),
+        pol.to_str().unwrap(),
+        "--metric",
+        "vehicles_short",
+        "--by",
+        "nation",
+        "--out",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.starts_with("<svg"));
+    // One line per run and nation with automakers: 2 runs x 7 nations, each in the legend.
+    let labels: Vec<&str> = text.lines().filter(|l| l.starts_with("april ") || l.starts_with("base ")).collect();
+    assert_eq!(labels.len(), 14, "{labels:?}");
+    assert!(
+        labels.contains(&"april IN") && labels.contains(&"base EU"),
+        "legend names run and nation: {labels:?}"
+    );
+
+    let sweep = dir.path().join("sweep");
+    let o = chokepoint(&[
+        "sweep",
+        "models/baseline.ron",
+        "models/april_2025.ron",
+        "--seeds",
+        "3",
+        "--grid",
+        "calendar.end=2025-08-31",
+        "--out",
+        sweep.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let png = dir.path().join("exports.png");
+    let o = chokepoint(&[
+        "plot",
+        sweep.to_str().unwrap(),
+        "--metric",
+        "price:ndfeb_magnet",
+        "--out",
+        png.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(
+        bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
+        "a real PNG ({} bytes)",
+        bytes.len()
+    );
+    let svg2 = dir.path().join("bands.svg");
+    let o = chokepoint(&[
+        "plot",
+        sweep.to_str().unwrap(),
+        "--metric",
+        "vehicle_output",
+        "--out",
+        svg2.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    let text = std::fs::read_to_string(&svg2).unwrap();
+    assert_eq!(text.matches("<polygon").count(), 2, "one 90% band per scenario");
+    assert!(text.contains("(median, 90% band, 3 runs)"));
+
+    let o = chokepoint(&[
+        "plot",
+        base.to_str().unwrap(),
+        "--metric",
+        "nonsense",
+        "--out",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown metric `nonsense`"));
+}
