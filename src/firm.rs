@@ -91,6 +91,7 @@ pub struct Inputs {
 pub struct Streams {
     pub demand: ChaCha8Rng,
     pub shipping: ChaCha8Rng,
+    pub customs: ChaCha8Rng,
     pub licensing: ChaCha8Rng,
 }
 

@@ -10,8 +10,10 @@ use rand_chacha::ChaCha8Rng;
 pub enum Purpose {
     /// Day-to-day noise in a final-demand producer's planned output.
     Demand,
-    /// Variation of a shipment's transit time around its route's lead time, and customs holds.
+    /// Variation of a shipment's transit time around its route's lead time.
     Shipping,
+    /// Customs inspections of a supplier's shipments (held or not, for how long).
+    Customs,
     /// A buyer's licence applications: declared end use, review time, decision.
     Licensing,
 }
@@ -21,6 +23,7 @@ impl Purpose {
         match self {
             Purpose::Demand => "demand",
             Purpose::Shipping => "shipping",
+            Purpose::Customs => "customs",
             Purpose::Licensing => "licensing",
         }
     }

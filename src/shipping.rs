@@ -170,6 +170,13 @@ pub fn ship_goods(
         queue.ring[bucket] = due; // keep the bucket's memory
     }
 
+    // Common random numbers: each supplier's shipping draws of tick t come from ChaCha stream
+    // t of its key, so the k-th shipment a supplier sends on a given day draws the same numbers
+    // in every scenario, however many it sent on earlier days.
+    for mut st in streams.iter_mut() {
+        st.shipping.set_stream(u64::from(tick));
+        st.shipping.set_word_pos(0);
+    }
     for o in book.orders.iter().filter(|o| o.filled > 0.0) {
         let l = &links.links[o.link as usize];
         let exporter = registry.nation[o.supplier as usize];
@@ -192,9 +199,9 @@ pub fn ship_goods(
             None
         };
         if let Some((share, hold)) = inspection
-            && uniform(&mut st.shipping) < *share
+            && uniform(&mut st.customs) < *share
         {
-            let days = hold.quantile(uniform(&mut st.shipping)).round().max(1.0) as u32;
+            let days = hold.quantile(uniform(&mut st.customs)).round().max(1.0) as u32;
             hold_ticks = days.div_ceil(td).max(1);
         }
         let mut inputs = buyers.get_mut(registry.entity[o.buyer as usize]).expect("buyer entity");

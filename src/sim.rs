@@ -238,6 +238,7 @@ impl Simulation {
                     Streams {
                         demand: stream(seed, &spec.id, Purpose::Demand),
                         shipping: stream(seed, &spec.id, Purpose::Shipping),
+                        customs: stream(seed, &spec.id, Purpose::Customs),
                         licensing: stream(seed, &spec.id, Purpose::Licensing),
                     },
                 ))
