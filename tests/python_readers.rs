@@ -3,21 +3,7 @@
 
 mod common;
 use common::*;
-use std::path::PathBuf;
 use std::process::Command;
-
-/// The Python that has pyarrow and polars: $CHOKEPOINT_PYTHON, else the project's .venv.
-fn python() -> PathBuf {
-    if let Ok(p) = std::env::var("CHOKEPOINT_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = root().join(".venv/bin/python");
-    assert!(
-        venv.exists(),
-        "no Python with the readers: run tests/run (it creates .venv with pyarrow and polars) or set CHOKEPOINT_PYTHON"
-    );
-    venv
-}
 
 #[test]
 fn every_table_opens_in_pyarrow_and_polars_with_the_documented_types() {

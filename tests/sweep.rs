@@ -156,10 +156,7 @@ fn a_sweep_folder_opens_as_one_dataset_in_pyarrow_polars_and_duckdb() {
     let out = dir.path().join("sw");
     let o = chokepoint(&sweep_args(out.to_str().unwrap(), "2"));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let py = std::env::var("CHOKEPOINT_PYTHON")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| root().join(".venv/bin/python"));
-    assert!(py.exists(), "no Python with the readers: run tests/run");
+    let py = python();
     let o = Command::new(py)
         .arg(root().join("tests/sweep_readers.py"))
         .arg(&out)
@@ -259,9 +256,7 @@ fn a_dask_cluster_runs_the_shards_of_one_sweep() {
     let (whole, dask) = (dir.path().join("whole"), dir.path().join("dask"));
     let o = chokepoint(&sweep_args(whole.to_str().unwrap(), "3"));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let py = std::env::var("CHOKEPOINT_PYTHON")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| root().join(".venv/bin/python"));
+    let py = python();
     let mut args: Vec<String> = vec![
         root().join("examples/dask_sweep.py").display().to_string(),
         "--shards".into(),

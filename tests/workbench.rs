@@ -7,10 +7,7 @@ use std::process::Command;
 
 #[test]
 fn the_ema_workbench_example_runs_a_latin_hypercube_of_licensing_parameters() {
-    let py = std::env::var("CHOKEPOINT_PYTHON")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| root().join(".venv/bin/python"));
-    assert!(py.exists(), "no Python with ema-workbench: run tests/run");
+    let py = python();
     let o = Command::new(py)
         .args([
             root().join("examples/ema_explore.py").to_str().unwrap(),

@@ -100,3 +100,17 @@ pub fn texts(batches: &[RecordBatch], name: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// The Python with the test packages: $CHOKEPOINT_PYTHON, else the project's .venv (which
+/// tests/run creates). A missing interpreter fails the test that needs it.
+pub fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("CHOKEPOINT_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = root().join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "no Python with the test packages: run tests/run (it creates .venv) or set CHOKEPOINT_PYTHON"
+    );
+    venv
+}
