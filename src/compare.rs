@@ -6,6 +6,7 @@
 //! outside/inside ratio is the highest price among the other regions over the inside price.
 
 use crate::calendar::Date;
+use crate::model::Model;
 use crate::run_folder::{ReadError, RunFolder};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -68,12 +69,12 @@ pub struct Indicators {
     pub licences: Licences,
 }
 
-/// The controlling nations and commodities named by any run's export controls.
-pub fn controlled_goods(runs: &[RunFolder]) -> BTreeSet<(String, String)> {
-    runs.iter()
-        .flat_map(|r| {
-            r.model
-                .policies
+/// The controlling nations and commodities named by any of the models' export controls.
+pub fn controlled_goods<'a>(models: impl IntoIterator<Item = &'a Model>) -> BTreeSet<(String, String)> {
+    models
+        .into_iter()
+        .flat_map(|m| {
+            m.policies
                 .controls
                 .iter()
                 .flat_map(|c| c.commodities.keys().map(move |k| (c.nation.clone(), k.clone())))

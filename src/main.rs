@@ -128,7 +128,7 @@ fn compare(dirs: &[PathBuf], format: Format) -> Result<(), RunError> {
         .map(|d| RunFolder::open(d))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| RunError::Usage(e.to_string()))?;
-    let goods = compare::controlled_goods(&runs);
+    let goods = compare::controlled_goods(runs.iter().map(|r| &r.model));
     let all = runs
         .iter()
         .map(|r| compare::indicators(r, &goods))

@@ -8,13 +8,14 @@
 //! redoes the others.
 
 use crate::compare::{Indicators, controlled_goods, indicators};
+use crate::model::Model;
 use crate::run::{RunError, RunOptions, resolve_model, run};
 use crate::run_folder::RunFolder;
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -97,10 +98,12 @@ pub fn parse_shard(spec: &str) -> Result<(usize, usize), String> {
 /// Each model is loaded (and checked) with each grid point, so a bad value fails before any run.
 /// A grid parameter that a model does not have (e.g. a licensing parameter for a baseline
 /// without controls) takes the value `none` for that model, which then runs once per seed; a
-/// parameter that no model has is an error (a typo, most likely).
-pub fn plan(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
+/// parameter that no model has is an error (a typo, most likely). Returns the plan and the
+/// resolved model of each (model, grid point).
+pub fn plan(opts: &SweepOptions) -> Result<(Vec<PlanItem>, Vec<Model>), RunError> {
     let mut applies = vec![false; opts.grid.len()];
     let mut items = Vec::new();
+    let mut resolved = Vec::new();
     for model in &opts.models {
         // Which of the grid's parameters this model has.
         let mut has = Vec::new();
@@ -129,6 +132,7 @@ pub fn plan(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
         for point in &points {
             let set: Vec<String> = point.iter().filter(|(_, v)| v != "none").map(|(p, v)| format!("{p}={v}")).collect();
             let (m, _, _) = resolve_model(model, &RunOptions { set, ..Default::default() })?;
+            resolved.push(m.clone());
             for seed in 1..=opts.seeds {
                 let mut dir = format!("scenario={}", hive(&m.name, true));
                 for (p, v) in point {
@@ -155,7 +159,7 @@ pub fn plan(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
             "two runs of the sweep would share a folder (two models with the same name?)".into(),
         ));
     }
-    Ok(items)
+    Ok((items, resolved))
 }
 
 /// The `--set` assignments of a plan item (parameters valued `none` do not apply).
@@ -200,7 +204,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
 
 /// Runs the sweep; returns the plan items run or found complete in this shard.
 pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
-    let items = plan(opts)?;
+    let (items, models) = plan(opts)?;
     let out = &opts.out;
     let plan_json = serde_json::json!({
         "program": env!("CARGO_PKG_NAME"),
@@ -248,7 +252,9 @@ pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
         .iter()
         .filter(|it| opts.shard.is_none_or(|(i, n)| it.index % n == i))
         .collect();
-    let (goods, cols) = summary_columns(out, &items)?;
+    // Columns come from the whole plan, not from results, so every shard's summary agrees.
+    let goods = controlled_goods(&models);
+    let cols = indicator_columns(&models, &goods);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.max(1))
         .build()
@@ -313,41 +319,14 @@ fn summary_row(dir: &Path, goods: &Goods, cols: &[String]) -> Result<Row, RunErr
     Ok(cols.iter().map(|c| ind.get(c).copied().flatten()).collect())
 }
 
-/// The controlled goods and indicator columns of the whole plan (from one resolved model per
-/// model and grid point), so that every shard's summary has the same columns.
-fn summary_columns(out: &Path, all: &[PlanItem]) -> Result<(Goods, Vec<String>), RunError> {
-    let mut reps: BTreeMap<String, &PlanItem> = BTreeMap::new();
-    for it in all {
-        reps.entry(format!("{}|{:?}", it.model, it.params)).or_insert(it);
-    }
-    let models: Vec<RunFolder> = reps
-        .values()
-        .map(|it| {
-            let (m, _, _) = resolve_model(
-                Path::new(&it.model),
-                &RunOptions {
-                    set: assignments(it),
-                    ..Default::default()
-                },
-            )?;
-            Ok(RunFolder {
-                dir: out.join(&it.dir),
-                model: m,
-                manifest: serde_json::Value::Null,
-            })
-        })
-        .collect::<Result<_, RunError>>()?;
-    Ok((controlled_goods(&models), indicator_columns(&models)))
-}
-
 /// The summary's indicator columns, fixed by the plan (not by results), so that every shard's
 /// summary has the same schema.
-fn indicator_columns(models: &[RunFolder]) -> Vec<String> {
+fn indicator_columns(models: &[Model], goods: &Goods) -> Vec<String> {
     let mut nations: BTreeSet<String> = BTreeSet::new();
     let mut commodities: BTreeSet<String> = BTreeSet::new();
     for m in models {
-        nations.extend(m.model.firms.iter().filter(|f| f.role == "automaker").map(|f| f.nation.clone()));
-        commodities.extend(m.model.commodities.iter().map(|c| c.id.clone()));
+        nations.extend(m.firms.iter().filter(|f| f.role == "automaker").map(|f| f.nation.clone()));
+        commodities.extend(m.commodities.iter().map(|c| c.id.clone()));
     }
     let mut cols = Vec::new();
     for n in &nations {
@@ -355,7 +334,7 @@ fn indicator_columns(models: &[RunFolder]) -> Vec<String> {
             cols.push(format!("{k}__{n}"));
         }
     }
-    for (n, c) in controlled_goods(models) {
+    for (n, c) in goods {
         cols.push(format!("controlled_exports__{n}__{c}"));
     }
     for c in &commodities {
