@@ -80,7 +80,8 @@ pub fn fill_orders(
             end += 1;
         }
         let (_, mut fin) = firms.get_mut(registry.entity[supplier as usize]).expect("supplier entity");
-        let ratio = if total > fin.stock { fin.stock / total } else { 1.0 };
+        // A stock a rounding error below zero fills nothing, rather than a negative amount.
+        let ratio = if total > fin.stock { fin.stock.max(0.0) / total } else { 1.0 };
         let mut shipped = 0.0;
         for o in &mut orders[start..end] {
             o.filled = o.quantity * ratio;
