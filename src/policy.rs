@@ -157,11 +157,7 @@ impl PolicyState {
                 }
             })
             .collect();
-        let mut tariffs = vec![0.0; nn * nn * nc];
-        for t in &model.policies.tariffs {
-            tariffs[(idx(&net.nations, &t.importer) * nn + idx(&net.nations, &t.origin)) * nc + idx(&net.commodities, &t.commodity)] =
-                t.rate;
-        }
+        let tariffs = vec![0.0; nn * nn * nc];
         let mut events: Vec<(u32, u16, Action, String)> = model
             .policies
             .events
@@ -189,7 +185,7 @@ impl PolicyState {
                 last_fired: None,
             })
             .collect();
-        PolicyState {
+        let mut state = PolicyState {
             regimes,
             tariffs,
             nations: net.nations.clone(),
@@ -200,7 +196,12 @@ impl PolicyState {
             next_event: 0,
             rules,
             log: Vec::new(),
+        };
+        for t in &model.policies.tariffs {
+            let cell = state.tariff_cell(&t.importer, &t.origin, &t.commodity);
+            state.tariffs[cell] = t.rate;
         }
+        state
     }
 
     /// The active regime of `exporter` that controls `commodity`, if any (the first listed).
@@ -212,8 +213,21 @@ impl PolicyState {
 
     /// Tariff rate on `commodity` from `origin` into `importer`.
     pub fn tariff(&self, importer: u16, origin: u16, commodity: u16) -> f64 {
-        let (nn, nc) = (self.nations.len(), self.commodities.len());
-        self.tariffs[(importer as usize * nn + origin as usize) * nc + commodity as usize]
+        self.tariffs[self.cell(importer as usize, origin as usize, commodity as usize)]
+    }
+
+    /// Index of (importer, origin, commodity) in `tariffs`.
+    fn cell(&self, importer: usize, origin: usize, commodity: usize) -> usize {
+        (importer * self.nations.len() + origin) * self.commodities.len() + commodity
+    }
+
+    /// Index in `tariffs` by ids.
+    fn tariff_cell(&self, importer: &str, origin: &str, commodity: &str) -> usize {
+        self.cell(
+            idx(&self.nations, importer),
+            idx(&self.nations, origin),
+            idx(&self.commodities, commodity),
+        )
     }
 
     fn regime(&mut self, id: &str) -> &mut Regime {
@@ -306,8 +320,7 @@ impl PolicyState {
                 commodity,
                 rate,
             } => {
-                let (nn, nc) = (self.nations.len(), self.commodities.len());
-                let cell = (n(self, importer) * nn + n(self, origin)) * nc + c(self, commodity);
+                let cell = self.tariff_cell(importer, origin, commodity);
                 self.tariffs[cell] = *rate;
                 ("set_tariff", format!("{importer} tariff on {commodity} from {origin}: {rate}"))
             }
