@@ -2,9 +2,55 @@
 
 use crate::firm::{Finished, Inputs, LineRule, Lines, Plant, Production, Streams};
 use crate::markets::PriceBook;
-use crate::rng::standard_normal;
+use crate::rng::{Purpose, standard_normal, stream};
 use crate::sim::{Clock, Params};
 use bevy_ecs::prelude::*;
+use rand_chacha::ChaCha8Rng;
+
+/// Each nation's persistent demand shock. The log of the shock follows a first-order
+/// autoregression that forgets e^-1 of itself every `market_shock_days` and settles at a
+/// standard deviation of `market_shock_sd`. It starts at 0 (the model's calibrated present is
+/// known; uncertainty grows with the horizon) and is scaled so that its mean is 1 at every
+/// tick. Each nation draws from its own stream, one draw per tick whatever the scenario, so
+/// runs with the same seed share their demand shocks.
+#[derive(Resource, Debug)]
+pub struct MarketDemand {
+    /// Log of each nation's shock.
+    log_level: Vec<f64>,
+    /// Variance of the log shock at this tick (the same for every nation).
+    variance: f64,
+    /// Each nation's factor on planned final output this tick.
+    pub factor: Vec<f64>,
+    streams: Vec<ChaCha8Rng>,
+}
+
+impl MarketDemand {
+    pub fn new(seed: u64, nation_ids: &[String]) -> MarketDemand {
+        MarketDemand {
+            log_level: vec![0.0; nation_ids.len()],
+            variance: 0.0,
+            factor: vec![1.0; nation_ids.len()],
+            streams: nation_ids
+                .iter()
+                .map(|n| stream(seed, &format!("nation/{n}"), Purpose::Demand))
+                .collect(),
+        }
+    }
+
+    /// Moves every nation's shock on by one tick of `tick_days`.
+    fn step(&mut self, sd: f64, days: f64, tick_days: f64) {
+        if sd <= 0.0 {
+            return;
+        }
+        let keep = (-tick_days / days).exp();
+        let fresh = (1.0 - keep * keep).sqrt() * sd;
+        self.variance = keep * keep * self.variance + fresh * fresh;
+        for ((x, f), rng) in self.log_level.iter_mut().zip(self.factor.iter_mut()).zip(self.streams.iter_mut()) {
+            *x = keep * *x + fresh * standard_normal(rng);
+            *f = (*x - 0.5 * self.variance).exp();
+        }
+    }
+}
 
 /// What production reads and changes of each firm.
 type ProducingFirm<'a> = (
@@ -20,8 +66,16 @@ type ProducingFirm<'a> = (
 /// noise and by the cost of their inputs; others plan expected sales plus a share of the
 /// gap to their target stock. Output is limited by the scarcest input; the part of the
 /// plan not made for lack of inputs is the shortfall.
-pub fn produce(mut firms: Query<ProducingFirm>, clock: Res<Clock>, params: Res<Params>, prices: Res<PriceBook>) {
+pub fn produce(
+    mut firms: Query<ProducingFirm>,
+    clock: Res<Clock>,
+    params: Res<Params>,
+    prices: Res<PriceBook>,
+    mut market: ResMut<MarketDemand>,
+) {
     let tick_days = f64::from(clock.tick_days);
+    market.step(params.planning.market_shock_sd, params.planning.market_shock_days, tick_days);
+    let market = &market.factor;
     let smooth = (tick_days / params.planning.demand_smoothing_days).min(1.0);
     let adjust = (tick_days / params.planning.stock_adjust_days).min(1.0);
     let noise = params.planning.final_demand_noise;
@@ -43,7 +97,7 @@ pub fn produce(mut firms: Query<ProducingFirm>, clock: Res<Clock>, params: Res<P
             } else {
                 1.0
             };
-            plant.capacity * shock * cost_factor
+            plant.capacity * market[plant.nation as usize] * shock * cost_factor
         } else {
             let target = fin.expected_sales * fin.cover_days / tick_days;
             (fin.expected_sales + adjust * (target - fin.stock)).clamp(0.0, plant.capacity)
@@ -140,5 +194,38 @@ fn make_by_lines(planned: f64, inputs: &mut Inputs, lines: &mut Lines) -> f64 {
         planned
     } else {
         total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn market_shocks_settle_at_their_sd_forget_at_their_rate_and_average_one() {
+        let (sd, days) = (0.03, 60.0);
+        let mut m = MarketDemand::new(11, &["AA".to_string(), "BB".to_string()]);
+        let (n, lag) = (400_000usize, 60usize);
+        let mut logs = Vec::with_capacity(n);
+        let mut factors = 0.0;
+        for _ in 0..n {
+            m.step(sd, days, 1.0);
+            logs.push(m.log_level[0]);
+            factors += m.factor[0];
+        }
+        // Settled variance, lag-60 autocorrelation e^-1, and a mean factor of 1.
+        assert!((m.variance.sqrt() - sd).abs() < 1e-9);
+        let mean = logs.iter().sum::<f64>() / n as f64;
+        let var = logs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+        assert!((var.sqrt() / sd - 1.0).abs() < 0.05, "sd {}", var.sqrt());
+        let cov = logs.windows(lag + 1).map(|w| (w[0] - mean) * (w[lag] - mean)).sum::<f64>() / (n - lag) as f64;
+        assert!((cov / var - (-1.0f64).exp()).abs() < 0.05, "autocorrelation {}", cov / var);
+        assert!((factors / n as f64 - 1.0).abs() < 0.005, "mean factor {}", factors / n as f64);
+        // Nations draw from their own streams.
+        assert_ne!(m.log_level[0], m.log_level[1]);
+        // Off: no draws, factor 1.
+        let mut off = MarketDemand::new(11, &["AA".to_string()]);
+        off.step(0.0, days, 1.0);
+        assert_eq!(off.factor, vec![1.0]);
     }
 }

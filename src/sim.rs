@@ -10,7 +10,7 @@ use crate::network::Network;
 use crate::observe::{Recorder, record_tick};
 use crate::policy::{PolicyState, apply_policy};
 use crate::procurement::{OrderBook, SupplyLinks, place_orders};
-use crate::production::produce;
+use crate::production::{MarketDemand, produce};
 use crate::rng::{Purpose, stream};
 use crate::shipping::{Shipment, ShipmentQueue, TradeBook, ship_goods};
 use bevy_ecs::prelude::*;
@@ -292,6 +292,7 @@ impl Simulation {
         world.insert_resource(TradeBook::new(nn, nc));
         world.insert_resource(PriceBook::new(network.regions.len(), reference));
         world.insert_resource(Recorder::default());
+        world.insert_resource(MarketDemand::new(seed, &network.nations));
 
         let mut schedule = Schedule::default();
         schedule.set_executor(SingleThreadedExecutor::new());

@@ -306,6 +306,10 @@ pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
     Ok(mine.into_iter().cloned().collect())
 }
 
+/// The name that stands for all nations together in the summary's vehicle columns
+/// (lower case, so it does not read as a nation id).
+pub const WORLD: &str = "world";
+
 /// One run's indicator values, in summary-column order.
 type Row = Vec<Option<f64>>;
 
@@ -329,7 +333,7 @@ fn indicator_columns(models: &[Model], goods: &Goods) -> Vec<String> {
         commodities.extend(m.commodities.iter().map(|c| c.id.clone()));
     }
     let mut cols = Vec::new();
-    for n in &nations {
+    for n in nations.iter().map(String::as_str).chain([WORLD]) {
         for k in ["vehicles_produced", "vehicles_short", "stall_days", "days_to_first_stall"] {
             cols.push(format!("{k}__{n}"));
         }
@@ -356,6 +360,18 @@ pub fn flatten(ind: &Indicators) -> HashMap<String, Option<f64>> {
         m.insert(format!("stall_days__{n}"), Some(f64::from(v.stall_days)));
         m.insert(format!("days_to_first_stall__{n}"), v.days_to_first_stall.map(f64::from));
     }
+    // All nations together: vehicles summed, the earliest first stall.
+    let all = ind.vehicles.values();
+    m.insert(format!("vehicles_produced__{WORLD}"), Some(all.clone().map(|v| v.produced).sum()));
+    m.insert(format!("vehicles_short__{WORLD}"), Some(all.clone().map(|v| v.short).sum()));
+    m.insert(
+        format!("stall_days__{WORLD}"),
+        Some(all.clone().map(|v| f64::from(v.stall_days)).sum()),
+    );
+    m.insert(
+        format!("days_to_first_stall__{WORLD}"),
+        all.filter_map(|v| v.days_to_first_stall).min().map(f64::from),
+    );
     for (good, months) in &ind.controlled_exports {
         let (n, c) = good.split_once(':').expect("nation:commodity");
         m.insert(format!("controlled_exports__{n}__{c}"), Some(months.values().sum()));

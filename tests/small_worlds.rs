@@ -72,6 +72,8 @@ fn world(nations: &[&str], firms: Vec<Firm>, routes: Vec<Route>, tick_days: u32,
             demand_smoothing_days: 10.0,
             stock_adjust_days: 10.0,
             final_demand_noise: noise,
+            market_shock_sd: noise,
+            market_shock_days: 30.0,
         },
         buying: Buying {
             tariff_sensitivity: 2.0,

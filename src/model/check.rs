@@ -303,6 +303,7 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
     for (name, v) in [
         ("demand_smoothing_days", pl.demand_smoothing_days),
         ("stock_adjust_days", pl.stock_adjust_days),
+        ("market_shock_days", pl.market_shock_days),
     ] {
         if !(v.is_finite() && v >= 1.0) {
             return Err(src.error(format!("planning: {name} must be at least 1 day, found {v}")));
@@ -312,6 +313,12 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
         return Err(src.error(format!(
             "planning: final_demand_noise must be in [0, 0.5), found {}",
             pl.final_demand_noise
+        )));
+    }
+    if !(pl.market_shock_sd.is_finite() && (0.0..0.5).contains(&pl.market_shock_sd)) {
+        return Err(src.error(format!(
+            "planning: market_shock_sd must be in [0, 0.5), found {}",
+            pl.market_shock_sd
         )));
     }
     Ok(())

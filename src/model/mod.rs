@@ -255,4 +255,17 @@ pub struct Planning {
     /// Standard deviation of day-to-day noise in final-demand producers' planned output,
     /// as a share of planned output.
     pub final_demand_noise: f64,
+    /// Standard deviation of the persistent shock to each nation's final demand (of its log,
+    /// once settled), as a share; 0 (the default) turns it off. It moves every final-demand
+    /// producer of the nation together, on top of their own day-to-day noise.
+    #[serde(default)]
+    pub market_shock_sd: f64,
+    /// Correlation time of the national demand shock, days: the shock keeps e^-1 of its
+    /// size after this many days.
+    #[serde(default = "default_market_shock_days")]
+    pub market_shock_days: f64,
+}
+
+fn default_market_shock_days() -> f64 {
+    90.0
 }
