@@ -101,69 +101,100 @@ pub fn indicators(run: &RunFolder, goods: &BTreeSet<(String, String)>) -> Result
     let start = Date::parse(&run.model.calendar.start).map(|d| d.0).unwrap_or(0);
     // First control: active at the start, or the first activation event.
     let mut first_control: Option<i32> = run.model.policies.controls.iter().any(|c| c.active).then_some(start);
-    let events = run.table("events")?;
-    let (ekind, edate) = (events.strs("kind")?, events.i32s("date")?);
-    for (k, d) in ekind.iter().zip(&edate) {
-        if k == "activate" {
+    let events = run.columns("events", &["kind", "date"])?;
+    let (ekind, edate) = (events.codes("kind")?, events.i32s("date")?);
+    for (i, d) in edate.iter().enumerate() {
+        if ekind.name(i) == "activate" {
             let d = d.unwrap_or(start);
             first_control = Some(first_control.map_or(d, |f| f.min(d)));
         }
     }
 
-    let firms = run.table("firms")?;
-    let (role, nation, date) = (firms.strs("role")?, firms.strs("nation")?, firms.i32s("date")?);
+    // Work on dictionary codes, not strings: a run has hundreds of thousands of rows.
+    let firms = run.columns("firms", &["role", "nation", "date", "produced", "planned", "shortfall"])?;
+    let (role, nation, date) = (firms.codes("role")?, firms.codes("nation")?, firms.i32s("date")?);
     let (produced, planned, short) = (firms.f64s("produced")?, firms.f64s("planned")?, firms.f64s("shortfall")?);
-    let mut vehicles: BTreeMap<String, Vehicles> = BTreeMap::new();
+    let automaker = role.code("automaker");
+    #[derive(Clone, Copy, Default)]
+    struct Tally {
+        produced: f64,
+        short: f64,
+        stall_days: u32,
+        first_stall: Option<i32>,
+    }
+    let mut per_nation: Vec<Option<Tally>> = vec![None; nation.names.len()];
     for i in 0..role.len() {
-        if role[i] != "automaker" {
+        if Some(role.codes[i]) != automaker {
             continue;
         }
-        let v = vehicles.entry(nation[i].clone()).or_insert(Vehicles {
-            produced: 0.0,
-            short: 0.0,
-            first_stall: None,
-            days_to_first_stall: None,
-            stall_days: 0,
-        });
+        let v = per_nation[nation.codes[i] as usize].get_or_insert_default();
         v.produced += produced[i];
         v.short += short[i];
         if planned[i] > 0.0 && short[i] >= STALL_SHARE * planned[i] {
             v.stall_days += 1;
             let d = date[i].unwrap_or(start);
-            let earlier = v.first_stall.as_ref().is_none_or(|f| Date::parse(f).is_some_and(|f| d < f.0));
-            if earlier {
-                v.first_stall = Some(date_str(d));
-                v.days_to_first_stall = first_control.map(|c| d - c);
+            if v.first_stall.is_none_or(|f| d < f) {
+                v.first_stall = Some(d);
             }
         }
     }
+    let vehicles: BTreeMap<String, Vehicles> = per_nation
+        .iter()
+        .zip(&nation.names)
+        .filter_map(|(t, n)| {
+            t.map(|t| {
+                let v = Vehicles {
+                    produced: t.produced,
+                    short: t.short,
+                    first_stall: t.first_stall.map(date_str),
+                    days_to_first_stall: t.first_stall.and_then(|d| first_control.map(|c| d - c)),
+                    stall_days: t.stall_days,
+                };
+                (n.clone(), v)
+            })
+        })
+        .collect();
 
-    let flows = run.table("flows")?;
+    let flows = run.columns("flows", &["exporter", "commodity", "date", "quantity"])?;
     let (ex, com, fd, q) = (
-        flows.strs("exporter")?,
-        flows.strs("commodity")?,
+        flows.codes("exporter")?,
+        flows.codes("commodity")?,
         flows.i32s("date")?,
         flows.f64s("quantity")?,
     );
-    let mut controlled_exports: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
-    for (n, c) in goods {
-        controlled_exports.insert(format!("{n}:{c}"), BTreeMap::new());
-    }
-    for i in 0..ex.len() {
-        if goods.contains(&(ex[i].clone(), com[i].clone())) {
-            let (y, m, _) = Date(fd[i].unwrap_or(start)).ymd();
-            *controlled_exports
-                .get_mut(&format!("{}:{}", ex[i], com[i]))
-                .expect("key")
-                .entry(format!("{y:04}-{m:02}"))
-                .or_default() += q[i];
+    // Which (exporter code, commodity code) pairs are controlled goods, and which good.
+    let goods_list: Vec<&(String, String)> = goods.iter().collect();
+    let ncom = com.names.len();
+    let mut good_of = vec![None; ex.names.len() * ncom];
+    for (k, (n, c)) in goods_list.iter().enumerate() {
+        if let (Some(e), Some(c)) = (ex.code(n), com.code(c)) {
+            good_of[e as usize * ncom + c as usize] = Some(k);
         }
     }
+    // Per good: month (year * 12 + month - 1) -> quantity.
+    let mut monthly: Vec<BTreeMap<i32, f64>> = vec![BTreeMap::new(); goods_list.len()];
+    for i in 0..ex.len() {
+        if let Some(k) = good_of[ex.codes[i] as usize * ncom + com.codes[i] as usize] {
+            let (y, m, _) = Date(fd[i].unwrap_or(start)).ymd();
+            *monthly[k].entry(y * 12 + m as i32 - 1).or_default() += q[i];
+        }
+    }
+    let controlled_exports: BTreeMap<String, BTreeMap<String, f64>> = goods_list
+        .iter()
+        .zip(monthly)
+        .map(|((n, c), months)| {
+            let months = months
+                .into_iter()
+                .map(|(ym, v)| (format!("{:04}-{:02}", ym.div_euclid(12), ym.rem_euclid(12) + 1), v))
+                .collect();
+            (format!("{n}:{c}"), months)
+        })
+        .collect();
 
-    let prices = run.table("prices")?;
+    let prices = run.columns("prices", &["region", "commodity", "date", "price"])?;
     let (region, pcom, pd, price) = (
-        prices.strs("region")?,
-        prices.strs("commodity")?,
+        prices.codes("region")?,
+        prices.codes("commodity")?,
         prices.i32s("date")?,
         prices.f64s("price")?,
     );
@@ -171,58 +202,74 @@ pub fn indicators(run: &RunFolder, goods: &BTreeSet<(String, String)>) -> Result
         .iter()
         .filter_map(|(n, _)| run.model.nations.iter().find(|x| x.id == *n).map(|x| x.price_region.clone()))
         .collect();
-    let inside = inside.into_iter().next();
-    let mut peaks: BTreeMap<String, PricePeak> = BTreeMap::new();
-    // Per (commodity, date): inside price and highest outside price.
-    let mut by_day: BTreeMap<(String, i32), (Option<f64>, f64)> = BTreeMap::new();
+    let inside = inside.into_iter().next().map(|r| region.code(&r));
+    // Per commodity code: (peak price, its region code, its date).
+    let mut peak: Vec<Option<(f64, u32, i32)>> = vec![None; pcom.names.len()];
+    // Per (commodity code, day): the inside price and the highest outside price.
+    let first_day = pd.iter().map(|d| d.unwrap_or(start)).min().unwrap_or(start);
+    let last_day = pd.iter().map(|d| d.unwrap_or(start)).max().unwrap_or(start);
+    let ndays = (last_day - first_day + 1).max(0) as usize;
+    let mut by_day: Vec<(Option<f64>, f64)> = if inside.is_some() {
+        vec![(None, f64::MIN); pcom.names.len() * ndays]
+    } else {
+        Vec::new()
+    };
     for i in 0..region.len() {
         let d = pd[i].unwrap_or(start);
-        let e = peaks.entry(pcom[i].clone()).or_insert(PricePeak {
-            peak_price: f64::MIN,
-            peak_region: String::new(),
-            peak_date: String::new(),
-            peak_ratio: None,
-            peak_ratio_date: None,
-        });
-        if price[i] > e.peak_price {
-            e.peak_price = price[i];
-            e.peak_region = region[i].clone();
-            e.peak_date = date_str(d);
+        let c = pcom.codes[i] as usize;
+        if peak[c].is_none_or(|p| price[i] > p.0) {
+            peak[c] = Some((price[i], region.codes[i], d));
         }
-        if let Some(ins) = &inside {
-            let cell = by_day.entry((pcom[i].clone(), d)).or_insert((None, f64::MIN));
-            if region[i] == *ins {
+        if let Some(ins) = inside {
+            let cell = &mut by_day[c * ndays + (d - first_day) as usize];
+            if Some(region.codes[i]) == ins {
                 cell.0 = Some(price[i]);
             } else {
                 cell.1 = cell.1.max(price[i]);
             }
         }
     }
-    for ((c, d), (ins, out)) in by_day {
-        if let (Some(ins), Some(p)) = (ins, peaks.get_mut(&c))
-            && ins > 0.0
-            && out > f64::MIN
-        {
-            let r = out / ins;
-            if p.peak_ratio.is_none_or(|x| r > x) {
-                p.peak_ratio = Some(r);
-                p.peak_ratio_date = Some(date_str(d));
+    let mut peaks: BTreeMap<String, PricePeak> = BTreeMap::new();
+    for (c, p) in peak.iter().enumerate() {
+        let Some((peak_price, r, d)) = *p else { continue };
+        let mut pp = PricePeak {
+            peak_price,
+            peak_region: region.names[r as usize].clone(),
+            peak_date: date_str(d),
+            peak_ratio: None,
+            peak_ratio_date: None,
+        };
+        for (k, &(ins, out)) in by_day.iter().skip(c * ndays).take(ndays).enumerate() {
+            if let Some(ins) = ins
+                && ins > 0.0
+                && out > f64::MIN
+            {
+                let r = out / ins;
+                if pp.peak_ratio.is_none_or(|x| r > x) {
+                    pp.peak_ratio = Some(r);
+                    pp.peak_ratio_date = Some(date_str(first_day + k as i32));
+                }
             }
         }
+        peaks.insert(pcom.names[c].clone(), pp);
     }
 
-    let lic = run.table("licenses")?;
-    let (outcome, sub, dec) = (lic.strs("outcome")?, lic.i32s("submitted_date")?, lic.i32s("decided_date")?);
+    let lic = run.columns("licenses", &["outcome", "submitted_date", "decided_date"])?;
+    let (outcome, sub, dec) = (lic.codes("outcome")?, lic.i32s("submitted_date")?, lic.i32s("decided_date")?);
     let mut l = Licences {
         applications: outcome.len(),
         ..Default::default()
     };
+    let (approved, denied) = (outcome.code("approved"), outcome.code("denied"));
     let mut review: Vec<f64> = Vec::new();
     for i in 0..outcome.len() {
-        match outcome[i].as_str() {
-            "approved" => l.approved += 1,
-            "denied" => l.denied += 1,
-            _ => l.pending += 1,
+        let o = Some(outcome.codes[i]);
+        if o == approved {
+            l.approved += 1;
+        } else if o == denied {
+            l.denied += 1;
+        } else {
+            l.pending += 1;
         }
         if let (Some(s), Some(d)) = (sub[i], dec[i]) {
             review.push(f64::from(d - s));

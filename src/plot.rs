@@ -37,13 +37,21 @@ pub fn series(run: &RunFolder, metric: &str, by: Option<By>) -> Result<Series, S
                 return Err(format!("{metric} can be split --by nation only"));
             }
             let t = run.table("firms").map_err(e)?;
-            let (role, nation, date) = (t.strs("role").map_err(e)?, t.strs("nation").map_err(e)?, t.i32s("date").map_err(e)?);
+            let (role, nation, date) = (
+                t.codes("role").map_err(e)?,
+                t.codes("nation").map_err(e)?,
+                t.i32s("date").map_err(e)?,
+            );
             let v = t
                 .f64s(if metric == "vehicle_output" { "produced" } else { "shortfall" })
                 .map_err(e)?;
             for i in 0..role.len() {
-                if role[i] == "automaker" {
-                    let key = if by == Some(By::Nation) { nation[i].clone() } else { String::new() };
+                if role.name(i) == "automaker" {
+                    let key = if by == Some(By::Nation) {
+                        nation.name(i).to_string()
+                    } else {
+                        String::new()
+                    };
                     *out.entry(key).or_default().entry(month(date[i].unwrap_or(0))).or_default() += v[i];
                 }
             }
@@ -51,15 +59,15 @@ pub fn series(run: &RunFolder, metric: &str, by: Option<By>) -> Result<Series, S
         "exports" => {
             let t = run.table("flows").map_err(e)?;
             let (ex, com, date, q) = (
-                t.strs("exporter").map_err(e)?,
-                t.strs("commodity").map_err(e)?,
+                t.codes("exporter").map_err(e)?,
+                t.codes("commodity").map_err(e)?,
                 t.i32s("date").map_err(e)?,
                 t.f64s("quantity").map_err(e)?,
             );
             for i in 0..ex.len() {
                 let key = match by {
-                    Some(By::Nation) => ex[i].clone(),
-                    Some(By::Commodity) => com[i].clone(),
+                    Some(By::Nation) => ex.name(i).to_string(),
+                    Some(By::Commodity) => com.name(i).to_string(),
                     None => String::new(),
                 };
                 *out.entry(key).or_default().entry(month(date[i].unwrap_or(0))).or_default() += q[i];
@@ -69,17 +77,17 @@ pub fn series(run: &RunFolder, metric: &str, by: Option<By>) -> Result<Series, S
             let c = &m[6..];
             let t = run.table("prices").map_err(e)?;
             let (region, com, date, p) = (
-                t.strs("region").map_err(e)?,
-                t.strs("commodity").map_err(e)?,
+                t.codes("region").map_err(e)?,
+                t.codes("commodity").map_err(e)?,
                 t.i32s("date").map_err(e)?,
                 t.f64s("price").map_err(e)?,
             );
             let mut n: BTreeMap<(String, i32), f64> = BTreeMap::new();
             for i in 0..region.len() {
-                if com[i] == c {
+                if com.name(i) == c {
                     let mo = month(date[i].unwrap_or(0));
-                    *out.entry(region[i].clone()).or_default().entry(mo).or_default() += p[i];
-                    *n.entry((region[i].clone(), mo)).or_default() += 1.0;
+                    *out.entry(region.name(i).to_string()).or_default().entry(mo).or_default() += p[i];
+                    *n.entry((region.name(i).to_string(), mo)).or_default() += 1.0;
                 }
             }
             for (r, s) in out.iter_mut() {

@@ -59,13 +59,59 @@ impl RunFolder {
 
     /// All batches of `<name>.arrow`.
     pub fn table(&self, name: &str) -> Result<Table, ReadError> {
+        self.read(name, None)
+    }
+
+    /// The named columns of `<name>.arrow` (the others are not decoded).
+    pub fn columns(&self, name: &str, columns: &[&str]) -> Result<Table, ReadError> {
+        self.read(name, Some(columns))
+    }
+
+    fn read(&self, name: &str, columns: Option<&[&str]>) -> Result<Table, ReadError> {
         let path = self.dir.join(format!("{name}.arrow"));
-        let f = std::fs::File::open(&path).map_err(|e| err(&path, e.to_string()))?;
-        let reader = arrow_ipc::reader::FileReader::try_new(f, None).map_err(|e| err(&path, e.to_string()))?;
+        let open = |projection: Option<Vec<usize>>| {
+            let f = std::fs::File::open(&path).map_err(|e| err(&path, e.to_string()))?;
+            arrow_ipc::reader::FileReader::try_new(f, projection).map_err(|e| err(&path, e.to_string()))
+        };
+        let mut reader = open(None)?;
+        if let Some(columns) = columns {
+            let schema = reader.schema();
+            let projection = columns
+                .iter()
+                .map(|c| schema.index_of(c).map_err(|_| err(&path, format!("no column `{c}`"))))
+                .collect::<Result<Vec<usize>, _>>()?;
+            reader = open(Some(projection))?;
+        }
         let batches = reader
             .collect::<Result<Vec<RecordBatch>, _>>()
             .map_err(|e| err(&path, e.to_string()))?;
         Ok(Table { path, batches })
+    }
+}
+
+/// A dictionary-encoded string column: a code per row and the names the codes stand for.
+pub struct Codes {
+    pub codes: Vec<u32>,
+    pub names: Vec<String>,
+}
+
+impl Codes {
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+
+    /// Row `i`'s string.
+    pub fn name(&self, i: usize) -> &str {
+        &self.names[self.codes[i] as usize]
+    }
+
+    /// The code of `name`, if any row could have it.
+    pub fn code(&self, name: &str) -> Option<u32> {
+        self.names.iter().position(|n| n == name).map(|k| k as u32)
     }
 }
 
@@ -112,9 +158,15 @@ impl Table {
         Ok(out)
     }
 
-    /// A dictionary-encoded string column, decoded.
-    pub fn strs(&self, name: &str) -> Result<Vec<String>, ReadError> {
-        let mut out = Vec::new();
+    /// A dictionary-encoded string column as codes, without a string per row. Batches may
+    /// carry different dictionaries; their values are merged into one list of names.
+    pub fn codes(&self, name: &str) -> Result<Codes, ReadError> {
+        let mut out = Codes {
+            codes: Vec::with_capacity(self.rows()),
+            names: Vec::new(),
+        };
+        let mut known: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+        let mut remap: Vec<u32> = Vec::new();
         for b in &self.batches {
             let d = self
                 .column(b, name)?
@@ -126,7 +178,22 @@ impl Table {
                 .as_any()
                 .downcast_ref::<StringArray>()
                 .ok_or_else(|| err(&self.path, format!("`{name}` values are not utf8")))?;
-            out.extend(d.keys().values().iter().map(|&k| values.value(k as usize).to_string()));
+            remap.clear();
+            for v in values.iter() {
+                let v = v.unwrap_or("");
+                let next = out.names.len() as u32;
+                let code = *known.entry(v.to_string()).or_insert(next);
+                if code == next {
+                    out.names.push(v.to_string());
+                }
+                remap.push(code);
+            }
+            for &k in d.keys().values().iter() {
+                let code = remap
+                    .get(k as usize)
+                    .ok_or_else(|| err(&self.path, format!("`{name}`: dictionary key {k} out of range")))?;
+                out.codes.push(*code);
+            }
         }
         Ok(out)
     }
