@@ -177,9 +177,73 @@ fn sweep_in_progress(dir: &Path) -> bool {
     std::fs::read_dir(dir).is_ok_and(|entries| {
         entries.flatten().all(|e| {
             let n = e.file_name().to_string_lossy().into_owned();
-            n.starts_with("scenario=") || n.starts_with("summary") || n.contains(".tmp.")
+            n.starts_with("scenario=") || n.starts_with("summary") || n == TABLES_DIR || n.contains(".tmp.")
         })
     })
+}
+
+/// The folder of a sweep that holds one dataset per table: `tables/<table>/<run folder>/<table>.arrow`,
+/// hard links to the run's own files. `pyarrow.dataset.dataset(DIR/tables/firms, format="ipc",
+/// partitioning="hive")` then opens one table of every run, with the Hive keys as columns.
+pub const TABLES_DIR: &str = "tables";
+
+/// Where run `run_dir`'s copy of `file` goes in the per-table view of sweep `out`.
+fn view_path(out: &Path, run_dir: &str, file: &str) -> PathBuf {
+    let table = file.trim_end_matches(".arrow");
+    out.join(TABLES_DIR).join(table).join(run_dir).join(file)
+}
+
+/// Removes a run's entries in the per-table views (before the run is done again).
+fn unlink_views(out: &Path, run_dir: &str) -> Result<(), RunError> {
+    for t in crate::output::tables() {
+        let p = view_path(out, run_dir, t.file);
+        match std::fs::remove_file(&p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_err(&p, e)),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Links a complete run's tables into the per-table views (a copy where the file system
+/// has no hard links). An entry left by an earlier attempt is replaced; one that already is
+/// the run's file is kept. A run resumed after a kill is linked again, so an entry cut short
+/// by the kill does not survive.
+fn link_views(out: &Path, run_dir: &str) -> Result<(), RunError> {
+    for t in crate::output::tables() {
+        let src = out.join(run_dir).join(t.file);
+        let dst = view_path(out, run_dir, t.file);
+        if same_file(&src, &dst) {
+            continue;
+        }
+        let parent = dst.parent().expect("a view entry has a folder");
+        std::fs::create_dir_all(parent).map_err(|e| io_err(parent, e))?;
+        match std::fs::remove_file(&dst) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_err(&dst, e)),
+            _ => {}
+        }
+        if std::fs::hard_link(&src, &dst).is_err() {
+            std::fs::copy(&src, &dst).map_err(|e| io_err(&src, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// True if `a` and `b` are links to one file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (a, b);
+        false
+    }
 }
 
 /// True if `dir` holds a run whose manifest says it is complete.
@@ -280,6 +344,7 @@ pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
             .map(|it| {
                 let dir = out.join(&it.dir);
                 if !(opts.resume && complete(&dir)) {
+                    unlink_views(out, &it.dir)?;
                     if dir.exists() {
                         // A partial run from an interrupted sweep: start it again.
                         std::fs::remove_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
@@ -294,6 +359,7 @@ pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
                     };
                     run(Path::new(&it.model), &run_opts)?;
                 }
+                link_views(out, &it.dir)?;
                 let row = summary_row(&dir, &goods, &cols)?;
                 bar.inc(1);
                 Ok(row)

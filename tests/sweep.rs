@@ -73,6 +73,36 @@ fn complete_runs(dir: &Path) -> Vec<String> {
     v
 }
 
+const TABLES: [&str; 7] = ["firms", "nations", "flows", "prices", "lines", "licenses", "events"];
+
+/// Every complete run's tables appear in the sweep's per-table folders as the run's own
+/// files (hard links), and nothing else does.
+fn assert_views_match_runs(dir: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let runs = complete_runs(dir);
+    for t in TABLES {
+        let view = dir.join("tables").join(t);
+        let mut entries = Vec::new();
+        let mut stack = vec![view.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                if e.path().is_dir() {
+                    stack.push(e.path());
+                } else {
+                    entries.push(e.path().strip_prefix(&view).unwrap().display().to_string());
+                }
+            }
+        }
+        entries.sort();
+        let want: Vec<String> = runs.iter().map(|r| format!("{r}/{t}.arrow")).collect();
+        assert_eq!(entries, want, "tables/{t}");
+        for r in &runs {
+            let (a, b) = (dir.join(r).join(format!("{t}.arrow")), view.join(r).join(format!("{t}.arrow")));
+            assert_eq!(std::fs::metadata(a).unwrap().ino(), std::fs::metadata(b).unwrap().ino(), "{r} {t}");
+        }
+    }
+}
+
 #[test]
 fn a_sweep_killed_part_way_and_resumed_gives_the_same_summary_as_an_uninterrupted_one() {
     let dir = tempfile::tempdir().unwrap();
@@ -107,6 +137,7 @@ fn a_sweep_killed_part_way_and_resumed_gives_the_same_summary_as_an_uninterrupte
     let o = chokepoint(&args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(complete_runs(&killed), complete_runs(&whole));
+    assert_views_match_runs(&killed);
     let a = summary_rows(&[whole.join("summary.arrow")]);
     let b = summary_rows(&[killed.join("summary.arrow")]);
     assert_eq!(a.len(), 18);
@@ -140,6 +171,7 @@ fn shards_together_hold_exactly_the_runs_and_rows_of_one_sweep() {
         assert!(o.status.success(), "shard {shard}: {}", String::from_utf8_lossy(&o.stderr));
     }
     assert_eq!(complete_runs(&sharded), complete_runs(&whole));
+    assert_views_match_runs(&sharded);
     let shards: Vec<_> = (0..3).map(|i| sharded.join(format!("summary.shard-{i}-of-3.arrow"))).collect();
     let per_shard: Vec<usize> = shards.iter().map(|s| summary_rows(std::slice::from_ref(s)).len()).collect();
     assert!(per_shard.iter().all(|&n| n > 0), "{per_shard:?}");

@@ -20,21 +20,22 @@ plan = json.load(open(f"{d}/sweep.json"))
 params = [g["column"] for g in plan["grid"]]
 keys = ["scenario", *params, "seed"]
 
-# pyarrow: every run's firms table as one dataset, the Hive folders as columns.
-files = sorted(glob.glob(f"{d}/**/firms.arrow", recursive=True))
+# pyarrow: every run's firms table as one dataset, the Hive folders as columns, exactly as
+# DESIGN.md and the README call it (on the sweep's per-table folder).
+view = f"{d}/tables/firms"
+files = sorted(glob.glob(f"{view}/**/firms.arrow", recursive=True))
 assert len(files) == len(plan["runs"]), (len(files), len(plan["runs"]))
-part = ds.partitioning(pa.schema([(k, pa.string()) for k in keys]), flavor="hive")
-firms = ds.dataset(files, format="ipc", partitioning=part, partition_base_dir=d).to_table()
+firms = ds.dataset(view, format="ipc", partitioning="hive").to_table()
 assert all(k in firms.column_names for k in keys), firms.column_names
 cars = firms.filter(pc.equal(firms["role"].cast(pa.string()), "automaker"))
 cars = cars.append_column("nation_s", cars["nation"].cast(pa.string()))
 by_pa = {
-    (*[r[k] for k in keys], r["nation_s"]): r["produced_sum"]
+    (*[str(r[k]) for k in keys], r["nation_s"]): r["produced_sum"]
     for r in cars.group_by([*keys, "nation_s"]).aggregate([("produced", "sum")]).to_pylist()
 }
 
 # polars: the same folder through its Hive-partitioned IPC scan.
-lf = pl.scan_ipc(f"{d}/**/firms.arrow", hive_partitioning=True)
+lf = pl.scan_ipc(f"{view}/**/*.arrow", hive_partitioning=True)
 pdf = (
     lf.filter(pl.col("role").cast(pl.Utf8) == "automaker")
     .group_by([pl.col(k).cast(pl.Utf8) for k in keys] + [pl.col("nation").cast(pl.Utf8)])
