@@ -202,20 +202,19 @@ pub fn draw(lines: &[Line], metric: &str, out: &Path) -> Result<(), String> {
     }
 }
 
-/// A tick label a reader takes in at a glance: 2.5 M, 480 k, 37, 0.25.
-fn short_number(v: f64) -> String {
-    let a = v.abs();
-    if a >= 1e9 {
-        format!("{:.1} G", v / 1e9)
-    } else if a >= 1e6 {
-        format!("{:.1} M", v / 1e6)
-    } else if a >= 1e4 {
-        format!("{:.0} k", v / 1e3)
-    } else if a >= 10.0 || a == 0.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.2}")
-    }
+/// Tick labels for an axis from 0 to `top` with about ten ticks, readable at a glance: one
+/// unit (G, M, k or none) for the whole axis, and as many decimals as the tick step needs
+/// (2.5 M, 480 k, 0.5).
+fn axis_labels(top: f64) -> impl Fn(f64) -> String {
+    let (unit, suffix) = match top.abs() {
+        t if t >= 1e9 => (1e9, " G"),
+        t if t >= 1e6 => (1e6, " M"),
+        t if t >= 1e4 => (1e3, " k"),
+        _ => (1.0, ""),
+    };
+    let step = (top / unit / 10.0).max(f64::MIN_POSITIVE);
+    let decimals = (-step.log10().floor()).clamp(0.0, 6.0) as usize;
+    move |v| format!("{:.*}{suffix}", decimals, v / unit)
 }
 
 /// Text of axes and legend. 14 px: the bitmap backend's glyph rasteriser (plotters 0.3.7 with
@@ -232,7 +231,9 @@ fn draw_on<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, li
         .iter()
         .flat_map(|l| l.points.iter().map(|p| p.1).chain(l.band.iter().flatten().flat_map(|b| [b.1, b.2])))
         .filter(|v| v.is_finite());
-    let y1 = ys.fold(0.0f64, f64::max) * 1.05;
+    // An axis of all zeros still gets a range to draw on.
+    let y1 = (ys.fold(0.0f64, f64::max) * 1.05).max(1.0);
+    let y_label = axis_labels(y1);
     let mut chart = ChartBuilder::on(&root)
         .caption(metric, ("sans-serif", 24))
         .margin(12)
@@ -244,7 +245,7 @@ fn draw_on<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, li
         .configure_mesh()
         .x_label_formatter(&|m| format!("{:04}-{:02}", m.div_euclid(12), m.rem_euclid(12) + 1))
         .x_labels(12)
-        .y_label_formatter(&|v| short_number(*v))
+        .y_label_formatter(&|v| y_label(*v))
         .label_style(TEXT)
         .axis_desc_style(TEXT)
         .y_desc(metric)
@@ -277,15 +278,24 @@ fn draw_on<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, li
 
 #[cfg(test)]
 mod tests {
-    use super::short_number;
+    use super::axis_labels;
 
     #[test]
-    fn tick_labels_are_short() {
-        assert_eq!(short_number(2_500_000.0), "2.5 M");
-        assert_eq!(short_number(480_000.0), "480 k");
-        assert_eq!(short_number(1_200_000_000.0), "1.2 G");
-        assert_eq!(short_number(37.0), "37");
-        assert_eq!(short_number(0.0), "0");
-        assert_eq!(short_number(0.25), "0.25");
+    fn tick_labels_share_a_unit_and_enough_decimals() {
+        let f = axis_labels(2_800_000.0);
+        assert_eq!(
+            (f(0.0), f(500_000.0), f(2_500_000.0)),
+            ("0.0 M".into(), "0.5 M".into(), "2.5 M".into())
+        );
+        let f = axis_labels(1_300_000.0);
+        assert_eq!(f(1_100_000.0), "1.1 M");
+        let f = axis_labels(110_000.0);
+        assert_eq!((f(20_000.0), f(100_000.0)), ("20 k".into(), "100 k".into()));
+        let f = axis_labels(16.0);
+        assert_eq!((f(0.0), f(5.0), f(15.0)), ("0".into(), "5".into(), "15".into()));
+        let f = axis_labels(1.0);
+        assert_eq!((f(0.0), f(0.5)), ("0.0".into(), "0.5".into()));
+        let f = axis_labels(1.2e9);
+        assert_eq!(f(1e9), "1.0 G");
     }
 }
