@@ -6,7 +6,8 @@
 Everything after `--` is passed to `chokepoint sweep`; each task adds `--shard I/N --jobs 1`.
 Without --scheduler a local cluster is started (one single-threaded worker process per core).
 The shards write into one sweep folder (shared storage on a real cluster); their summaries are
-`summary.shard-I-of-N.arrow`, and the folder is already the dataset.
+`summary.shard-I-of-N.arrow`, and the folder is already the dataset (one per table under
+`tables/<table>/`).
 """
 import argparse
 import os

@@ -38,7 +38,7 @@ def chokepoint(approval=0.25, validity=180, inspection=0.4):
         ]
         subprocess.run(cmd, check=True, capture_output=True, text=True)
         row = feather.read_table(os.path.join(out, "summary.arrow")).to_pylist()[0]
-    short = sum(v for k, v in row.items() if k.startswith("vehicles_short__") and v is not None)
+    short = row["vehicles_short__world"]
     stalls = [v for k, v in row.items() if k.startswith("days_to_first_stall__") and v is not None]
     return {
         "vehicles_short": short,

@@ -215,6 +215,9 @@ pub fn indicators(run: &RunFolder, goods: &BTreeSet<(String, String)>) -> Result
         Vec::new()
     };
     for i in 0..region.len() {
+        if price[i].is_nan() {
+            continue; // a missing price neither peaks nor sets a ratio
+        }
         let d = pd[i].unwrap_or(start);
         let c = pcom.codes[i] as usize;
         if peak[c].is_none_or(|p| price[i] > p.0) {

@@ -47,7 +47,8 @@ enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
     },
-    /// Run every model x grid point x seed in parallel, one Hive-style folder per run.
+    /// Run every model x grid point x seed in parallel, one Hive-style folder per run; each
+    /// table of every run also opens as one dataset under DIR/tables/<table>/.
     Sweep {
         /// Model files (.ron).
         #[arg(required = true)]

@@ -8,7 +8,8 @@ use rand_chacha::ChaCha8Rng;
 /// What a stream is used for; part of its key.
 #[derive(Clone, Copy, Debug)]
 pub enum Purpose {
-    /// Day-to-day noise in a final-demand producer's planned output.
+    /// Day-to-day noise in a final-demand producer's planned output, and (for a nation's stream)
+    /// the nation's persistent demand shock.
     Demand,
     /// Variation of a shipment's transit time around its route's lead time.
     Shipping,

@@ -5,7 +5,8 @@
 //! `--shard I/N` runs only the plan items with index ≡ I (mod N) and writes
 //! `summary.shard-I-of-N.arrow`; together the shards hold exactly the runs and summary rows of
 //! one unsharded sweep (`summary.arrow`). `--resume` skips runs whose manifest says complete and
-//! redoes the others.
+//! redoes the others. `DIR/tables/<table>/` holds each complete run's `<table>.arrow` again
+//! (hard links, same Hive folders), so that each table of the sweep opens as one dataset.
 
 use crate::compare::{Indicators, controlled_goods, indicators};
 use crate::model::Model;
@@ -182,16 +183,20 @@ fn sweep_in_progress(dir: &Path) -> bool {
     })
 }
 
-/// The folder of a sweep that holds one dataset per table: `tables/<table>/<run folder>/<table>.arrow`,
-/// hard links to the run's own files. `pyarrow.dataset.dataset(DIR/tables/firms, format="ipc",
+/// The folder of a sweep that holds one dataset per table: `tables/<table>/<run folder>/part-0.arrow`,
+/// hard links to the run's own files (named apart from them, so that a glob for `**/firms.arrow`
+/// over the sweep still finds each run once). `pyarrow.dataset.dataset(DIR/tables/firms, format="ipc",
 /// partitioning="hive")` then opens one table of every run, with the Hive keys as columns.
 pub const TABLES_DIR: &str = "tables";
 
 /// Where run `run_dir`'s copy of `file` goes in the per-table view of sweep `out`.
 fn view_path(out: &Path, run_dir: &str, file: &str) -> PathBuf {
     let table = file.trim_end_matches(".arrow");
-    out.join(TABLES_DIR).join(table).join(run_dir).join(file)
+    out.join(TABLES_DIR).join(table).join(run_dir).join(VIEW_FILE)
 }
+
+/// The name of every file in the per-table views.
+pub const VIEW_FILE: &str = "part-0.arrow";
 
 /// Removes a run's entries in the per-table views (before the run is done again).
 fn unlink_views(out: &Path, run_dir: &str) -> Result<(), RunError> {
@@ -205,10 +210,10 @@ fn unlink_views(out: &Path, run_dir: &str) -> Result<(), RunError> {
     Ok(())
 }
 
-/// Links a complete run's tables into the per-table views (a copy where the file system
-/// has no hard links). An entry left by an earlier attempt is replaced; one that already is
-/// the run's file is kept. A run resumed after a kill is linked again, so an entry cut short
-/// by the kill does not survive.
+/// Links a complete run's tables into the per-table views (where the file system has no hard
+/// links, a copy, written under a temporary name and renamed so that a view never holds half a
+/// file). An entry left by an earlier attempt is replaced; one that already is the run's file
+/// is kept.
 fn link_views(out: &Path, run_dir: &str) -> Result<(), RunError> {
     for t in crate::output::tables() {
         let src = out.join(run_dir).join(t.file);
@@ -223,7 +228,9 @@ fn link_views(out: &Path, run_dir: &str) -> Result<(), RunError> {
             _ => {}
         }
         if std::fs::hard_link(&src, &dst).is_err() {
-            std::fs::copy(&src, &dst).map_err(|e| io_err(&src, e))?;
+            let tmp = dst.with_extension(format!("tmp.{}", std::process::id()));
+            std::fs::copy(&src, &tmp).map_err(|e| io_err(&src, e))?;
+            std::fs::rename(&tmp, &dst).map_err(|e| io_err(&dst, e))?;
         }
     }
     Ok(())

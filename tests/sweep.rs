@@ -94,10 +94,10 @@ fn assert_views_match_runs(dir: &Path) {
             }
         }
         entries.sort();
-        let want: Vec<String> = runs.iter().map(|r| format!("{r}/{t}.arrow")).collect();
+        let want: Vec<String> = runs.iter().map(|r| format!("{r}/part-0.arrow")).collect();
         assert_eq!(entries, want, "tables/{t}");
         for r in &runs {
-            let (a, b) = (dir.join(r).join(format!("{t}.arrow")), view.join(r).join(format!("{t}.arrow")));
+            let (a, b) = (dir.join(r).join(format!("{t}.arrow")), view.join(r).join("part-0.arrow"));
             assert_eq!(std::fs::metadata(a).unwrap().ino(), std::fs::metadata(b).unwrap().ino(), "{r} {t}");
         }
     }

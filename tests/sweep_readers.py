@@ -23,8 +23,11 @@ keys = ["scenario", *params, "seed"]
 # pyarrow: every run's firms table as one dataset, the Hive folders as columns, exactly as
 # DESIGN.md and the README call it (on the sweep's per-table folder).
 view = f"{d}/tables/firms"
-files = sorted(glob.glob(f"{view}/**/firms.arrow", recursive=True))
+files = sorted(glob.glob(f"{view}/**/*.arrow", recursive=True))
 assert len(files) == len(plan["runs"]), (len(files), len(plan["runs"]))
+# Each run's own firms.arrow is found once by a glob over the whole sweep, views or not.
+own = glob.glob(f"{d}/**/firms.arrow", recursive=True)
+assert len(own) == len(plan["runs"]), (len(own), len(plan["runs"]))
 firms = ds.dataset(view, format="ipc", partitioning="hive").to_table()
 assert all(k in firms.column_names for k in keys), firms.column_names
 cars = firms.filter(pc.equal(firms["role"].cast(pa.string()), "automaker"))
