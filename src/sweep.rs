@@ -5,8 +5,8 @@
 //! `--shard I/N` runs only the plan items with index ≡ I (mod N) and writes
 //! `summary.shard-I-of-N.arrow`; together the shards hold exactly the runs and summary rows of
 //! one unsharded sweep (`summary.arrow`). `--resume` skips runs whose manifest says complete and
-//! redoes the others. `DIR/tables/<table>/` holds each complete run's `<table>.arrow` again
-//! (hard links, same Hive folders), so that each table of the sweep opens as one dataset.
+//! redoes the others. `DIR/tables/<table>/<run folder>/part-0.arrow` holds each complete run's
+//! `<table>.arrow` again (a hard link), so that each table of the sweep opens as one dataset.
 
 use crate::compare::{Indicators, controlled_goods, indicators};
 use crate::model::Model;
@@ -198,14 +198,18 @@ fn view_path(out: &Path, run_dir: &str, file: &str) -> PathBuf {
 /// The name of every file in the per-table views.
 pub const VIEW_FILE: &str = "part-0.arrow";
 
+/// Removes `p` if it is there.
+fn remove_if_present(p: &Path) -> Result<(), RunError> {
+    match std::fs::remove_file(p) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err(p, e)),
+        _ => Ok(()),
+    }
+}
+
 /// Removes a run's entries in the per-table views (before the run is done again).
 fn unlink_views(out: &Path, run_dir: &str) -> Result<(), RunError> {
     for t in crate::output::tables() {
-        let p = view_path(out, run_dir, t.file);
-        match std::fs::remove_file(&p) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_err(&p, e)),
-            _ => {}
-        }
+        remove_if_present(&view_path(out, run_dir, t.file))?;
     }
     Ok(())
 }
@@ -223,10 +227,7 @@ fn link_views(out: &Path, run_dir: &str) -> Result<(), RunError> {
         }
         let parent = dst.parent().expect("a view entry has a folder");
         std::fs::create_dir_all(parent).map_err(|e| io_err(parent, e))?;
-        match std::fs::remove_file(&dst) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_err(&dst, e)),
-            _ => {}
-        }
+        remove_if_present(&dst)?;
         if std::fs::hard_link(&src, &dst).is_err() {
             let tmp = dst.with_extension(format!("tmp.{}", std::process::id()));
             std::fs::copy(&src, &tmp).map_err(|e| io_err(&src, e))?;
