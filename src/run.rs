@@ -176,10 +176,14 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
         wall_seconds: t0.elapsed().as_secs_f64(),
         complete: true,
     };
+    // Written under a temporary name and renamed: a reader (a sweep being watched, `--resume`)
+    // sees no manifest or the whole of it, never a half-written file.
     write(
-        "manifest.json",
+        "manifest.json.partial",
         &serde_json::to_string_pretty(&manifest).expect("manifest serialises"),
     )?;
+    let (tmp, done) = (dir.join("manifest.json.partial"), dir.join("manifest.json"));
+    std::fs::rename(&tmp, &done).map_err(|source| RunError::Output(OutputError::Io { path: done, source }))?;
     Ok((dir, manifest))
 }
 
