@@ -21,6 +21,7 @@ fn opts(jobs: usize, out: PathBuf) -> SweepOptions {
         resume: false,
         force: false,
         quiet: true,
+        allow_large: false,
     }
 }
 

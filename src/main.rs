@@ -39,6 +39,9 @@ enum Command {
         /// Worker threads (default: one per core); the output does not depend on it.
         #[arg(long)]
         threads: Option<usize>,
+        /// Run even if the estimated output or memory passes the limits `validate` prints.
+        #[arg(long)]
+        allow_large: bool,
     },
     /// Load and check a model file; print a summary of its world.
     Validate {
@@ -77,6 +80,9 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Sweep even if the plan or its estimated output passes the limits.
+        #[arg(long)]
+        allow_large: bool,
     },
     /// Draw an indicator's monthly time series: one line per run, or a median and 90% band
     /// per scenario of a sweep.
@@ -119,6 +125,32 @@ enum Format {
     Table,
     Csv,
     Json,
+}
+
+/// `plot`: reading the inputs is a usage error (3), writing the picture an output error (4).
+fn plot_cmd(inputs: &[PathBuf], metric: &str, by: Option<chokepoint::plot::By>, out: &std::path::Path) -> Result<(), RunError> {
+    use chokepoint::output::OutputError;
+    let lines = chokepoint::plot::lines(inputs, metric, by).map_err(RunError::Usage)?;
+    let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    if ext != "svg" && ext != "png" {
+        return Err(RunError::Usage(format!(
+            "{}: the plot file must end in .svg or .png",
+            out.display()
+        )));
+    }
+    // Opened here first so that a folder that cannot be written names the file and the reason.
+    std::fs::File::create(out).map_err(|source| {
+        RunError::Output(OutputError::Io {
+            path: out.to_path_buf(),
+            source,
+        })
+    })?;
+    chokepoint::plot::draw(&lines, metric, out).map_err(|e| {
+        RunError::Output(OutputError::Io {
+            path: out.to_path_buf(),
+            source: std::io::Error::other(e),
+        })
+    })
 }
 
 fn compare(dirs: &[PathBuf], format: Format) -> Result<(), RunError> {
@@ -175,6 +207,7 @@ fn sweep_cmd(
     resume: bool,
     force: bool,
     quiet: bool,
+    allow_large: bool,
 ) -> Result<(), RunError> {
     use chokepoint::sweep::{SweepOptions, parse_grid, parse_shard, sweep};
     if seeds == 0 {
@@ -186,6 +219,12 @@ fn sweep_cmd(
         .collect::<Result<Vec<_>, _>>()
         .map_err(RunError::Usage)?;
     let shard = shard.as_deref().map(parse_shard).transpose().map_err(RunError::Usage)?;
+    let max = chokepoint::run::MAX_THREADS;
+    if let Some(j) = jobs
+        && !(1..=max).contains(&j)
+    {
+        return Err(RunError::Usage(format!("--jobs {j}: expected 1 to {max}")));
+    }
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let t0 = std::time::Instant::now();
     let done = sweep(&SweepOptions {
@@ -198,6 +237,7 @@ fn sweep_cmd(
         resume,
         force,
         quiet,
+        allow_large,
     })?;
     if !quiet {
         eprintln!(
@@ -211,7 +251,14 @@ fn sweep_cmd(
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // A command line clap cannot parse is a usage error: exit 3 (2 is for model files).
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 3 } else { 0 });
+        }
+    };
     let result: Result<(), RunError> = match cli.command {
         Command::Run {
             model,
@@ -222,6 +269,7 @@ fn main() -> ExitCode {
             force,
             quiet,
             threads,
+            allow_large,
         } => {
             let opts = RunOptions {
                 out,
@@ -231,6 +279,7 @@ fn main() -> ExitCode {
                 force,
                 quiet,
                 threads,
+                allow_large,
             };
             run(&model, &opts).map(|(dir, m)| {
                 if !quiet {
@@ -242,9 +291,7 @@ fn main() -> ExitCode {
             let opts = RunOptions { set, ..Default::default() };
             resolve_model(&model, &opts).map(|(m, _, net)| print!("{}", chokepoint::summary::summarize(&m, &net)))
         }
-        Command::Plot { inputs, metric, by, out } => chokepoint::plot::lines(&inputs, &metric, by)
-            .and_then(|l| chokepoint::plot::draw(&l, &metric, &out))
-            .map_err(RunError::Usage),
+        Command::Plot { inputs, metric, by, out } => plot_cmd(&inputs, &metric, by, &out),
         Command::Compare { runs, format, baseline } => {
             if runs.len() == 1 && runs[0].join("sweep.json").exists() {
                 compare_sweep(&runs[0], baseline.as_deref(), format)
@@ -264,7 +311,8 @@ fn main() -> ExitCode {
             resume,
             force,
             quiet,
-        } => sweep_cmd(models, seeds, grid, jobs, out, shard, resume, force, quiet),
+            allow_large,
+        } => sweep_cmd(models, seeds, grid, jobs, out, shard, resume, force, quiet, allow_large),
         Command::Schema { json } => {
             if json {
                 println!("{}", chokepoint::output::tables_json());

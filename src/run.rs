@@ -34,6 +34,8 @@ pub struct RunOptions {
     /// Worker threads for systems that run in parallel (default: one per core; 1 runs
     /// everything on the calling thread). Results do not depend on it.
     pub threads: Option<usize>,
+    /// Run even when the estimated output or memory passes the limits.
+    pub allow_large: bool,
 }
 
 /// `manifest.json`: what ran, and proof that the folder is complete (written last).
@@ -54,61 +56,41 @@ pub struct Manifest {
     pub complete: bool,
 }
 
-/// Loads a model file and applies the run's overrides (`--seed`, `--until`, `--set`),
-/// checking the result again. The source is kept for error positions.
+/// Most worker threads a run accepts (far above any machine's useful count; larger values
+/// are a typo, and asking the OS for them fails or exhausts memory).
+pub const MAX_THREADS: usize = 256;
+
+/// Loads a model file and applies the run's overrides (`--set`, then `--seed` and `--until`),
+/// checking the overridden model before `--until` reads its calendar. The source is kept for
+/// error positions.
 pub fn resolve_model(path: &Path, opts: &RunOptions) -> Result<(Model, Source, Network), RunError> {
+    if let Some(n) = opts.threads
+        && !(1..=MAX_THREADS).contains(&n)
+    {
+        return Err(RunError::Usage(format!("--threads {n}: expected 1 to {MAX_THREADS}")));
+    }
     let (mut model, src) = load::load(path)?;
     for a in &opts.set {
         model = overrides::apply(&model, a).map_err(|m| src.error(m))?;
+    }
+    if !opts.set.is_empty() {
+        check::check(&model, &src)?;
     }
     if let Some(seed) = opts.seed {
         model.seed = seed;
     }
     if let Some(until) = &opts.until {
         let d = Date::parse(until).ok_or_else(|| RunError::Usage(format!("--until `{until}` is not a date of the form YYYY-MM-DD")))?;
-        let start = Date::parse(&model.calendar.start).expect("checked");
+        let start = Date::parse(&model.calendar.start)
+            .ok_or_else(|| RunError::Usage(format!("the model's start `{}` is not a date", model.calendar.start)))?;
         if d < start {
             return Err(RunError::Usage(format!("--until {d} is before the model's start {start}")));
         }
         model.calendar.end = d.to_string();
-    }
-    if !opts.set.is_empty() || opts.until.is_some() {
-        check::check(&model, &src)?;
+        check::check(&model, &src).map_err(|e| RunError::Usage(format!("--until {d}: {}", e.message)))?;
     }
     let network = Network::resolve(&model, &src)?;
     Ok((model, src, network))
-}
-
-/// Prepares the output folder: absent -> created; present -> an error unless `force`, and
-/// even then only a previous run folder (or an empty folder) is replaced.
-fn prepare_dir(dir: &Path, force: bool) -> Result<(), RunError> {
-    let io = |source| {
-        RunError::Output(OutputError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })
-    };
-    if dir.exists() {
-        let empty = std::fs::read_dir(dir).map_err(io)?.next().is_none();
-        if !empty && !force {
-            return Err(RunError::Usage(format!(
-                "output folder {} already exists; use --force to replace it",
-                dir.display()
-            )));
-        }
-        if !empty {
-            let is_run = dir.join("manifest.json").exists() || dir.join("model.ron").exists();
-            if !is_run {
-                return Err(RunError::Usage(format!(
-                    "output folder {} exists and is not a run folder; refusing to replace it even with --force",
-                    dir.display()
-                )));
-            }
-            std::fs::remove_dir_all(dir).map_err(io)?;
-        }
-    }
-    std::fs::create_dir_all(dir).map_err(io)?;
-    Ok(())
 }
 
 /// Runs a model file into its run folder; returns the folder and the manifest.
@@ -116,7 +98,7 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
     let t0 = Instant::now();
     let (model, _src, network) = resolve_model(path, opts)?;
     let dir = opts.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&model.name));
-    prepare_dir(&dir, opts.force)?;
+    crate::folders::prepare_run_dir(&dir, opts.force)?;
     let write = |name: &str, text: &str| {
         let p = dir.join(name);
         std::fs::write(&p, text).map_err(|source| RunError::Output(OutputError::Io { path: p, source }))

@@ -35,7 +35,12 @@ pub struct SweepOptions {
     pub resume: bool,
     pub force: bool,
     pub quiet: bool,
+    /// Accept a plan or runs beyond the limits of [`MAX_PLAN_RUNS`] and the size estimates.
+    pub allow_large: bool,
 }
+
+/// Most runs a sweep plans without `--allow-large`.
+pub const MAX_PLAN_RUNS: u64 = 100_000;
 
 /// One run of the plan.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -102,6 +107,26 @@ pub fn parse_shard(spec: &str) -> Result<(usize, usize), String> {
 /// parameter that no model has is an error (a typo, most likely). Returns the plan and the
 /// resolved model of each (model, grid point).
 pub fn plan(opts: &SweepOptions) -> Result<(Vec<PlanItem>, Vec<Model>), RunError> {
+    // The size of the plan, before anything is allocated for it.
+    let runs = opts
+        .grid
+        .iter()
+        .try_fold(opts.models.len() as u64, |n, (_, v)| n.checked_mul(v.len() as u64))
+        .and_then(|n| n.checked_mul(opts.seeds));
+    match runs {
+        Some(n) if n <= MAX_PLAN_RUNS || (opts.allow_large && n <= u64::from(u32::MAX)) => {}
+        _ => {
+            return Err(RunError::Usage(format!(
+                "the sweep plans {} runs (models x grid points x seeds); more than {MAX_PLAN_RUNS} needs --allow-large{}",
+                runs.map_or("more than 2^64".to_string(), |n| n.to_string()),
+                if opts.allow_large {
+                    ", and at most 2^32 runs are possible"
+                } else {
+                    ""
+                }
+            )));
+        }
+    }
     let mut applies = vec![false; opts.grid.len()];
     let mut items = Vec::new();
     let mut resolved = Vec::new();
@@ -178,7 +203,11 @@ fn sweep_in_progress(dir: &Path) -> bool {
     std::fs::read_dir(dir).is_ok_and(|entries| {
         entries.flatten().all(|e| {
             let n = e.file_name().to_string_lossy().into_owned();
-            n.starts_with("scenario=") || n.starts_with("summary") || n == TABLES_DIR || n.contains(".tmp.")
+            n.starts_with("scenario=")
+                || n.starts_with("summary")
+                || n == TABLES_DIR
+                || n.contains(".tmp.")
+                || n == crate::folders::SWEEP_MARKER
         })
     })
 }
@@ -263,7 +292,10 @@ fn complete(dir: &Path) -> bool {
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> RunError {
-    RunError::Usage(format!("{}: {e}", path.display()))
+    RunError::Output(crate::output::OutputError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so a reader never sees
@@ -308,7 +340,7 @@ pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
                     out.display()
                 )));
             }
-            Some(_) if opts.force => std::fs::remove_dir_all(out).map_err(|e| io_err(out, e))?,
+            Some(_) if opts.force => crate::folders::clear_sweep_dir(out)?,
             Some(_) => {
                 return Err(RunError::Usage(format!(
                     "sweep folder {} already exists; use --resume to finish it or --force to replace it",
@@ -317,7 +349,7 @@ pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
             }
         }
     }
-    std::fs::create_dir_all(out).map_err(|e| io_err(out, e))?;
+    crate::folders::mark_sweep_dir(out)?;
     write_atomic(&out.join("sweep.json"), plan_text.as_bytes())?;
 
     let mine: Vec<&PlanItem> = items
@@ -328,7 +360,7 @@ pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
     let goods = controlled_goods(&models);
     let cols = indicator_columns(&models, &goods);
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs.max(1))
+        .num_threads(opts.jobs.clamp(1, mine.len().max(1)))
         .build()
         .map_err(|e| RunError::Usage(e.to_string()))?;
     let bar = if opts.quiet {
@@ -353,16 +385,16 @@ pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
                 let dir = out.join(&it.dir);
                 if !(opts.resume && complete(&dir)) {
                     unlink_views(out, &it.dir)?;
-                    if dir.exists() {
-                        // A partial run from an interrupted sweep: start it again.
-                        std::fs::remove_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
-                    }
+                    // A partial run from an interrupted sweep is started again: `force`
+                    // replaces it, and only if it holds nothing but a run's files.
                     let run_opts = RunOptions {
                         out: Some(dir.clone()),
                         seed: Some(it.seed),
                         set: assignments(it),
                         quiet: true,
                         threads: Some(1),
+                        force: true,
+                        allow_large: opts.allow_large,
                         ..Default::default()
                     };
                     run(Path::new(&it.model), &run_opts)?;

@@ -8,6 +8,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Checks `model` (read from `src`); the first problem found is returned.
 pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
+    if let Some(why) = crate::folders::name_problem(&model.name) {
+        return Err(src.error_at(
+            "name",
+            &model.name,
+            format!(
+                "model name `{}` {why} (it names the run folder runs/<name>/)",
+                model.name.escape_default()
+            ),
+        ));
+    }
     check_calendar(model, src)?;
     let commodities = unique(src, "id", model.commodities.iter().map(|c| c.id.as_str()), "commodity")?;
     let nations = unique(src, "id", model.nations.iter().map(|n| n.id.as_str()), "nation")?;
