@@ -4,10 +4,12 @@
 //! the `--set PATH=VALUE` overrides in [`overrides`].
 
 pub mod check;
+pub mod limits;
 pub mod load;
 pub mod overrides;
 pub mod policy;
 pub mod scenario;
+pub mod spans;
 
 pub use policy::{Action, Buying, Condition, Dist, EndUse, Event, ExportControl, Policies, Rule, Tariff};
 
