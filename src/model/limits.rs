@@ -115,7 +115,7 @@ impl Bounds {
 /// or tiny (`1e19`, not twenty digits).
 pub fn fmt_num(v: f64) -> String {
     let a = v.abs();
-    if !v.is_finite() || a == 0.0 || (1e-4..1e9).contains(&a) {
+    if !v.is_finite() || a == 0.0 || (1e-4..1e9).contains(&a) || (v.fract() == 0.0 && a < 1e10) {
         format!("{v}")
     } else {
         format!("{v:e}")
