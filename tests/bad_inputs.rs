@@ -692,3 +692,36 @@ fn every_bad_input_gets_its_exit_code_file_line_column_and_message() {
         failures.join("\n\n")
     );
 }
+
+#[test]
+fn the_output_estimate_bounds_a_real_run_within_a_factor_of_two() {
+    let dir = tempfile::tempdir().unwrap();
+    for (model, until) in [("baseline.ron", "2025-12-31"), ("april_2025.ron", "2026-06-30")] {
+        let out = dir.path().join(model);
+        run_model(&root().join("models").join(model), &out, &["--until", until]);
+        let written: u64 = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
+        let (m, _) = chokepoint::model::load::load(&root().join("models").join(model)).unwrap();
+        let m = chokepoint::model::overrides::apply(&m, &format!("calendar.end={until}")).unwrap();
+        let e = chokepoint::model::limits::estimate(&m);
+        assert!(
+            written <= e.output_bytes && e.output_bytes <= 2 * written,
+            "{model}: wrote {written} bytes, estimated {}",
+            e.output_bytes
+        );
+    }
+}
+
+#[test]
+fn check_limits_names_both_numbers_and_the_way_out() {
+    use chokepoint::model::limits::{Estimate, check_limits};
+    let e = Estimate {
+        ticks: 10,
+        output_bytes: 3_000_000_000,
+        memory_bytes: 1000,
+    };
+    assert!(check_limits(&e, 4_000_000_000, 2000).is_ok());
+    let msg = check_limits(&e, 2_000_000_000, 2000).unwrap_err();
+    assert!(msg.contains("output is estimated at 3.0 GB, over the limit of 2.0 GB"), "{msg}");
+    assert!(msg.contains("--allow-large"), "{msg}");
+    assert!(!msg.contains("memory"), "{msg}");
+}
