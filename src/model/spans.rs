@@ -148,9 +148,13 @@ impl Node {
     pub fn repeated_key(&self) -> Option<(usize, String)> {
         match &self.kind {
             Kind::Map(entries) => {
-                for (k, (key, _)) in entries.iter().enumerate() {
-                    if entries[..k].iter().any(|(prev, _)| prev.kind == key.kind) {
-                        let shown = key.as_str().map(str::to_string).unwrap_or_else(|| format!("{:?}", key.kind));
+                let mut seen = std::collections::BTreeSet::new();
+                for (key, _) in entries {
+                    let shown = match &key.kind {
+                        Kind::Str(s) | Kind::Atom(s) => s.clone(),
+                        other => format!("{other:?}"),
+                    };
+                    if !seen.insert((matches!(key.kind, Kind::Str(_)), shown.clone())) {
                         return Some((key.start, shown));
                     }
                 }
