@@ -1,6 +1,6 @@
 //! `chokepoint validate`: a one-screen summary of a model's world and its starting steady state.
 
-use crate::model::Model;
+use crate::model::{Model, limits};
 use crate::network::Network;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -57,11 +57,11 @@ pub fn summarize(model: &Model, net: &Network) -> String {
         let util = if cap > 0.0 { 100.0 * out / cap } else { 0.0 };
         let _ = writeln!(
             s,
-            "  {id:<16} {:>6} {:>14.0} {:>14.0} {:>5.0}%  {}",
+            "  {id:<16} {:>6} {:>14} {:>14} {:>6}  {}",
             net.units[c],
-            out,
-            cap,
-            util,
+            quantity(out),
+            quantity(cap),
+            percent(util / 100.0),
             tops.join(", ")
         );
     }
@@ -75,22 +75,57 @@ pub fn summarize(model: &Model, net: &Network) -> String {
     for ((e, c), q) in ex.iter().take(8) {
         let _ = writeln!(
             s,
-            "  {:<4} exports {:>12.0} {} of {}",
-            net.nations[*e as usize], q, net.units[*c as usize], net.commodities[*c as usize]
+            "  {:<4} exports {:>12} {} of {}",
+            net.nations[*e as usize],
+            quantity(*q),
+            net.units[*c as usize],
+            net.commodities[*c as usize]
         );
     }
     let over: Vec<String> = (0..net.firms.len())
         .filter(|&f| net.steady_output[f] > model.firms[f].capacity_per_day * (1.0 + 1e-9))
         .map(|f| {
-            format!(
-                "{} ({:.0}% of capacity)",
-                net.firms[f],
-                100.0 * net.steady_output[f] / model.firms[f].capacity_per_day.max(1e-300)
-            )
+            let cap = model.firms[f].capacity_per_day;
+            let share = if cap > 0.0 {
+                format!("{} of capacity", percent(net.steady_output[f] / cap))
+            } else {
+                "no capacity".to_string()
+            };
+            format!("{} ({share})", net.firms[f])
         })
         .collect();
     if !over.is_empty() {
         let _ = writeln!(s, "\nwarning: orders at the start exceed capacity at: {}", over.join(", "));
     }
+    let e = limits::estimate(model);
+    let _ = writeln!(
+        s,
+        "\nestimated output {}, peak memory {} ({} ticks)",
+        limits::fmt_bytes(e.output_bytes),
+        limits::fmt_bytes(e.memory_bytes),
+        e.ticks
+    );
+    if let Err(msg) = limits::check_limits(&e, limits::DEFAULT_MAX_OUTPUT_BYTES, limits::DEFAULT_MAX_MEMORY_BYTES) {
+        let _ = writeln!(s, "warning: {msg}");
+    }
     s
+}
+
+/// A quantity in whole units, in scientific notation once it is longer than 12 digits.
+fn quantity(q: f64) -> String {
+    if q.is_finite() && q.abs() < 1e12 {
+        format!("{q:.0}")
+    } else {
+        format!("{q:.3e}")
+    }
+}
+
+/// A ratio as a percentage people can read: `250%`, `3.4e5%` for absurd ones.
+fn percent(ratio: f64) -> String {
+    let p = 100.0 * ratio;
+    if p.is_finite() && p < 1e6 {
+        format!("{p:.0}%")
+    } else {
+        format!("{p:.1e}%")
+    }
 }

@@ -88,10 +88,7 @@ fn world(nations: &[&str], firms: Vec<Firm>, routes: Vec<Route>, tick_days: u32,
 }
 
 fn build(model: &Model, seed: u64) -> Simulation {
-    let src = Source {
-        path: "small.ron".into(),
-        text: String::new(),
-    };
+    let src = Source::new("small.ron", "");
     chokepoint::model::check::check(model, &src).expect("valid world");
     let net = Network::resolve(model, &src).expect("resolvable world");
     Simulation::new(model, net, seed)

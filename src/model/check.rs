@@ -1,10 +1,41 @@
-//! Semantic checks of a parsed model: every id resolves, every number is in range, the
-//! commodity graph has no cycle. Each error points at the offending text where it can.
+//! Semantic checks of a parsed model: every id resolves, every number is in its range
+//! ([`super::limits`]), the commodity graph has no cycle. Each error points at the offending
+//! value: checks name it by a path ([`Seg`]) that [`Source::error_in`] follows inside the
+//! element (firm, event, route) that holds it, in the file that wrote it.
 
+use super::limits::{self, Bounds, MAX_DAYS};
 use super::load::{ModelError, Source};
-use super::{Model, Suppliers};
+use super::spans::Seg::{self, F, I, Id, K, Key, Route};
+use super::{Firm, Model, Suppliers};
 use crate::calendar::Date;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// `base` followed by `rest`.
+fn at<'a>(base: &[Seg<'a>], rest: &[Seg<'a>]) -> Vec<Seg<'a>> {
+    base.iter().chain(rest).copied().collect()
+}
+
+/// `v` within `b`, else an error at `path` (`what` prefixes the message, e.g. "firm `x`: ").
+fn range(src: &Source, path: &[Seg], what: &str, name: &str, v: f64, b: Bounds, unit: &str) -> Result<(), ModelError> {
+    match b.violation(name, v, unit) {
+        Some(msg) => Err(src.error_in(path, format!("{what}{msg}"))),
+        None => Ok(()),
+    }
+}
+
+/// Durations in days: `[0, MAX_DAYS]`.
+const DAYS: Bounds = Bounds::closed(0.0, MAX_DAYS);
+/// Probabilities and shares: `[0, 1]`.
+const SHARE: Bounds = Bounds::closed(0.0, 1.0);
+
+/// Where a firm's recipe names `input`: its own recipe, or the first of its lines that does.
+fn recipe_key<'a>(f: &'a Firm, input: &'a str) -> Vec<Seg<'a>> {
+    let firm = [F("firms"), Id(&f.id)];
+    match f.lines.iter().find(|l| l.recipe.contains_key(input)) {
+        Some(l) if f.recipe.is_empty() => at(&firm, &[F("lines"), Id(&l.id), F("recipe"), Key(input)]),
+        _ => at(&firm, &[F("recipe"), Key(input)]),
+    }
+}
 
 /// Checks `model` (read from `src`); the first problem found is returned.
 pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
@@ -19,31 +50,38 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
         ));
     }
     check_calendar(model, src)?;
-    let commodities = unique(src, "id", model.commodities.iter().map(|c| c.id.as_str()), "commodity")?;
-    let nations = unique(src, "id", model.nations.iter().map(|n| n.id.as_str()), "nation")?;
-    let firms = unique(src, "id", model.firms.iter().map(|f| f.id.as_str()), "firm")?;
+    let commodities = unique(
+        src,
+        &[F("commodities")],
+        model.commodities.iter().map(|c| c.id.as_str()),
+        "commodity",
+    )?;
+    let nations = unique(src, &[F("nations")], model.nations.iter().map(|n| n.id.as_str()), "nation")?;
+    let firms = unique(src, &[F("firms")], model.firms.iter().map(|f| f.id.as_str()), "firm")?;
 
     for c in &model.commodities {
-        if !(c.price_usd.is_finite() && c.price_usd > 0.0) {
-            return Err(src.error_at(
-                "id",
-                &c.id,
-                format!(
-                    "commodity `{}`: price_usd must be a positive number of USD per {}, found {}",
-                    c.id, c.unit, c.price_usd
-                ),
+        let here = [F("commodities"), Id(&c.id)];
+        if c.unit.trim().is_empty() {
+            return Err(src.error_in(
+                &at(&here, &[F("unit")]),
+                format!("commodity `{}`: unit must not be empty (e.g. \"t\")", c.id),
             ));
         }
-        if c.unit.trim().is_empty() {
-            return Err(src.error_at("id", &c.id, format!("commodity `{}`: unit must not be empty (e.g. \"t\")", c.id)));
-        }
+        range(
+            src,
+            &at(&here, &[F("price_usd")]),
+            &format!("commodity `{}`: ", c.id),
+            "price_usd",
+            c.price_usd,
+            Bounds::above(0.0, limits::MAX_PRICE_USD),
+            &format!("USD per {}", c.unit),
+        )?;
     }
     for n in &model.nations {
         let ok = n.id == "EU" || n.id == "ROW" || (n.id.len() == 2 && n.id.chars().all(|c| c.is_ascii_uppercase()));
         if !ok {
-            return Err(src.error_at(
-                "id",
-                &n.id,
+            return Err(src.error_in(
+                &[F("nations"), Id(&n.id), F("id")],
                 format!(
                     "nation id `{}` is not an ISO 3166-1 alpha-2 code (two capital letters), `EU` or `ROW`",
                     n.id
@@ -51,263 +89,107 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
             ));
         }
         if n.price_region.trim().is_empty() {
-            return Err(src.error_at("id", &n.id, format!("nation `{}`: price_region must not be empty", n.id)));
+            return Err(src.error_in(
+                &[F("nations"), Id(&n.id), F("price_region")],
+                format!("nation `{}`: price_region must not be empty", n.id),
+            ));
         }
     }
 
     let finals: BTreeSet<&str> = model.commodities.iter().filter(|c| c.final_demand).map(|c| c.id.as_str()).collect();
     for f in &model.firms {
-        known(src, "nation", &f.nation, &nations, "nation")?;
-        known(src, "output", &f.output, &commodities, "commodity")?;
-        let snake = !f.role.is_empty()
-            && f.role.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-            && f.role.starts_with(|c: char| c.is_ascii_lowercase());
-        if !snake {
-            return Err(src.error_at(
-                "role",
-                &f.role,
-                format!("firm `{}`: role `{}` must be snake_case, e.g. `magnet_maker`", f.id, f.role),
-            ));
-        }
-        if !(f.capacity_per_day.is_finite() && f.capacity_per_day >= 0.0) {
-            return Err(src.error_at(
-                "id",
-                &f.id,
-                format!(
-                    "firm `{}`: capacity_per_day must be a non-negative number, found {}",
-                    f.id, f.capacity_per_day
-                ),
-            ));
-        }
-        for (name, v) in [
-            ("target_cover_days", f.target_cover_days),
-            ("output_cover_days", f.output_cover_days),
-            ("price_elasticity", f.price_elasticity),
-        ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(src.error_at(
-                    "id",
-                    &f.id,
-                    format!("firm `{}`: {name} must be a non-negative number, found {v}", f.id),
-                ));
-            }
-        }
-        if !f.lines.is_empty() {
-            if !f.recipe.is_empty() {
-                return Err(src.error_at("id", &f.id, format!("firm `{}`: give either a recipe or lines, not both", f.id)));
-            }
-            let ids = unique(src, "id", f.lines.iter().map(|l| l.id.as_str()), "line")?;
-            let total: f64 = f.lines.iter().map(|l| l.share).sum();
-            if f.lines.iter().any(|l| !(l.share.is_finite() && l.share > 0.0)) || (total - 1.0).abs() > 1e-6 {
-                return Err(src.error_at(
-                    "id",
-                    &f.id,
-                    format!("firm `{}`: line shares must be positive and sum to 1, found a sum of {total}", f.id),
-                ));
-            }
-            for l in &f.lines {
-                if l.recipe.is_empty() {
-                    return Err(src.error_at("id", &l.id, format!("firm `{}`: line `{}` has an empty recipe", f.id, l.id)));
-                }
-            }
-            if let super::LineRationing::Priority(order) = &f.line_rationing {
-                let given: BTreeSet<&str> = order.iter().map(|s| s.as_str()).collect();
-                if given != ids || order.len() != ids.len() {
-                    return Err(src.error_at(
-                        "id",
-                        &f.id,
-                        format!(
-                            "firm `{}`: Priority must list each line once: {}",
-                            f.id,
-                            ids.iter().copied().collect::<Vec<_>>().join(", ")
-                        ),
-                    ));
-                }
-            }
-        }
-        let recipe = f.effective_recipe();
-        for (input, &q) in &recipe {
-            known(src, "", input, &commodities, "commodity")?;
-            if !(q.is_finite() && q > 0.0) {
-                return Err(src.error_at(
-                    "",
-                    input,
-                    format!(
-                        "firm `{}`: recipe amount of `{input}` must be a positive number of units per unit of output, found {q}",
-                        f.id
-                    ),
-                ));
-            }
-            if finals.contains(input.as_str()) {
-                return Err(src.error_at(
-                    "",
-                    input,
-                    format!("firm `{}`: `{input}` is a final-demand good and cannot be an input", f.id),
-                ));
-            }
-            if *input == f.output {
-                return Err(src.error_at(
-                    "",
-                    input,
-                    format!(
-                        "firm `{}`: `{input}` is both its output and an input (a cycle in the commodity graph)",
-                        f.id
-                    ),
-                ));
-            }
-        }
-        for (c, &q) in &f.initial_stock {
-            known(src, "", c, &commodities, "commodity")?;
-            if *c != f.output && !recipe.contains_key(c) {
-                return Err(src.error_at(
-                    "",
-                    c,
-                    format!(
-                        "firm `{}`: initial_stock of `{c}`, which is neither its output nor in its recipe",
-                        f.id
-                    ),
-                ));
-            }
-            if !(q.is_finite() && q >= 0.0) {
-                return Err(src.error_at(
-                    "",
-                    c,
-                    format!("firm `{}`: initial_stock of `{c}` must be non-negative, found {q}", f.id),
-                ));
-            }
-        }
-        for (input, rule) in &f.suppliers {
-            if !recipe.contains_key(input) {
-                return Err(src.error_at(
-                    "",
-                    input,
-                    format!("firm `{}`: suppliers given for `{input}`, which is not in its recipe", f.id),
-                ));
-            }
-            match rule {
-                Suppliers::Listed(list) => {
-                    if list.is_empty() {
-                        return Err(src.error_at("", input, format!("firm `{}`: Listed suppliers of `{input}` is empty", f.id)));
-                    }
-                    for s in list {
-                        known(src, "firm", &s.firm, &firms, "firm")?;
-                        let sup = model.firms.iter().find(|x| x.id == s.firm).expect("known firm");
-                        if sup.output != *input {
-                            return Err(src.error_at(
-                                "firm",
-                                &s.firm,
-                                format!(
-                                    "firm `{}` lists `{}` as a supplier of `{input}`, but `{}` makes `{}`",
-                                    f.id, s.firm, s.firm, sup.output
-                                ),
-                            ));
-                        }
-                        if !(s.share.is_finite() && s.share > 0.0) {
-                            return Err(src.error_at(
-                                "firm",
-                                &s.firm,
-                                format!(
-                                    "firm `{}`: share of supplier `{}` must be positive, found {}",
-                                    f.id, s.firm, s.share
-                                ),
-                            ));
-                        }
-                    }
-                }
-                Suppliers::ByNation(shares) => {
-                    for (n, &w) in shares {
-                        known(src, "", n, &nations, "nation")?;
-                        if !(w.is_finite() && w > 0.0) {
-                            return Err(src.error_at(
-                                "",
-                                n,
-                                format!("firm `{}`: share of nation `{n}` for `{input}` must be positive, found {w}", f.id),
-                            ));
-                        }
-                        if !model
-                            .firms
-                            .iter()
-                            .any(|s| s.nation == *n && s.output == *input && s.capacity_per_day > 0.0)
-                        {
-                            return Err(src.error_at(
-                                "",
-                                n,
-                                format!(
-                                    "firm `{}`: buys `{input}` from nation `{n}`, but no firm there makes `{input}`",
-                                    f.id
-                                ),
-                            ));
-                        }
-                    }
-                }
-                Suppliers::ByCapacity { nations: ns, home_share } => {
-                    for n in ns {
-                        if !nations.contains(n.as_str()) {
-                            return Err(unknown(src, "", n, &nations, "nation"));
-                        }
-                    }
-                    if let Some(h) = home_share
-                        && !(0.0..=1.0).contains(h)
-                    {
-                        return Err(src.error_at("", input, format!("firm `{}`: home_share must be between 0 and 1, found {h}", f.id)));
-                    }
-                }
-            }
-        }
+        check_firm(model, src, f, &commodities, &nations, &firms, &finals)?;
     }
     // Every input must be made by somebody.
     let made: BTreeSet<&str> = model.firms.iter().map(|f| f.output.as_str()).collect();
     for f in &model.firms {
         for input in f.effective_recipe().keys() {
             if !made.contains(input.as_str()) {
-                return Err(src.error_at("", input, format!("firm `{}` needs `{input}`, but no firm makes `{input}`", f.id)));
+                return Err(src.error_in(
+                    &recipe_key(f, input),
+                    format!("firm `{}` needs `{input}`, but no firm makes `{input}`", f.id),
+                ));
             }
         }
     }
     check_cycles(model, src)?;
 
     for r in &model.routes.links {
-        known(src, "from", &r.from, &nations, "nation")?;
-        known(src, "to", &r.to, &nations, "nation")?;
-        if r.days == 0 || r.jitter_days >= r.days {
-            return Err(src.error_at(
-                "from",
-                &r.from,
-                format!(
-                    "route {} -> {}: days must be at least 1 and jitter_days less than days (found {} ± {})",
-                    r.from, r.to, r.days, r.jitter_days
-                ),
+        let here = [F("routes"), F("links"), Route(&r.from, &r.to)];
+        known(src, &at(&here, &[F("from")]), &r.from, &nations, "nation")?;
+        known(src, &at(&here, &[F("to")]), &r.to, &nations, "nation")?;
+        let what = format!("route {} -> {}: ", r.from, r.to);
+        range(
+            src,
+            &at(&here, &[F("days")]),
+            &what,
+            "days",
+            f64::from(r.days),
+            Bounds::closed(1.0, MAX_DAYS),
+            "days",
+        )?;
+        if r.jitter_days >= r.days {
+            return Err(src.error_in(
+                &at(&here, &[F("jitter_days")]),
+                format!("{what}jitter_days must be less than days (found {} ± {})", r.days, r.jitter_days),
             ));
         }
     }
-    if model.routes.domestic_days == 0 {
-        return Err(src.error_at("", "", "routes: domestic_days must be at least 1".into()));
-    }
+    range(
+        src,
+        &[F("routes"), F("domestic_days")],
+        "routes: ",
+        "domestic_days",
+        f64::from(model.routes.domestic_days),
+        Bounds::closed(1.0, MAX_DAYS),
+        "days",
+    )?;
     check_policies(model, src, &nations, &commodities)?;
     let b = &model.buying;
-    for (name, v, lo, hi) in [
-        ("tariff_sensitivity", b.tariff_sensitivity, 0.0, 100.0),
-        ("denial_penalty", b.denial_penalty, 0.0, 1.0),
-        ("approval_recovery", b.approval_recovery, 0.0, 1.0),
-        ("reliability_floor", b.reliability_floor, 0.0, 1.0),
-        ("licence_wait_memory_days", b.licence_wait_memory_days, 1.0, 1e6),
+    for (name, v, bounds) in [
+        (
+            "tariff_sensitivity",
+            b.tariff_sensitivity,
+            Bounds::closed(0.0, limits::MAX_TARIFF_SENSITIVITY),
+        ),
+        ("denial_penalty", b.denial_penalty, SHARE),
+        ("approval_recovery", b.approval_recovery, SHARE),
+        ("reliability_floor", b.reliability_floor, SHARE),
+        (
+            "licence_wait_memory_days",
+            b.licence_wait_memory_days,
+            Bounds::closed(1.0, MAX_DAYS),
+        ),
+        (
+            "application_interval_days",
+            f64::from(b.application_interval_days),
+            Bounds::closed(1.0, MAX_DAYS),
+        ),
     ] {
-        if !(v.is_finite() && (lo..=hi).contains(&v)) {
-            return Err(src.error(format!("buying: {name} must be between {lo} and {hi}, found {v}")));
-        }
-    }
-    if b.application_interval_days == 0 {
-        return Err(src.error("buying: application_interval_days must be at least 1".into()));
+        range(src, &[F("buying"), F(name)], "buying: ", name, v, bounds, "")?;
     }
     let p = &model.prices;
-    for (name, v) in [
-        ("speed_per_day", p.speed_per_day),
-        ("reversion_per_day", p.reversion_per_day),
-        ("stock_gap_weight", p.stock_gap_weight),
+    for (name, v, bounds) in [
+        ("speed_per_day", p.speed_per_day, SHARE),
+        ("reversion_per_day", p.reversion_per_day, Bounds::above(0.0, 1.0)),
+        ("stock_gap_weight", p.stock_gap_weight, SHARE),
     ] {
-        if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
-            return Err(src.error(format!("prices: {name} must be between 0 and 1 per day, found {v}")));
-        }
+        range(src, &[F("prices"), F(name)], "prices: ", name, v, bounds, "")?;
+    }
+    let reach = p.speed_per_day * (1.0 + p.stock_gap_weight) / p.reversion_per_day;
+    if reach > limits::MAX_PRICE_LOG_RANGE {
+        return Err(src.error_in(
+            &[F("prices"), F("reversion_per_day")],
+            format!(
+                "prices: with speed_per_day {} and stock_gap_weight {}, reversion_per_day {} lets prices drift to e^{} times their reference; \
+                 speed_per_day × (1 + stock_gap_weight) / reversion_per_day must be at most {}",
+                p.speed_per_day,
+                p.stock_gap_weight,
+                p.reversion_per_day,
+                limits::fmt_num(reach),
+                limits::MAX_PRICE_LOG_RANGE
+            ),
+        ));
     }
     let pl = &model.planning;
     for (name, v) in [
@@ -315,136 +197,405 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
         ("stock_adjust_days", pl.stock_adjust_days),
         ("market_shock_days", pl.market_shock_days),
     ] {
-        if !(v.is_finite() && v >= 1.0) {
-            return Err(src.error(format!("planning: {name} must be at least 1 day, found {v}")));
+        range(
+            src,
+            &[F("planning"), F(name)],
+            "planning: ",
+            name,
+            v,
+            Bounds::closed(1.0, MAX_DAYS),
+            "days",
+        )?;
+    }
+    for (name, v) in [
+        ("final_demand_noise", pl.final_demand_noise),
+        ("market_shock_sd", pl.market_shock_sd),
+    ] {
+        if !(v.is_finite() && (0.0..0.5).contains(&v)) {
+            return Err(src.error_in(
+                &[F("planning"), F(name)],
+                format!("planning: {name} must be in [0, 0.5), found {v}"),
+            ));
         }
-    }
-    if !(pl.final_demand_noise.is_finite() && (0.0..0.5).contains(&pl.final_demand_noise)) {
-        return Err(src.error(format!(
-            "planning: final_demand_noise must be in [0, 0.5), found {}",
-            pl.final_demand_noise
-        )));
-    }
-    if !(pl.market_shock_sd.is_finite() && (0.0..0.5).contains(&pl.market_shock_sd)) {
-        return Err(src.error(format!(
-            "planning: market_shock_sd must be in [0, 0.5), found {}",
-            pl.market_shock_sd
-        )));
     }
     Ok(())
 }
 
-fn check_policies(model: &Model, src: &Source, nations: &BTreeSet<&str>, commodities: &BTreeSet<&str>) -> Result<(), ModelError> {
-    use super::policy::{Action, Condition, Dist};
-    let pol = &model.policies;
-    let controls = unique(src, "id", pol.controls.iter().map(|c| c.id.as_str()), "export control")?;
-    let regions: BTreeSet<&str> = model.nations.iter().map(|n| n.price_region.as_str()).collect();
-    let roles: BTreeSet<&str> = model.firms.iter().map(|f| f.role.as_str()).collect();
-    let prob = |what: &str, key: &str, v: f64| -> Result<(), ModelError> {
-        if v.is_finite() && (0.0..=1.0).contains(&v) {
-            Ok(())
-        } else {
-            Err(src.error_at("", key, format!("{what} must be a probability between 0 and 1, found {v}")))
+#[allow(clippy::too_many_arguments)]
+fn check_firm(
+    model: &Model,
+    src: &Source,
+    f: &Firm,
+    commodities: &BTreeSet<&str>,
+    nations: &BTreeSet<&str>,
+    firms: &BTreeSet<&str>,
+    finals: &BTreeSet<&str>,
+) -> Result<(), ModelError> {
+    let firm = [F("firms"), Id(&f.id)];
+    let what = format!("firm `{}`: ", f.id);
+    known(src, &at(&firm, &[F("nation")]), &f.nation, nations, "nation")?;
+    known(src, &at(&firm, &[F("output")]), &f.output, commodities, "commodity")?;
+    let snake = !f.role.is_empty()
+        && f.role.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && f.role.starts_with(|c: char| c.is_ascii_lowercase());
+    if !snake {
+        return Err(src.error_in(
+            &at(&firm, &[F("role")]),
+            format!("{what}role `{}` must be snake_case, e.g. `magnet_maker`", f.role),
+        ));
+    }
+    range(
+        src,
+        &at(&firm, &[F("capacity_per_day")]),
+        &what,
+        "capacity_per_day",
+        f.capacity_per_day,
+        Bounds::closed(0.0, limits::MAX_CAPACITY_PER_DAY),
+        "",
+    )?;
+    for (name, v, bounds, unit) in [
+        ("target_cover_days", f.target_cover_days, DAYS, "days"),
+        ("output_cover_days", f.output_cover_days, DAYS, "days"),
+        (
+            "price_elasticity",
+            f.price_elasticity,
+            Bounds::closed(0.0, limits::MAX_PRICE_ELASTICITY),
+            "",
+        ),
+        ("defence_share", f.defence_share, SHARE, ""),
+    ] {
+        range(src, &at(&firm, &[F(name)]), &what, name, v, bounds, unit)?;
+    }
+    if !f.lines.is_empty() {
+        if !f.recipe.is_empty() {
+            return Err(src.error_in(&at(&firm, &[F("recipe")]), format!("{what}give either a recipe or lines, not both")));
         }
-    };
-    let dist = |what: &str, key: &str, d: &Dist| -> Result<(), ModelError> {
-        if d.is_valid() {
-            Ok(())
-        } else {
-            Err(src.error_at(
-                "id",
-                key,
-                format!("{what}: {d:?} is not a valid distribution of days (non-negative, min <= mode <= max)"),
-            ))
+        let ids = unique(src, &at(&firm, &[F("lines")]), f.lines.iter().map(|l| l.id.as_str()), "line")?;
+        for l in &f.lines {
+            let line = at(&firm, &[F("lines"), Id(&l.id)]);
+            range(
+                src,
+                &at(&line, &[F("share")]),
+                &what,
+                &format!("share of line `{}`", l.id),
+                l.share,
+                Bounds::above(0.0, 1.0),
+                "",
+            )?;
+            if l.recipe.is_empty() {
+                return Err(src.error_in(&at(&line, &[F("recipe")]), format!("{what}line `{}` has an empty recipe", l.id)));
+            }
+            check_amounts(src, &at(&line, &[F("recipe")]), &what, &l.recipe)?;
         }
-    };
-    for c in &pol.controls {
-        known(src, "nation", &c.nation, nations, "nation")?;
-        if c.commodities.is_empty() {
-            return Err(src.error_at("id", &c.id, format!("export control `{}` lists no commodities", c.id)));
+        let total: f64 = f.lines.iter().map(|l| l.share).sum();
+        if (total - 1.0).abs() > 1e-6 {
+            return Err(src.error_in(
+                &at(&firm, &[F("lines")]),
+                format!("{what}line shares must sum to 1, found a sum of {}", limits::fmt_num(total)),
+            ));
         }
-        for (k, &share) in &c.commodities {
-            known(src, "", k, commodities, "commodity")?;
-            prob(&format!("export control `{}`: share of `{k}` under licence", c.id), k, share)?;
-        }
-        dist(
-            &format!("export control `{}`: review_working_days", c.id),
-            &c.id,
-            &c.review_working_days,
-        )?;
-        prob(&format!("export control `{}`: approval.civil", c.id), &c.id, c.approval.civil)?;
-        prob(&format!("export control `{}`: approval.defence", c.id), &c.id, c.approval.defence)?;
-        for (n, &p) in c.approval.civil_by_destination.iter().chain(&c.approval.defence_by_destination) {
-            known(src, "", n, nations, "nation")?;
-            prob(&format!("export control `{}`: approval for {n}", c.id), n, p)?;
-        }
-        for (k, &q) in &c.annual_quota {
-            known(src, "", k, commodities, "commodity")?;
-            if !(q.is_finite() && q >= 0.0) {
-                return Err(src.error_at(
-                    "",
-                    k,
-                    format!("export control `{}`: annual_quota of `{k}` must be non-negative", c.id),
+        if let super::LineRationing::Priority(order) = &f.line_rationing {
+            let given: BTreeSet<&str> = order.iter().map(|s| s.as_str()).collect();
+            if given != ids || order.len() != ids.len() {
+                return Err(src.error_in(
+                    &at(&firm, &[F("line_rationing")]),
+                    format!(
+                        "{what}Priority must list each line once: {}",
+                        ids.iter().copied().collect::<Vec<_>>().join(", ")
+                    ),
                 ));
             }
         }
-        for n in c.banned.iter().chain(&c.general_licences) {
-            if !nations.contains(n.as_str()) {
-                return Err(unknown(src, "", n, nations, "nation"));
-            }
-        }
-        if c.validity_days == 0 {
-            return Err(src.error_at("id", &c.id, format!("export control `{}`: validity_days must be at least 1", c.id)));
-        }
-        if let Some(i) = &c.inspection {
-            prob(&format!("export control `{}`: inspection share", c.id), &c.id, i.share)?;
-            dist(&format!("export control `{}`: inspection hold_days", c.id), &c.id, &i.hold_days)?;
-        }
+    } else {
+        check_amounts(src, &at(&firm, &[F("recipe")]), &what, &f.recipe)?;
     }
-    for t in &pol.tariffs {
-        known(src, "importer", &t.importer, nations, "nation")?;
-        known(src, "origin", &t.origin, nations, "nation")?;
-        known(src, "commodity", &t.commodity, commodities, "commodity")?;
-        if !(t.rate.is_finite() && t.rate >= 0.0) {
-            return Err(src.error_at(
-                "importer",
-                &t.importer,
-                format!("tariff rate must be non-negative, found {}", t.rate),
+    let recipe = f.effective_recipe();
+    for input in recipe.keys() {
+        let key = recipe_key(f, input);
+        known(src, &key, input, commodities, "commodity")?;
+        if finals.contains(input.as_str()) {
+            return Err(src.error_in(&key, format!("{what}`{input}` is a final-demand good and cannot be an input")));
+        }
+        if *input == f.output {
+            return Err(src.error_in(
+                &key,
+                format!("{what}`{input}` is both its output and an input (a cycle in the commodity graph)"),
             ));
         }
     }
-    let check_action = |a: &Action| -> Result<(), ModelError> {
-        let control = |id: &str| known(src, "", id, &controls, "export control");
+    for (c, &q) in &f.initial_stock {
+        let key = at(&firm, &[F("initial_stock"), Key(c)]);
+        known(src, &key, c, commodities, "commodity")?;
+        if *c != f.output && !recipe.contains_key(c) {
+            return Err(src.error_in(
+                &key,
+                format!("{what}initial_stock of `{c}`, which is neither its output nor in its recipe"),
+            ));
+        }
+        range(
+            src,
+            &at(&firm, &[F("initial_stock"), K(c)]),
+            &what,
+            &format!("initial_stock of `{c}`"),
+            q,
+            Bounds::closed(0.0, limits::MAX_QUANTITY),
+            "",
+        )?;
+    }
+    for (input, rule) in &f.suppliers {
+        let key = at(&firm, &[F("suppliers"), Key(input)]);
+        let val = at(&firm, &[F("suppliers"), K(input)]);
+        if !recipe.contains_key(input) {
+            return Err(src.error_in(&key, format!("{what}suppliers given for `{input}`, which is not in its recipe")));
+        }
+        match rule {
+            Suppliers::Listed(list) => {
+                if list.is_empty() {
+                    return Err(src.error_in(&val, format!("{what}Listed suppliers of `{input}` is empty")));
+                }
+                for (k, s) in list.iter().enumerate() {
+                    let entry = at(&val, &[I(0), I(k)]);
+                    known(src, &at(&entry, &[F("firm")]), &s.firm, firms, "firm")?;
+                    let sup = model.firms.iter().find(|x| x.id == s.firm).expect("known firm");
+                    if sup.output != *input {
+                        return Err(src.error_in(
+                            &at(&entry, &[F("firm")]),
+                            format!(
+                                "firm `{}` lists `{}` as a supplier of `{input}`, but `{}` makes `{}`",
+                                f.id, s.firm, s.firm, sup.output
+                            ),
+                        ));
+                    }
+                    range(
+                        src,
+                        &at(&entry, &[F("share")]),
+                        &what,
+                        &format!("share of supplier `{}`", s.firm),
+                        s.share,
+                        Bounds::above(0.0, limits::MAX_WEIGHT),
+                        "",
+                    )?;
+                }
+            }
+            Suppliers::ByNation(shares) => {
+                for (n, &w) in shares {
+                    let nkey = at(&val, &[I(0), Key(n)]);
+                    known(src, &nkey, n, nations, "nation")?;
+                    range(
+                        src,
+                        &at(&val, &[I(0), K(n)]),
+                        &what,
+                        &format!("share of nation `{n}` for `{input}`"),
+                        w,
+                        Bounds::above(0.0, limits::MAX_WEIGHT),
+                        "",
+                    )?;
+                    if !model
+                        .firms
+                        .iter()
+                        .any(|s| s.nation == *n && s.output == *input && s.capacity_per_day > 0.0)
+                    {
+                        return Err(src.error_in(
+                            &nkey,
+                            format!("{what}buys `{input}` from nation `{n}`, but no firm there makes `{input}`"),
+                        ));
+                    }
+                }
+            }
+            Suppliers::ByCapacity { nations: ns, home_share } => {
+                for (k, n) in ns.iter().enumerate() {
+                    known(src, &at(&val, &[F("nations"), I(k)]), n, nations, "nation")?;
+                }
+                if let Some(h) = home_share {
+                    range(src, &at(&val, &[F("home_share")]), &what, "home_share", *h, SHARE, "")?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Recipe amounts: positive, at most [`limits::MAX_RECIPE`] units per unit of output.
+fn check_amounts(src: &Source, map: &[Seg], what: &str, recipe: &BTreeMap<String, f64>) -> Result<(), ModelError> {
+    for (input, &q) in recipe {
+        range(
+            src,
+            &at(map, &[K(input)]),
+            what,
+            &format!("recipe amount of `{input}`"),
+            q,
+            Bounds::above(0.0, limits::MAX_RECIPE),
+            "units per unit of output",
+        )?;
+    }
+    Ok(())
+}
+
+fn check_dist(src: &Source, path: &[Seg], what: &str, d: &super::Dist) -> Result<(), ModelError> {
+    let ok = d.is_valid()
+        && match *d {
+            super::Dist::Fixed(x) => x <= MAX_DAYS,
+            super::Dist::Uniform { max, .. } | super::Dist::Triangular { max, .. } => max <= MAX_DAYS,
+        };
+    if ok {
+        Ok(())
+    } else {
+        Err(src.error_in(
+            path,
+            format!("{what}: {d:?} is not a valid distribution of days (finite, 0 <= min <= mode <= max <= {MAX_DAYS})"),
+        ))
+    }
+}
+
+fn check_policies(model: &Model, src: &Source, nations: &BTreeSet<&str>, commodities: &BTreeSet<&str>) -> Result<(), ModelError> {
+    use super::policy::{Action, Condition};
+    let pol = &model.policies;
+    let controls = unique(
+        src,
+        &[F("policies"), F("controls")],
+        pol.controls.iter().map(|c| c.id.as_str()),
+        "export control",
+    )?;
+    let regions: BTreeSet<&str> = model.nations.iter().map(|n| n.price_region.as_str()).collect();
+    let roles: BTreeSet<&str> = model.firms.iter().map(|f| f.role.as_str()).collect();
+    let prob = |path: &[Seg], what: &str, v: f64| -> Result<(), ModelError> {
+        if v.is_finite() && (0.0..=1.0).contains(&v) {
+            Ok(())
+        } else {
+            Err(src.error_in(
+                path,
+                format!("{what} must be a probability between 0 and 1, found {}", limits::fmt_num(v)),
+            ))
+        }
+    };
+    let whole_days = |path: &[Seg], what: &str, name: &str, v: u32, min: f64, max: f64| {
+        range(src, path, what, name, f64::from(v), Bounds::closed(min, max), "days")
+    };
+    for c in &pol.controls {
+        let here = [F("policies"), F("controls"), Id(&c.id)];
+        let what = format!("export control `{}`: ", c.id);
+        known(src, &at(&here, &[F("nation")]), &c.nation, nations, "nation")?;
+        if c.commodities.is_empty() {
+            return Err(src.error_in(&at(&here, &[F("commodities")]), format!("{what}lists no commodities")));
+        }
+        for (k, &share) in &c.commodities {
+            known(src, &at(&here, &[F("commodities"), Key(k)]), k, commodities, "commodity")?;
+            prob(
+                &at(&here, &[F("commodities"), K(k)]),
+                &format!("{what}share of `{k}` under licence"),
+                share,
+            )?;
+        }
+        whole_days(
+            &at(&here, &[F("phase_in_days")]),
+            &what,
+            "phase_in_days",
+            c.phase_in_days,
+            0.0,
+            MAX_DAYS,
+        )?;
+        check_dist(
+            src,
+            &at(&here, &[F("review_working_days")]),
+            &format!("{what}review_working_days"),
+            &c.review_working_days,
+        )?;
+        let ap = at(&here, &[F("approval")]);
+        prob(&at(&ap, &[F("civil")]), &format!("{what}approval.civil"), c.approval.civil)?;
+        prob(&at(&ap, &[F("defence")]), &format!("{what}approval.defence"), c.approval.defence)?;
+        for (field, map) in [
+            ("civil_by_destination", &c.approval.civil_by_destination),
+            ("defence_by_destination", &c.approval.defence_by_destination),
+        ] {
+            for (n, &p) in map {
+                known(src, &at(&ap, &[F(field), Key(n)]), n, nations, "nation")?;
+                prob(&at(&ap, &[F(field), K(n)]), &format!("{what}approval for {n}"), p)?;
+            }
+        }
+        for (k, &q) in &c.annual_quota {
+            known(src, &at(&here, &[F("annual_quota"), Key(k)]), k, commodities, "commodity")?;
+            range(
+                src,
+                &at(&here, &[F("annual_quota"), K(k)]),
+                &what,
+                &format!("annual_quota of `{k}`"),
+                q,
+                Bounds::closed(0.0, limits::MAX_QUANTITY),
+                "",
+            )?;
+        }
+        for field in ["banned", "general_licences"] {
+            let list = if field == "banned" { &c.banned } else { &c.general_licences };
+            for (k, n) in list.iter().enumerate() {
+                known(src, &at(&here, &[F(field), I(k)]), n, nations, "nation")?;
+            }
+        }
+        whole_days(
+            &at(&here, &[F("validity_days")]),
+            &what,
+            "validity_days",
+            c.validity_days,
+            1.0,
+            MAX_DAYS,
+        )?;
+        if let Some(i) = &c.inspection {
+            let ins = at(&here, &[F("inspection")]);
+            prob(&at(&ins, &[F("share")]), &format!("{what}inspection share"), i.share)?;
+            check_dist(
+                src,
+                &at(&ins, &[F("hold_days")]),
+                &format!("{what}inspection hold_days"),
+                &i.hold_days,
+            )?;
+        }
+    }
+    let rate = |path: &[Seg], what: &str, v: f64| range(src, path, what, "rate", v, Bounds::closed(0.0, limits::MAX_TARIFF_RATE), "");
+    for (k, t) in pol.tariffs.iter().enumerate() {
+        let here = [F("policies"), F("tariffs"), I(k)];
+        known(src, &at(&here, &[F("importer")]), &t.importer, nations, "nation")?;
+        known(src, &at(&here, &[F("origin")]), &t.origin, nations, "nation")?;
+        known(src, &at(&here, &[F("commodity")]), &t.commodity, commodities, "commodity")?;
+        rate(&at(&here, &[F("rate")]), "tariff ", t.rate)?;
+    }
+    let check_action = |a: &Action, base: &[Seg]| -> Result<(), ModelError> {
+        let control = |f: Seg, id: &str| known(src, &at(base, &[f]), id, &controls, "export control");
+        let field = |name| at(base, &[F(name)]);
         match a {
-            Action::Activate(id) | Action::Deactivate(id) => control(id),
+            Action::Activate(id) | Action::Deactivate(id) => control(I(0), id),
             Action::SetApproval {
                 control: id,
                 destination,
                 probability,
                 ..
             } => {
-                control(id)?;
+                control(F("control"), id)?;
                 if let Some(d) = destination {
-                    known(src, "destination", d, nations, "nation")?;
+                    known(src, &field("destination"), d, nations, "nation")?;
                 }
-                prob("SetApproval probability", id, *probability)
+                prob(&field("probability"), "SetApproval probability", *probability)
             }
             Action::SetReview { control: id, working_days } => {
-                control(id)?;
-                dist("SetReview", id, working_days)
+                control(F("control"), id)?;
+                check_dist(src, &field("working_days"), "SetReview working_days", working_days)
             }
             Action::SetQuota {
                 control: id,
                 commodity,
                 quantity,
             } => {
-                control(id)?;
-                known(src, "commodity", commodity, commodities, "commodity")?;
+                control(F("control"), id)?;
+                known(src, &field("commodity"), commodity, commodities, "commodity")?;
                 match quantity {
-                    Some(q) if !(q.is_finite() && *q >= 0.0) => {
-                        Err(src.error_at("commodity", commodity, format!("SetQuota quantity must be non-negative, found {q}")))
-                    }
-                    _ => Ok(()),
+                    Some(q) => range(
+                        src,
+                        &field("quantity"),
+                        "SetQuota ",
+                        "quantity",
+                        *q,
+                        Bounds::closed(0.0, limits::MAX_QUANTITY),
+                        "",
+                    ),
+                    None => Ok(()),
                 }
             }
             Action::SetCoverage {
@@ -452,22 +603,23 @@ fn check_policies(model: &Model, src: &Source, nations: &BTreeSet<&str>, commodi
                 commodity,
                 share,
             } => {
-                control(id)?;
-                known(src, "commodity", commodity, commodities, "commodity")?;
-                prob("SetCoverage share", commodity, *share)
+                control(F("control"), id)?;
+                known(src, &field("commodity"), commodity, commodities, "commodity")?;
+                prob(&field("share"), "SetCoverage share", *share)
             }
             Action::Ban { control: id, destination }
             | Action::Unban { control: id, destination }
             | Action::GrantGeneral { control: id, destination }
             | Action::RevokeGeneral { control: id, destination } => {
-                control(id)?;
-                known(src, "destination", destination, nations, "nation")
+                control(F("control"), id)?;
+                known(src, &field("destination"), destination, nations, "nation")
             }
             Action::SetInspection { control: id, inspection } => {
-                control(id)?;
+                control(F("control"), id)?;
                 if let Some(i) = inspection {
-                    prob("SetInspection share", id, i.share)?;
-                    dist("SetInspection hold_days", id, &i.hold_days)?;
+                    let ins = field("inspection");
+                    prob(&at(&ins, &[F("share")]), "SetInspection share", i.share)?;
+                    check_dist(src, &at(&ins, &[F("hold_days")]), "SetInspection hold_days", &i.hold_days)?;
                 }
                 Ok(())
             }
@@ -475,65 +627,84 @@ fn check_policies(model: &Model, src: &Source, nations: &BTreeSet<&str>, commodi
                 importer,
                 origin,
                 commodity,
-                rate,
+                rate: r,
             } => {
-                known(src, "importer", importer, nations, "nation")?;
-                known(src, "origin", origin, nations, "nation")?;
-                known(src, "commodity", commodity, commodities, "commodity")?;
-                if rate.is_finite() && *rate >= 0.0 {
-                    Ok(())
-                } else {
-                    Err(src.error_at("importer", importer, format!("SetTariff rate must be non-negative, found {rate}")))
-                }
+                known(src, &field("importer"), importer, nations, "nation")?;
+                known(src, &field("origin"), origin, nations, "nation")?;
+                known(src, &field("commodity"), commodity, commodities, "commodity")?;
+                rate(&field("rate"), "SetTariff ", *r)
             }
         }
     };
     let start = Date::parse(&model.calendar.start).expect("checked");
-    for e in &pol.events {
+    for (k, e) in pol.events.iter().enumerate() {
+        let here = [F("policies"), F("events"), I(k)];
+        let date = at(&here, &[F("date")]);
         let d = Date::parse(&e.date)
-            .ok_or_else(|| src.error_at("date", &e.date, format!("event date `{}` is not of the form YYYY-MM-DD", e.date)))?;
+            .filter(|d| d.ymd().0 <= limits::MAX_YEAR)
+            .ok_or_else(|| src.error_in(&date, format!("event date `{}` is not of the form YYYY-MM-DD", e.date)))?;
         if d < start {
-            return Err(src.error_at("date", &e.date, format!("event date {d} is before the model's start {start}")));
+            return Err(src.error_in(&date, format!("event date {d} is before the model's start {start}")));
         }
-        known(src, "nation", &e.nation, nations, "nation")?;
-        check_action(&e.action)?;
+        known(src, &at(&here, &[F("nation")]), &e.nation, nations, "nation")?;
+        check_action(&e.action, &at(&here, &[F("action")]))?;
     }
-    unique(src, "id", pol.rules.iter().map(|r| r.id.as_str()), "rule")?;
+    let rule_ids = unique(src, &[F("policies"), F("rules")], pol.rules.iter().map(|r| r.id.as_str()), "rule")?;
     for r in &pol.rules {
-        known(src, "nation", &r.nation, nations, "nation")?;
-        check_action(&r.then)?;
-        if r.for_days == 0 {
-            return Err(src.error_at("id", &r.id, format!("rule `{}`: for_days must be at least 1", r.id)));
-        }
+        let here = [F("policies"), F("rules"), Id(&r.id)];
+        let what = format!("rule `{}`: ", r.id);
+        known(src, &at(&here, &[F("nation")]), &r.nation, nations, "nation")?;
+        check_action(&r.then, &at(&here, &[F("then")]))?;
+        let span = f64::from(limits::MAX_SPAN_DAYS);
+        whole_days(&at(&here, &[F("for_days")]), &what, "for_days", r.for_days, 1.0, span)?;
+        whole_days(
+            &at(&here, &[F("cooldown_days")]),
+            &what,
+            "cooldown_days",
+            r.cooldown_days,
+            0.0,
+            span,
+        )?;
+        let when = at(&here, &[F("when")]);
+        let field = |name| at(&when, &[F(name)]);
         match &r.when {
             Condition::OutputLostAbove { nation, role, share } => {
-                known(src, "nation", nation, nations, "nation")?;
-                known(src, "role", role, &roles, "role")?;
-                prob("OutputLostAbove share", &r.id, *share)?;
+                known(src, &field("nation"), nation, nations, "nation")?;
+                known(src, &field("role"), role, &roles, "role")?;
+                prob(&field("share"), "OutputLostAbove share", *share)?;
             }
             Condition::TariffAtMost {
                 importer,
                 origin,
                 commodity,
-                ..
+                rate: r,
             } => {
-                known(src, "importer", importer, nations, "nation")?;
-                known(src, "origin", origin, nations, "nation")?;
-                known(src, "commodity", commodity, commodities, "commodity")?;
+                known(src, &field("importer"), importer, nations, "nation")?;
+                known(src, &field("origin"), origin, nations, "nation")?;
+                known(src, &field("commodity"), commodity, commodities, "commodity")?;
+                rate(&field("rate"), "TariffAtMost ", *r)?;
             }
             Condition::AfterRule { rule } => {
-                let ids: BTreeSet<&str> = pol.rules.iter().map(|r| r.id.as_str()).collect();
-                known(src, "rule", rule, &ids, "rule")?;
+                known(src, &field("rule"), rule, &rule_ids, "rule")?;
             }
             Condition::PriceRatioAbove {
                 commodity,
                 region,
                 over_region,
-                ..
+                ratio,
             } => {
-                known(src, "commodity", commodity, commodities, "commodity")?;
-                known(src, "region", region, &regions, "price region")?;
-                known(src, "over_region", over_region, &regions, "price region")?;
+                known(src, &field("commodity"), commodity, commodities, "commodity")?;
+                known(src, &field("region"), region, &regions, "price region")?;
+                known(src, &field("over_region"), over_region, &regions, "price region")?;
+                range(
+                    src,
+                    &field("ratio"),
+                    "PriceRatioAbove ",
+                    "ratio",
+                    *ratio,
+                    Bounds::above(0.0, limits::MAX_PRICE_RATIO),
+                    "",
+                )?;
             }
         }
     }
@@ -542,59 +713,68 @@ fn check_policies(model: &Model, src: &Source, nations: &BTreeSet<&str>, commodi
 
 fn check_calendar(model: &Model, src: &Source) -> Result<(), ModelError> {
     let c = &model.calendar;
-    let start = Date::parse(&c.start).ok_or_else(|| {
-        src.error_at(
-            "start",
-            &c.start,
-            format!("calendar start `{}` is not a date of the form YYYY-MM-DD", c.start),
-        )
-    })?;
-    let end = Date::parse(&c.end).ok_or_else(|| {
-        src.error_at(
-            "end",
-            &c.end,
-            format!("calendar end `{}` is not a date of the form YYYY-MM-DD", c.end),
-        )
-    })?;
+    let date = |name: &str, text: &str| {
+        Date::parse(text).filter(|d| d.ymd().0 <= limits::MAX_YEAR).ok_or_else(|| {
+            src.error_in(
+                &[F("calendar"), F(name)],
+                format!("calendar {name} `{text}` is not a date of the form YYYY-MM-DD (years 0000 to 9999)"),
+            )
+        })
+    };
+    let start = date("start", &c.start)?;
+    let end = date("end", &c.end)?;
     if end < start {
-        return Err(src.error_at("end", &c.end, format!("calendar end {end} is before start {start}")));
+        return Err(src.error_in(&[F("calendar"), F("end")], format!("calendar end {end} is before start {start}")));
     }
-    if c.tick_days == 0 {
-        return Err(src.error("calendar: tick_days must be at least 1".into()));
+    let span = end.0 - start.0 + 1;
+    if span > limits::MAX_SPAN_DAYS {
+        return Err(src.error_in(
+            &[F("calendar"), F("end")],
+            format!(
+                "calendar: {start} to {end} is {span} days; a run may cover at most {} days (200 years)",
+                limits::MAX_SPAN_DAYS
+            ),
+        ));
     }
-    Ok(())
+    range(
+        src,
+        &[F("calendar"), F("tick_days")],
+        "calendar: ",
+        "tick_days",
+        f64::from(c.tick_days),
+        Bounds::closed(1.0, f64::from(limits::MAX_TICK_DAYS)),
+        "days",
+    )
 }
 
-fn unique<'a>(src: &Source, key: &str, ids: impl Iterator<Item = &'a str>, what: &str) -> Result<BTreeSet<&'a str>, ModelError> {
+/// Ids must be non-empty and unique; an error points at the empty or repeated (second) one.
+fn unique<'a>(src: &Source, list: &[Seg], ids: impl Iterator<Item = &'a str>, what: &str) -> Result<BTreeSet<&'a str>, ModelError> {
     let mut set = BTreeSet::new();
-    for id in ids {
-        if id.is_empty() {
-            return Err(src.error(format!("a {what} has an empty id")));
+    for (k, id) in ids.enumerate() {
+        let path = at(list, &[I(k), F("id")]);
+        if id.trim().is_empty() {
+            return Err(src.error_in(&path, format!("a {what} has an empty id")));
         }
         if !set.insert(id) {
-            return Err(src.error_at(key, id, format!("{what} id `{id}` is defined twice")));
+            return Err(src.error_in(&path, format!("{what} id `{id}` is defined twice")));
         }
     }
     Ok(set)
 }
 
-fn known(src: &Source, key: &str, id: &str, set: &BTreeSet<&str>, what: &str) -> Result<(), ModelError> {
+fn known(src: &Source, path: &[Seg], id: &str, set: &BTreeSet<&str>, what: &str) -> Result<(), ModelError> {
     if set.contains(id) {
         Ok(())
     } else {
-        Err(unknown(src, key, id, set, what))
+        let mut msg = format!("unknown {what} `{id}`");
+        if let Some(near) = nearest(id, set.iter().copied()) {
+            msg.push_str(&format!("; did you mean `{near}`?"));
+        } else {
+            let list: Vec<&str> = set.iter().copied().take(12).collect();
+            msg.push_str(&format!("; expected one of: {}", list.join(", ")));
+        }
+        Err(src.error_in(path, msg))
     }
-}
-
-fn unknown(src: &Source, key: &str, id: &str, set: &BTreeSet<&str>, what: &str) -> ModelError {
-    let mut msg = format!("unknown {what} `{id}`");
-    if let Some(near) = nearest(id, set.iter().copied()) {
-        msg.push_str(&format!("; did you mean `{near}`?"));
-    } else {
-        let list: Vec<&str> = set.iter().copied().take(12).collect();
-        msg.push_str(&format!("; expected one of: {}", list.join(", ")));
-    }
-    src.error_at(key, id, msg)
 }
 
 /// The closest candidate by edit distance, if it is close enough to be a likely typo.
@@ -668,12 +848,10 @@ fn check_cycles(model: &Model, src: &Source) -> Result<(), ModelError> {
             let maker = model
                 .firms
                 .iter()
-                .find(|f| f.output == cyc[1] && f.effective_recipe().contains_key(cyc[0]))
-                .map(|f| f.id.as_str())
-                .unwrap_or("");
-            return Err(src.error_at(
-                "id",
-                maker,
+                .find(|f| f.output == cyc[1] && f.effective_recipe().contains_key(cyc[0]));
+            let path = maker.map_or_else(|| vec![F("firms")], |f| recipe_key(f, cyc[0]));
+            return Err(src.error_in(
+                &path,
                 format!(
                     "the commodity graph has a cycle: {} (recipes must lead from raw materials to final goods)",
                     cyc.join(" -> ")

@@ -4,10 +4,12 @@
 //! the `--set PATH=VALUE` overrides in [`overrides`].
 
 pub mod check;
+pub mod limits;
 pub mod load;
 pub mod overrides;
 pub mod policy;
 pub mod scenario;
+pub mod spans;
 
 pub use policy::{Action, Buying, Condition, Dist, EndUse, Event, ExportControl, Policies, Rule, Tariff};
 
@@ -45,7 +47,8 @@ pub struct Model {
 pub struct Calendar {
     /// First simulated day, `YYYY-MM-DD`.
     pub start: String,
-    /// Days per tick (default 1).
+    /// Days per tick (default 1), 1 to 366. The calendar (end − start + 1) may span at most
+    /// 73,050 days (200 years); dates are years 0000 to 9999.
     #[serde(default = "one")]
     pub tick_days: u32,
     /// Last simulated day (inclusive), `YYYY-MM-DD`.
@@ -67,7 +70,7 @@ pub struct Commodity {
     #[serde(default)]
     pub final_demand: bool,
     /// Reference price in USD per unit: the starting price in every region and the level
-    /// prices revert to.
+    /// prices revert to. Positive, at most 1e12.
     pub price_usd: f64,
 }
 
@@ -98,20 +101,22 @@ pub struct Firm {
     /// Commodity id of the firm's output.
     pub output: String,
     /// Output capacity in units of output per day. For a maker of a final-demand good this
-    /// is its planned output per day.
+    /// is its planned output per day. 0 to 1e12.
     pub capacity_per_day: f64,
-    /// Inputs per unit of output: commodity id -> units of input.
+    /// Inputs per unit of output: commodity id -> units of input (each positive, at most 1e6;
+    /// each key once).
     #[serde(default)]
     pub recipe: BTreeMap<String, f64>,
     /// Days of input use the firm aims to hold in stock (order-up-to cover, excluding goods in
-    /// transit).
+    /// transit). 0 to 3,650 days.
     #[serde(default)]
     pub target_cover_days: f64,
-    /// Days of its own sales it aims to hold as finished stock (ignored for final goods).
+    /// Days of its own sales it aims to hold as finished stock (ignored for final goods),
+    /// 0 to 3,650.
     #[serde(default)]
     pub output_cover_days: f64,
     /// Starting stocks in units: commodity id -> quantity. Inputs and the output not listed
-    /// start at their targets given the steady-state flows at the start date.
+    /// start at their targets given the steady-state flows at the start date. 0 to 1e15 each.
     #[serde(default)]
     pub initial_stock: BTreeMap<String, f64>,
     /// Where each input is bought: commodity id -> supplier rule. An input without an
@@ -119,10 +124,12 @@ pub struct Firm {
     #[serde(default)]
     pub suppliers: BTreeMap<String, Suppliers>,
     /// Price elasticity of a final-demand producer's planned output with respect to the cost
-    /// of its inputs (0 = output does not respond to prices).
+    /// of its inputs (0 = output does not respond to prices), 0 to 5: the planner multiplies
+    /// output by `(cost / reference cost)^-elasticity`, which must stay finite.
     #[serde(default)]
     pub price_elasticity: f64,
-    /// Share of the firm's licence applications declared for defence end use (0 = all civil).
+    /// Share of the firm's licence applications declared for defence end use (0 = all civil),
+    /// 0 to 1.
     #[serde(default)]
     pub defence_share: f64,
     /// Product lines (e.g. EV and ICE vehicles) making the same output with their own
@@ -156,9 +163,9 @@ impl Firm {
 #[serde(deny_unknown_fields)]
 pub struct Line {
     pub id: String,
-    /// Share of the firm's planned output (shares sum to 1).
+    /// Share of the firm's planned output, above 0 and at most 1 (shares sum to 1).
     pub share: f64,
-    /// Inputs per unit of this line's output.
+    /// Inputs per unit of this line's output (each positive, at most 1e6).
     pub recipe: BTreeMap<String, f64>,
 }
 
@@ -206,7 +213,7 @@ pub struct SupplierShare {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Routes {
-    /// Days from a supplier to a buyer in the same nation.
+    /// Days from a supplier to a buyer in the same nation, 1 to 3,650.
     pub domestic_days: u32,
     pub links: Vec<Route>,
 }
@@ -217,9 +224,10 @@ pub struct Routes {
 pub struct Route {
     pub from: String,
     pub to: String,
-    /// Mean door-to-door days.
+    /// Mean door-to-door days, 1 to 3,650 (shipments are held per tick of transit, so the
+    /// cap bounds memory).
     pub days: u32,
-    /// Each shipment's transit time is uniform in `days ± jitter_days`.
+    /// Each shipment's transit time is uniform in `days ± jitter_days`; less than `days`.
     #[serde(default)]
     pub jitter_days: u32,
     /// Whether the same lane serves `to -> from` (default true).
@@ -235,12 +243,14 @@ fn yes() -> bool {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PriceRules {
-    /// Response of the log price per day to one unit of excess demand.
+    /// Response of the log price per day to one unit of excess demand, 0 to 1.
     pub speed_per_day: f64,
-    /// Share of the log gap to the reference price closed per day.
+    /// Share of the log gap to the reference price closed per day, above 0 and at most 1, with
+    /// `speed_per_day × (1 + stock_gap_weight) / reversion_per_day ≤ 40` so that prices settle
+    /// within e^40 of their reference.
     pub reversion_per_day: f64,
     /// Weight of suppliers' stock gap ((target - stock) / target) in excess demand, next to the
-    /// unfilled share of buyers' orders.
+    /// unfilled share of buyers' orders. 0 to 1.
     pub stock_gap_weight: f64,
 }
 
@@ -248,12 +258,12 @@ pub struct PriceRules {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Planning {
-    /// Mean age in days of the exponential smoothing of orders received.
+    /// Mean age in days of the exponential smoothing of orders received, 1 to 3,650.
     pub demand_smoothing_days: f64,
-    /// Days over which a firm closes the gap between its finished stock and its target.
+    /// Days over which a firm closes the gap between its finished stock and its target, 1 to 3,650.
     pub stock_adjust_days: f64,
     /// Standard deviation of day-to-day noise in final-demand producers' planned output,
-    /// as a share of planned output.
+    /// as a share of planned output, 0 ≤ x < 0.5.
     pub final_demand_noise: f64,
     /// Standard deviation of the persistent shock to each nation's final demand (of its log,
     /// once settled), as a share; 0 (the default) turns it off. It moves every final-demand
@@ -261,7 +271,7 @@ pub struct Planning {
     #[serde(default)]
     pub market_shock_sd: f64,
     /// Correlation time of the national demand shock, days: the shock keeps e^-1 of its
-    /// size after this many days.
+    /// size after this many days. 1 to 3,650.
     #[serde(default = "default_market_shock_days")]
     pub market_shock_days: f64,
 }

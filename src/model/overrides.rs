@@ -64,6 +64,40 @@ pub fn apply(model: &Model, assignment: &str) -> Result<Model, String> {
     serde_json::from_value(tree).map_err(|e| format!("--set {path}: {e}"))
 }
 
+/// `path` with list indices replaced by the ids of the elements they reach (routes by
+/// `FROM>TO`), as error paths are written: `firms.3.capacity_per_day` ->
+/// `firms.cn_magnet.capacity_per_day`. Segments that reach nothing are kept as written.
+pub fn normalize_path(model: &Model, path: &str) -> String {
+    let Ok(tree) = serde_json::to_value(model) else {
+        return path.to_string();
+    };
+    let mut node = Some(&tree);
+    let mut out = Vec::new();
+    for seg in path.split('.') {
+        let mut shown = seg.to_string();
+        node = match node {
+            Some(Value::Object(map)) => map.get(seg),
+            Some(Value::Array(items)) => {
+                let item = match seg.parse::<usize>() {
+                    Ok(k) => items.get(k),
+                    Err(_) => items.iter().find(|it| it.get("id").and_then(Value::as_str) == Some(seg)),
+                };
+                if let Some(it) = item {
+                    if let Some(id) = it.get("id").and_then(Value::as_str) {
+                        shown = id.to_string();
+                    } else if let (Some(a), Some(b)) = (it.get("from").and_then(Value::as_str), it.get("to").and_then(Value::as_str)) {
+                        shown = format!("{a}>{b}");
+                    }
+                }
+                item
+            }
+            _ => None,
+        };
+        out.push(shown);
+    }
+    out.join(".")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,11 +112,7 @@ mod tests {
             planning: (demand_smoothing_days: 10.0, stock_adjust_days: 10.0, final_demand_noise: 0.0),
             buying: (tariff_sensitivity: 0.0, denial_penalty: 0.0, approval_recovery: 0.0, reliability_floor: 1.0,
                      licence_wait_memory_days: 30.0, application_interval_days: 1))"#;
-        parse(&Source {
-            path: "t.ron".into(),
-            text: text.into(),
-        })
-        .unwrap()
+        parse(&Source::new("t.ron", text)).unwrap()
     }
 
     #[test]
@@ -100,5 +130,14 @@ mod tests {
         );
         assert!(apply(&tiny(), "sed=1").unwrap_err().contains("no field `sed`"));
         assert!(apply(&tiny(), "seed=abc").is_err());
+    }
+
+    #[test]
+    fn paths_are_normalized_to_ids() {
+        let m = tiny();
+        assert_eq!(normalize_path(&m, "firms.0.capacity_per_day"), "firms.m.capacity_per_day");
+        assert_eq!(normalize_path(&m, "firms.m.recipe.ore"), "firms.m.recipe.ore");
+        assert_eq!(normalize_path(&m, "seed"), "seed");
+        assert_eq!(normalize_path(&m, "firms.9.x"), "firms.9.x");
     }
 }

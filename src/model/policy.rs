@@ -30,17 +30,18 @@ pub struct ExportControl {
     #[serde(default)]
     pub active: bool,
     /// Controlled commodity -> share of its cross-border sales that needs a licence
-    /// (1.0 = all; less when only some grades are listed, e.g. magnets containing Dy/Tb).
+    /// (1.0 = all; less when only some grades are listed, e.g. magnets containing Dy/Tb), 0 to 1.
     pub commodities: BTreeMap<String, f64>,
-    /// Days from activation over which enforcement grows linearly to full (0 = at once).
+    /// Days from activation over which enforcement grows linearly to full (0 = at once), at
+    /// most 3,650.
     #[serde(default)]
     pub phase_in_days: u32,
-    /// Review time of an application, in working days (weekends skipped).
+    /// Review time of an application, in working days (weekends skipped); at most 3,650.
     pub review_working_days: Dist,
     pub approval: Approval,
-    /// Days an approved licence stays valid for shipping its quantity.
+    /// Days an approved licence stays valid for shipping its quantity, 1 to 3,650.
     pub validity_days: u32,
-    /// Commodity -> most that may be approved per calendar year, in its unit.
+    /// Commodity -> most that may be approved per calendar year, in its unit (0 to 1e15).
     #[serde(default)]
     pub annual_quota: BTreeMap<String, f64>,
     /// Destinations to which every application is denied at once.
@@ -70,13 +71,13 @@ pub struct Approval {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Inspection {
-    /// Share of (uncontrolled) shipments held.
+    /// Share of (uncontrolled) shipments held, 0 to 1.
     pub share: f64,
-    /// Calendar days a held shipment waits.
+    /// Calendar days a held shipment waits (at most 3,650).
     pub hold_days: Dist,
 }
 
-/// A distribution of a duration in days.
+/// A distribution of a duration in days: finite, `0 <= min <= mode <= max <= 3650`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub enum Dist {
     Fixed(f64),
@@ -132,7 +133,7 @@ pub struct Tariff {
     pub importer: String,
     pub origin: String,
     pub commodity: String,
-    /// Share of the import value (0.25 = 25%).
+    /// Share of the import value (0.25 = 25%), 0 to 100.
     pub rate: f64,
 }
 
@@ -252,7 +253,7 @@ pub enum Condition {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Buying {
-    /// Elasticity of a supplier's share to its landed-cost factor (1 + tariff).
+    /// Elasticity of a supplier's share to its landed-cost factor (1 + tariff), 0 to 100.
     pub tariff_sensitivity: f64,
     /// Share of a supplier's reliability lost per denied application (reliability scales its share).
     pub denial_penalty: f64,
@@ -260,8 +261,9 @@ pub struct Buying {
     pub approval_recovery: f64,
     /// Lowest reliability a supplier can fall to.
     pub reliability_floor: f64,
-    /// Mean age in days of the smoothing of observed licence waits, which buyers add to their cover.
+    /// Mean age in days of the smoothing of observed licence waits, which buyers add to their
+    /// cover; 1 to 3,650.
     pub licence_wait_memory_days: f64,
-    /// A buyer files at most one application per supplier per this many days.
+    /// A buyer files at most one application per supplier per this many days (1 to 3,650).
     pub application_interval_days: u32,
 }

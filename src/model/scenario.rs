@@ -10,6 +10,7 @@
 
 use super::load::{ModelError, Source};
 use super::policy::{Buying, Policies};
+use super::spans::Seg;
 use super::{Commodity, Firm, Model, Nation, Planning, PriceRules, Route};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -45,12 +46,16 @@ pub struct Scenario {
     pub set: BTreeMap<String, String>,
 }
 
-/// True if the RON text is a scenario (has a top-level `extends` field).
+/// True if the RON text is a scenario: its top-level record has an `extends` field. Decided
+/// on the structure of the text (strings and comments skipped), so a description that
+/// mentions `(extends:` does not make a model a scenario. Text that cannot be scanned (a
+/// syntax error) is a scenario if its first field is `extends`, so that RON's error about the
+/// syntax is reported against the right schema.
 pub fn is_scenario(text: &str) -> bool {
-    text.lines().any(|l| {
-        let code = l.split("//").next().unwrap_or("");
-        code.trim_start().starts_with("extends:") || code.contains("(extends:")
-    })
+    match super::spans::scan(text) {
+        Ok(tree) => tree.field("extends").is_some(),
+        Err(_) => super::spans::first_field(text).as_deref() == Some("extends"),
+    }
 }
 
 fn merge_by_id<T: Clone>(base: &mut Vec<T>, changes: &[T], id: impl Fn(&T) -> String) {
@@ -62,8 +67,43 @@ fn merge_by_id<T: Clone>(base: &mut Vec<T>, changes: &[T], id: impl Fn(&T) -> St
     }
 }
 
-/// Applies a scenario to its resolved base model.
-pub fn apply(base: Model, sc: &Scenario, src: &Source) -> Result<Model, ModelError> {
+/// The first id given twice in one of the scenario's own lists: (list, index of the second).
+fn repeated_id(sc: &Scenario) -> Option<(&'static str, Option<&'static str>, usize, String)> {
+    fn first_repeat<'a>(ids: impl Iterator<Item = &'a str>) -> Option<(usize, String)> {
+        let mut seen = std::collections::BTreeSet::new();
+        ids.enumerate().find(|(_, id)| !seen.insert(*id)).map(|(k, id)| (k, id.to_string()))
+    }
+    let lists = [
+        ("commodities", None, first_repeat(sc.commodities.iter().map(|c| c.id.as_str()))),
+        ("nations", None, first_repeat(sc.nations.iter().map(|n| n.id.as_str()))),
+        ("firms", None, first_repeat(sc.firms.iter().map(|f| f.id.as_str()))),
+        (
+            "policies",
+            Some("controls"),
+            first_repeat(sc.policies.controls.iter().map(|c| c.id.as_str())),
+        ),
+        (
+            "policies",
+            Some("rules"),
+            first_repeat(sc.policies.rules.iter().map(|r| r.id.as_str())),
+        ),
+    ];
+    lists.into_iter().find_map(|(l, sub, r)| r.map(|(k, id)| (l, sub, k, id)))
+}
+
+/// Applies a scenario to its resolved base model. Returns the model and the scenario's `set`
+/// entries as paths with ids, each with the byte offset of its key in the scenario file (so
+/// that a later check failing on a value a `set` gave points at that entry).
+pub fn apply(base: Model, sc: &Scenario, src: &Source) -> Result<(Model, Vec<(String, usize)>), ModelError> {
+    if let Some((list, sub, k, id)) = repeated_id(sc) {
+        let mut path = vec![Seg::F(list)];
+        path.extend(sub.map(Seg::F));
+        path.extend([Seg::I(k), Seg::F("id")]);
+        return Err(src.error_in(
+            &path,
+            format!("id `{id}` is given twice in this scenario's {}", sub.unwrap_or(list)),
+        ));
+    }
     let mut m = base;
     m.name = sc.name.clone();
     if let Some(d) = &sc.description {
@@ -89,15 +129,25 @@ pub fn apply(base: Model, sc: &Scenario, src: &Source) -> Result<Model, ModelErr
     if let Some(p) = &sc.planning {
         m.planning = p.clone();
     }
+    let mut sets = Vec::new();
     for (path, value) in &sc.set {
+        let at = [Seg::F("set"), Seg::Key(path)];
         if path == "calendar" || path.starts_with("calendar.") {
-            return Err(src.error_at(
-                "",
-                path,
+            return Err(src.error_in(
+                &at,
                 format!("set `{path}`: a scenario keeps its base's calendar, so that runs compare day by day"),
             ));
         }
-        m = super::overrides::apply(&m, &format!("{path}={value}")).map_err(|msg| src.error_at("", path, msg))?;
+        let normalized = super::overrides::normalize_path(&m, path);
+        m = super::overrides::apply(&m, &format!("{path}={value}")).map_err(|msg| src.error_in(&at, msg))?;
+        let offset = src
+            .tree
+            .as_ref()
+            .and_then(|t| t.step(Seg::F("set")))
+            .and_then(|s| s.step(Seg::Key(path)));
+        if let Some(n) = offset {
+            sets.push((normalized, n.start));
+        }
     }
-    Ok(m)
+    Ok((m, sets))
 }

@@ -1,0 +1,349 @@
+//! The ranges a model's numbers must keep, and what a run will cost.
+//!
+//! Every number a model file (or `--set`) accepts has a range chosen so that a run stays
+//! finite, bounded in memory and time, and free of NaN; [`super::check`] enforces them before
+//! anything is allocated. [`estimate`] predicts a run's output size and peak memory from the
+//! model alone, and [`check_limits`] turns an estimate past the limits into a message (the
+//! command line asks for `--allow-large` then).
+
+use super::Model;
+
+/// Longest duration in days of anything inside a run: transit times, review and hold times,
+/// covers, smoothing and adjustment times, licence validity (3,650 days = 10 years). Real
+/// values are days to months; a pipeline of shipments is kept per tick of transit, so a
+/// billion-day route would allocate gigabytes before the first tick.
+pub const MAX_DAYS: f64 = 3650.0;
+/// [`MAX_DAYS`] as an integer, for fields counted in whole days.
+pub const MAX_DAYS_U32: u32 = 3650;
+/// Longest tick, days (a year, leap or not).
+pub const MAX_TICK_DAYS: u32 = 366;
+/// Longest calendar (end − start + 1), days: 200 years. Keeps tick counts and dates far from
+/// integer limits and output sizes within reach of [`estimate`].
+pub const MAX_SPAN_DAYS: i32 = 73_050;
+/// Latest calendar or event year (dates are written `YYYY-MM-DD`).
+pub const MAX_YEAR: i32 = 9999;
+/// Dearest reference price, USD per unit (1e12: a trillion dollars per unit). With
+/// [`MAX_CAPACITY_PER_DAY`] × [`MAX_RECIPE`] units a day, values stay below 1e31 USD a day,
+/// far from f64's 1.8e308 even over 200 years and at prices e^[`MAX_PRICE_LOG_RANGE`] times up.
+pub const MAX_PRICE_USD: f64 = 1e12;
+/// Largest capacity, units of output per day (1e12: a million times world rare-earth output
+/// in tonnes, or all vehicles ever made in a day).
+pub const MAX_CAPACITY_PER_DAY: f64 = 1e12;
+/// Largest recipe amount, units of input per unit of output (1e6).
+pub const MAX_RECIPE: f64 = 1e6;
+/// Largest stock or quota, units (1e15).
+pub const MAX_QUANTITY: f64 = 1e15;
+/// Largest supplier weight (`Listed` shares, `ByNation` weights; they are normalised).
+pub const MAX_WEIGHT: f64 = 1e12;
+/// Largest tariff rate, as a share of the import value (100 = 10,000%).
+pub const MAX_TARIFF_RATE: f64 = 100.0;
+/// Largest elasticity of tariff-driven supplier shares, `(1 + tariff)^-sensitivity`.
+pub const MAX_TARIFF_SENSITIVITY: f64 = 100.0;
+/// Largest price elasticity of planned output. The planner multiplies output by
+/// `(cost / reference cost)^-elasticity`; input prices stay within e^±[`MAX_PRICE_LOG_RANGE`]
+/// of their reference, so the factor stays within e^±200: finite, never NaN.
+pub const MAX_PRICE_ELASTICITY: f64 = 5.0;
+/// Largest log distance prices can settle from their reference: `speed_per_day × (1 +
+/// stock_gap_weight) / reversion_per_day` must not exceed it (e^40 ≈ 2.4e17).
+pub const MAX_PRICE_LOG_RANGE: f64 = 40.0;
+/// Largest price ratio a `PriceRatioAbove` condition may test.
+pub const MAX_PRICE_RATIO: f64 = 1e6;
+
+/// Default limit on a run's estimated output, bytes (2 GiB).
+pub const DEFAULT_MAX_OUTPUT_BYTES: u64 = 2 << 30;
+/// Default limit on a run's estimated peak memory, bytes (4 GiB).
+pub const DEFAULT_MAX_MEMORY_BYTES: u64 = 4 << 30;
+
+/// What a number must be: at least (or above) `min`, at most `max`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bounds {
+    pub min: f64,
+    /// `min` itself is not allowed (a positive price).
+    pub min_open: bool,
+    pub max: f64,
+}
+
+impl Bounds {
+    /// `min ..= max`.
+    pub const fn closed(min: f64, max: f64) -> Bounds {
+        Bounds { min, min_open: false, max }
+    }
+
+    /// `min < v <= max`.
+    pub const fn above(min: f64, max: f64) -> Bounds {
+        Bounds { min, min_open: true, max }
+    }
+
+    /// Why `v` is out of range (`name` is the field as the user knows it, `unit` its unit,
+    /// e.g. "USD per t"), or `None` if it is in range. NaN and infinities are never in range.
+    pub fn violation(&self, name: &str, v: f64, unit: &str) -> Option<String> {
+        let of = if unit.is_empty() { String::new() } else { format!(" of {unit}") };
+        let low = if self.min_open { v <= self.min } else { v < self.min };
+        if !v.is_finite() {
+            Some(format!("{name} must be a finite number{of}, found {}", fmt_num(v)))
+        } else if low {
+            Some(match (self.min == 0.0, self.min_open) {
+                (true, true) => format!("{name} must be a positive number{of}, found {}", fmt_num(v)),
+                (true, false) => format!("{name} must be a non-negative number{of}, found {}", fmt_num(v)),
+                (false, true) => format!(
+                    "{name} must be greater than {}{}, found {}",
+                    fmt_num(self.min),
+                    suffix(unit),
+                    fmt_num(v)
+                ),
+                (false, false) => format!(
+                    "{name} must be at least {}{}, found {}",
+                    fmt_num(self.min),
+                    suffix(unit),
+                    fmt_num(v)
+                ),
+            })
+        } else if v > self.max {
+            Some(format!(
+                "{name} must be at most {}{}, found {}",
+                fmt_num(self.max),
+                suffix(unit),
+                fmt_num(v)
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+/// A number for a message: as written when of ordinary size, in scientific notation when huge
+/// or tiny (`1e19`, not twenty digits).
+pub fn fmt_num(v: f64) -> String {
+    let a = v.abs();
+    if !v.is_finite() || a == 0.0 || (1e-4..1e9).contains(&a) || (v.fract() == 0.0 && a < 1e10) {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
+}
+
+fn suffix(unit: &str) -> String {
+    if unit.is_empty() { String::new() } else { format!(" {unit}") }
+}
+
+/// A run's predicted size: an upper bound, within about a factor 2 on the shipped models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Estimate {
+    /// Ticks the run will take.
+    pub ticks: u64,
+    /// Bytes written to the run folder (all tables, manifest, resolved model).
+    pub output_bytes: u64,
+    /// Peak resident memory of the process, bytes.
+    pub memory_bytes: u64,
+}
+
+/// Bytes per row written, an upper bound per table (measured on the shipped models: firms
+/// 88, nations 64, flows 44, prices 24, lines 32, licenses 73 bytes per row, uncompressed).
+const ROW_BYTES: [(&str, u64); 7] = [
+    ("firms", 96),
+    ("nations", 72),
+    ("flows", 48),
+    ("prices", 32),
+    ("lines", 40),
+    ("licenses", 96),
+    ("events", 640),
+];
+/// Rows the run loop buffers before it writes a batch (`run.rs`).
+const BATCH_ROWS: u64 = 1 << 16;
+/// Memory a run needs whatever its size (program, thread pools, allocator), bytes; the
+/// smallest shipped model peaks at 18 MB.
+const BASE_MEMORY: u64 = 16 << 20;
+/// Memory per buffered output row (column buffers, then the Arrow batch built from them).
+const BUFFERED_ROW_BYTES: u64 = 160;
+/// Memory per licence application, kept for the whole run and written at its end.
+const APPLICATION_BYTES: u64 = 256;
+/// Memory per shipment in transit (a 40-byte record in a vector that may be half empty).
+const SHIPMENT_BYTES: u64 = 96;
+/// Memory per firm (components, input slots, random streams) and per supplier link.
+const FIRM_BYTES: u64 = 4096;
+const LINK_BYTES: u64 = 256;
+
+/// What one run of `model` will write and hold, from the model alone: an upper bound
+/// (calibrated against `/usr/bin/time -v` and the run folder's size on the shipped models
+/// and a 20-year run; see the tests). Candidate supplier links are counted from each firm's
+/// supplier rule, so the bound holds before the network is resolved.
+pub fn estimate(model: &Model) -> Estimate {
+    let span = crate::calendar::Date::parse(&model.calendar.end)
+        .zip(crate::calendar::Date::parse(&model.calendar.start))
+        .map_or(1, |(e, s)| (i64::from(e.0) - i64::from(s.0) + 1).max(1) as u64);
+    let tick_days = u64::from(model.calendar.tick_days.max(1));
+    let ticks = span.div_ceil(tick_days);
+    let n = |x: usize| x as u64;
+    let (firms, nations, commodities) = (n(model.firms.len()), n(model.nations.len()), n(model.commodities.len()));
+    let regions = n(model
+        .nations
+        .iter()
+        .map(|x| x.price_region.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len());
+    let lines: u64 = model.firms.iter().map(|f| n(f.lines.len())).sum();
+
+    // Candidate links: (buyer, supplier, commodity) allowed by each buyer's supplier rule.
+    let nation_of = |id: &str| model.nations.iter().position(|x| x.id == id);
+    let mut makers: std::collections::BTreeMap<&str, Vec<usize>> = std::collections::BTreeMap::new();
+    for (k, f) in model.firms.iter().enumerate() {
+        makers.entry(f.output.as_str()).or_default().push(k);
+    }
+    let mut links = 0u64;
+    let mut lead_shipments = 0u64;
+    let mut flow_cells = std::collections::BTreeSet::new();
+    let mut controlled_links = 0u64;
+    let max_days = model
+        .routes
+        .links
+        .iter()
+        .map(|r| r.days + r.jitter_days)
+        .max()
+        .unwrap_or(0)
+        .max(model.routes.domestic_days);
+    let lead_ticks = |a: &str, b: &str| -> u64 {
+        let days = if a == b {
+            model.routes.domestic_days
+        } else {
+            model
+                .routes
+                .links
+                .iter()
+                .find(|r| (r.from == a && r.to == b) || (r.both_ways && r.from == b && r.to == a))
+                .map_or(max_days, |r| r.days + r.jitter_days)
+        };
+        u64::from(days).div_ceil(tick_days).max(1)
+    };
+    for buyer in &model.firms {
+        for input in buyer.effective_recipe().keys() {
+            let all = makers.get(input.as_str()).map_or(&[][..], |v| v.as_slice());
+            let allowed = |s: &super::Firm| match buyer.suppliers.get(input) {
+                Some(super::Suppliers::Listed(list)) => list.iter().any(|x| x.firm == s.id),
+                Some(super::Suppliers::ByNation(w)) => w.contains_key(&s.nation),
+                Some(super::Suppliers::ByCapacity { nations, .. }) => nations.is_empty() || nations.contains(&s.nation),
+                None => true,
+            };
+            for &k in all {
+                let s = &model.firms[k];
+                if !allowed(s) {
+                    continue;
+                }
+                links += 1;
+                lead_shipments += lead_ticks(&s.nation, &buyer.nation);
+                flow_cells.insert((nation_of(&s.nation), nation_of(&buyer.nation), input.clone()));
+                if s.nation != buyer.nation
+                    && model
+                        .policies
+                        .controls
+                        .iter()
+                        .any(|c| c.nation == s.nation && c.commodities.contains_key(input))
+                {
+                    controlled_links += 1;
+                }
+            }
+        }
+    }
+    // Applications: at most one per controlled link per application interval (and per tick).
+    let interval_ticks = u64::from(model.buying.application_interval_days.max(1)).div_ceil(tick_days).max(1);
+    let applications = controlled_links * ticks.div_ceil(interval_ticks);
+    let rule_firings: u64 = model
+        .policies
+        .rules
+        .iter()
+        .map(|r| ticks / u64::from(r.cooldown_days.max(r.for_days).max(1)).div_ceil(tick_days).max(1) + 1)
+        .sum();
+    let rows = [
+        firms * ticks,
+        nations * commodities * ticks,
+        n(flow_cells.len()) * ticks,
+        regions * commodities * ticks,
+        lines * ticks,
+        applications,
+        n(model.policies.events.len()) + rule_firings,
+    ];
+    let per_tick_rows = rows[..5].iter().sum::<u64>() / ticks.max(1);
+    let batches = rows.iter().sum::<u64>() / BATCH_ROWS + 1;
+    let id_bytes: u64 = model.firms.iter().map(|f| n(f.id.len() + f.role.len()) + 8).sum::<u64>()
+        + model.nations.iter().map(|x| n(x.id.len() + x.price_region.len()) + 8).sum::<u64>()
+        + model.commodities.iter().map(|c| n(c.id.len()) + 8).sum::<u64>();
+    let model_bytes = model_text_bytes(model);
+    let output_bytes = rows.iter().zip(ROW_BYTES).map(|(r, (_, b))| r * b).sum::<u64>()
+        + 7 * (16 << 10)          // schema, dictionaries' framing and footer of each table
+        + 7 * id_bytes            // dictionaries, written once per table
+        + batches * 7 * 2048      // per-batch metadata
+        + model_bytes
+        + 4096; // manifest
+    let buffered = (BATCH_ROWS + per_tick_rows).min(rows[..5].iter().sum::<u64>() + 1);
+    let memory_bytes = BASE_MEMORY
+        + buffered * BUFFERED_ROW_BYTES
+        + applications * APPLICATION_BYTES
+        + lead_shipments * SHIPMENT_BYTES
+        + firms * FIRM_BYTES
+        + links * LINK_BYTES
+        + 8 * model_bytes;
+    Estimate {
+        ticks,
+        output_bytes,
+        memory_bytes,
+    }
+}
+
+/// Size of the resolved model as written to `model.ron`, bytes (roughly: ids, numbers and
+/// field names of every element).
+fn model_text_bytes(model: &Model) -> u64 {
+    let f: usize = model
+        .firms
+        .iter()
+        .map(|f| 400 + f.id.len() + f.name.len() + 60 * (f.recipe.len() + f.initial_stock.len() + f.suppliers.len() + 4 * f.lines.len()))
+        .sum();
+    let p = &model.policies;
+    (4096
+        + model.description.len()
+        + f
+        + 120 * (model.nations.len() + model.commodities.len() + model.routes.links.len())
+        + 600 * (p.controls.len() + p.tariffs.len() + p.events.len() + p.rules.len())) as u64
+}
+
+/// An error message if `e` passes either limit (bytes), naming both numbers and the way out.
+pub fn check_limits(e: &Estimate, max_output_bytes: u64, max_memory_bytes: u64) -> Result<(), String> {
+    let mut over = Vec::new();
+    if e.output_bytes > max_output_bytes {
+        over.push(format!(
+            "its output is estimated at {}, over the limit of {}",
+            fmt_bytes(e.output_bytes),
+            fmt_bytes(max_output_bytes)
+        ));
+    }
+    if e.memory_bytes > max_memory_bytes {
+        over.push(format!(
+            "its peak memory is estimated at {}, over the limit of {}",
+            fmt_bytes(e.memory_bytes),
+            fmt_bytes(max_memory_bytes)
+        ));
+    }
+    if over.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "this run is large: {} ({} ticks); shorten it (--until) or pass --allow-large to run it anyway",
+            over.join(", and "),
+            e.ticks
+        ))
+    }
+}
+
+/// Bytes for people: `14.2 MB`, `3.1 GB` (powers of 1000).
+pub fn fmt_bytes(b: u64) -> String {
+    let units = ["bytes", "kB", "MB", "GB", "TB", "PB", "EB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u + 1 < units.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} bytes")
+    } else {
+        format!("{v:.1} {}", units[u])
+    }
+}

@@ -1,0 +1,727 @@
+//! Bad model files, one table: each case names a defect, builds the files that show it (a
+//! mutation of a shipped model, or a scenario on it, in a temporary folder), runs the real
+//! binary, and expects an exact exit code, the file, line and column of the offending text,
+//! and a fragment of the message. Model-file errors exit 2.
+
+mod common;
+use common::*;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+/// One file of a case's folder.
+enum Input {
+    Text(String),
+    Bytes(Vec<u8>),
+    /// A named pipe (reading it would block forever).
+    Fifo,
+    /// A folder.
+    Dir,
+    /// A sparse file of this many bytes (zeros).
+    Sparse(u64),
+}
+
+/// Where the error must point.
+enum At {
+    /// `file:line:col` of `needle` (its first occurrence) plus `offset` bytes, in the text of `file`.
+    Text(&'static str, &'static str, usize),
+    /// `file:` without a position (the problem is not text in a file).
+    File(&'static str),
+    /// The command succeeds; the fragment is looked for in its standard output.
+    Success,
+}
+
+struct Case {
+    name: &'static str,
+    files: fn() -> Vec<(&'static str, Input)>,
+    /// Arguments; `{dir}` stands for the case's folder.
+    args: &'static [&'static str],
+    code: i32,
+    at: At,
+    message: &'static str,
+}
+
+fn text(name: &str) -> String {
+    std::fs::read_to_string(root().join("models").join(name)).unwrap()
+}
+
+/// The shipped model `name` with its first `from` replaced by `to` (the edit must apply).
+fn edit(name: &str, from: &str, to: &str) -> String {
+    let t = text(name);
+    assert!(t.contains(from), "{name}: `{from}` not found");
+    t.replacen(from, to, 1)
+}
+
+fn baseline_edit(from: &str, to: &str) -> Vec<(&'static str, Input)> {
+    vec![("bad.ron", Input::Text(edit("baseline.ron", from, to)))]
+}
+
+/// A scenario `bad.ron` (an edit of april_2025.ron) on an unchanged baseline.
+fn april_edit(from: &str, to: &str) -> Vec<(&'static str, Input)> {
+    vec![
+        ("baseline.ron", Input::Text(text("baseline.ron"))),
+        ("bad.ron", Input::Text(edit("april_2025.ron", from, to))),
+    ]
+}
+
+/// A scenario `bad.ron` with the given body on an unchanged baseline.
+fn scenario(body: &'static str) -> Vec<(&'static str, Input)> {
+    vec![
+        ("baseline.ron", Input::Text(text("baseline.ron"))),
+        (
+            "bad.ron",
+            Input::Text(format!("(\n    extends: \"baseline.ron\",\n    name: \"s\",\n{body}\n)\n")),
+        ),
+    ]
+}
+
+const VALIDATE: &[&str] = &["validate", "{dir}/bad.ron"];
+
+static CASES: &[Case] = &[
+    // ---- item 6: transit times bounded
+    Case {
+        name: "route days of 4,294,967,295",
+        files: || {
+            baseline_edit(
+                "(from: \"CN\", to: \"JP\", days: 7,",
+                "(from: \"CN\", to: \"JP\", days: 4294967295,",
+            )
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "4294967295", 0),
+        message: "route CN -> JP: days must be at most 3650 days, found 4294967295",
+    },
+    Case {
+        name: "domestic_days of a million",
+        files: || baseline_edit("domestic_days: 3,", "domestic_days: 1000000,"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "1000000,", 0),
+        message: "routes: domestic_days must be at most 3650 days",
+    },
+    Case {
+        name: "domestic_days of 0 (item 13: routes section)",
+        files: || baseline_edit("domestic_days: 3,", "domestic_days: 0,"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "domestic_days: 0", 15),
+        message: "domestic_days must be at least 1 days, found 0",
+    },
+    Case {
+        name: "jitter as long as the route, pointed at in its own lane",
+        files: || {
+            baseline_edit(
+                "(from: \"CN\", to: \"JP\", days: 7, jitter_days: 2)",
+                "(from: \"CN\", to: \"JP\", days: 7, jitter_days: 9)",
+            )
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "jitter_days: 9", 13),
+        message: "route CN -> JP: jitter_days must be less than days",
+    },
+    // ---- item 7: review times bounded
+    Case {
+        name: "review_working_days Fixed(1e19)",
+        files: || april_edit("Triangular(min: 20.0, mode: 30.0, max: 45.0)", "Fixed(1e19)"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "Fixed(1e19)", 0),
+        message: "review_working_days: Fixed(1e19) is not a valid distribution of days",
+    },
+    Case {
+        name: "customs hold of a billion days",
+        files: || april_edit("Uniform(min: 30.0, max: 60.0)", "Uniform(min: 30.0, max: 1e9)"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "Uniform(min: 30.0, max: 1e9)", 0),
+        message: "inspection hold_days",
+    },
+    // ---- item 11 and the calendar section
+    Case {
+        name: "tick_days of 4,294,967,295",
+        files: || baseline_edit("tick_days: 1,", "tick_days: 4294967295,"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "4294967295", 0),
+        message: "calendar: tick_days must be at most 366 days",
+    },
+    Case {
+        name: "tick_days of 0",
+        files: || baseline_edit("tick_days: 1,", "tick_days: 0,"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "tick_days: 0", 11),
+        message: "calendar: tick_days must be at least 1 days, found 0",
+    },
+    Case {
+        name: "a calendar of 300 years",
+        files: || baseline_edit("end: \"2027-12-31\"", "end: \"2325-12-31\""),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "\"2325-12-31\"", 0),
+        message: "a run may cover at most 73050 days",
+    },
+    // ---- item 10: values that made NaN or inf
+    Case {
+        name: "price_usd of 1e308",
+        files: || baseline_edit("price_usd: 4500.0", "price_usd: 1e308"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "1e308", 0),
+        message: "commodity `re_concentrate`: price_usd must be at most 1e12 USD per t, found 1e308",
+    },
+    Case {
+        name: "capacity of 1e308",
+        files: || baseline_edit("capacity_per_day: 481.1", "capacity_per_day: 1e308"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "1e308", 0),
+        message: "firm `cn_miner_baotou`: capacity_per_day must be at most 1e12",
+    },
+    Case {
+        name: "recipe amount of 1e308",
+        files: || {
+            baseline_edit(
+                "recipe: {\"re_concentrate\": 4.0},   // 45%",
+                "recipe: {\"re_concentrate\": 1e308},   // 45%",
+            )
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "1e308", 0),
+        message: "recipe amount of `re_concentrate` must be at most 1000000 units per unit of output, found 1e308",
+    },
+    Case {
+        name: "initial stock of 1e300",
+        files: || {
+            baseline_edit(
+                "capacity_per_day: 481.1,",
+                "capacity_per_day: 481.1, initial_stock: {\"re_concentrate\": 1e300},",
+            )
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "1e300", 0),
+        message: "initial_stock of `re_concentrate` must be at most 1e15",
+    },
+    Case {
+        name: "price_elasticity of a million",
+        files: || baseline_edit("price_elasticity: 0.1", "price_elasticity: 1e6"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "1e6", 0),
+        message: "price_elasticity must be at most 5, found 1000000",
+    },
+    Case {
+        name: "ByNation weight of 1e308",
+        files: || baseline_edit("ByNation({\"CN\": 0.80,", "ByNation({\"CN\": 1e308,"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "1e308", 0),
+        message: "share of nation `CN` for `re_concentrate` must be at most 1e12",
+    },
+    Case {
+        name: "prices that never revert",
+        files: || baseline_edit("reversion_per_day: 0.02", "reversion_per_day: 0.0"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "reversion_per_day: 0.0", 19),
+        message: "prices: reversion_per_day must be a positive number, found 0",
+    },
+    Case {
+        name: "prices that could drift to e^100",
+        files: || baseline_edit("reversion_per_day: 0.02", "reversion_per_day: 0.00026"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "0.00026", 0),
+        message: "must be at most 40",
+    },
+    Case {
+        name: "tariff rate of 1e308 in a scenario's event",
+        files: || {
+            april_edit(
+                "commodity: \"ndfeb_magnet\", rate: 1.45)",
+                "commodity: \"ndfeb_magnet\", rate: 1e308)",
+            )
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "1e308", 0),
+        message: "SetTariff rate must be at most 100, found 1e308",
+    },
+    // ---- item 18a
+    Case {
+        name: "defence_share of -3",
+        files: || baseline_edit("capacity_per_day: 481.1,", "capacity_per_day: 481.1, defence_share: -3.0,"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "-3.0", 0),
+        message: "firm `cn_miner_baotou`: defence_share must be a non-negative number, found -3",
+    },
+    // ---- item 18b: repeated keys
+    Case {
+        name: "a recipe key given twice",
+        files: || {
+            baseline_edit(
+                "capacity_per_day: 290.1, recipe: {\"ndpr_oxide\": 0.26, \"dy_oxide\": 0.009, \"tb_oxide\": 0.0018}",
+                "capacity_per_day: 290.1, recipe: {\"ndpr_oxide\": 0.26, \"dy_oxide\": 0.009, \"tb_oxide\": 0.0018, \"dy_oxide\": 0.5}",
+            )
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "\"dy_oxide\": 0.5", 0),
+        message: "key `dy_oxide` appears twice in this map",
+    },
+    Case {
+        name: "a ByNation key given twice",
+        files: || {
+            baseline_edit(
+                "ByNation({\"CN\": 0.80, \"US\": 0.12, \"ROW\": 0.08})",
+                "ByNation({\"CN\": 0.80, \"US\": 0.12, \"CN\": 0.08})",
+            )
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "\"CN\": 0.08", 0),
+        message: "key `CN` appears twice",
+    },
+    Case {
+        name: "a scenario set key given twice",
+        files: || scenario("    set: {\"seed\": \"1\", \"seed\": \"2\"},"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "\"seed\": \"2\"", 0),
+        message: "key `seed` appears twice",
+    },
+    // ---- item 13: positions for every error
+    Case {
+        name: "an unknown control in Activate",
+        files: || {
+            april_edit(
+                "action: Activate(\"cn_2025_04_rare_earths\")",
+                "action: Activate(\"cn_2025_04_rare_eart\")",
+            )
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "\"cn_2025_04_rare_eart\"", 0),
+        message: "unknown export control `cn_2025_04_rare_eart`; did you mean `cn_2025_04_rare_earths`?",
+    },
+    Case {
+        name: "SetCoverage share 1.5",
+        files: || {
+            april_edit(
+                "        events: [\n",
+                "        events: [\n            (date: \"2025-07-01\", nation: \"CN\", action: SetCoverage(control: \"cn_2025_04_rare_earths\", commodity: \"ndfeb_magnet\", share: 1.5)),\n",
+            )
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "1.5))", 0),
+        message: "SetCoverage share must be a probability between 0 and 1, found 1.5",
+    },
+    Case {
+        name: "buying section: denial_penalty 1.5",
+        files: || baseline_edit("denial_penalty: 0.3", "denial_penalty: 1.5"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "denial_penalty: 1.5", 16),
+        message: "buying: denial_penalty must be at most 1, found 1.5",
+    },
+    Case {
+        name: "planning section: stock_adjust_days 0.5",
+        files: || baseline_edit("stock_adjust_days: 30.0", "stock_adjust_days: 0.5"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "stock_adjust_days: 0.5", 19),
+        message: "planning: stock_adjust_days must be at least 1 days, found 0.5",
+    },
+    Case {
+        name: "planning section: market_shock_days of a billion",
+        files: || baseline_edit("market_shock_days: 90.0", "market_shock_days: 1e9"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "1e9", 0),
+        message: "market_shock_days must be at most 3650 days",
+    },
+    Case {
+        name: "an empty firm id",
+        files: || baseline_edit("(id: \"cn_miner_sichuan\"", "(id: \"\""),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "\"\", nation", 0),
+        message: "a firm has an empty id",
+    },
+    Case {
+        name: "a scenario of only extends and name is valid",
+        files: || scenario(""),
+        args: &["validate", "{dir}/bad.ron"],
+        code: 0,
+        at: At::Success,
+        message: "model `s`",
+    },
+    Case {
+        name: "extends a file that does not exist",
+        files: || {
+            vec![(
+                "bad.ron",
+                Input::Text("(\n    extends: \"nope.ron\",\n    name: \"s\",\n)\n".into()),
+            )]
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "\"nope.ron\"", 0),
+        message: "nope.ron: no such model file",
+    },
+    Case {
+        name: "extends a folder",
+        files: || {
+            vec![
+                ("base", Input::Dir),
+                ("bad.ron", Input::Text("(\n    extends: \"base\",\n    name: \"s\",\n)\n".into())),
+            ]
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "\"base\"", 0),
+        message: "is a folder; expected a model file",
+    },
+    Case {
+        name: "invalid UTF-8 names the byte",
+        files: || {
+            let t = text("baseline.ron");
+            let at = t.find("magnet supply chain of 2024, no controls").unwrap();
+            let mut b = t.into_bytes();
+            b.insert(at, 0xFF);
+            vec![("bad.ron", Input::Bytes(b))]
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "\u{FFFD}magnet supply chain of 2024", 0),
+        message: "byte {offset}: not valid UTF-8",
+    },
+    // ---- item 8: only regular files of bounded size are read
+    Case {
+        name: "extends /dev/zero",
+        files: || {
+            vec![(
+                "bad.ron",
+                Input::Text("(\n    extends: \"/dev/zero\",\n    name: \"s\",\n)\n".into()),
+            )]
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "\"/dev/zero\"", 0),
+        message: "is not a regular file",
+    },
+    Case {
+        name: "a named pipe as the model",
+        files: || vec![("bad.ron", Input::Fifo)],
+        args: VALIDATE,
+        code: 2,
+        at: At::File("bad.ron"),
+        message: "is not a regular file (a device, pipe or socket)",
+    },
+    Case {
+        name: "a folder as the model",
+        files: || vec![("bad.ron", Input::Dir)],
+        args: VALIDATE,
+        code: 2,
+        at: At::File("bad.ron"),
+        message: "is a folder; expected a model file (.ron)",
+    },
+    Case {
+        name: "a model file of 65 MiB",
+        files: || vec![("bad.ron", Input::Sparse(65 << 20))],
+        args: VALIDATE,
+        code: 2,
+        at: At::File("bad.ron"),
+        message: "model files may be at most 64 MiB",
+    },
+    // ---- item 14: errors in a scenario's base and in its `set`
+    Case {
+        name: "a missing route in the base is reported in the base",
+        files: || {
+            vec![
+                (
+                    "baseline.ron",
+                    Input::Text(edit("baseline.ron", "(from: \"AU\", to: \"MY\", days: 14, jitter_days: 3),", "")),
+                ),
+                ("bad.ron", Input::Text(text("april_2025.ron"))),
+            ]
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("baseline.ron", "\"my_lynas_kuantan\"", 0),
+        message: "there is no route AU -> MY",
+    },
+    Case {
+        name: "a bad value from a scenario's set points at the set entry",
+        files: || scenario("    set: {\"firms.cn_magnet_ningbo.capacity_per_day\": \"-5\"},"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "\"firms.cn_magnet_ningbo.capacity_per_day\"", 0),
+        message: "firm `cn_magnet_ningbo`: capacity_per_day must be a non-negative number, found -5",
+    },
+    Case {
+        name: "a set entry by index points at the set entry",
+        files: || scenario("    set: {\"firms.0.recipe.xenotime\": \"1\"},"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "\"firms.0.recipe.xenotime\"", 0),
+        message: "unknown commodity `xenotime`",
+    },
+    Case {
+        name: "a firm the scenario replaces is checked in the scenario",
+        files: || {
+            scenario(
+                "    firms: [(id: \"us_mp_ndpr\", nation: \"US\", role: \"refiner\", output: \"ndpr_oxide\", capacity_per_day: 3.562,\n             recipe: {\"re_concentrate\": 4.0}, target_cover_days: 1e7)],",
+            )
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "1e7", 0),
+        message: "firm `us_mp_ndpr`: target_cover_days must be at most 3650 days",
+    },
+    Case {
+        name: "an id given twice in a scenario's own list",
+        files: || scenario("    commodities: [(id: \"ore\", unit: \"t\", price_usd: 1.0), (id: \"ore\", unit: \"t\", price_usd: 2.0)],"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "\"ore\", unit: \"t\", price_usd: 2.0", 0),
+        message: "id `ore` is given twice in this scenario's commodities",
+    },
+    Case {
+        name: "a tariff added by a scenario is pointed at in the scenario",
+        files: || {
+            april_edit(
+                "        events: [\n",
+                "        tariffs: [(importer: \"EU\", origin: \"CN\", commodity: \"ndfeb_magnet\", rate: -0.5)],\n        events: [\n",
+            )
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "-0.5", 0),
+        message: "tariff rate must be a non-negative number, found -0.5",
+    },
+    // ---- item 15: positions inside the right element
+    Case {
+        name: "a recipe error in the second magnet maker points inside its own block",
+        files: || {
+            baseline_edit(
+                "capacity_per_day: 193.4, recipe: {\"ndpr_oxide\": 0.26, \"dy_oxide\": 0.009,",
+                "capacity_per_day: 193.4, recipe: {\"ndpr_oxide\": 0.26, \"dy_oxide\": -1.0,",
+            )
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "-1.0,", 0),
+        message: "firm `cn_magnet_baotou`: recipe amount of `dy_oxide` must be a positive number",
+    },
+    Case {
+        name: "a duplicate id points at the second definition",
+        files: || {
+            baseline_edit(
+                "        (id: \"vehicle\", unit:",
+                "        (id: \"dy_oxide\", unit: \"t\", price_usd: 1.0),\n        (id: \"vehicle\", unit:",
+            )
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "\"dy_oxide\", unit: \"t\", price_usd: 1.0", 0),
+        message: "commodity id `dy_oxide` is defined twice",
+    },
+    Case {
+        name: "an unknown nation in a supplier rule points at the key",
+        files: || {
+            baseline_edit(
+                "ByNation({\"MM\": 0.6, \"CN\": 0.4})}),\n        (id: \"cn_dy_fujian\"",
+                "ByNation({\"MM\": 0.6, \"CM\": 0.4})}),\n        (id: \"cn_dy_fujian\"",
+            )
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "\"CM\"", 0),
+        message: "unknown nation `CM`; did you mean",
+    },
+    // ---- item 16: a description is not structure
+    Case {
+        name: "a model whose description mentions (extends: is a model",
+        files: || {
+            baseline_edit(
+                "description: \"Rare-earth magnet",
+                "description: \"Not a scenario (extends: nothing). Rare-earth magnet",
+            )
+        },
+        args: VALIDATE,
+        code: 0,
+        at: At::Success,
+        message: "model `baseline`",
+    },
+    // ---- item 18d: readable numbers in the capacity warning
+    Case {
+        name: "the capacity warning prints a short percentage",
+        files: || baseline_edit("capacity_per_day: 35.62,", "capacity_per_day: 0.0,"),
+        args: VALIDATE,
+        code: 0,
+        at: At::Success,
+        message: "au_miner_mt_weld (no capacity)",
+    },
+    // ---- the size estimate
+    Case {
+        name: "validate prints the estimated output and memory",
+        files: || vec![("bad.ron", Input::Text(text("baseline.ron")))],
+        args: VALIDATE,
+        code: 0,
+        at: At::Success,
+        message: "estimated output ",
+    },
+];
+
+/// 1-based line and column (in characters) of byte `at` of `text`.
+fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let line = text[..at].matches('\n').count() + 1;
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    (line, text[start..at].chars().count() + 1)
+}
+
+fn make(dir: &Path, name: &str, input: &Input) {
+    let p = dir.join(name);
+    match input {
+        Input::Text(t) => std::fs::write(&p, t).unwrap(),
+        Input::Bytes(b) => std::fs::write(&p, b).unwrap(),
+        Input::Dir => std::fs::create_dir(&p).unwrap(),
+        Input::Fifo => {
+            let ok = std::process::Command::new("mkfifo").arg(&p).status().unwrap().success();
+            assert!(ok, "mkfifo");
+        }
+        Input::Sparse(n) => std::fs::File::create(&p).unwrap().set_len(*n).unwrap(),
+    }
+}
+
+/// Runs the binary; a case that takes over 60 s (a read that never ends) fails.
+fn run(args: &[String]) -> (i32, String, String) {
+    let mut child = bin()
+        .args(args)
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    let t0 = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if t0.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return (-1, String::new(), "timed out after 60 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let o = child.wait_with_output().unwrap();
+    let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (o.status.code().unwrap_or(-1), s(&o.stdout), s(&o.stderr))
+}
+
+fn check(case: &Case) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let files = (case.files)();
+    for (name, input) in &files {
+        make(dir.path(), name, input);
+    }
+    let d = dir.path().to_str().unwrap();
+    let args: Vec<String> = case.args.iter().map(|a| a.replace("{dir}", d)).collect();
+    let (code, out, err) = run(&args);
+    if code != case.code {
+        return Err(format!("exit code {code}, expected {}; stderr: {err}", case.code));
+    }
+    match case.at {
+        At::Success => {
+            if !out.contains(case.message) {
+                return Err(format!("expected `{}` in stdout: {out}", case.message));
+            }
+            if let Some(long) = out.split_whitespace().find(|w| w.chars().filter(char::is_ascii_digit).count() > 20) {
+                return Err(format!("an unreadable number `{long}` in: {out}"));
+            }
+            Ok(())
+        }
+        At::File(name) => {
+            let want = format!("{d}/{name}: ");
+            if !err.contains(&want) {
+                return Err(format!("expected `{want}` (no position) in: {err}"));
+            }
+            if !err.contains(case.message) {
+                return Err(format!("expected `{}` in: {err}", case.message));
+            }
+            Ok(())
+        }
+        At::Text(name, needle, offset) => {
+            let bytes = match &files.iter().find(|(n, _)| *n == name).expect("file of the case").1 {
+                Input::Text(t) => t.as_bytes().to_vec(),
+                Input::Bytes(b) => b.clone(),
+                _ => panic!("{name}: not a text file"),
+            };
+            let t = String::from_utf8_lossy(&bytes);
+            let at = t.find(needle).unwrap_or_else(|| panic!("needle `{needle}` in {name}")) + offset;
+            let (line, col) = line_col(&t, at);
+            let want = format!("{d}/{name}:{line}:{col}: ");
+            if !err.contains(&want) {
+                return Err(format!("expected `{want}` in: {err}"));
+            }
+            let message = case.message.replace("{offset}", &at.to_string());
+            if !err.contains(&message) {
+                return Err(format!("expected `{message}` in: {err}"));
+            }
+            Ok(())
+        }
+    }
+}
+
+#[test]
+fn every_bad_input_gets_its_exit_code_file_line_column_and_message() {
+    let failures: Vec<String> = CASES
+        .iter()
+        .filter_map(|c| check(c).err().map(|e| format!("{}: {e}", c.name)))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn the_output_estimate_bounds_a_real_run_within_a_factor_of_two() {
+    let dir = tempfile::tempdir().unwrap();
+    for (model, until) in [("baseline.ron", "2025-12-31"), ("april_2025.ron", "2026-06-30")] {
+        let out = dir.path().join(model);
+        run_model(&root().join("models").join(model), &out, &["--until", until]);
+        let written: u64 = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
+        let (m, _) = chokepoint::model::load::load(&root().join("models").join(model)).unwrap();
+        let m = chokepoint::model::overrides::apply(&m, &format!("calendar.end={until}")).unwrap();
+        let e = chokepoint::model::limits::estimate(&m);
+        assert!(
+            written <= e.output_bytes && e.output_bytes <= 2 * written,
+            "{model}: wrote {written} bytes, estimated {}",
+            e.output_bytes
+        );
+    }
+}
+
+#[test]
+fn check_limits_names_both_numbers_and_the_way_out() {
+    use chokepoint::model::limits::{Estimate, check_limits};
+    let e = Estimate {
+        ticks: 10,
+        output_bytes: 3_000_000_000,
+        memory_bytes: 1000,
+    };
+    assert!(check_limits(&e, 4_000_000_000, 2000).is_ok());
+    let msg = check_limits(&e, 2_000_000_000, 2000).unwrap_err();
+    assert!(msg.contains("output is estimated at 3.0 GB, over the limit of 2.0 GB"), "{msg}");
+    assert!(msg.contains("--allow-large"), "{msg}");
+    assert!(!msg.contains("memory"), "{msg}");
+}
