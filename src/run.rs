@@ -2,7 +2,7 @@
 
 use crate::calendar::Date;
 use crate::model::load::{ModelError, Source};
-use crate::model::{Model, check, load, overrides};
+use crate::model::{Model, check, limits, load, overrides};
 use crate::network::Network;
 use crate::output::{OutputError, RunWriter};
 use crate::sim::Simulation;
@@ -69,7 +69,9 @@ pub fn resolve_model(path: &Path, opts: &RunOptions) -> Result<(Model, Source, N
     {
         return Err(RunError::Usage(format!("--threads {n}: expected 1 to {MAX_THREADS}")));
     }
-    let (mut model, src) = load::load(path)?;
+    let (mut model, mut src) = load::load(path)?;
+    // An error in a value set on the command line says so, instead of pointing at the file's.
+    src.note_overrides(&model, &opts.set);
     for a in &opts.set {
         model = overrides::apply(&model, a).map_err(|m| src.error(m))?;
     }
@@ -97,6 +99,11 @@ pub fn resolve_model(path: &Path, opts: &RunOptions) -> Result<(Model, Source, N
 pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunError> {
     let t0 = Instant::now();
     let (model, _src, network) = resolve_model(path, opts)?;
+    if !opts.allow_large {
+        let e = limits::estimate(&model);
+        limits::check_limits(&e, limits::DEFAULT_MAX_OUTPUT_BYTES, limits::DEFAULT_MAX_MEMORY_BYTES)
+            .map_err(RunError::Usage)?;
+    }
     let dir = opts.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&model.name));
     crate::folders::prepare_run_dir(&dir, opts.force)?;
     let write = |name: &str, text: &str| {

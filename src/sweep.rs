@@ -42,6 +42,31 @@ pub struct SweepOptions {
 /// Most runs a sweep plans without `--allow-large`.
 pub const MAX_PLAN_RUNS: u64 = 100_000;
 
+/// Most bytes a whole sweep's run folders are estimated to take without `--allow-large` (64 GiB).
+pub const MAX_SWEEP_OUTPUT_BYTES: u64 = 64 << 30;
+
+/// Refuses a sweep whose runs, one by one or together, pass the size limits: each resolved model
+/// (model x grid point) against a run's limits, the total output against
+/// [`MAX_SWEEP_OUTPUT_BYTES`], and the memory of `jobs` runs at once against a run's memory limit.
+fn check_size(models: &[Model], seeds: u64, jobs: usize) -> Result<(), RunError> {
+    use crate::model::limits::{DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_OUTPUT_BYTES, Estimate, check_limits, estimate};
+    let mut total = Estimate {
+        ticks: 0,
+        output_bytes: 0,
+        memory_bytes: 0,
+    };
+    for m in models {
+        let e = estimate(m);
+        check_limits(&e, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_MAX_MEMORY_BYTES)
+            .map_err(|msg| RunError::Usage(format!("scenario {}: {msg}", m.name)))?;
+        total.ticks = total.ticks.max(e.ticks);
+        total.output_bytes = total.output_bytes.saturating_add(e.output_bytes.saturating_mul(seeds));
+        total.memory_bytes = total.memory_bytes.max(e.memory_bytes.saturating_mul(jobs as u64));
+    }
+    check_limits(&total, MAX_SWEEP_OUTPUT_BYTES, DEFAULT_MAX_MEMORY_BYTES)
+        .map_err(|msg| RunError::Usage(format!("the sweep as a whole (all runs, {jobs} at once): {msg}")))
+}
+
 /// One run of the plan.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PlanItem {
@@ -309,6 +334,9 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
 /// Runs the sweep; returns the plan items run or found complete in this shard.
 pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
     let (items, models) = plan(opts)?;
+    if !opts.allow_large {
+        check_size(&models, opts.seeds, opts.jobs.clamp(1, items.len().max(1)))?;
+    }
     let out = &opts.out;
     let plan_json = serde_json::json!({
         "program": env!("CARGO_PKG_NAME"),
