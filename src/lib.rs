@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod compare;
 pub mod ensemble;
 pub mod firm;
+pub mod invariants;
 pub mod licensing;
 pub mod markets;
 pub mod model;
