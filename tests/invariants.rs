@@ -382,3 +382,22 @@ fn extreme_values_within_the_model_caps_give_finite_tables() {
         assert!(xs.iter().all(|x| x.is_finite()), "{name} has a NaN or infinity");
     }
 }
+
+#[test]
+fn a_price_under_endless_shortage_without_reversion_stays_finite_and_positive() {
+    // Parts for an eighth of the carmaker's plan for four years; prices move e^0.5 a day at
+    // most, which would pass 10^308 in about 1,400 days without a bound.
+    let mut m = world(1500);
+    m.firms[2].capacity_per_day = 400.0;
+    m.prices.reversion_per_day = 0.0;
+    m.prices.speed_per_day = 1.0;
+    let mut sim = build(&m);
+    run_checked(&mut sim).expect("invariants hold");
+    let rec = sim.recorder_mut();
+    let highest = rec.prices.price_usd.iter().copied().fold(0.0, f64::max);
+    assert!(
+        highest.is_finite() && highest <= 100.0 * chokepoint::markets::PRICE_RANGE,
+        "{highest}"
+    );
+    assert!(highest >= 100.0 * 1e5, "the shortage drives the price up to its bound: {highest}");
+}
