@@ -51,9 +51,9 @@ impl Date {
         (if m <= 2 { y + 1 } else { y }, m, d)
     }
 
-    /// The date `days` later.
+    /// The date `days` later (saturating at the ends of the `i32` day range).
     pub fn plus_days(self, days: i32) -> Date {
-        Date(self.0 + days)
+        Date(self.0.saturating_add(days))
     }
 }
 

@@ -46,6 +46,9 @@ pub struct Production {
 pub struct Finished {
     /// Units of output in stock.
     pub stock: f64,
+    /// Largest finished stock held since the start, units: the scale of its rounding errors
+    /// (see [`crate::invariants::ROUNDING`]).
+    pub peak: f64,
     /// Days of expected sales the firm aims to hold.
     pub cover_days: f64,
     /// Exponentially smoothed orders received, units per tick.
@@ -76,6 +79,11 @@ pub struct InputSlot {
     pub mean_lead_ticks: f64,
     /// Units consumed this tick.
     pub consumed: f64,
+    /// Largest quantity of this input held on hand, in transit or on order since the start,
+    /// units: the scale of its rounding errors (see [`crate::invariants::ROUNDING`]).
+    pub scale: f64,
+    /// Shipments of this input on their way to the firm (held by customs or travelling).
+    pub in_flight: u64,
 }
 
 /// The firm's recipe inputs (empty for miners).

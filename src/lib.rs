@@ -10,6 +10,7 @@ pub mod compare;
 pub mod ensemble;
 pub mod firm;
 pub mod folders;
+pub mod invariants;
 pub mod licensing;
 pub mod markets;
 pub mod model;

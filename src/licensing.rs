@@ -4,6 +4,7 @@
 
 use crate::calendar::Date;
 use crate::firm::{Inputs, Streams};
+use crate::invariants::{Invariant, Invariants, settle_rounding};
 use crate::markets::PriceBook;
 use crate::model::EndUse;
 use crate::policy::PolicyState;
@@ -49,6 +50,8 @@ pub struct Application {
     pub shipped: f64,
     pub end_use: EndUse,
     pub submitted_tick: u32,
+    /// Working days of review drawn for it (0 when refused at once, to a banned destination).
+    pub review_working_days: u32,
     pub decide_tick: u32,
     pub decided_tick: Option<u32>,
     pub outcome: Outcome,
@@ -88,17 +91,31 @@ fn weekday(d: Date) -> i32 {
     (d.0 + 3).rem_euclid(7)
 }
 
-/// The date `n` working days (Monday to Friday) after `d`.
+/// The date `n` working days (Monday to Friday) after `d`, in constant time: whole weeks of
+/// five working days are seven calendar days, and the rest steps over one weekend at most.
+/// A date beyond the calendar's range saturates at its last day.
 pub fn add_working_days(d: Date, n: u32) -> Date {
-    let mut day = d;
-    let mut left = n;
-    while left > 0 {
-        day = day.plus_days(1);
-        if weekday(day) < 5 {
-            left -= 1;
-        }
+    if n == 0 {
+        return d;
     }
-    day
+    // From a Saturday or Sunday, the same working days follow as from the Friday before.
+    let w = weekday(d);
+    let (from, w) = if w >= 5 {
+        (i64::from(d.0) - i64::from(w - 4), 4)
+    } else {
+        (i64::from(d.0), w)
+    };
+    let (weeks, rest) = (i64::from(n / 5), i64::from(n % 5));
+    let weekend = if rest > 0 && i64::from(w) + rest > 4 { 2 } else { 0 };
+    let day = from + 7 * weeks + rest + weekend;
+    Date(day.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32)
+}
+
+/// Ticks from `today` (at tick `tick`, of `tick_days` days) until a review of `working_days`
+/// is over: at least one, and saturating at `u32::MAX` (a decision the run never reaches).
+fn review_ticks(today: Date, working_days: u32, tick_days: u32) -> u32 {
+    let days = i64::from(add_working_days(today, working_days).0) - i64::from(today.0);
+    u32::try_from((days.max(0) as u64).div_ceil(u64::from(tick_days)).max(1)).unwrap_or(u32::MAX)
 }
 
 /// Decides due applications, turns controlled orders into applications, and puts live
@@ -113,12 +130,14 @@ pub fn license_trade(
     registry: Res<Registry>,
     clock: Res<Clock>,
     params: Res<Params>,
+    mut inv: ResMut<Invariants>,
     mut inputs: Query<&mut Inputs>,
     mut streams: Query<&mut Streams>,
 ) {
     let tick = clock.tick;
     let td = clock.tick_days;
     let today = clock.date();
+    let inv = &mut *inv;
     let buying = &params.buying;
     let lic = &mut *lic;
     let policy = &mut *policy;
@@ -153,7 +172,10 @@ pub fn license_trade(
         }
         app.decided_tick = Some(tick);
         app.outcome = if approved { Outcome::Approved } else { Outcome::Denied };
-        let wait_days = f64::from((tick - app.submitted_tick) * td);
+        if inv.check {
+            check_review_time(inv, &clock, app, id);
+        }
+        let wait_days = f64::from(tick - app.submitted_tick) * f64::from(td);
         let mut buyer = inputs.get_mut(registry.entity[app.buyer as usize]).expect("buyer");
         let slot = &mut buyer.slots[app.slot as usize];
         slot.licence_wait_days += memory * (wait_days - slot.licence_wait_days);
@@ -164,17 +186,18 @@ pub fn license_trade(
             lic.licences.push(Licence {
                 app: id,
                 remaining: app.quantity,
-                expires_tick: tick + validity,
+                expires_tick: tick.saturating_add(validity),
             });
         } else {
             slot.on_order -= app.quantity;
+            settle_rounding(&mut slot.on_order, slot.scale, &mut inv.clamped);
             *rel = (*rel * (1.0 - buying.denial_penalty)).max(buying.reliability_floor);
         }
     }
     // Buyers still waiting learn from the wait so far.
     for &Reverse((_, id)) in lic.due.iter() {
         let app = &lic.applications[id as usize];
-        let waited = f64::from((tick - app.submitted_tick) * td);
+        let waited = f64::from(tick - app.submitted_tick) * f64::from(td);
         let mut buyer = inputs.get_mut(registry.entity[app.buyer as usize]).expect("buyer");
         let slot = &mut buyer.slots[app.slot as usize];
         slot.licence_wait_days = slot.licence_wait_days.max(waited);
@@ -206,8 +229,11 @@ pub fn license_trade(
         let cell = registry.firm_region(o.buyer) as usize * prices.commodities + o.commodity as usize;
         prices.withheld[cell] += controlled;
         lic.batched[o.link as usize] += controlled;
-        inputs.get_mut(registry.entity[o.buyer as usize]).expect("buyer").slots[o.slot as usize].on_order += controlled;
-        if lic.last_applied[o.link as usize].is_some_and(|t| (tick - t) * td < interval) {
+        let mut buyer = inputs.get_mut(registry.entity[o.buyer as usize]).expect("buyer");
+        let slot = &mut buyer.slots[o.slot as usize];
+        slot.on_order += controlled;
+        slot.scale = slot.scale.max(slot.on_order);
+        if lic.last_applied[o.link as usize].is_some_and(|t| u64::from(tick - t) * u64::from(td) < u64::from(interval)) {
             continue;
         }
         lic.last_applied[o.link as usize] = Some(tick);
@@ -233,19 +259,23 @@ pub fn license_trade(
             shipped: 0.0,
             end_use,
             submitted_tick: tick,
+            review_working_days: review,
             decide_tick: tick,
             decided_tick: None,
             outcome: Outcome::Pending,
         };
         if regime.banned[importer as usize] {
+            app.review_working_days = 0;
             app.decided_tick = Some(tick);
             app.outcome = Outcome::Denied;
             let rel = &mut links.reliability[o.link as usize];
             *rel = (*rel * (1.0 - buying.denial_penalty)).max(buying.reliability_floor);
-            inputs.get_mut(registry.entity[o.buyer as usize]).expect("buyer").slots[o.slot as usize].on_order -= controlled;
+            let mut buyer = inputs.get_mut(registry.entity[o.buyer as usize]).expect("buyer");
+            let slot = &mut buyer.slots[o.slot as usize];
+            slot.on_order -= controlled;
+            settle_rounding(&mut slot.on_order, slot.scale, &mut inv.clamped);
         } else {
-            let days = add_working_days(today, review).0 - today.0;
-            app.decide_tick = tick + (days as u32).div_ceil(td).max(1);
+            app.decide_tick = tick.saturating_add(review_ticks(today, review, td));
             lic.due.push(Reverse((app.decide_tick, id)));
         }
         lic.applications.push(app);
@@ -259,7 +289,9 @@ pub fn license_trade(
         }
         let a = &apps[l.app as usize];
         let mut buyer = inputs.get_mut(registry.entity[a.buyer as usize]).expect("buyer");
-        buyer.slots[a.slot as usize].on_order -= l.remaining;
+        let slot = &mut buyer.slots[a.slot as usize];
+        slot.on_order -= l.remaining;
+        settle_rounding(&mut slot.on_order, slot.scale, &mut inv.clamped);
         false
     });
     for (li, l) in lic.licences.iter().enumerate() {
@@ -281,15 +313,51 @@ pub fn license_trade(
 
 /// After suppliers have filled orders: what was shipped under a licence leaves the licence
 /// and the buyer's orders-on-licence.
-pub fn settle_licences(book: Res<OrderBook>, mut lic: ResMut<Licensing>, registry: Res<Registry>, mut inputs: Query<&mut Inputs>) {
+pub fn settle_licences(
+    book: Res<OrderBook>,
+    mut lic: ResMut<Licensing>,
+    registry: Res<Registry>,
+    mut inv: ResMut<Invariants>,
+    mut inputs: Query<&mut Inputs>,
+) {
     let lic = &mut *lic;
     for o in book.orders.iter().filter(|o| o.licence != NO_LICENCE && o.filled > 0.0) {
         let l = &mut lic.licences[o.licence as usize];
         l.remaining -= o.filled;
         lic.applications[l.app as usize].shipped += o.filled;
         let mut buyer = inputs.get_mut(registry.entity[o.buyer as usize]).expect("buyer");
-        buyer.slots[o.slot as usize].on_order -= o.filled;
+        let slot = &mut buyer.slots[o.slot as usize];
+        slot.on_order -= o.filled;
+        settle_rounding(&mut slot.on_order, slot.scale, &mut inv.clamped);
     }
+}
+
+/// The review-time invariant, for an application decided now: its decision date is no
+/// earlier than its submission date plus the working days of review drawn for it.
+fn check_review_time(inv: &mut Invariants, clock: &Clock, app: &Application, id: u32) {
+    let submitted = clock
+        .start
+        .plus_days(i32::try_from(u64::from(app.submitted_tick) * u64::from(clock.tick_days)).unwrap_or(i32::MAX));
+    let earliest = add_working_days(submitted, app.review_working_days);
+    let decided = clock.date();
+    if decided >= earliest {
+        return;
+    }
+    let who = format!(
+        "licence application {id} (`{}` from firm `{}` to firm `{}`)",
+        inv.commodity_ids[app.commodity as usize], inv.firm_ids[app.supplier as usize], inv.firm_ids[app.buyer as usize]
+    );
+    inv.report(
+        clock,
+        Invariant::ReviewTime,
+        || who,
+        || {
+            format!(
+                "decided on {decided}, submitted on {submitted} for {} working days of review: not before {earliest}",
+                app.review_working_days
+            )
+        },
+    );
 }
 
 #[cfg(test)]
@@ -304,5 +372,48 @@ mod tests {
         assert_eq!(add_working_days(fri, 1).to_string(), "2025-04-07");
         assert_eq!(add_working_days(fri, 5).to_string(), "2025-04-11");
         assert_eq!(add_working_days(fri, 45).to_string(), "2025-06-06");
+    }
+
+    /// The day-by-day count the constant-time rule replaces.
+    fn add_working_days_by_counting(d: Date, n: u32) -> Date {
+        let mut day = d;
+        let mut left = n;
+        while left > 0 {
+            day = day.plus_days(1);
+            if weekday(day) < 5 {
+                left -= 1;
+            }
+        }
+        day
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn working_days_in_constant_time_match_counting_day_by_day(start in -800_000i32..800_000, n in 0u32..2_000) {
+            let d = Date(start);
+            proptest::prop_assert_eq!(add_working_days(d, n), add_working_days_by_counting(d, n), "from {} ({}), n = {}", d, weekday(d), n);
+        }
+    }
+
+    #[test]
+    fn every_weekday_and_remainder_matches_counting() {
+        // A Monday, then each day of two weeks, with n across several weeks.
+        let monday = Date::parse("2025-04-07").unwrap();
+        for k in 0..14 {
+            let d = monday.plus_days(k);
+            for n in 0..40 {
+                assert_eq!(add_working_days(d, n), add_working_days_by_counting(d, n), "from {d}, n = {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_review_of_ten_to_the_nineteen_days_is_a_decision_never_reached_not_a_hang() {
+        let d = Date::parse("2025-04-04").unwrap();
+        assert_eq!(add_working_days(d, 1_000_000_000).0 - d.0, 1_400_000_000, "whole weeks");
+        assert_eq!(add_working_days(d, u32::MAX), Date(i32::MAX), "beyond the calendar: its last day");
+        assert_eq!(review_ticks(d, u32::MAX, 1), (i32::MAX - d.0) as u32);
+        assert_eq!(review_ticks(d, 0, 7), 1, "a decision takes at least one tick");
+        assert_eq!(review_ticks(d, 1, 1), 3, "Friday + 1 working day is Monday");
     }
 }

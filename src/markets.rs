@@ -2,9 +2,17 @@
 //! move with excess demand in each price region.
 
 use crate::firm::{Finished, Plant};
+use crate::invariants::{Invariants, ROUNDING};
 use crate::procurement::OrderBook;
 use crate::sim::{Clock, Params, Registry};
 use bevy_ecs::prelude::*;
+
+/// How far a price may move from its reference, as a factor either way: a price stays
+/// within [reference / 10^6, reference × 10^6]. Without a bound, a price whose reversion is 0
+/// grows e^0.5 a tick under steady excess demand and overflows to infinity in about four
+/// years of daily ticks; with it, value = quantity × price stays finite within the model
+/// file's ranges (price ≤ 10^12 USD, quantities ≤ 10^12 × 366 × 10^6 units).
+pub const PRICE_RANGE: f64 = 1e6;
 
 /// Prices per (price region, commodity), USD per unit, and this tick's market tallies.
 #[derive(Resource, Debug, Clone)]
@@ -58,6 +66,7 @@ pub fn fill_orders(
     clock: Res<Clock>,
     params: Res<Params>,
     mut prices: ResMut<PriceBook>,
+    mut inv: ResMut<Invariants>,
 ) {
     for (_, mut fin) in firms.iter_mut() {
         fin.received = 0.0;
@@ -93,6 +102,12 @@ pub fn fill_orders(
         fin.received = total;
         fin.shipped = shipped;
         fin.stock -= shipped;
+        // A rationing supplier ships all it has: what the sum of the shares leaves, above or
+        // below zero, is rounding.
+        if ratio < 1.0 && fin.stock != 0.0 && fin.stock.abs() <= ROUNDING * fin.peak {
+            fin.stock = 0.0;
+            inv.clamped += 1;
+        }
         start = end;
     }
     let tick_days = f64::from(clock.tick_days);
@@ -131,6 +146,8 @@ pub fn adjust_prices(mut prices: ResMut<PriceBook>, clock: Res<Clock>, params: R
         let excess = unfilled + rules.stock_gap_weight * gap.clamp(-1.0, 1.0);
         let log_gap = (prices.price[cell] / prices.reference[c]).ln();
         let step = (rules.speed_per_day * excess - rules.reversion_per_day * log_gap) * dt;
-        prices.price[cell] *= step.clamp(-0.5, 0.5).exp();
+        let reference = prices.reference[c];
+        let moved = prices.price[cell] * step.clamp(-0.5, 0.5).exp();
+        prices.price[cell] = moved.max(reference / PRICE_RANGE).min(reference * PRICE_RANGE);
     }
 }

@@ -46,7 +46,7 @@ impl Regime {
         if self.phase_in_days == 0 {
             return full;
         }
-        let days = f64::from((tick - self.activated_tick + 1) * tick_days);
+        let days = f64::from(tick - self.activated_tick + 1) * f64::from(tick_days);
         full * (days / f64::from(self.phase_in_days)).min(1.0)
     }
 
@@ -406,8 +406,10 @@ pub fn apply_policy(mut policy: ResMut<PolicyState>, clock: Res<Clock>, prices: 
             }
         };
         let r = &mut p.rules[k];
-        r.held_days = if holds { r.held_days + clock.tick_days } else { 0 };
-        let cooled = r.last_fired.is_none_or(|t| (tick - t) * clock.tick_days >= r.cooldown_days);
+        r.held_days = if holds { r.held_days.saturating_add(clock.tick_days) } else { 0 };
+        let cooled = r
+            .last_fired
+            .is_none_or(|t| u64::from(tick - t) * u64::from(clock.tick_days) >= u64::from(r.cooldown_days));
         if r.held_days >= r.for_days && cooled {
             r.last_fired = Some(tick);
             let (then, id, note, nation) = (r.then.clone(), r.id.clone(), r.note.clone(), r.nation);

@@ -7,6 +7,12 @@ use crate::sim::{Clock, Params};
 use bevy_ecs::prelude::*;
 use rand_chacha::ChaCha8Rng;
 
+/// The most a final-demand producer's plan rises above its capacity when its inputs get
+/// cheaper (the factor `(cost / reference cost)^-elasticity` is capped here): ten times. It
+/// keeps the plan finite whatever the elasticity and prices (an elasticity of 10^6 once made
+/// the factor infinite, and 0 × ∞ a NaN plan). The shipped models stay below 2.
+pub const MAX_COST_FACTOR: f64 = 10.0;
+
 /// Each nation's persistent demand shock. The log of the shock follows a first-order
 /// autoregression that forgets e^-1 of itself every `market_shock_days` and settles at a
 /// standard deviation of `market_shock_sd`. It starts at 0 (the model's calibrated present is
@@ -93,7 +99,9 @@ pub fn produce(
                     .iter()
                     .map(|s| s.per_unit * prices.price(plant.region, s.commodity))
                     .sum();
-                (cost / plant.reference_input_cost).powf(-plant.price_elasticity)
+                (cost / plant.reference_input_cost)
+                    .powf(-plant.price_elasticity)
+                    .min(MAX_COST_FACTOR)
             } else {
                 1.0
             };
@@ -124,6 +132,7 @@ pub fn produce(
         };
         if !plant.final_good {
             fin.stock += produced;
+            fin.peak = fin.peak.max(fin.stock);
         }
         prod.planned = planned;
         prod.produced = produced;

@@ -2,12 +2,14 @@
 //! Trade is booked for customs statistics: exports when goods leave, imports when they arrive.
 
 use crate::firm::{Inputs, Streams};
+use crate::invariants::{Invariant, Invariants, ROUNDING, settle_rounding};
 use crate::markets::PriceBook;
 use crate::policy::PolicyState;
 use crate::procurement::{NO_LICENCE, OrderBook, SupplyLinks};
 use crate::rng::uniform;
 use crate::sim::{Clock, Registry};
 use bevy_ecs::prelude::*;
+use std::collections::BTreeMap;
 
 /// Goods on their way to a buyer: either held by customs in the exporting nation (they have
 /// not left yet) or travelling (they arrive at `due_tick`).
@@ -24,39 +26,135 @@ pub struct Shipment {
     /// Held by customs; on release it travels for `transit_ticks`.
     pub held: bool,
     pub transit_ticks: u32,
+    /// Index of the supply link it travels on (for its route's lead time).
+    pub link: u32,
+    /// Tick it was sent: left the supplier (held) or left customs (travelling).
+    pub sent_tick: u32,
 }
 
-/// Shipments by due tick, in a ring of per-tick buckets; the buckets keep their memory, so
-/// shipping allocates nothing once the ring has reached its working size. The ring doubles
-/// (rarely) when a shipment is due further ahead than it reaches.
+/// The steady flow on one supply line at the start date: one shipment was sent on each of
+/// the `until` ticks before the start, so one arrives at each tick `0 .. until`. Kept as one
+/// entry per line rather than one per shipment, so its memory does not grow with lead times.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Pipeline {
+    pub shipment: Shipment,
+    /// First tick at which nothing more arrives.
+    pub until: u32,
+}
+
+/// Longest reach of the ring of per-tick buckets, in ticks. Shipments due further ahead (a
+/// very long route or customs hold) wait in an ordered map until they come within reach, so
+/// the queue's memory is bounded by this and by the number of shipments in flight, whatever
+/// the lead times.
+pub const RING_TICKS_MAX: usize = 4096;
+
+/// Shipments by due tick: a ring of per-tick buckets that keep their memory (so shipping
+/// allocates nothing once the ring has reached its working size), an ordered map for those
+/// due beyond the ring's reach, and the starting pipeline. Within a tick, shipments arrive
+/// in the order they were queued (the pipeline first), wherever they waited: a shipment
+/// moves from the map into the ring before any later one due the same tick can be queued.
+/// The ring doubles (rarely, up to [`RING_TICKS_MAX`]) when a shipment is due further ahead
+/// than it reaches.
 #[derive(Resource, Debug)]
 pub struct ShipmentQueue {
-    pub ring: Vec<Vec<Shipment>>,
+    ring: Vec<Vec<Shipment>>,
+    later: BTreeMap<u32, Vec<Shipment>>,
+    pipeline: Vec<Pipeline>,
+    /// The tick the ring's reach starts from.
+    now: u32,
 }
 
 impl ShipmentQueue {
-    /// A ring long enough for the longest transit time, in ticks.
+    /// A ring long enough for the longest transit time, in ticks (within [`RING_TICKS_MAX`]).
     pub fn new(max_lead_ticks: usize) -> ShipmentQueue {
+        let len = max_lead_ticks.saturating_add(1).clamp(1, RING_TICKS_MAX);
         ShipmentQueue {
-            ring: (0..=max_lead_ticks).map(|_| Vec::new()).collect(),
+            ring: (0..len).map(|_| Vec::new()).collect(),
+            later: BTreeMap::new(),
+            pipeline: Vec::new(),
+            now: 0,
         }
+    }
+
+    /// Adds a supply line's starting pipeline (see [`Pipeline`]).
+    pub fn add_pipeline(&mut self, p: Pipeline) {
+        self.pipeline.push(p);
+    }
+
+    /// The starting pipelines still delivering.
+    pub fn pipelines(&self) -> &[Pipeline] {
+        &self.pipeline
+    }
+
+    /// Shipments queued, the starting pipelines not counted.
+    pub fn len(&self) -> usize {
+        self.ring.iter().map(Vec::len).sum::<usize>() + self.later.values().map(Vec::len).sum::<usize>()
+    }
+
+    /// True when no shipment is queued (the starting pipelines not counted).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of per-tick buckets in the ring (its reach, in ticks).
+    pub fn reach(&self) -> usize {
+        self.ring.len()
     }
 
     /// Queues a shipment due at `s.due_tick`, which is not before `now`.
     pub fn push(&mut self, now: u32, s: Shipment) {
-        if (s.due_tick - now) as usize >= self.ring.len() {
+        debug_assert!(s.due_tick >= now, "shipment due in the past");
+        let ahead = (s.due_tick.saturating_sub(now)) as usize;
+        if ahead >= self.ring.len() && self.ring.len() < RING_TICKS_MAX {
             let mut len = self.ring.len();
-            while (s.due_tick - now) as usize >= len {
-                len *= 2;
+            while ahead >= len && len < RING_TICKS_MAX {
+                len = (len * 2).min(RING_TICKS_MAX);
             }
             let old = std::mem::take(&mut self.ring);
             self.ring = (0..len).map(|_| Vec::new()).collect();
             for x in old.into_iter().flatten() {
                 self.ring[x.due_tick as usize % len].push(x);
             }
+            self.advance(now);
         }
+        if ahead < self.ring.len() {
+            let n = self.ring.len();
+            self.ring[s.due_tick as usize % n].push(s);
+        } else {
+            self.later.entry(s.due_tick).or_default().push(s);
+        }
+    }
+
+    /// Moves the ring's reach to start at `tick`: shipments from the map that are now within
+    /// reach go into their buckets, before anything else due the same tick.
+    fn advance(&mut self, tick: u32) {
+        self.now = tick;
+        let reach = u64::from(tick) + self.ring.len() as u64;
+        while let Some(entry) = self.later.first_entry() {
+            if u64::from(*entry.key()) >= reach {
+                break;
+            }
+            let (due, list) = entry.remove_entry();
+            let n = self.ring.len();
+            self.ring[due as usize % n].extend(list);
+        }
+    }
+
+    /// Takes the bucket of shipments due at `tick` (after the ring's reach has moved there);
+    /// give it back with [`ShipmentQueue::give_back`] to keep its memory.
+    fn take_due(&mut self, tick: u32) -> Vec<Shipment> {
+        self.advance(tick);
         let n = self.ring.len();
-        self.ring[s.due_tick as usize % n].push(s);
+        std::mem::take(&mut self.ring[tick as usize % n])
+    }
+
+    fn give_back(&mut self, tick: u32, mut bucket: Vec<Shipment>) {
+        bucket.clear();
+        let n = self.ring.len();
+        let b = &mut self.ring[tick as usize % n];
+        if b.is_empty() {
+            *b = bucket;
+        }
     }
 }
 
@@ -99,8 +197,36 @@ impl TradeBook {
         self.exported[exporter as usize * nc + c] += quantity;
         let cell = (exporter as usize * nn + importer as usize) * nc + c;
         self.flow_quantity[cell] += quantity;
-        self.flow_value[cell] += quantity * price;
-        self.flow_tariff[cell] += quantity * price * tariff;
+        let value = quantity * price;
+        self.flow_value[cell] += value;
+        // No tariff adds nothing, even on a value that has overflowed (inf × 0 would be NaN).
+        if tariff != 0.0 {
+            self.flow_tariff[cell] += value * tariff;
+        }
+    }
+}
+
+/// Goods arriving at their buyer: into its stock, out of its in-transit, booked as imports
+/// (from abroad). When the buyer has nothing left on the way, what its in-transit still shows
+/// is rounding and is set to zero; otherwise a rounding error below zero is.
+fn arrive(s: &Shipment, registry: &Registry, buyers: &mut Query<&mut Inputs>, trade: &mut TradeBook, clamped: &mut u64) {
+    let importer = registry.nation[s.buyer as usize];
+    let mut inputs = buyers.get_mut(registry.entity[s.buyer as usize]).expect("buyer entity");
+    let slot = &mut inputs.slots[s.slot as usize];
+    slot.stock += s.quantity;
+    slot.scale = slot.scale.max(slot.stock);
+    slot.in_transit -= s.quantity;
+    slot.in_flight = slot.in_flight.saturating_sub(1);
+    if slot.in_flight == 0 {
+        if slot.in_transit != 0.0 && slot.in_transit.abs() <= ROUNDING * slot.scale {
+            slot.in_transit = 0.0;
+            *clamped += 1;
+        }
+    } else {
+        settle_rounding(&mut slot.in_transit, slot.scale, clamped);
+    }
+    if importer != s.exporter {
+        trade.imported[importer as usize * trade.commodities + s.commodity as usize] += s.quantity;
     }
 }
 
@@ -119,6 +245,7 @@ pub fn ship_goods(
     policy: Res<PolicyState>,
     mut queue: ResMut<ShipmentQueue>,
     mut trade: ResMut<TradeBook>,
+    mut inv: ResMut<Invariants>,
     mut buyers: Query<&mut Inputs>,
     mut streams: Query<&mut Streams>,
 ) {
@@ -127,13 +254,22 @@ pub fn ship_goods(
     trade.flow_quantity.fill(0.0);
     trade.flow_value.fill(0.0);
     trade.flow_tariff.fill(0.0);
-    let nc = trade.commodities;
     let tick = clock.tick;
     let td = clock.tick_days;
 
-    let n = queue.ring.len();
-    let bucket = tick as usize % n;
-    let mut due = std::mem::take(&mut queue.ring[bucket]);
+    let inv = &mut *inv;
+    let queue = &mut *queue;
+    let trade = &mut *trade;
+
+    // The starting pipelines deliver first (they were queued before anything else).
+    let mut pipeline = std::mem::take(&mut queue.pipeline);
+    for p in pipeline.iter().filter(|p| p.until > tick) {
+        arrive(&p.shipment, &registry, &mut buyers, trade, &mut inv.clamped);
+    }
+    pipeline.retain(|p| p.until > tick.saturating_add(1));
+    queue.pipeline = pipeline;
+
+    let mut due = queue.take_due(tick);
     for s in due.drain(..) {
         let importer = registry.nation[s.buyer as usize];
         if s.held {
@@ -150,25 +286,19 @@ pub fn ship_goods(
                 tick,
                 Shipment {
                     held: false,
-                    due_tick: tick + s.transit_ticks,
+                    due_tick: tick.saturating_add(s.transit_ticks),
+                    sent_tick: tick,
                     ..s
                 },
             );
             continue;
         }
-        let mut inputs = buyers.get_mut(registry.entity[s.buyer as usize]).expect("buyer entity");
-        let slot = &mut inputs.slots[s.slot as usize];
-        slot.stock += s.quantity;
-        slot.in_transit -= s.quantity;
-        if importer != s.exporter {
-            trade.imported[importer as usize * nc + s.commodity as usize] += s.quantity;
+        if inv.check {
+            check_lead_time(inv, &clock, &links, &s);
         }
+        arrive(&s, &registry, &mut buyers, trade, &mut inv.clamped);
     }
-    let n = queue.ring.len();
-    let bucket = tick as usize % n;
-    if queue.ring[bucket].is_empty() {
-        queue.ring[bucket] = due; // keep the bucket's memory
-    }
+    queue.give_back(tick, due);
 
     // Common random numbers: each supplier's shipping draws of tick t come from ChaCha stream
     // t of its key, so the k-th shipment a supplier sends on a given day draws the same numbers
@@ -183,13 +313,13 @@ pub fn ship_goods(
         let importer = registry.nation[o.buyer as usize];
         let mut st = streams.get_mut(registry.entity[o.supplier as usize]).expect("supplier entity");
         let days = if l.jitter_days > 0 {
-            let span = 2 * l.jitter_days + 1;
-            let draw = ((uniform(&mut st.shipping) * f64::from(span)) as u32).min(span - 1);
-            l.days + draw - l.jitter_days
+            let span = 2 * u64::from(l.jitter_days) + 1;
+            let draw = ((uniform(&mut st.shipping) * span as f64) as u64).min(span - 1);
+            (u64::from(l.days) + draw).saturating_sub(u64::from(l.jitter_days))
         } else {
-            l.days
+            u64::from(l.days)
         };
-        let transit_ticks = days.div_ceil(td).max(1);
+        let transit_ticks = u32::try_from(days.div_ceil(u64::from(td)).max(1)).unwrap_or(u32::MAX);
         let mut hold_ticks = 0;
         let inspection = if exporter != importer && o.licence == NO_LICENCE {
             policy
@@ -205,7 +335,10 @@ pub fn ship_goods(
             hold_ticks = days.div_ceil(td).max(1);
         }
         let mut inputs = buyers.get_mut(registry.entity[o.buyer as usize]).expect("buyer entity");
-        inputs.slots[o.slot as usize].in_transit += o.filled;
+        let slot = &mut inputs.slots[o.slot as usize];
+        slot.in_transit += o.filled;
+        slot.scale = slot.scale.max(slot.in_transit);
+        slot.in_flight += 1;
         let s = Shipment {
             buyer: o.buyer,
             slot: o.slot,
@@ -215,12 +348,14 @@ pub fn ship_goods(
             due_tick: 0,
             held: false,
             transit_ticks,
+            link: o.link,
+            sent_tick: tick,
         };
         if hold_ticks > 0 {
             queue.push(
                 tick,
                 Shipment {
-                    due_tick: tick + hold_ticks,
+                    due_tick: tick.saturating_add(hold_ticks),
                     held: true,
                     ..s
                 },
@@ -229,7 +364,7 @@ pub fn ship_goods(
             queue.push(
                 tick,
                 Shipment {
-                    due_tick: tick + transit_ticks,
+                    due_tick: tick.saturating_add(transit_ticks),
                     ..s
                 },
             );
@@ -245,5 +380,89 @@ pub fn ship_goods(
                 );
             }
         }
+    }
+}
+
+/// The lead-time invariant, for a shipment arriving now: the days since it left (the supplier,
+/// or customs after a hold) are at least its route's shortest transit, `days − jitter_days`.
+fn check_lead_time(inv: &mut Invariants, clock: &Clock, links: &SupplyLinks, s: &Shipment) {
+    let l = &links.links[s.link as usize];
+    let shortest = u64::from(l.days.saturating_sub(l.jitter_days));
+    let elapsed = u64::from(clock.tick.saturating_sub(s.sent_tick)) * u64::from(clock.tick_days);
+    if clock.tick >= s.sent_tick && elapsed >= shortest {
+        return;
+    }
+    let who = format!(
+        "shipment of {} units of `{}` from firm `{}` to firm `{}`",
+        s.quantity, inv.commodity_ids[s.commodity as usize], inv.firm_ids[l.supplier as usize], inv.firm_ids[s.buyer as usize]
+    );
+    inv.report(
+        clock,
+        Invariant::LeadTime,
+        || who,
+        || {
+            format!(
+                "arrived {elapsed} days after it left at tick {}; its route takes at least {shortest} days",
+                s.sent_tick
+            )
+        },
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipment(due_tick: u32, quantity: f64) -> Shipment {
+        Shipment {
+            buyer: 0,
+            slot: 0,
+            commodity: 0,
+            exporter: 0,
+            quantity,
+            due_tick,
+            held: false,
+            transit_ticks: 1,
+            link: 0,
+            sent_tick: 0,
+        }
+    }
+
+    /// Takes what is due at each tick of `from..to`, as `ship_goods` does.
+    fn drain(q: &mut ShipmentQueue, from: u32, to: u32) -> Vec<(u32, f64)> {
+        let mut out = Vec::new();
+        for t in from..to {
+            let due = q.take_due(t);
+            assert!(due.iter().all(|s| s.due_tick == t), "tick {t}: {due:?}");
+            out.extend(due.iter().map(|s| (s.due_tick, s.quantity)));
+            q.give_back(t, due);
+        }
+        out
+    }
+
+    #[test]
+    fn far_shipments_wait_outside_the_ring_and_arrive_on_time_in_queued_order() {
+        let mut q = ShipmentQueue::new(2);
+        let far = RING_TICKS_MAX as u32 * 3;
+        q.push(0, shipment(far, 1.0));
+        q.push(0, shipment(5, 2.0));
+        q.push(0, shipment(far, 3.0));
+        assert_eq!(q.reach(), RING_TICKS_MAX, "the ring grows only to its cap");
+        assert_eq!(q.len(), 3);
+        let mut got = drain(&mut q, 0, far - 9);
+        // Queued later, when its tick is within reach: after those queued earlier for it.
+        q.push(far - 10, shipment(far, 4.0));
+        got.extend(drain(&mut q, far - 9, far + 1));
+        assert_eq!(got, vec![(5, 2.0), (far, 1.0), (far, 3.0), (far, 4.0)]);
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn a_lead_time_of_four_billion_days_costs_no_memory_beyond_the_capped_ring() {
+        let mut q = ShipmentQueue::new(u32::MAX as usize);
+        assert_eq!(q.reach(), RING_TICKS_MAX);
+        q.push(0, shipment(u32::MAX, 1.0));
+        assert_eq!(q.reach(), RING_TICKS_MAX);
+        assert_eq!(q.len(), 1);
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::calendar::Date;
 use crate::firm::{Finished, FirmIndex, InputSlot, Inputs, LineRule, LineState, Lines, Plant, Production, Streams};
+use crate::invariants::{Invariants, Violation, add_totals, check_tick};
 use crate::licensing::{Licensing, license_trade, settle_licences};
 use crate::markets::{PriceBook, adjust_prices, fill_orders};
 use crate::model::{Buying, LineRationing, Model, Planning, PriceRules};
@@ -12,7 +13,7 @@ use crate::policy::{PolicyState, apply_policy};
 use crate::procurement::{OrderBook, SupplyLinks, place_orders};
 use crate::production::{MarketDemand, produce};
 use crate::rng::{Purpose, stream};
-use crate::shipping::{Shipment, ShipmentQueue, TradeBook, ship_goods};
+use crate::shipping::{Pipeline, Shipment, ShipmentQueue, TradeBook, ship_goods};
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::SingleThreadedExecutor;
 
@@ -30,7 +31,8 @@ pub struct Clock {
 impl Clock {
     /// First day of the current tick.
     pub fn date(&self) -> Date {
-        self.start.plus_days((self.tick * self.tick_days) as i32)
+        let days = u64::from(self.tick) * u64::from(self.tick_days);
+        self.start.plus_days(i32::try_from(days).unwrap_or(i32::MAX))
     }
 }
 
@@ -68,7 +70,8 @@ impl Registry {
 /// The steps of one tick. Licensing (design brief step 5) runs between procurement and
 /// markets, so that controlled orders become applications before suppliers fill anything;
 /// shipments under licence are settled right after markets. Adaptation (7) comes with the
-/// issue that builds it.
+/// issue that builds it. `Check` verifies the invariants (only with `--check`) before the
+/// tick is recorded.
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Step {
     Policy,
@@ -77,6 +80,7 @@ pub enum Step {
     Licensing,
     Markets,
     Shipping,
+    Check,
     Observation,
 }
 
@@ -110,7 +114,7 @@ impl Simulation {
 
         let mut world = World::new();
         let mut links = SupplyLinks::default();
-        let mut pipeline: Vec<Shipment> = Vec::new();
+        let mut pipelines: Vec<Pipeline> = Vec::new();
         let mut max_lead = 1u32;
         let mut entities = Vec::with_capacity(model.firms.len());
         let reference: Vec<f64> = model.commodities.iter().map(|c| c.price_usd).collect();
@@ -124,24 +128,27 @@ impl Simulation {
                 let mut mean_lead = 0.0;
                 for l in &input.links {
                     let lt = lead_ticks(l.days);
-                    max_lead = max_lead.max(lead_ticks(l.days + l.jitter_days));
+                    max_lead = max_lead.max(lead_ticks(l.days.saturating_add(l.jitter_days)));
                     mean_lead += l.share * f64::from(lt);
-                    // Goods sent on the ticks before the start are on their way.
+                    // Goods sent on the ticks before the start are on their way: one shipment
+                    // arrives at each of the first `lt` ticks.
                     let flow = y * input.per_unit * l.share;
                     if flow > 0.0 {
-                        for arrival in 0..lt {
-                            let exporter = network.firm_nation[l.supplier as usize];
-                            pipeline.push(Shipment {
+                        pipelines.push(Pipeline {
+                            shipment: Shipment {
                                 buyer: f as u32,
                                 slot: k as u16,
                                 commodity: input.commodity,
-                                exporter,
+                                exporter: network.firm_nation[l.supplier as usize],
                                 quantity: flow,
-                                due_tick: arrival,
+                                due_tick: 0,
                                 held: false,
                                 transit_ticks: lt,
-                            });
-                        }
+                                link: links.links.len() as u32,
+                                sent_tick: 0,
+                            },
+                            until: lt,
+                        });
                     }
                     links.links.push(l.clone());
                 }
@@ -162,6 +169,8 @@ impl Simulation {
                     links: (from, input.links.len() as u32),
                     mean_lead_ticks: mean_lead,
                     consumed: 0.0,
+                    scale: stock,
+                    in_flight: 0,
                 });
             }
             let out = network.firm_output[f];
@@ -226,6 +235,7 @@ impl Simulation {
                     },
                     Finished {
                         stock: finished_stock,
+                        peak: finished_stock,
                         cover_days: spec.output_cover_days,
                         expected_sales: sales,
                         received: sales,
@@ -249,15 +259,27 @@ impl Simulation {
             entities.push(e);
         }
 
-        let mut queue = ShipmentQueue::new(max_lead as usize);
-        for s in pipeline {
-            queue.push(0, s);
+        // Goods in the pipeline count as in transit to their buyers, added arrival by arrival
+        // (the order fixes the rounding of the sums, and so the output's bytes). This takes
+        // time in proportion to the lead times, but no memory.
+        let mut transit: Vec<Vec<f64>> = network.inputs.iter().map(|i| vec![0.0; i.len()]).collect();
+        let longest = pipelines.iter().map(|p| p.until).max().unwrap_or(0);
+        for arrival in 0..longest {
+            for p in pipelines.iter().filter(|p| p.until > arrival) {
+                transit[p.shipment.buyer as usize][p.shipment.slot as usize] += p.shipment.quantity;
+            }
         }
-        // Goods in the pipeline count as in transit to their buyers.
-        for bucket in &queue.ring {
-            for s in bucket {
-                let mut inputs = world.get_mut::<Inputs>(entities[s.buyer as usize]).expect("buyer");
-                inputs.slots[s.slot as usize].in_transit += s.quantity;
+        let mut queue = ShipmentQueue::new(max_lead as usize);
+        for p in pipelines {
+            let mut inputs = world.get_mut::<Inputs>(entities[p.shipment.buyer as usize]).expect("buyer");
+            inputs.slots[p.shipment.slot as usize].in_flight += u64::from(p.until);
+            queue.add_pipeline(p);
+        }
+        for (f, t) in transit.iter().enumerate() {
+            let mut inputs = world.get_mut::<Inputs>(entities[f]).expect("firm");
+            for (s, &x) in inputs.slots.iter_mut().zip(t) {
+                s.in_transit = x;
+                s.scale = s.scale.max(x);
             }
         }
 
@@ -293,6 +315,13 @@ impl Simulation {
         world.insert_resource(PriceBook::new(network.regions.len(), reference));
         world.insert_resource(Recorder::default());
         world.insert_resource(MarketDemand::new(seed, &network.nations));
+        world.insert_resource(Invariants {
+            firm_ids: network.firms.clone(),
+            commodity_ids: network.commodities.clone(),
+            region_ids: network.regions.clone(),
+            now: vec![MaterialTotals::default(); nc],
+            ..Default::default()
+        });
 
         let mut schedule = Schedule::default();
         schedule.set_executor(SingleThreadedExecutor::new());
@@ -304,6 +333,7 @@ impl Simulation {
                 Step::Licensing,
                 Step::Markets,
                 Step::Shipping,
+                Step::Check,
                 Step::Observation,
             )
                 .chain(),
@@ -315,6 +345,7 @@ impl Simulation {
             license_trade.in_set(Step::Licensing),
             (fill_orders, settle_licences, adjust_prices).chain().in_set(Step::Markets),
             ship_goods.in_set(Step::Shipping),
+            check_tick.in_set(Step::Check).run_if(checks_on),
             record_tick.in_set(Step::Observation),
         ));
         Simulation { world, schedule, network }
@@ -342,6 +373,36 @@ impl Simulation {
         self.world.resource_mut::<Clock>().tick += 1;
     }
 
+    /// Turns the invariant checks of every tick on or off (`--check`; see
+    /// [`crate::invariants`]). Turned on, material balance is checked from the current state
+    /// on. The run's output does not depend on it.
+    pub fn set_check(&mut self, on: bool) {
+        let totals = self.material_totals();
+        let mut inv = self.world.resource_mut::<Invariants>();
+        inv.check = on;
+        inv.before = totals;
+    }
+
+    /// The first invariant broken so far (only looked for while checks are on); the run
+    /// should stop at the tick it names.
+    pub fn violation(&self) -> Option<&Violation> {
+        self.world.resource::<Invariants>().violation.as_ref()
+    }
+
+    /// Runs one tick, then returns the first broken invariant if any (see [`Simulation::step`]
+    /// and [`Simulation::violation`]).
+    pub fn step_checked(&mut self) -> Result<(), Violation> {
+        self.step();
+        self.violation().map_or(Ok(()), |v| Err(v.clone()))
+    }
+
+    /// How many times a stock, an in-transit or an on-order quantity was a rounding error
+    /// from zero where it had to be zero, and was set to zero (see
+    /// [`crate::invariants::settle_rounding`]); counted whether or not checks are on.
+    pub fn clamped(&self) -> u64 {
+        self.world.resource::<Invariants>().clamped
+    }
+
     /// World totals per commodity, read straight from the firms: what was produced and
     /// consumed in the last tick, and what is in stock and in transit now. Material is
     /// conserved when, for every commodity, produced = consumed + Δstock + Δin_transit.
@@ -349,19 +410,7 @@ impl Simulation {
         let mut totals = vec![MaterialTotals::default(); self.network.commodities.len()];
         let mut q = self.world.query::<(&Plant, &Production, &Finished, &Inputs)>();
         for (plant, prod, fin, inputs) in q.iter(&self.world) {
-            let t = &mut totals[plant.output as usize];
-            t.produced += prod.produced;
-            if plant.final_good {
-                t.consumed += prod.produced;
-            } else {
-                t.stock += fin.stock;
-            }
-            for s in &inputs.slots {
-                let t = &mut totals[s.commodity as usize];
-                t.consumed += s.consumed;
-                t.stock += s.stock;
-                t.in_transit += s.in_transit;
-            }
+            add_totals(&mut totals, plant, prod, fin, inputs);
         }
         totals
     }
@@ -370,4 +419,9 @@ impl Simulation {
     pub fn recorder_mut(&mut self) -> Mut<'_, Recorder> {
         self.world.resource_mut::<Recorder>()
     }
+}
+
+/// Run condition of the `check_tick` system.
+fn checks_on(inv: Res<Invariants>) -> bool {
+    inv.check
 }

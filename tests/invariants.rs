@@ -1,0 +1,403 @@
+//! The invariants of a run (`--check`), through the library: every shipped model keeps them
+//! at every tick, and on small worlds each check reports a broken invariant — provoked by
+//! corrupting the world between ticks — at the right tick, for the right agent.
+
+use chokepoint::firm::{Finished, FirmIndex, Inputs};
+use chokepoint::invariants::Invariant;
+use chokepoint::licensing::Licensing;
+use chokepoint::model::load::Source;
+use chokepoint::model::policy::{Approval, Dist, ExportControl};
+use chokepoint::model::{Buying, Calendar, Commodity, Firm, LineRationing, Model, Nation, Planning, Policies, PriceRules, Route, Routes};
+use chokepoint::network::Network;
+use chokepoint::procurement::SupplyLinks;
+use chokepoint::run::{RunOptions, resolve_model};
+use chokepoint::shipping::{RING_TICKS_MAX, ShipmentQueue};
+use chokepoint::sim::Simulation;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn firm(id: &str, nation: &str, role: &str, output: &str, capacity: f64, recipe: &[(&str, f64)]) -> Firm {
+    Firm {
+        id: id.into(),
+        name: String::new(),
+        nation: nation.into(),
+        role: role.into(),
+        output: output.into(),
+        capacity_per_day: capacity,
+        recipe: recipe.iter().map(|(c, q)| (c.to_string(), *q)).collect(),
+        target_cover_days: 10.0,
+        output_cover_days: 10.0,
+        initial_stock: BTreeMap::new(),
+        suppliers: BTreeMap::new(),
+        price_elasticity: 0.0,
+        defence_share: 0.0,
+        lines: vec![],
+        line_rationing: LineRationing::Proportional,
+    }
+}
+
+/// Ore mined in AA, made into parts in AA, parts bought by a carmaker in BB (route 5 days).
+fn world(days: i32) -> Model {
+    let end = chokepoint::calendar::Date::parse("2025-01-01").unwrap().plus_days(days - 1);
+    let commodity = |id: &str, final_demand: bool| Commodity {
+        id: id.into(),
+        unit: "t".into(),
+        final_demand,
+        price_usd: 100.0,
+    };
+    Model {
+        name: "small".into(),
+        description: String::new(),
+        calendar: Calendar {
+            start: "2025-01-01".into(),
+            tick_days: 1,
+            end: end.to_string(),
+        },
+        seed: 1,
+        commodities: vec![commodity("ore", false), commodity("part", false), commodity("car", true)],
+        nations: ["AA", "BB"]
+            .iter()
+            .map(|n| Nation {
+                id: n.to_string(),
+                name: String::new(),
+                price_region: n.to_string(),
+            })
+            .collect(),
+        firms: vec![
+            firm("mine", "AA", "miner", "ore", 100.0, &[]),
+            firm("parts", "AA", "refiner", "part", 50.0, &[("ore", 1.0)]),
+            firm("carmaker", "BB", "automaker", "car", 40.0, &[("part", 1.0)]),
+        ],
+        routes: Routes {
+            domestic_days: 2,
+            links: vec![Route {
+                from: "AA".into(),
+                to: "BB".into(),
+                days: 5,
+                jitter_days: 0,
+                both_ways: true,
+            }],
+        },
+        prices: PriceRules {
+            speed_per_day: 0.05,
+            reversion_per_day: 0.01,
+            stock_gap_weight: 0.3,
+        },
+        planning: Planning {
+            demand_smoothing_days: 10.0,
+            stock_adjust_days: 10.0,
+            final_demand_noise: 0.02,
+            market_shock_sd: 0.02,
+            market_shock_days: 30.0,
+        },
+        buying: Buying {
+            tariff_sensitivity: 2.0,
+            denial_penalty: 0.3,
+            approval_recovery: 0.2,
+            reliability_floor: 0.05,
+            licence_wait_memory_days: 30.0,
+            application_interval_days: 7,
+        },
+        policies: Policies::default(),
+    }
+}
+
+/// AA licenses all its part exports to BB, reviewed in `review` working days, always approved.
+fn with_control(mut m: Model, review: Dist) -> Model {
+    m.policies.controls.push(ExportControl {
+        id: "aa_parts".into(),
+        nation: "AA".into(),
+        active: true,
+        commodities: [("part".to_string(), 1.0)].into(),
+        phase_in_days: 0,
+        review_working_days: review,
+        approval: Approval {
+            civil: 1.0,
+            civil_by_destination: BTreeMap::new(),
+            defence: 1.0,
+            defence_by_destination: BTreeMap::new(),
+        },
+        validity_days: 90,
+        annual_quota: BTreeMap::new(),
+        banned: vec![],
+        general_licences: vec![],
+        inspection: None,
+    });
+    m
+}
+
+/// The world as a run builds it, without the model-file checks (which cap what some tests
+/// here exceed on purpose), with checks on.
+fn build(model: &Model) -> Simulation {
+    let src = Source {
+        path: "small.ron".into(),
+        text: String::new(),
+    };
+    let net = Network::resolve(model, &src).expect("resolvable world");
+    let mut sim = Simulation::new(model, net, model.seed);
+    sim.set_check(true);
+    sim
+}
+
+/// Steps to the end or to the first violation.
+fn run_checked(sim: &mut Simulation) -> Result<(), chokepoint::invariants::Violation> {
+    while !sim.finished() {
+        sim.step_checked()?;
+    }
+    Ok(())
+}
+
+/// Runs `ticks` ticks, then changes the world with `corrupt`, then steps until a violation
+/// (at most 40 more ticks); returns it.
+fn violation_after(model: &Model, ticks: u32, corrupt: impl FnOnce(&mut Simulation)) -> chokepoint::invariants::Violation {
+    let mut sim = build(model);
+    for _ in 0..ticks {
+        sim.step_checked().expect("no violation before the corruption");
+    }
+    corrupt(&mut sim);
+    for _ in 0..40 {
+        if let Err(v) = sim.step_checked() {
+            return v;
+        }
+    }
+    panic!("the corruption went unreported");
+}
+
+/// Applies `f` to the components of the firm with dense index `f_idx`.
+fn with_firm(sim: &mut Simulation, f_idx: u32, f: impl FnOnce(&mut Inputs, &mut Finished)) {
+    let mut q = sim.world.query::<(&FirmIndex, &mut Inputs, &mut Finished)>();
+    for (idx, mut inputs, mut fin) in q.iter_mut(&mut sim.world) {
+        if idx.0 == f_idx {
+            f(&mut inputs, &mut fin);
+            return;
+        }
+    }
+    panic!("no firm {f_idx}");
+}
+
+#[test]
+fn every_shipped_model_keeps_every_invariant_at_every_tick_with_few_roundings() {
+    let mut models: Vec<_> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+        .collect();
+    models.sort();
+    assert!(models.len() >= 7, "{models:?}");
+    for path in models {
+        let (model, _, network) = resolve_model(&path, &RunOptions::default()).expect("shipped model loads");
+        let mut sim = Simulation::new(&model, network, model.seed);
+        sim.set_parallel(false);
+        sim.set_check(true);
+        if let Err(v) = run_checked(&mut sim) {
+            panic!("{}: {v}", path.display());
+        }
+        // Stocks and quantities in transit as the tables record them: never below zero.
+        let rec = sim.recorder_mut();
+        let lowest = |xs: &[f64]| xs.iter().copied().fold(f64::INFINITY, f64::min);
+        for (name, xs) in [
+            ("firms.inventory", &rec.firms.inventory),
+            ("nations.stock", &rec.nations.stock),
+            ("nations.in_transit", &rec.nations.in_transit),
+        ] {
+            assert!(lowest(xs) >= 0.0, "{}: {name} down to {:e}", path.display(), lowest(xs));
+        }
+        let ticks = u64::from(sim.clock().ticks);
+        let firms = sim.network.firms.len() as u64;
+        let clamped = sim.clamped();
+        eprintln!(
+            "{}: {clamped} roundings set to zero in {ticks} ticks × {firms} firms",
+            path.display()
+        );
+        assert!(
+            clamped <= ticks * firms / 10,
+            "{}: {clamped} roundings set to zero in {ticks} ticks of {firms} firms",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn checking_changes_nothing_in_the_output() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/april_2025.ron");
+    let rows = |check: bool| {
+        let (model, _, network) = resolve_model(&path, &RunOptions::default()).unwrap();
+        let mut sim = Simulation::new(&model, network, model.seed);
+        sim.set_parallel(false);
+        sim.set_check(check);
+        while !sim.finished() {
+            sim.step();
+        }
+        let apps = sim.world.resource::<Licensing>().applications.len();
+        let rec = sim.recorder_mut();
+        (
+            rec.firms.inventory.clone(),
+            rec.firms.planned.clone(),
+            rec.nations.in_transit.clone(),
+            rec.flows.value_usd.clone(),
+            rec.prices.price_usd.clone(),
+            apps,
+        )
+    };
+    let (on, off) = (rows(true), rows(false));
+    assert!(on.5 > 0, "the scenario files licence applications");
+    assert!(on == off, "output differs with checks on");
+}
+
+#[test]
+fn a_nan_stock_is_reported_at_its_tick_with_its_firm_and_input_and_only_when_checking() {
+    let v = violation_after(&world(30), 3, |sim| {
+        with_firm(sim, 2, |inputs, _| inputs.slots[0].stock = f64::NAN);
+    });
+    assert_eq!((v.invariant, v.tick), (Invariant::Finite, 3), "{v}");
+    assert!(v.agent.contains("carmaker") && v.agent.contains("part"), "{v}");
+    assert!(v.to_string().contains("tick 3 (2025-01-04)"), "{v}");
+
+    // Unchecked, the same corruption goes unreported.
+    let mut sim = build(&world(30));
+    sim.set_check(false);
+    sim.step();
+    with_firm(&mut sim, 2, |inputs, _| inputs.slots[0].stock = f64::NAN);
+    sim.step();
+    assert!(sim.violation().is_none());
+}
+
+#[test]
+fn a_stock_below_zero_beyond_rounding_is_reported_with_the_numbers() {
+    // Production adds at most 50 parts a tick: the stock stays far below zero.
+    let v = violation_after(&world(30), 4, |sim| {
+        with_firm(sim, 1, |_, fin| fin.stock = -1e6);
+    });
+    assert_eq!((v.invariant, v.tick), (Invariant::NonNegative, 4), "{v}");
+    assert!(v.agent.contains("`parts`") && v.detail.contains("finished stock is -9.99"), "{v}");
+
+    let v = violation_after(&world(30), 2, |sim| {
+        with_firm(sim, 2, |inputs, _| inputs.slots[0].in_transit -= 1e3);
+    });
+    assert_eq!((v.invariant, v.tick), (Invariant::NonNegative, 2), "{v}");
+    assert!(v.agent.contains("carmaker") && v.detail.contains("in transit"), "{v}");
+}
+
+#[test]
+fn material_appearing_from_nowhere_breaks_the_balance_of_its_commodity() {
+    let v = violation_after(&world(30), 5, |sim| {
+        with_firm(sim, 1, |inputs, _| inputs.slots[0].stock += 5.0);
+    });
+    assert_eq!((v.invariant, v.tick), (Invariant::MaterialBalance, 5), "{v}");
+    assert!(v.agent.contains("`ore`"), "{v}");
+}
+
+#[test]
+fn a_licence_decided_before_its_review_time_is_reported() {
+    // Reviews take 10 working days; the first application (tick 0, Wednesday 1 January) is
+    // decided on tick 14 (15 January). Claiming it was drawn 20 working days makes that early.
+    let model = with_control(world(40), Dist::Fixed(10.0));
+    let v = violation_after(&model, 1, |sim| {
+        let mut lic = sim.world.resource_mut::<Licensing>();
+        assert_eq!(lic.applications[0].review_working_days, 10);
+        lic.applications[0].review_working_days = 20;
+    });
+    assert_eq!((v.invariant, v.tick), (Invariant::ReviewTime, 14), "{v}");
+    assert!(
+        v.agent.contains("licence application 0") && v.detail.contains("not before 2025-01-29"),
+        "{v}"
+    );
+
+    // Unaltered, the same run decides its licences on time.
+    let mut sim = build(&model);
+    run_checked(&mut sim).expect("licences decided on time");
+    assert!(
+        sim.world
+            .resource::<Licensing>()
+            .applications
+            .iter()
+            .any(|a| a.decided_tick.is_some())
+    );
+}
+
+#[test]
+fn a_shipment_arriving_before_its_route_allows_is_reported() {
+    // Parts leave for BB from tick 0 on a 5-day route; if the route is said to take 30 days,
+    // the first of them (sent at tick 0, the pipeline aside) arrives too early, at tick 5.
+    let v = violation_after(&world(30), 1, |sim| {
+        let mut links = sim.world.resource_mut::<SupplyLinks>();
+        let k = links.links.iter().position(|l| l.days == 5).expect("the AA -> BB link");
+        links.links[k].days = 30;
+    });
+    assert_eq!((v.invariant, v.tick), (Invariant::LeadTime, 5), "{v}");
+    assert!(v.agent.contains("`parts`") && v.agent.contains("`carmaker`"), "{v}");
+    assert!(v.detail.contains("5 days") && v.detail.contains("at least 30 days"), "{v}");
+}
+
+#[test]
+fn a_route_of_a_million_days_keeps_the_shipment_queue_small() {
+    let mut m = world(5);
+    m.routes.links[0].days = 1_000_000;
+    let mut sim = build(&m);
+    // One starting pipeline per supply line, not one shipment per day of its lead time.
+    let q = sim.world.resource::<ShipmentQueue>();
+    assert_eq!((q.pipelines().len(), q.len()), (2, 0));
+    assert!(q.reach() <= RING_TICKS_MAX, "ring of {} ticks", q.reach());
+    run_checked(&mut sim).expect("invariants hold");
+    let q = sim.world.resource::<ShipmentQueue>();
+    assert!(q.reach() <= RING_TICKS_MAX, "ring of {} ticks", q.reach());
+    assert!(q.len() <= 10, "{} shipments queued", q.len());
+}
+
+#[test]
+fn a_review_of_ten_to_the_nineteen_working_days_is_never_reached_and_does_not_hang() {
+    let model = with_control(world(31), Dist::Fixed(1e19));
+    let mut sim = build(&model);
+    run_checked(&mut sim).expect("invariants hold");
+    let lic = sim.world.resource::<Licensing>();
+    assert!(!lic.applications.is_empty());
+    assert!(lic.applications.iter().all(|a| a.decided_tick.is_none()));
+}
+
+#[test]
+fn extreme_values_within_the_model_caps_give_finite_tables() {
+    // Prices of 10^12 USD, capacities of 10^12 a day, recipes of 10^6, an elasticity of 10^6
+    // and no price reversion: every quantity stays finite and every invariant holds.
+    let mut m = world(60);
+    for c in m.commodities.iter_mut() {
+        c.price_usd = 1e12;
+    }
+    m.firms[0].capacity_per_day = 1e12;
+    m.firms[1].capacity_per_day = 1e12;
+    m.firms[1].recipe.insert("ore".into(), 1e6);
+    m.firms[2].capacity_per_day = 1e6;
+    m.firms[2].price_elasticity = 1e6;
+    m.prices.reversion_per_day = 0.0;
+    m.prices.speed_per_day = 1.0;
+    let mut sim = build(&m);
+    run_checked(&mut sim).expect("invariants hold");
+    let rec = sim.recorder_mut();
+    for (name, xs) in [
+        ("firms.planned", &rec.firms.planned),
+        ("firms.inventory", &rec.firms.inventory),
+        ("flows.value_usd", &rec.flows.value_usd),
+        ("flows.tariff_usd", &rec.flows.tariff_usd),
+        ("prices.price_usd", &rec.prices.price_usd),
+    ] {
+        assert!(xs.iter().all(|x| x.is_finite()), "{name} has a NaN or infinity");
+    }
+}
+
+#[test]
+fn a_price_under_endless_shortage_without_reversion_stays_finite_and_positive() {
+    // Parts for an eighth of the carmaker's plan for four years; prices move e^0.5 a day at
+    // most, which would pass 10^308 in about 1,400 days without a bound.
+    let mut m = world(1500);
+    m.firms[2].capacity_per_day = 400.0;
+    m.prices.reversion_per_day = 0.0;
+    m.prices.speed_per_day = 1.0;
+    let mut sim = build(&m);
+    run_checked(&mut sim).expect("invariants hold");
+    let rec = sim.recorder_mut();
+    let highest = rec.prices.price_usd.iter().copied().fold(0.0, f64::max);
+    assert!(
+        highest.is_finite() && highest <= 100.0 * chokepoint::markets::PRICE_RANGE,
+        "{highest}"
+    );
+    assert!(highest >= 100.0 * 1e5, "the shortage drives the price up to its bound: {highest}");
+}
