@@ -109,7 +109,10 @@ fn fuzz_regressions_replay_cleanly() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dirs = regressions();
     assert!(!dirs.is_empty(), "tests/fuzz/regressions/ holds no saved case");
-    let mut report = Report::default();
+    let mut report = Report {
+        per_case: true,
+        ..Report::default()
+    };
     let deadline = Instant::now() + Duration::from_secs(600);
     supervise(
         &mut report,
@@ -153,10 +156,13 @@ struct Report {
     kinds: BTreeMap<String, (u64, u64, String, String, String)>,
     slowest: (Duration, u64),
     peak: (usize, u64),
+    /// Report every case on its own (saved cases), not only the first of each kind.
+    per_case: bool,
 }
 
 impl Report {
     fn add(&mut self, kind: String, index: u64, detail: String, save: &mut dyn FnMut(u64, &str) -> (String, String)) {
+        let kind = if self.per_case { format!("case {index}: {kind}") } else { kind };
         match self.kinds.get_mut(&kind) {
             Some(k) => k.0 += 1,
             None => {

@@ -379,7 +379,8 @@ pub fn blank(msg: &str) -> String {
         } else if c.is_alphabetic() {
             let e = word_end(i, &|d| d.is_alphanumeric() || d == '_');
             let word: String = chars[i..e].iter().collect();
-            let code = (2..=3).contains(&word.len()) && word.chars().all(|d| d.is_ascii_uppercase());
+            let in_date = (i > 0 && chars[i - 1] == '-') || chars.get(e) == Some(&'-');
+            let code = (2..=3).contains(&word.len()) && word.chars().all(|d| d.is_ascii_uppercase()) && !in_date;
             out += match word.as_str() {
                 "inf" | "NaN" => "N",
                 _ if code => "X",
