@@ -129,10 +129,12 @@ fn fuzz_regressions_replay_cleanly() {
 /// The saved cases, in name order: tests/fuzz/regressions/*, or `CHOKEPOINT_FUZZ_REPLAY` (one
 /// case folder, or a folder of them).
 fn regressions() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let root = match std::env::var_os("CHOKEPOINT_FUZZ_REPLAY") {
-        Some(p) if Path::new(&p).join("case.txt").exists() => return vec![PathBuf::from(p)],
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/regressions"),
+        // Relative to the crate root, where cargo runs tests (a child runs elsewhere).
+        Some(p) if root.join(&p).join("case.txt").exists() => return vec![root.join(p)],
+        Some(p) => root.join(p),
+        None => root.join("tests/fuzz/regressions"),
     };
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
         .map(|rd| {
@@ -419,4 +421,37 @@ fn child_main(spec: &str) {
         _ => panic!("{CHILD}={spec:?}: expected fuzz:SEED:FROM:END:SECONDS or replay:FROM"),
     }
     say("@E".into());
+}
+
+#[test]
+fn a_case_is_the_same_for_the_same_seed_and_index() {
+    let corpus = Corpus::load();
+    for i in 0..200 {
+        let (a, b) = (case::generate(7, i, &corpus), case::generate(7, i, &corpus));
+        assert_eq!(
+            (&a.entry, &a.mutated, &a.sets, &a.until, a.run_days),
+            (&b.entry, &b.mutated, &b.sets, &b.until, b.run_days)
+        );
+        assert!(!a.mutated.is_empty() || !a.sets.is_empty(), "case {i} changes nothing");
+    }
+    let differ = (0..50)
+        .filter(|&i| case::generate(7, i, &corpus).mutated != case::generate(8, i, &corpus).mutated)
+        .count();
+    assert!(differ > 40, "seeds 7 and 8 share {} of 50 cases", 50 - differ);
+}
+
+#[test]
+fn findings_differing_only_in_names_and_numbers_group_together() {
+    let a = case::blank("firm `cn_a`: capacity_per_day must be non-negative, found -3.5; expected one of: x");
+    let b = case::blank("firm `jp_b`: capacity_per_day must be non-negative, found inf");
+    assert_eq!(a, b);
+    assert_eq!(case::blank("no route ROW -> KR"), case::blank("no route CN -> JP"));
+    assert!(case::blank("date of the form YYYY-MM-DD").contains("YYYY-MM-DD"));
+    assert_ne!(case::blank("unknown nation `US`"), case::blank("unknown commodity `US`"));
+}
+
+#[test]
+fn a_peak_above_the_allowance_is_a_finding() {
+    assert!(alloc::over_allowance(2 << 20, 1 << 20).is_some());
+    assert!(alloc::over_allowance(1 << 20, 1 << 20).is_none());
 }
