@@ -22,6 +22,7 @@ fn opts(jobs: usize, out: PathBuf) -> SweepOptions {
         force: false,
         quiet: true,
         allow_large: false,
+        check: false,
     }
 }
 

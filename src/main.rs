@@ -42,6 +42,10 @@ enum Command {
         /// Run even if the estimated output or memory passes the limits `validate` prints.
         #[arg(long)]
         allow_large: bool,
+        /// Check every tick: no NaN or infinity, no stock below rounding, material balance, no
+        /// licence decided or shipment arriving early. Stops at the first broken invariant (exit 5).
+        #[arg(long)]
+        check: bool,
     },
     /// Load and check a model file; print a summary of its world.
     Validate {
@@ -83,6 +87,9 @@ enum Command {
         /// Sweep even if the plan or its estimated output passes the limits.
         #[arg(long)]
         allow_large: bool,
+        /// Check every tick of every run, as `run --check`.
+        #[arg(long)]
+        check: bool,
     },
     /// Draw an indicator's monthly time series: one line per run, or a median and 90% band
     /// per scenario of a sweep.
@@ -208,6 +215,7 @@ fn sweep_cmd(
     force: bool,
     quiet: bool,
     allow_large: bool,
+    check: bool,
 ) -> Result<(), RunError> {
     use chokepoint::sweep::{SweepOptions, parse_grid, parse_shard, sweep};
     if seeds == 0 {
@@ -238,6 +246,7 @@ fn sweep_cmd(
         force,
         quiet,
         allow_large,
+        check,
     })?;
     if !quiet {
         eprintln!(
@@ -270,6 +279,7 @@ fn main() -> ExitCode {
             quiet,
             threads,
             allow_large,
+            check,
         } => {
             let opts = RunOptions {
                 out,
@@ -280,6 +290,7 @@ fn main() -> ExitCode {
                 quiet,
                 threads,
                 allow_large,
+                check,
             };
             run(&model, &opts).map(|(dir, m)| {
                 if !quiet {
@@ -312,7 +323,8 @@ fn main() -> ExitCode {
             force,
             quiet,
             allow_large,
-        } => sweep_cmd(models, seeds, grid, jobs, out, shard, resume, force, quiet, allow_large),
+            check,
+        } => sweep_cmd(models, seeds, grid, jobs, out, shard, resume, force, quiet, allow_large, check),
         Command::Schema { json } => {
             if json {
                 println!("{}", chokepoint::output::tables_json());
@@ -326,11 +338,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(match e {
-                RunError::Model(_) => 2,
-                RunError::Usage(_) => 3,
-                RunError::Output(_) => 4,
-            })
+            ExitCode::from(e.exit_code())
         }
     }
 }

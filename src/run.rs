@@ -20,6 +20,26 @@ pub enum RunError {
     Output(#[from] OutputError),
     #[error("{0}")]
     Usage(String),
+    /// `--check` found a broken invariant: the run stops at that tick.
+    #[error("{0} (the run stopped here; its folder has no manifest)")]
+    Check(#[from] crate::invariants::Violation),
+}
+
+impl RunError {
+    /// The process exit code: 2 model file, 3 usage, 4 output, 5 a broken invariant.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunError::Model(_) => 2,
+            RunError::Usage(_) => 3,
+            RunError::Output(_) => 4,
+            RunError::Check(_) => 5,
+        }
+    }
+}
+
+/// True if `CHOKEPOINT_CHECK` asks for `--check` on every run (the tests set it).
+pub fn check_from_env() -> bool {
+    std::env::var_os("CHOKEPOINT_CHECK").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
 /// How to run: overrides of the model and where to write.
@@ -36,6 +56,9 @@ pub struct RunOptions {
     pub threads: Option<usize>,
     /// Run even when the estimated output or memory passes the limits.
     pub allow_large: bool,
+    /// Check the invariants every tick (no NaN, no stock below rounding, material balance,
+    /// no early licence decision or arrival) and stop at the first broken one.
+    pub check: bool,
 }
 
 /// `manifest.json`: what ran, and proof that the folder is complete (written last).
@@ -53,6 +76,10 @@ pub struct Manifest {
     pub ticks: u32,
     pub rows: BTreeMap<String, u64>,
     pub wall_seconds: f64,
+    /// True if every tick was checked (`--check`) and every invariant held.
+    pub checked: bool,
+    /// Rounding-sized negative quantities (within 1e-9 of their scale) set to zero.
+    pub clamped: u64,
     pub complete: bool,
 }
 
@@ -101,8 +128,7 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
     let (model, _src, network) = resolve_model(path, opts)?;
     if !opts.allow_large {
         let e = limits::estimate(&model);
-        limits::check_limits(&e, limits::DEFAULT_MAX_OUTPUT_BYTES, limits::DEFAULT_MAX_MEMORY_BYTES)
-            .map_err(RunError::Usage)?;
+        limits::check_limits(&e, limits::DEFAULT_MAX_OUTPUT_BYTES, limits::DEFAULT_MAX_MEMORY_BYTES).map_err(RunError::Usage)?;
     }
     let dir = opts.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&model.name));
     crate::folders::prepare_run_dir(&dir, opts.force)?;
@@ -119,6 +145,8 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
     let mut sim = Simulation::new(&model, network, model.seed);
     // One thread: no compute pool at all.
     sim.set_parallel(opts.threads.is_none_or(|n| n > 1));
+    let checking = opts.check || check_from_env();
+    sim.set_check(checking);
     let controls: Vec<String> = model.policies.controls.iter().map(|c| c.id.clone()).collect();
     let mut writer = RunWriter::create(&dir, &sim.network, &controls)?;
     let clock = sim.clock();
@@ -135,7 +163,7 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
     bar.set_message(model.name.clone());
     const BATCH_ROWS: usize = 1 << 16;
     while !sim.finished() {
-        sim.step();
+        sim.step_checked()?;
         bar.inc(1);
         if sim.world.resource::<crate::observe::Recorder>().pending_rows() >= BATCH_ROWS {
             writer.flush(&mut sim.recorder_mut())?;
@@ -150,7 +178,9 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
         clock.tick_days,
     )?;
     let rows = writer.finish()?;
-    let last = clock.start.plus_days((clock.ticks * clock.tick_days) as i32 - 1);
+    // The model check bounds a run to 200 years, so the span fits an i32 of days.
+    let span = u64::from(clock.ticks) * u64::from(clock.tick_days);
+    let last = clock.start.plus_days(i32::try_from(span).unwrap_or(i32::MAX) - 1);
     let manifest = Manifest {
         model: model.name.clone(),
         seed: model.seed,
@@ -163,6 +193,8 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
         ticks: clock.ticks,
         rows,
         wall_seconds: t0.elapsed().as_secs_f64(),
+        checked: checking,
+        clamped: sim.clamped(),
         complete: true,
     };
     // Written under a temporary name and renamed: a reader (a sweep being watched, `--resume`)

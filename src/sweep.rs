@@ -37,6 +37,8 @@ pub struct SweepOptions {
     pub quiet: bool,
     /// Accept a plan or runs beyond the limits of [`MAX_PLAN_RUNS`] and the size estimates.
     pub allow_large: bool,
+    /// Check every tick of every run (`--check`).
+    pub check: bool,
 }
 
 /// Most runs a sweep plans without `--allow-large`.
@@ -423,6 +425,7 @@ pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
                         threads: Some(1),
                         force: true,
                         allow_large: opts.allow_large,
+                        check: opts.check,
                         ..Default::default()
                     };
                     run(Path::new(&it.model), &run_opts)?;

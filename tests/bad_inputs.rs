@@ -29,6 +29,9 @@ enum At {
     File(&'static str),
     /// The command succeeds; the fragment is looked for in its standard output.
     Success,
+    /// A command-line error: the fragment (with `{dir}` for the case's folder) is looked for in
+    /// standard error, and nothing may point into a file.
+    Stderr,
 }
 
 struct Case {
@@ -77,7 +80,224 @@ fn scenario(body: &'static str) -> Vec<(&'static str, Input)> {
 
 const VALIDATE: &[&str] = &["validate", "{dir}/bad.ron"];
 
+/// The baseline as `m.ron`, for command-line cases.
+fn plain() -> Vec<(&'static str, Input)> {
+    vec![("m.ron", Input::Text(text("baseline.ron")))]
+}
+
+/// The baseline as `m.ron` and an ordinary file `file` (for `--out` at a file).
+fn plain_and_file() -> Vec<(&'static str, Input)> {
+    vec![
+        ("m.ron", Input::Text(text("baseline.ron"))),
+        ("file", Input::Text("not a folder".into())),
+    ]
+}
+
+/// A command-line case: exit `code` and `message` on standard error.
+const fn cli(
+    name: &'static str,
+    files: fn() -> Vec<(&'static str, Input)>,
+    args: &'static [&'static str],
+    code: i32,
+    message: &'static str,
+) -> Case {
+    Case {
+        name,
+        files,
+        args,
+        code,
+        at: At::Stderr,
+        message,
+    }
+}
+
 static CASES: &[Case] = &[
+    // ---- items 4, 5, 9, 11, 17: command lines
+    cli(
+        "an unknown flag is a usage error, not a model error",
+        plain,
+        &["run", "{dir}/m.ron", "--bogus"],
+        3,
+        "unexpected argument '--bogus'",
+    ),
+    cli("run without a model", plain, &["run"], 3, "required arguments were not provided"),
+    cli(
+        "a seed that is not a number",
+        plain,
+        &["run", "{dir}/m.ron", "--seed", "x"],
+        3,
+        "invalid value 'x'",
+    ),
+    cli(
+        "--threads 0",
+        plain,
+        &["run", "{dir}/m.ron", "--threads", "0", "--out", "{dir}/o"],
+        3,
+        "--threads 0: expected 1 to 256",
+    ),
+    cli(
+        "--threads 2^64-1 (item 5: was a capacity-overflow panic)",
+        plain,
+        &["run", "{dir}/m.ron", "--threads", "18446744073709551615", "--out", "{dir}/o"],
+        3,
+        "--threads 18446744073709551615: expected 1 to 256",
+    ),
+    cli(
+        "--jobs 8000 (item 9)",
+        plain,
+        &["sweep", "{dir}/m.ron", "--seeds", "2", "--jobs", "8000", "--out", "{dir}/s"],
+        3,
+        "--jobs 8000: expected 1 to 256",
+    ),
+    cli(
+        "--jobs 0",
+        plain,
+        &["sweep", "{dir}/m.ron", "--seeds", "1", "--jobs", "0", "--out", "{dir}/s"],
+        3,
+        "--jobs 0: expected 1 to 256",
+    ),
+    cli(
+        "--seeds 1,000,000,000 is refused before anything is allocated (item 9)",
+        plain,
+        &["sweep", "{dir}/m.ron", "--seeds", "1000000000", "--out", "{dir}/s"],
+        3,
+        "the sweep plans 1000000000 runs (models x grid points x seeds); more than 100000 needs --allow-large",
+    ),
+    cli(
+        "--seeds 0",
+        plain,
+        &["sweep", "{dir}/m.ron", "--seeds", "0", "--out", "{dir}/s"],
+        3,
+        "--seeds must be at least 1",
+    ),
+    cli(
+        "--until 9999-12-31 (item 9: was 120 MB/s of output)",
+        plain,
+        &["run", "{dir}/m.ron", "--until", "9999-12-31", "--out", "{dir}/o"],
+        3,
+        "a run may cover at most 73050 days (200 years)",
+    ),
+    cli(
+        "a sweep whose estimated output passes 64 GiB needs --allow-large",
+        plain,
+        &["sweep", "{dir}/m.ron", "--seeds", "5000", "--jobs", "2", "--out", "{dir}/s"],
+        3,
+        "the sweep as a whole (all runs, 2 at once): this run is large: its output is estimated at 83.2 GB, over the limit of 68.7 GB",
+    ),
+    cli(
+        "--until that is not a date",
+        plain,
+        &["run", "{dir}/m.ron", "--until", "tomorrow", "--out", "{dir}/o"],
+        3,
+        "--until `tomorrow` is not a date of the form YYYY-MM-DD",
+    ),
+    cli(
+        "--until before the start",
+        plain,
+        &["run", "{dir}/m.ron", "--until", "2000-01-01", "--out", "{dir}/o"],
+        3,
+        "--until 2000-01-01 is before the model's start 2025-01-01",
+    ),
+    cli(
+        "--set calendar.start=xyz with --until (item 4: was a panic)",
+        plain,
+        &[
+            "run",
+            "{dir}/m.ron",
+            "--set",
+            "calendar.start=xyz",
+            "--until",
+            "2025-02-01",
+            "--out",
+            "{dir}/o",
+        ],
+        2,
+        "calendar start `xyz` is not a date of the form YYYY-MM-DD (years 0000 to 9999) (the value comes from --set calendar.start=xyz)",
+    ),
+    cli(
+        "--set name=.. (item 2)",
+        plain,
+        &["run", "{dir}/m.ron", "--set", "name=..", "--out", "{dir}/o"],
+        2,
+        "model name `..` must start with a letter or a digit",
+    ),
+    cli(
+        "--set name=/abs (item 2)",
+        plain,
+        &["run", "{dir}/m.ron", "--set", "name=/tmp/x"],
+        2,
+        "model name `/tmp/x` contains `/`",
+    ),
+    cli(
+        "--set calendar.tick_days=4294967295 (item 11)",
+        plain,
+        &["run", "{dir}/m.ron", "--set", "calendar.tick_days=4294967295", "--out", "{dir}/o"],
+        2,
+        "tick_days must be at most 366",
+    ),
+    cli(
+        "--grid without values",
+        plain,
+        &["sweep", "{dir}/m.ron", "--seeds", "1", "--grid", "foo", "--out", "{dir}/s"],
+        3,
+        "--grid `foo`: expected PATH=V1,V2,...",
+    ),
+    cli(
+        "--shard 3/2",
+        plain,
+        &["sweep", "{dir}/m.ron", "--seeds", "1", "--shard", "3/2", "--out", "{dir}/s"],
+        3,
+        "--shard `3/2`: need 0 <= I < N",
+    ),
+    cli(
+        "run --out at a file (exit 4)",
+        plain_and_file,
+        &["run", "{dir}/m.ron", "--out", "{dir}/file", "--until", "2025-01-03"],
+        4,
+        "{dir}/file: exists and is not a folder",
+    ),
+    cli(
+        "sweep --out at a file (item 17: was exit 3)",
+        plain_and_file,
+        &["sweep", "{dir}/m.ron", "--seeds", "1", "--out", "{dir}/file"],
+        4,
+        "{dir}/file",
+    ),
+    cli(
+        "an existing empty folder needs --force (item 18)",
+        || vec![("m.ron", Input::Text(text("baseline.ron"))), ("o", Input::Dir)],
+        &["run", "{dir}/m.ron", "--out", "{dir}/o"],
+        3,
+        "output folder {dir}/o already exists; use --force",
+    ),
+    cli(
+        "compare of folders that are not runs",
+        plain,
+        &["compare", "{dir}", "{dir}"],
+        3,
+        "not a run folder",
+    ),
+    cli(
+        "plot to a file that is neither .svg nor .png",
+        plain,
+        &["plot", "{dir}", "--metric", "vehicle_output", "--out", "{dir}/p.txt"],
+        3,
+        "not a run folder",
+    ),
+    cli(
+        "a missing model file",
+        plain,
+        &["validate", "{dir}/nope.ron"],
+        2,
+        "{dir}/nope.ron: no such model file",
+    ),
+    cli(
+        "--set of an element that does not exist",
+        plain,
+        &["validate", "{dir}/m.ron", "--set", "firms.nobody.capacity_per_day=1"],
+        2,
+        "no element with id `nobody`",
+    ),
     // ---- item 6: transit times bounded
     Case {
         name: "route days of 4,294,967,295",
@@ -643,6 +863,21 @@ fn check(case: &Case) -> Result<(), String> {
             }
             if let Some(long) = out.split_whitespace().find(|w| w.chars().filter(char::is_ascii_digit).count() > 20) {
                 return Err(format!("an unreadable number `{long}` in: {out}"));
+            }
+            Ok(())
+        }
+        At::Stderr => {
+            let message = case.message.replace("{dir}", d);
+            if !err.contains(&message) {
+                return Err(format!("expected `{message}` in: {err}"));
+            }
+            if err.contains(".ron:")
+                && err
+                    .split(".ron:")
+                    .nth(1)
+                    .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+            {
+                return Err(format!("a command-line error points into a file: {err}"));
             }
             Ok(())
         }

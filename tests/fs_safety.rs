@@ -133,7 +133,11 @@ fn model_names_cannot_leave_the_runs_folder() {
         let bad = text.replacen("name: \"baseline\"", &format!("name: \"{name}\""), 1);
         assert_ne!(bad, text);
         std::fs::write(proj.dir.join("bad.ron"), &bad).unwrap();
-        let (code, err) = run_in(&proj.dir, t.path(), &["run", "bad.ron", "--until", "2025-01-03", "--quiet", "--force"]);
+        let (code, err) = run_in(
+            &proj.dir,
+            t.path(),
+            &["run", "bad.ron", "--until", "2025-01-03", "--quiet", "--force"],
+        );
         assert_eq!(code, 2, "name {name:?}: {err}");
         let line = bad[..bad.find(&format!("name: \"{name}\"")).unwrap()].matches('\n').count() + 1;
         assert!(err.contains(&format!("bad.ron:{line}:")), "name {name:?}: {err}");
@@ -144,7 +148,16 @@ fn model_names_cannot_leave_the_runs_folder() {
         let (code, err) = run_in(
             &proj.dir,
             t.path(),
-            &["run", "model.ron", "--set", &format!("name={name}"), "--until", "2025-01-03", "--quiet", "--force"],
+            &[
+                "run",
+                "model.ron",
+                "--set",
+                &format!("name={name}"),
+                "--until",
+                "2025-01-03",
+                "--quiet",
+                "--force",
+            ],
         );
         assert_eq!(code, 2, "--set name={name:?}: {err}");
         proj.assert_untouched(name);
@@ -257,13 +270,27 @@ fn sweep_force_replaces_only_a_sweep_of_chokepoints() {
     let t = tempfile::tempdir().unwrap();
     let b = baseline();
     // A folder with a file named sweep.json and the user's data.
-    let data = Precious::new(t.path().join("data"), &[("sweep.json", "{}"), ("data/obs.csv", "1"), ("a.txt", "x")]);
+    let data = Precious::new(
+        t.path().join("data"),
+        &[("sweep.json", "{}"), ("data/obs.csv", "1"), ("a.txt", "x")],
+    );
     let d = data.dir.display().to_string();
     let args = |out: &str| -> Vec<String> {
-        ["sweep", &b, "--seeds", "1", "--out", out, "--force", "--quiet", "--grid", "calendar.end=2025-01-04"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+        [
+            "sweep",
+            &b,
+            "--seeds",
+            "1",
+            "--out",
+            out,
+            "--force",
+            "--quiet",
+            "--grid",
+            "calendar.end=2025-01-04",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
     };
     let (code, err) = run_in(t.path(), t.path(), &args(&d).iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(code, 3, "{err}");

@@ -129,10 +129,7 @@ fn with_control(mut m: Model, review: Dist) -> Model {
 /// The world as a run builds it, without the model-file checks (which cap what some tests
 /// here exceed on purpose), with checks on.
 fn build(model: &Model) -> Simulation {
-    let src = Source {
-        path: "small.ron".into(),
-        text: String::new(),
-    };
+    let src = Source::new("small.ron", "");
     let net = Network::resolve(model, &src).expect("resolvable world");
     let mut sim = Simulation::new(model, net, model.seed);
     sim.set_check(true);

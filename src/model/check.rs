@@ -40,9 +40,8 @@ fn recipe_key<'a>(f: &'a Firm, input: &'a str) -> Vec<Seg<'a>> {
 /// Checks `model` (read from `src`); the first problem found is returned.
 pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
     if let Some(why) = crate::folders::name_problem(&model.name) {
-        return Err(src.error_at(
-            "name",
-            &model.name,
+        return Err(src.error_in(
+            &[Seg::F("name")],
             format!(
                 "model name `{}` {why} (it names the run folder runs/<name>/)",
                 model.name.escape_default()

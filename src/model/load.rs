@@ -113,7 +113,9 @@ impl Source {
             let at = e.utf8_error().valid_up_to();
             let b = e.as_bytes();
             let line = b[..at].iter().filter(|&&c| c == b'\n').count() + 1;
-            let col = at - b[..at].iter().rposition(|&c| c == b'\n').map_or(0, |k| k + 1) + 1;
+            // Columns count characters, as RON's do; everything before the first bad byte is valid.
+            let line_start = b[..at].iter().rposition(|&c| c == b'\n').map_or(0, |k| k + 1);
+            let col = std::str::from_utf8(&b[line_start..at]).map_or(at - line_start, |s| s.chars().count()) + 1;
             ModelError {
                 path: path.to_path_buf(),
                 position: Some((line, col)),

@@ -232,7 +232,7 @@ pub fn first_field(text: &str) -> Option<String> {
         }
         s.skip_trivia().ok()?;
     }
-    while s.peek().is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_') {
+    while s.peek().is_some_and(is_ident_byte) {
         s.i += 1;
     }
     s.skip_trivia().ok()?;
@@ -242,7 +242,7 @@ pub fn first_field(text: &str) -> Option<String> {
     s.i += 1;
     s.skip_trivia().ok()?;
     let at = s.i;
-    while s.peek().is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_') {
+    while s.peek().is_some_and(is_ident_byte) {
         s.i += 1;
     }
     let word = String::from_utf8_lossy(&s.b[at..s.i]).into_owned();
@@ -449,7 +449,7 @@ impl Scanner<'_> {
             // `ident :` is a field; anything else is a positional item.
             let at = self.i;
             let mut j = self.i;
-            while self.b.get(j).is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_') {
+            while self.b.get(j).is_some_and(|&c| is_ident_byte(c)) {
                 j += 1;
             }
             let word = String::from_utf8_lossy(&self.b[at..j]).into_owned();
@@ -537,11 +537,17 @@ impl Scanner<'_> {
 }
 
 fn is_atom_byte(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'+' | b'-')
+    is_ident_byte(c) || matches!(c, b'.' | b'+' | b'-')
+}
+
+/// A byte of an identifier: RON takes Unicode identifiers (XID), so every byte of a non-ASCII
+/// character counts; `is_ident` then judges the whole word.
+fn is_ident_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80
 }
 
 fn is_ident(w: &str) -> bool {
-    w.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    w.starts_with(|c: char| c.is_alphabetic() || c == '_') && w.chars().all(|c| c.is_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]

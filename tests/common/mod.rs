@@ -11,9 +11,12 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The `chokepoint` binary built for this test run.
+/// The `chokepoint` binary built for this test run, with `--check` on for every run
+/// (`CHOKEPOINT_CHECK=1`): every tick of every test run is checked for broken invariants.
 pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_chokepoint"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_chokepoint"));
+    c.env("CHOKEPOINT_CHECK", "1");
+    c
 }
 
 /// Runs the binary with `args`; returns its output (it may have failed).

@@ -102,19 +102,20 @@ pub fn end_case(base: usize) -> usize {
 }
 
 /// Bytes a case may hold at once (above what was live when it began), given the model it ended
-/// with (`None` when the model was refused).
-///
-/// LEAD, after merging issue 8's `chokepoint::model::limits`: replace the `Some` arm's value
-/// with `estimate(model).memory_bytes + PARSE_SLACK` (PARSE_SLACK = 64 MiB covers reading and
-/// checking the files, which happen before there is a model to estimate), so that every case
-/// also checks that the run stays within its own estimate. Until then both arms are the fixed
-/// 1 GiB cap: today the hard cap in the allocator is what fails a case.
+/// with (`None` when the model was refused): the run's own memory estimate
+/// (`chokepoint::model::limits::estimate`, the number `validate` prints and `run` checks
+/// against its limit) plus [`PARSE_SLACK`] for reading and checking the files, which happens
+/// before there is a model to estimate. A refused model may use only the slack.
 pub fn allowance(model: Option<&chokepoint::model::Model>) -> usize {
     match model {
-        Some(_model) => HARD_CAP,
-        None => HARD_CAP,
+        Some(m) => (chokepoint::model::limits::estimate(m).memory_bytes as usize).saturating_add(PARSE_SLACK),
+        None => PARSE_SLACK,
     }
 }
+
+/// Memory for reading, parsing and checking model files (at most 64 MiB each, by the loader's
+/// cap) before a model exists.
+pub const PARSE_SLACK: usize = 64 << 20;
 
 /// A finding if a case's peak exceeded its allowance.
 pub fn over_allowance(peak: usize, allowed: usize) -> Option<String> {

@@ -533,6 +533,9 @@ pub fn execute(case: &Case, dir: &Path, out: &Path, step: &mut dyn FnMut(Step)) 
 pub fn prepare(dir: &Path, corpus: &Corpus) -> std::io::Result<()> {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir.join("sub"))?;
+    // A named pipe: reading it would block for ever, so `extends: "fifo"` must be refused unread.
+    let st = std::process::Command::new("mkfifo").arg(dir.join("fifo")).status()?;
+    assert!(st.success(), "mkfifo failed");
     for (name, text) in &corpus.files {
         std::fs::write(dir.join(name), text)?;
     }
