@@ -87,3 +87,29 @@ fn plot_draws_one_line_per_run_and_a_band_per_sweep_scenario() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown metric `nonsense`"));
 }
+
+#[test]
+fn a_plot_that_cannot_be_written_exits_4_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base");
+    run_model(&root().join("models/baseline.ron"), &base, &["--until", "2025-02-28"]);
+    for ext in ["svg", "png"] {
+        let out = dir.path().join(format!("no/such/folder/p.{ext}"));
+        let o = chokepoint(&[
+            "plot",
+            base.to_str().unwrap(),
+            "--metric",
+            "vehicle_output",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(4), "{err}");
+        assert!(err.contains(&out.display().to_string()), "names the file: {err}");
+        assert!(err.contains("No such file or directory"), "{err}");
+        assert!(!err.contains("Os {") && !err.contains("BackendError"), "no debug text: {err}");
+    }
+    // A name that is neither .svg nor .png is a usage error.
+    let o = chokepoint(&["plot", base.to_str().unwrap(), "--metric", "vehicle_output", "--out", "p.txt"]);
+    assert_eq!(o.status.code(), Some(3));
+}
