@@ -318,13 +318,25 @@ fn sweep_force_replaces_only_a_sweep_of_chokepoints() {
     }
 }
 
+/// `program` as root: directly when the tests run as root (as CI does), else through `sudo -n`.
+fn privileged(program: &str) -> Command {
+    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if root {
+        Command::new(program)
+    } else {
+        let mut c = Command::new("sudo");
+        c.args(["-n", program]);
+        c
+    }
+}
+
 /// A tmpfs mounted for one test, unmounted when dropped. Mounting needs root (CI runs as root).
 struct Mount(PathBuf);
 
 impl Mount {
     fn new(dir: &Path, options: &str) -> Mount {
         std::fs::create_dir_all(dir).unwrap();
-        let st = Command::new("mount")
+        let st = privileged("mount")
             .args(["-t", "tmpfs", "-o", options, "tmpfs"])
             .arg(dir)
             .status()
@@ -340,7 +352,7 @@ impl Mount {
 
 impl Drop for Mount {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
+        let _ = privileged("umount").arg(&self.0).status();
     }
 }
 
