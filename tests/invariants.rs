@@ -7,7 +7,7 @@ use chokepoint::invariants::Invariant;
 use chokepoint::licensing::Licensing;
 use chokepoint::model::load::Source;
 use chokepoint::model::policy::{Approval, Dist, ExportControl};
-use chokepoint::model::{Buying, Calendar, Commodity, Firm, LineRationing, Model, Nation, Planning, Policies, PriceRules, Route, Routes};
+use chokepoint::model::{Model, Route};
 use chokepoint::network::Network;
 use chokepoint::procurement::SupplyLinks;
 use chokepoint::run::{RunOptions, resolve_model};
@@ -16,93 +16,26 @@ use chokepoint::sim::Simulation;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-fn firm(id: &str, nation: &str, role: &str, output: &str, capacity: f64, recipe: &[(&str, f64)]) -> Firm {
-    Firm {
-        id: id.into(),
-        name: String::new(),
-        nation: nation.into(),
-        role: role.into(),
-        output: output.into(),
-        capacity_per_day: capacity,
-        recipe: recipe.iter().map(|(c, q)| (c.to_string(), *q)).collect(),
-        target_cover_days: 10.0,
-        output_cover_days: 10.0,
-        initial_stock: BTreeMap::new(),
-        suppliers: BTreeMap::new(),
-        price_elasticity: 0.0,
-        defence_share: 0.0,
-        lines: vec![],
-        line_rationing: LineRationing::Proportional,
-    }
-}
+mod common;
+use common::worlds::{self, firm};
 
 /// Ore mined in AA, made into parts in AA, parts bought by a carmaker in BB (route 5 days).
 fn world(days: i32) -> Model {
-    let end = chokepoint::calendar::Date::parse("2025-01-01").unwrap().plus_days(days - 1);
-    let commodity = |id: &str, final_demand: bool| Commodity {
-        id: id.into(),
-        unit: "t".into(),
-        final_demand,
-        price_usd: 100.0,
+    let firms = vec![
+        firm("mine", "AA", "miner", "ore", 100.0, &[], 10.0),
+        firm("parts", "AA", "refiner", "part", 50.0, &[("ore", 1.0)], 10.0),
+        firm("carmaker", "BB", "automaker", "good", 40.0, &[("part", 1.0)], 10.0),
+    ];
+    let route = Route {
+        from: "AA".into(),
+        to: "BB".into(),
+        days: 5,
+        jitter_days: 0,
+        both_ways: true,
     };
-    Model {
-        name: "small".into(),
-        description: String::new(),
-        calendar: Calendar {
-            start: "2025-01-01".into(),
-            tick_days: 1,
-            end: end.to_string(),
-        },
-        seed: 1,
-        commodities: vec![commodity("ore", false), commodity("part", false), commodity("car", true)],
-        nations: ["AA", "BB"]
-            .iter()
-            .map(|n| Nation {
-                id: n.to_string(),
-                name: String::new(),
-                price_region: n.to_string(),
-            })
-            .collect(),
-        firms: vec![
-            firm("mine", "AA", "miner", "ore", 100.0, &[]),
-            firm("parts", "AA", "refiner", "part", 50.0, &[("ore", 1.0)]),
-            firm("carmaker", "BB", "automaker", "car", 40.0, &[("part", 1.0)]),
-        ],
-        routes: Routes {
-            domestic_days: 2,
-            links: vec![Route {
-                from: "AA".into(),
-                to: "BB".into(),
-                days: 5,
-                jitter_days: 0,
-                both_ways: true,
-            }],
-        },
-        prices: PriceRules {
-            speed_per_day: 0.05,
-            reversion_per_day: 0.01,
-            stock_gap_weight: 0.3,
-        },
-        planning: Planning {
-            demand_smoothing_days: 10.0,
-            stock_adjust_days: 10.0,
-            final_demand_noise: 0.02,
-            market_shock_sd: 0.02,
-            market_shock_days: 30.0,
-        },
-        buying: Buying {
-            tariff_sensitivity: 2.0,
-            denial_penalty: 0.3,
-            approval_recovery: 0.2,
-            reliability_floor: 0.05,
-            licence_wait_memory_days: 30.0,
-            application_interval_days: 7,
-        },
-        policies: Policies::default(),
-    }
+    worlds::world(&["AA", "BB"], firms, vec![route], 1, days, 0.02)
 }
 
-/// AA licenses all its part exports to BB, reviewed in `review` working days, always approved.
 fn with_control(mut m: Model, review: Dist) -> Model {
     m.policies.controls.push(ExportControl {
         id: "aa_parts".into(),

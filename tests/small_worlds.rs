@@ -1,91 +1,13 @@
 //! Properties on small hand-built and random worlds, through the library.
 
 use chokepoint::model::load::Source;
-use chokepoint::model::{
-    Buying, Calendar, Commodity, Firm, Line, LineRationing, Model, Nation, Planning, Policies, PriceRules, Route, Routes,
-};
+use chokepoint::model::{Line, LineRationing, Model, Route};
 use chokepoint::network::Network;
 use chokepoint::sim::Simulation;
 use proptest::prelude::*;
-use std::collections::BTreeMap;
 
-fn commodity(id: &str, final_demand: bool) -> Commodity {
-    Commodity {
-        id: id.into(),
-        unit: if final_demand { "unit".into() } else { "t".into() },
-        final_demand,
-        price_usd: 100.0,
-    }
-}
-
-fn firm(id: &str, nation: &str, role: &str, output: &str, capacity: f64, recipe: &[(&str, f64)], cover: f64) -> Firm {
-    Firm {
-        id: id.into(),
-        name: String::new(),
-        nation: nation.into(),
-        role: role.into(),
-        output: output.into(),
-        capacity_per_day: capacity,
-        recipe: recipe.iter().map(|(c, q)| (c.to_string(), *q)).collect(),
-        target_cover_days: cover,
-        output_cover_days: cover,
-        initial_stock: BTreeMap::new(),
-        suppliers: BTreeMap::new(),
-        price_elasticity: 0.0,
-        defence_share: 0.0,
-        lines: vec![],
-        line_rationing: LineRationing::Proportional,
-    }
-}
-
-fn world(nations: &[&str], firms: Vec<Firm>, routes: Vec<Route>, tick_days: u32, days: i32, noise: f64) -> Model {
-    let end = chokepoint::calendar::Date::parse("2025-01-01").unwrap().plus_days(days - 1);
-    Model {
-        name: "small".into(),
-        description: String::new(),
-        calendar: Calendar {
-            start: "2025-01-01".into(),
-            tick_days,
-            end: end.to_string(),
-        },
-        seed: 1,
-        commodities: vec![commodity("ore", false), commodity("part", false), commodity("good", true)],
-        nations: nations
-            .iter()
-            .map(|n| Nation {
-                id: n.to_string(),
-                name: String::new(),
-                price_region: n.to_string(),
-            })
-            .collect(),
-        firms,
-        routes: Routes {
-            domestic_days: 2,
-            links: routes,
-        },
-        prices: PriceRules {
-            speed_per_day: 0.05,
-            reversion_per_day: 0.01,
-            stock_gap_weight: 0.3,
-        },
-        planning: Planning {
-            demand_smoothing_days: 10.0,
-            stock_adjust_days: 10.0,
-            final_demand_noise: noise,
-            market_shock_sd: noise,
-            market_shock_days: 30.0,
-        },
-        buying: Buying {
-            tariff_sensitivity: 2.0,
-            denial_penalty: 0.3,
-            approval_recovery: 0.2,
-            reliability_floor: 0.05,
-            licence_wait_memory_days: 30.0,
-            application_interval_days: 7,
-        },
-        policies: Policies::default(),
-    }
-}
+mod common;
+use common::worlds::{firm, world};
 
 fn build(model: &Model, seed: u64) -> Simulation {
     let src = Source::new("small.ron", "");

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: run the real binary, read its Arrow files.
 #![allow(dead_code)]
 
+pub mod worlds;
+
 use arrow_array::types::Int32Type;
 use arrow_array::{Array, DictionaryArray, Float64Array, Int32Array, RecordBatch, StringArray};
 use std::path::{Path, PathBuf};
