@@ -260,16 +260,21 @@ pub fn prepare_run_dir(dir: &Path, force: bool) -> Result<(), RunError> {
     write_marker(dir, RUN_MARKER, "run")
 }
 
+/// True if `name` is `file` or the temporary file a sweep writes it through
+/// (`sweep::write_atomic` and the views replace the extension by `tmp.<pid>`).
+fn atomic_form_of(name: &str, file: &str) -> bool {
+    let stem = Path::new(file).file_stem().and_then(|s| s.to_str()).unwrap_or(file);
+    name == file || name.strip_prefix(stem).is_some_and(|rest| rest.starts_with(".tmp."))
+}
+
 /// True if `rel` (path components below a sweep folder) is something a sweep writes.
 fn is_sweep_entry(rel: &[String], is_dir: bool, view_file: &str) -> bool {
-    let tmp = |n: &str, base: &str| n == base || n.starts_with(&format!("{}.tmp.", base.trim_end_matches(".arrow")));
     let hive = |n: &String| n.contains('=') && !n.starts_with('=');
     match rel {
         [] => false,
         [one] if !is_dir => {
             one == SWEEP_MARKER
-                || tmp(one, "sweep.json")
-                || one.starts_with("sweep.tmp.")
+                || atomic_form_of(one, "sweep.json")
                 || (one.starts_with("summary") && (one.ends_with(".arrow") || one.contains(".tmp.")))
         }
         [first, ..] if first.starts_with("scenario=") => {
@@ -289,11 +294,7 @@ fn is_sweep_entry(rel: &[String], is_dir: bool, view_file: &str) -> bool {
                 rest.iter().all(hive)
             } else {
                 match rest.split_last() {
-                    Some((last, dirs)) => {
-                        !dirs.is_empty()
-                            && dirs.iter().all(hive)
-                            && (last == view_file || last.starts_with(&format!("{}.tmp.", view_file.trim_end_matches(".arrow"))))
-                    }
+                    Some((last, dirs)) => !dirs.is_empty() && dirs.iter().all(hive) && atomic_form_of(last, view_file),
                     None => false,
                 }
             }
@@ -354,6 +355,9 @@ mod tests {
         let v = |s: &str| s.split('/').map(String::from).collect::<Vec<_>>();
         let ok = |s: &str, d: bool| is_sweep_entry(&v(s), d, "part-0.arrow");
         assert!(ok("sweep.json", false));
+        assert!(ok("sweep.tmp.4242", false));
+        assert!(ok("tables/firms/scenario=a/seed=1/part-0.tmp.4242", false));
+        assert!(!ok("sweep.json.bak", false));
         assert!(ok("summary.arrow", false));
         assert!(ok("scenario=a/seed=1", true));
         assert!(ok("scenario=a/seed=1/firms.arrow", false));
