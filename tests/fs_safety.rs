@@ -90,9 +90,16 @@ fn a_project_folder_given_as_dot_is_refused_even_with_force() {
     assert!(err.contains("is the current folder"), "{err}");
     proj.assert_untouched("--out . --force");
     // The parent of the current folder, and a path that resolves to the current folder.
-    for out in ["..", "../project", "data/..", "/"] {
+    // Refused for what they are, before their contents are even looked at.
+    for (out, why) in [
+        ("..", "holds the current folder"),
+        ("/", "holds the current folder"),
+        ("../project", "is the current folder"),
+        ("data/..", "is the current folder"),
+    ] {
         let (code, err) = run_in(&proj.dir, t.path(), &["run", "model.ron", "--out", out, "--force", "--quiet"]);
         assert_eq!(code, 3, "--out {out}: {err}");
+        assert!(err.contains(why), "--out {out}: expected `{why}` in: {err}");
         proj.assert_untouched(out);
     }
 }
