@@ -5,13 +5,13 @@
 //! - `baseline/3y_run`: the whole `chokepoint run`, writing the run folder.
 
 use chokepoint::run::{RunOptions, resolve_model, run};
-use chokepoint::sim::Simulation;
+use chokepoint::tick::Simulation;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-fn baseline() -> (chokepoint::model::Model, chokepoint::network::Network) {
+fn baseline() -> (chokepoint::model::Model, chokepoint::world::network::Network) {
     let (m, _, n) = resolve_model(Path::new("models/baseline.ron"), &RunOptions::default()).expect("baseline loads");
     (m, n)
 }

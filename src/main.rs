@@ -102,7 +102,7 @@ enum Command {
         metric: String,
         /// One line per nation or per commodity.
         #[arg(long, value_enum)]
-        by: Option<chokepoint::plot::By>,
+        by: Option<chokepoint::analysis::plot::By>,
         /// Output file: .svg or .png.
         #[arg(long)]
         out: PathBuf,
@@ -135,9 +135,9 @@ enum Format {
 }
 
 /// `plot`: reading the inputs is a usage error (3), writing the picture an output error (4).
-fn plot_cmd(inputs: &[PathBuf], metric: &str, by: Option<chokepoint::plot::By>, out: &std::path::Path) -> Result<(), RunError> {
+fn plot_cmd(inputs: &[PathBuf], metric: &str, by: Option<chokepoint::analysis::plot::By>, out: &std::path::Path) -> Result<(), RunError> {
     use chokepoint::output::OutputError;
-    let lines = chokepoint::plot::lines(inputs, metric, by).map_err(RunError::Usage)?;
+    let lines = chokepoint::analysis::plot::lines(inputs, metric, by).map_err(RunError::Usage)?;
     let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     if ext != "svg" && ext != "png" {
         return Err(RunError::Usage(format!(
@@ -145,24 +145,18 @@ fn plot_cmd(inputs: &[PathBuf], metric: &str, by: Option<chokepoint::plot::By>, 
             out.display()
         )));
     }
-    // Opened here first so that a folder that cannot be written names the file and the reason.
-    std::fs::File::create(out).map_err(|source| {
-        RunError::Output(OutputError::Io {
-            path: out.to_path_buf(),
-            source,
-        })
-    })?;
-    chokepoint::plot::draw(&lines, metric, out).map_err(|e| {
+    let bytes = chokepoint::analysis::plot::render(&lines, metric, &ext).map_err(|e| {
         RunError::Output(OutputError::Io {
             path: out.to_path_buf(),
             source: std::io::Error::other(e),
         })
-    })
+    })?;
+    chokepoint::output::files::write_file(out, &bytes).map_err(RunError::Output)
 }
 
 fn compare(dirs: &[PathBuf], format: Format) -> Result<(), RunError> {
-    use chokepoint::compare;
-    use chokepoint::run_folder::RunFolder;
+    use chokepoint::analysis::compare;
+    use chokepoint::output::read::RunFolder;
     let runs = dirs
         .iter()
         .map(|d| RunFolder::open(d))
@@ -187,7 +181,7 @@ fn compare(dirs: &[PathBuf], format: Format) -> Result<(), RunError> {
 }
 
 fn compare_sweep(dir: &std::path::Path, baseline: Option<&str>, format: Format) -> Result<(), RunError> {
-    use chokepoint::ensemble;
+    use chokepoint::analysis::ensemble;
     let summary = ensemble::read_summary(dir).map_err(RunError::Usage)?;
     if let Some(b) = baseline
         && !summary.runs.iter().any(|r| r.0 == b)
@@ -300,7 +294,7 @@ fn main() -> ExitCode {
         }
         Command::Validate { model, set } => {
             let opts = RunOptions { set, ..Default::default() };
-            resolve_model(&model, &opts).map(|(m, _, net)| print!("{}", chokepoint::summary::summarize(&m, &net)))
+            resolve_model(&model, &opts).map(|(m, _, net)| print!("{}", chokepoint::analysis::summary::summarize(&m, &net)))
         }
         Command::Plot { inputs, metric, by, out } => plot_cmd(&inputs, &metric, by, &out),
         Command::Compare { runs, format, baseline } => {
@@ -327,9 +321,9 @@ fn main() -> ExitCode {
         } => sweep_cmd(models, seeds, grid, jobs, out, shard, resume, force, quiet, allow_large, check),
         Command::Schema { json } => {
             if json {
-                println!("{}", chokepoint::output::tables_json());
+                println!("{}", chokepoint::output::schema::tables_json());
             } else {
-                print!("{}", chokepoint::output::describe_tables());
+                print!("{}", chokepoint::output::schema::describe_tables());
             }
             Ok(())
         }

@@ -1,13 +1,17 @@
 //! One run from model file to finished run folder: load, override, simulate, write.
 
-use crate::calendar::Date;
+use crate::model::calendar::Date;
 use crate::model::load::{ModelError, Source};
 use crate::model::{Model, check, limits, load, overrides};
-use crate::network::Network;
-use crate::output::{OutputError, RunWriter};
-use crate::sim::Simulation;
-use serde::Serialize;
-use std::collections::BTreeMap;
+use crate::output::OutputError;
+use crate::output::folders::prepare_run_dir;
+use crate::output::manifest::{Manifest, write_manifest, write_model};
+use crate::output::writer::RunWriter;
+use crate::tick::Simulation;
+use crate::world::licences::Licensing;
+use crate::world::network::Network;
+use crate::world::policy::PolicyState;
+use crate::world::records::Recorder;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -22,15 +26,16 @@ pub enum RunError {
     Usage(String),
     /// `--check` found a broken invariant: the run stops at that tick.
     #[error("{0} (the run stopped here; its folder has no manifest)")]
-    Check(#[from] crate::invariants::Violation),
+    Check(#[from] crate::world::invariants::Violation),
 }
 
 impl RunError {
-    /// The process exit code: 2 model file, 3 usage, 4 output, 5 a broken invariant.
+    /// The process exit code: 2 model file, 3 usage (a folder refused included), 4 output, 5 a
+    /// broken invariant.
     pub fn exit_code(&self) -> u8 {
         match self {
             RunError::Model(_) => 2,
-            RunError::Usage(_) => 3,
+            RunError::Usage(_) | RunError::Output(OutputError::Refused(_)) => 3,
             RunError::Output(_) => 4,
             RunError::Check(_) => 5,
         }
@@ -59,28 +64,6 @@ pub struct RunOptions {
     /// Check the invariants every tick (no NaN, no stock below rounding, material balance,
     /// no early licence decision or arrival) and stop at the first broken one.
     pub check: bool,
-}
-
-/// `manifest.json`: what ran, and proof that the folder is complete (written last).
-#[derive(Debug, Serialize)]
-pub struct Manifest {
-    pub model: String,
-    pub seed: u64,
-    /// SHA-256 of model.ron, the resolved model.
-    pub model_sha256: String,
-    pub program: String,
-    pub program_version: String,
-    pub start: String,
-    pub end: String,
-    pub tick_days: u32,
-    pub ticks: u32,
-    pub rows: BTreeMap<String, u64>,
-    pub wall_seconds: f64,
-    /// True if every tick was checked (`--check`) and every invariant held.
-    pub checked: bool,
-    /// Rounding-sized negative quantities (within 1e-9 of their scale) set to zero.
-    pub clamped: u64,
-    pub complete: bool,
 }
 
 /// Most worker threads a run accepts (far above any machine's useful count; larger values
@@ -131,13 +114,9 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
         limits::check_limits(&e, limits::DEFAULT_MAX_OUTPUT_BYTES, limits::DEFAULT_MAX_MEMORY_BYTES).map_err(RunError::Usage)?;
     }
     let dir = opts.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&model.name));
-    crate::folders::prepare_run_dir(&dir, opts.force)?;
-    let write = |name: &str, text: &str| {
-        let p = dir.join(name);
-        std::fs::write(&p, text).map_err(|source| RunError::Output(OutputError::Io { path: p, source }))
-    };
+    prepare_run_dir(&dir, opts.force)?;
     let resolved = ron::ser::to_string_pretty(&model, ron::ser::PrettyConfig::default()).expect("a model serialises");
-    write("model.ron", &resolved)?;
+    write_model(&dir, &resolved)?;
 
     if let Some(n) = opts.threads.filter(|&n| n > 1) {
         bevy_tasks::ComputeTaskPool::get_or_init(|| bevy_tasks::TaskPoolBuilder::new().num_threads(n).build());
@@ -165,15 +144,15 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
     while !sim.finished() {
         sim.step_checked()?;
         bar.inc(1);
-        if sim.world.resource::<crate::observe::Recorder>().pending_rows() >= BATCH_ROWS {
+        if sim.world.resource::<Recorder>().pending_rows() >= BATCH_ROWS {
             writer.flush(&mut sim.recorder_mut())?;
         }
     }
     writer.flush(&mut sim.recorder_mut())?;
     bar.finish_and_clear();
     writer.write_policy_tables(
-        sim.world.resource::<crate::licensing::Licensing>(),
-        sim.world.resource::<crate::policy::PolicyState>(),
+        sim.world.resource::<Licensing>(),
+        sim.world.resource::<PolicyState>(),
         clock.start,
         clock.tick_days,
     )?;
@@ -197,14 +176,7 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
         clamped: sim.clamped(),
         complete: true,
     };
-    // Written under a temporary name and renamed: a reader (a sweep being watched, `--resume`)
-    // sees no manifest or the whole of it, never a half-written file.
-    write(
-        "manifest.json.partial",
-        &serde_json::to_string_pretty(&manifest).expect("manifest serialises"),
-    )?;
-    let (tmp, done) = (dir.join("manifest.json.partial"), dir.join("manifest.json"));
-    std::fs::rename(&tmp, &done).map_err(|source| RunError::Output(OutputError::Io { path: done, source }))?;
+    write_manifest(&dir, &manifest)?;
     Ok((dir, manifest))
 }
 

@@ -8,17 +8,17 @@
 //! redoes the others. `DIR/tables/<table>/<run folder>/part-0.arrow` holds each complete run's
 //! `<table>.arrow` again (a hard link), so that each table of the sweep opens as one dataset.
 
-use crate::compare::{Indicators, controlled_goods, indicators};
+use crate::analysis::compare::{Indicators, controlled_goods, indicators};
 use crate::model::Model;
+use crate::output::files::{io_err, write_atomic};
+use crate::output::folders::{SWEEP_MARKER, clear_sweep_dir, mark_sweep_dir};
+use crate::output::read::{ReadError, RunFolder, is_complete};
+use crate::output::sweep_files::{SummaryTable, TABLES_DIR, link_views, unlink_views, write_summary};
 use crate::run::{RunError, RunOptions, resolve_model, run};
-use crate::run_folder::RunFolder;
-use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow_schema::{DataType, Field, Schema};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// What to sweep.
 #[derive(Debug, Clone)]
@@ -230,107 +230,9 @@ fn sweep_in_progress(dir: &Path) -> bool {
     std::fs::read_dir(dir).is_ok_and(|entries| {
         entries.flatten().all(|e| {
             let n = e.file_name().to_string_lossy().into_owned();
-            n.starts_with("scenario=")
-                || n.starts_with("summary")
-                || n == TABLES_DIR
-                || n.contains(".tmp.")
-                || n == crate::folders::SWEEP_MARKER
+            n.starts_with("scenario=") || n.starts_with("summary") || n == TABLES_DIR || n.contains(".tmp.") || n == SWEEP_MARKER
         })
     })
-}
-
-/// The folder of a sweep that holds one dataset per table: `tables/<table>/<run folder>/part-0.arrow`,
-/// hard links to the run's own files (named apart from them, so that a glob for `**/firms.arrow`
-/// over the sweep still finds each run once). `pyarrow.dataset.dataset(DIR/tables/firms, format="ipc",
-/// partitioning="hive")` then opens one table of every run, with the Hive keys as columns.
-pub const TABLES_DIR: &str = "tables";
-
-/// Where run `run_dir`'s copy of `file` goes in the per-table view of sweep `out`.
-fn view_path(out: &Path, run_dir: &str, file: &str) -> PathBuf {
-    let table = file.trim_end_matches(".arrow");
-    out.join(TABLES_DIR).join(table).join(run_dir).join(VIEW_FILE)
-}
-
-/// The name of every file in the per-table views.
-pub const VIEW_FILE: &str = "part-0.arrow";
-
-/// Removes `p` if it is there.
-fn remove_if_present(p: &Path) -> Result<(), RunError> {
-    match std::fs::remove_file(p) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err(p, e)),
-        _ => Ok(()),
-    }
-}
-
-/// Removes a run's entries in the per-table views (before the run is done again).
-fn unlink_views(out: &Path, run_dir: &str) -> Result<(), RunError> {
-    for t in crate::output::tables() {
-        remove_if_present(&view_path(out, run_dir, t.file))?;
-    }
-    Ok(())
-}
-
-/// Links a complete run's tables into the per-table views (where the file system has no hard
-/// links, a copy, written under a temporary name and renamed so that a view never holds half a
-/// file). An entry left by an earlier attempt is replaced; one that already is the run's file
-/// is kept.
-fn link_views(out: &Path, run_dir: &str) -> Result<(), RunError> {
-    for t in crate::output::tables() {
-        let src = out.join(run_dir).join(t.file);
-        let dst = view_path(out, run_dir, t.file);
-        if same_file(&src, &dst) {
-            continue;
-        }
-        let parent = dst.parent().expect("a view entry has a folder");
-        std::fs::create_dir_all(parent).map_err(|e| io_err(parent, e))?;
-        remove_if_present(&dst)?;
-        if std::fs::hard_link(&src, &dst).is_err() {
-            let tmp = dst.with_extension(format!("tmp.{}", std::process::id()));
-            std::fs::copy(&src, &tmp).map_err(|e| io_err(&src, e))?;
-            std::fs::rename(&tmp, &dst).map_err(|e| io_err(&dst, e))?;
-        }
-    }
-    Ok(())
-}
-
-/// True if `a` and `b` are links to one file.
-fn same_file(a: &Path, b: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        match (std::fs::metadata(a), std::fs::metadata(b)) {
-            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
-            _ => false,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (a, b);
-        false
-    }
-}
-
-/// True if `dir` holds a run whose manifest says it is complete.
-fn complete(dir: &Path) -> bool {
-    std::fs::read_to_string(dir.join("manifest.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .is_some_and(|v| v["complete"] == serde_json::Value::Bool(true))
-}
-
-fn io_err(path: &Path, e: std::io::Error) -> RunError {
-    RunError::Output(crate::output::OutputError::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })
-}
-
-/// Writes `bytes` to `path` through a temporary file and a rename, so a reader never sees
-/// half a file.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| io_err(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))
 }
 
 /// Runs the sweep; returns the plan items run or found complete in this shard.
@@ -349,7 +251,11 @@ pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
         "runs": items,
     });
     let plan_text = serde_json::to_string_pretty(&plan_json).expect("json");
-    let non_empty = out.exists() && std::fs::read_dir(out).map_err(|e| io_err(out, e))?.next().is_some();
+    let non_empty = out.exists()
+        && std::fs::read_dir(out)
+            .map_err(|e| RunError::Output(io_err(out, e)))?
+            .next()
+            .is_some();
     if non_empty {
         let existing = std::fs::read_to_string(out.join("sweep.json")).ok();
         let joining = opts.shard.is_some() || opts.resume;
@@ -370,7 +276,7 @@ pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
                     out.display()
                 )));
             }
-            Some(_) if opts.force => crate::folders::clear_sweep_dir(out)?,
+            Some(_) if opts.force => clear_sweep_dir(out)?,
             Some(_) => {
                 return Err(RunError::Usage(format!(
                     "sweep folder {} already exists; use --resume to finish it or --force to replace it",
@@ -379,7 +285,7 @@ pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
             }
         }
     }
-    crate::folders::mark_sweep_dir(out)?;
+    mark_sweep_dir(out)?;
     write_atomic(&out.join("sweep.json"), plan_text.as_bytes())?;
 
     let mine: Vec<&PlanItem> = items
@@ -413,7 +319,7 @@ pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
             .with_max_len(1)
             .map(|it| {
                 let dir = out.join(&it.dir);
-                if !(opts.resume && complete(&dir)) {
+                if !(opts.resume && is_complete(&dir)) {
                     unlink_views(out, &it.dir)?;
                     // A partial run from an interrupted sweep is started again: `force`
                     // replaces it, and only if it holds nothing but a run's files.
@@ -443,7 +349,7 @@ pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
         None => "summary.arrow".to_string(),
         Some((i, n)) => format!("summary.shard-{i}-of-{n}.arrow"),
     };
-    write_summary(&items, &mine, &cols, rows, &out.join(summary_name))?;
+    write_summary(&out.join(summary_name), &summary_table(&items, &mine, &cols, rows))?;
     Ok(mine.into_iter().cloned().collect())
 }
 
@@ -458,7 +364,7 @@ type Row = Vec<Option<f64>>;
 type Goods = BTreeSet<(String, String)>;
 
 fn summary_row(dir: &Path, goods: &Goods, cols: &[String]) -> Result<Row, RunError> {
-    let read = |e: crate::run_folder::ReadError| RunError::Usage(e.to_string());
+    let read = |e: ReadError| RunError::Usage(e.to_string());
     let run = RunFolder::open(dir).map_err(read)?;
     let ind = flatten(&indicators(&run, goods).map_err(read)?);
     Ok(cols.iter().map(|c| ind.get(c).copied().flatten()).collect())
@@ -529,50 +435,25 @@ pub fn flatten(ind: &Indicators) -> HashMap<String, Option<f64>> {
     m
 }
 
-/// Writes one summary row per run of `mine`.
-fn write_summary(all: &[PlanItem], mine: &[&PlanItem], cols: &[String], rows: Vec<Row>, path: &Path) -> Result<(), RunError> {
+/// The summary rows of `mine` (one per run) with the grid columns of the whole plan.
+fn summary_table(all: &[PlanItem], mine: &[&PlanItem], cols: &[String], rows: Vec<Row>) -> SummaryTable {
     let params: Vec<String> = all
         .first()
         .map(|it| it.params.iter().map(|(p, _)| p.clone()).collect())
         .unwrap_or_default();
-    let scenario: Vec<String> = mine.iter().map(|it| it.scenario.clone()).collect();
-    let folder: Vec<String> = mine.iter().map(|it| it.dir.clone()).collect();
-    let seed: Vec<i64> = mine.iter().map(|it| it.seed as i64).collect();
-    let pvals: Vec<Vec<String>> = (0..params.len())
-        .map(|k| mine.iter().map(|it| it.params[k].1.clone()).collect())
-        .collect();
-    let values: Vec<Vec<Option<f64>>> = (0..cols.len()).map(|k| rows.iter().map(|r| r[k]).collect()).collect();
-    let mut fields = vec![
-        Field::new("scenario", DataType::Utf8, false),
-        Field::new("run", DataType::Utf8, false),
-        Field::new("seed", DataType::Int64, false),
-    ];
-    let mut arrays: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from(scenario)),
-        Arc::new(StringArray::from(folder)),
-        Arc::new(Int64Array::from(seed)),
-    ];
-    for (p, v) in params.iter().zip(pvals) {
-        fields.push(Field::new(param_column(p), DataType::Utf8, false).with_metadata(HashMap::from([("path".to_string(), p.clone())])));
-        arrays.push(Arc::new(StringArray::from(v)));
+    SummaryTable {
+        scenario: mine.iter().map(|it| it.scenario.clone()).collect(),
+        run: mine.iter().map(|it| it.dir.clone()).collect(),
+        seed: mine.iter().map(|it| it.seed as i64).collect(),
+        params: params
+            .iter()
+            .enumerate()
+            .map(|(k, p)| (p.clone(), param_column(p), mine.iter().map(|it| it.params[k].1.clone()).collect()))
+            .collect(),
+        indicators: cols
+            .iter()
+            .enumerate()
+            .map(|(k, c)| (c.clone(), rows.iter().map(|r| r[k]).collect()))
+            .collect(),
     }
-    for (c, v) in cols.iter().zip(values) {
-        fields.push(Field::new(c, DataType::Float64, true));
-        arrays.push(Arc::new(Float64Array::from(v)));
-    }
-    let schema = Arc::new(Schema::new_with_metadata(
-        fields,
-        HashMap::from([(
-            "description".to_string(),
-            "One row per run of the sweep: scenario, grid values, seed and the indicators of `chokepoint compare`".to_string(),
-        )]),
-    ));
-    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| RunError::Usage(e.to_string()))?;
-    let mut buf = Vec::new();
-    {
-        let mut w = arrow_ipc::writer::FileWriter::try_new(&mut buf, &schema).map_err(|e| RunError::Usage(e.to_string()))?;
-        w.write(&batch).map_err(|e| RunError::Usage(e.to_string()))?;
-        w.finish().map_err(|e| RunError::Usage(e.to_string()))?;
-    }
-    write_atomic(path, &buf)
 }

@@ -24,11 +24,11 @@ fn baseline_meets_its_calibration_targets() {
     let (produced, planned, shortfall) = (f64s(&firms, "produced"), f64s(&firms, "planned"), f64s(&firms, "shortfall"));
     assert_eq!(
         *dates.iter().min().unwrap(),
-        chokepoint::calendar::Date::parse("2025-01-01").unwrap().0
+        chokepoint::model::calendar::Date::parse("2025-01-01").unwrap().0
     );
     assert_eq!(
         *dates.iter().max().unwrap(),
-        chokepoint::calendar::Date::parse("2027-12-31").unwrap().0
+        chokepoint::model::calendar::Date::parse("2027-12-31").unwrap().0
     );
 
     // Average daily vehicle output per calendar month stays within ±3% of its mean.
@@ -154,7 +154,7 @@ fn material_is_conserved_in_the_written_tables() {
 fn material_is_conserved_at_every_tick_of_the_baseline() {
     let path = root().join("models/baseline.ron");
     let (model, _src, net) = chokepoint::run::resolve_model(&path, &Default::default()).unwrap();
-    let mut sim = chokepoint::sim::Simulation::new(&model, net, model.seed);
+    let mut sim = chokepoint::tick::Simulation::new(&model, net, model.seed);
     let mut prev = sim.material_totals();
     while !sim.finished() {
         sim.step();

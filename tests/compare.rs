@@ -3,7 +3,7 @@
 mod common;
 use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, Date32Array, DictionaryArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
-use chokepoint::calendar::Date;
+use chokepoint::model::calendar::Date;
 use common::*;
 use std::path::Path;
 use std::sync::Arc;
@@ -22,8 +22,8 @@ fn nums(v: &[f64]) -> ArrayRef {
 
 /// Writes one table of a hand-built run, with the documented schema.
 fn write(dir: &Path, name: &str, cols: Vec<ArrayRef>) {
-    let table = chokepoint::output::tables().into_iter().find(|t| t.name == name).unwrap();
-    let schema = Arc::new(chokepoint::output::schema(&table));
+    let table = chokepoint::output::schema::tables().into_iter().find(|t| t.name == name).unwrap();
+    let schema = Arc::new(chokepoint::output::schema::table_schema(&table));
     let batch = RecordBatch::try_new(schema.clone(), cols).unwrap_or_else(|e| panic!("{name}: {e}"));
     let f = std::fs::File::create(dir.join(table.file)).unwrap();
     let mut w = arrow_ipc::writer::FileWriter::try_new(f, &schema).unwrap();

@@ -2,17 +2,17 @@
 //! at every tick, and on small worlds each check reports a broken invariant — provoked by
 //! corrupting the world between ticks — at the right tick, for the right agent.
 
-use chokepoint::firm::{Finished, FirmIndex, Inputs};
-use chokepoint::invariants::Invariant;
-use chokepoint::licensing::Licensing;
 use chokepoint::model::load::Source;
 use chokepoint::model::policy::{Approval, Dist, ExportControl};
 use chokepoint::model::{Model, Route};
-use chokepoint::network::Network;
-use chokepoint::procurement::SupplyLinks;
 use chokepoint::run::{RunOptions, resolve_model};
-use chokepoint::shipping::{RING_TICKS_MAX, ShipmentQueue};
-use chokepoint::sim::Simulation;
+use chokepoint::tick::Simulation;
+use chokepoint::world::firm::{Finished, FirmIndex, Inputs};
+use chokepoint::world::invariants::Invariant;
+use chokepoint::world::licences::Licensing;
+use chokepoint::world::network::Network;
+use chokepoint::world::orders::SupplyLinks;
+use chokepoint::world::shipments::{RING_TICKS_MAX, ShipmentQueue};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -70,7 +70,7 @@ fn build(model: &Model) -> Simulation {
 }
 
 /// Steps to the end or to the first violation.
-fn run_checked(sim: &mut Simulation) -> Result<(), chokepoint::invariants::Violation> {
+fn run_checked(sim: &mut Simulation) -> Result<(), chokepoint::world::invariants::Violation> {
     while !sim.finished() {
         sim.step_checked()?;
     }
@@ -79,7 +79,7 @@ fn run_checked(sim: &mut Simulation) -> Result<(), chokepoint::invariants::Viola
 
 /// Runs `ticks` ticks, then changes the world with `corrupt`, then steps until a violation
 /// (at most 40 more ticks); returns it.
-fn violation_after(model: &Model, ticks: u32, corrupt: impl FnOnce(&mut Simulation)) -> chokepoint::invariants::Violation {
+fn violation_after(model: &Model, ticks: u32, corrupt: impl FnOnce(&mut Simulation)) -> chokepoint::world::invariants::Violation {
     let mut sim = build(model);
     for _ in 0..ticks {
         sim.step_checked().expect("no violation before the corruption");
@@ -326,7 +326,7 @@ fn a_price_under_endless_shortage_without_reversion_stays_finite_and_positive() 
     let rec = sim.recorder_mut();
     let highest = rec.prices.price_usd.iter().copied().fold(0.0, f64::max);
     assert!(
-        highest.is_finite() && highest <= 100.0 * chokepoint::markets::PRICE_RANGE,
+        highest.is_finite() && highest <= 100.0 * chokepoint::tick::markets::PRICE_RANGE,
         "{highest}"
     );
     assert!(highest >= 100.0 * 1e5, "the shortage drives the price up to its bound: {highest}");

@@ -140,7 +140,7 @@ fn a_buyer_denied_licences_switches_to_an_uncontrolled_supplier_with_capacity() 
     // The buyer keeps producing once it has switched: no shortfall after June.
     let firms = read_table(&out.join("firms.arrow"));
     let (firm, date, short) = (strs(&firms, "firm"), i32s(&firms, "date"), f64s(&firms, "shortfall"));
-    let june = chokepoint::calendar::Date::parse("2025-06-01").unwrap().0;
+    let june = chokepoint::model::calendar::Date::parse("2025-06-01").unwrap().0;
     let late_short: f64 = (0..firm.len())
         .filter(|&i| firm[i] == "yy_car_0" && date[i] >= june)
         .map(|i| short[i])

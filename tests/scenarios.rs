@@ -67,7 +67,7 @@ fn april_2025_meets_its_calibration_targets_against_the_baseline() {
     );
     assert_eq!(ep[&(2025, 3)], eb[&(2025, 3)], "before the controls the runs are identical");
 
-    let control = chokepoint::calendar::Date::parse("2025-04-04").unwrap().0;
+    let control = chokepoint::model::calendar::Date::parse("2025-04-04").unwrap().0;
     let stalls = first_stalls(&pol);
     let outside: Vec<(&String, &Option<i32>)> = stalls.iter().filter(|(k, _)| !k.starts_with("CN/")).collect();
     let first = outside

@@ -2,8 +2,8 @@
 
 use chokepoint::model::load::Source;
 use chokepoint::model::{Line, LineRationing, Model, Route};
-use chokepoint::network::Network;
-use chokepoint::sim::Simulation;
+use chokepoint::tick::Simulation;
+use chokepoint::world::network::Network;
 use proptest::prelude::*;
 
 mod common;

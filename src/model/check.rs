@@ -3,11 +3,11 @@
 //! value: checks name it by a path ([`Seg`]) that [`Source::error_in`] follows inside the
 //! element (firm, event, route) that holds it, in the file that wrote it.
 
+use super::calendar::Date;
 use super::limits::{self, Bounds, MAX_DAYS};
 use super::load::{ModelError, Source};
 use super::spans::Seg::{self, F, I, Id, K, Key, Route};
 use super::{Firm, Model, Suppliers};
-use crate::calendar::Date;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// `base` followed by `rest`.
@@ -39,7 +39,7 @@ fn recipe_key<'a>(f: &'a Firm, input: &'a str) -> Vec<Seg<'a>> {
 
 /// Checks `model` (read from `src`); the first problem found is returned.
 pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
-    if let Some(why) = crate::folders::name_problem(&model.name) {
+    if let Some(why) = name_problem(&model.name) {
         return Err(src.error_in(
             &[Seg::F("name")],
             format!(
@@ -861,9 +861,34 @@ fn check_cycles(model: &Model, src: &Source) -> Result<(), ModelError> {
     Ok(())
 }
 
+/// A model or run name: letters, digits, `_`, `-` and `.`, starting with a letter or digit, at
+/// most 100 characters (so `runs/<name>` is always one folder inside `runs/`). Returns what is
+/// wrong with `name`, if anything.
+pub fn name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("must not be empty".into());
+    }
+    if name.chars().count() > 100 {
+        return Some("is longer than 100 characters".into());
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))) {
+        return Some(format!(
+            "contains `{}`; a name may hold only letters, digits, `_`, `-` and `.`",
+            c.escape_default()
+        ));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Some("must start with a letter or a digit".into());
+    }
+    if name.contains("..") {
+        return Some("must not contain `..`".into());
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
-    use super::nearest;
+    use super::{name_problem, nearest};
 
     #[test]
     fn suggests_close_names_only() {
@@ -871,5 +896,16 @@ mod tests {
         assert_eq!(nearest("USA", c.iter().copied()), Some("US"));
         assert_eq!(nearest("row", c.iter().copied()), Some("ROW"));
         assert_eq!(nearest("Germany", c.iter().copied()), None);
+    }
+
+    #[test]
+    fn names_are_identifiers_that_stay_one_folder_deep() {
+        for good in ["baseline", "april_2025", "a-b.c", "2025", "x.y.z"] {
+            assert_eq!(name_problem(good), None, "{good}");
+        }
+        for bad in ["", ".", "..", "../x", "a/b", "/abs", ".hidden", "a..b", "a b", "é", "a\\b", "-x"] {
+            assert!(name_problem(bad).is_some(), "{bad:?} should be refused");
+        }
+        assert!(name_problem(&"a".repeat(101)).is_some());
     }
 }

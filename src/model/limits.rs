@@ -168,8 +168,8 @@ const LINK_BYTES: u64 = 256;
 /// and a 20-year run; see the tests). Candidate supplier links are counted from each firm's
 /// supplier rule, so the bound holds before the network is resolved.
 pub fn estimate(model: &Model) -> Estimate {
-    let span = crate::calendar::Date::parse(&model.calendar.end)
-        .zip(crate::calendar::Date::parse(&model.calendar.start))
+    let span = super::calendar::Date::parse(&model.calendar.end)
+        .zip(super::calendar::Date::parse(&model.calendar.start))
         .map_or(1, |(e, s)| (i64::from(e.0) - i64::from(s.0) + 1).max(1) as u64);
     let tick_days = u64::from(model.calendar.tick_days.max(1));
     let ticks = span.div_ceil(tick_days);

@@ -3,6 +3,7 @@
 //! Loading (with file:line:col errors) is in [`load`], semantic checks in [`check`],
 //! the `--set PATH=VALUE` overrides in [`overrides`].
 
+pub mod calendar;
 pub mod check;
 pub mod limits;
 pub mod load;

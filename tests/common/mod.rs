@@ -90,7 +90,7 @@ pub fn strs(batches: &[RecordBatch], name: &str) -> Vec<String> {
 
 /// (year, month) of a date32 value.
 pub fn year_month(days: i32) -> (i32, u32) {
-    let (y, m, _) = chokepoint::calendar::Date(days).ymd();
+    let (y, m, _) = chokepoint::model::calendar::Date(days).ymd();
     (y, m)
 }
 

@@ -36,7 +36,7 @@ pub fn firm(id: &str, nation: &str, role: &str, output: &str, capacity: f64, rec
 }
 
 pub fn world(nations: &[&str], firms: Vec<Firm>, routes: Vec<Route>, tick_days: u32, days: i32, noise: f64) -> Model {
-    let end = chokepoint::calendar::Date::parse("2025-01-01").unwrap().plus_days(days - 1);
+    let end = chokepoint::model::calendar::Date::parse("2025-01-01").unwrap().plus_days(days - 1);
     Model {
         name: "small".into(),
         description: String::new(),

@@ -4,8 +4,8 @@
 
 use super::alloc;
 use super::mutate::{self, Donors, ODD_NUMBERS};
-use chokepoint::calendar::Date;
 use chokepoint::model::Model;
+use chokepoint::model::calendar::Date;
 use chokepoint::model::load::ModelError;
 use chokepoint::run::{RunError, RunOptions, resolve_model, run};
 use rand::{RngExt, SeedableRng};
@@ -463,9 +463,9 @@ fn catch<T>(f: impl FnOnce() -> T) -> Result<T, Finding> {
 /// as each step begins. Returns what went wrong and the last model accepted.
 pub fn execute(case: &Case, dir: &Path, out: &Path, step: &mut dyn FnMut(Step)) -> (Vec<Finding>, Option<Model>) {
     let entry = dir.join(&case.entry);
-    let summarize = |r: Result<(Model, chokepoint::model::load::Source, chokepoint::network::Network), RunError>| {
+    let summarize = |r: Result<(Model, chokepoint::model::load::Source, chokepoint::world::network::Network), RunError>| {
         r.map(|(m, _, net)| {
-            let _ = chokepoint::summary::summarize(&m, &net);
+            let _ = chokepoint::analysis::summary::summarize(&m, &net);
             m
         })
     };

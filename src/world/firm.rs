@@ -4,7 +4,7 @@
 use bevy_ecs::prelude::*;
 use rand_chacha::ChaCha8Rng;
 
-/// Dense index of the firm in the [`crate::network::Network`] (its stable order).
+/// Dense index of the firm in the [`crate::world::network::Network`] (its stable order).
 #[derive(Component, Clone, Copy, Debug)]
 pub struct FirmIndex(pub u32);
 
@@ -18,7 +18,7 @@ pub struct Plant {
     /// True if the output is a final-demand good (consumed when made).
     pub final_good: bool,
     pub nation: u16,
-    /// Role index (see [`crate::network::Network::roles`]).
+    /// Role index (see [`crate::world::network::Network::roles`]).
     pub role: u16,
     /// Price region whose prices the firm pays.
     pub region: u16,
@@ -47,7 +47,7 @@ pub struct Finished {
     /// Units of output in stock.
     pub stock: f64,
     /// Largest finished stock held since the start, units: the scale of its rounding errors
-    /// (see [`crate::invariants::ROUNDING`]).
+    /// (see [`crate::world::invariants::ROUNDING`]).
     pub peak: f64,
     /// Days of expected sales the firm aims to hold.
     pub cover_days: f64,
@@ -73,14 +73,14 @@ pub struct InputSlot {
     pub on_order: f64,
     /// Days the buyer expects a licence to take on this input (learned; 0 until it meets one).
     pub licence_wait_days: f64,
-    /// Range of this input's links in [`crate::procurement::SupplyLinks`].
+    /// Range of this input's links in [`crate::world::orders::SupplyLinks`].
     pub links: (u32, u32),
     /// Share-weighted mean transit time over the input's suppliers, ticks.
     pub mean_lead_ticks: f64,
     /// Units consumed this tick.
     pub consumed: f64,
     /// Largest quantity of this input held on hand, in transit or on order since the start,
-    /// units: the scale of its rounding errors (see [`crate::invariants::ROUNDING`]).
+    /// units: the scale of its rounding errors (see [`crate::world::invariants::ROUNDING`]).
     pub scale: f64,
     /// Shipments of this input on their way to the firm (held by customs or travelling).
     pub in_flight: u64,
@@ -106,7 +106,7 @@ pub struct Streams {
 /// One product line of a firm, as it runs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LineState {
-    /// Index of the line's id in [`crate::network::Network::line_ids`].
+    /// Index of the line's id in [`crate::world::network::Network::line_ids`].
     pub id: u16,
     /// Share of the firm's planned output.
     pub share: f64,

@@ -9,7 +9,8 @@
 //! folder, its parents and the user's home are never output folders.
 
 use crate::output::OutputError;
-use crate::run::RunError;
+use crate::output::schema::tables;
+use crate::output::sweep_files::{TABLES_DIR, VIEW_FILE};
 use std::path::{Component, Path, PathBuf};
 
 /// Marker file in every run folder Chokepoint makes.
@@ -19,36 +20,11 @@ pub const SWEEP_MARKER: &str = ".chokepoint-sweep";
 /// The program named inside the markers and the manifests.
 const PROGRAM: &str = env!("CARGO_PKG_NAME");
 
-fn io(path: &Path, source: std::io::Error) -> RunError {
-    RunError::Output(OutputError::Io {
+fn io(path: &Path, source: std::io::Error) -> OutputError {
+    OutputError::Io {
         path: path.to_path_buf(),
         source,
-    })
-}
-
-/// A model or run name: letters, digits, `_`, `-` and `.`, starting with a letter or digit, at
-/// most 100 characters (so `runs/<name>` is always one folder inside `runs/`). Returns what is
-/// wrong with `name`, if anything.
-pub fn name_problem(name: &str) -> Option<String> {
-    if name.is_empty() {
-        return Some("must not be empty".into());
     }
-    if name.chars().count() > 100 {
-        return Some("is longer than 100 characters".into());
-    }
-    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))) {
-        return Some(format!(
-            "contains `{}`; a name may hold only letters, digits, `_`, `-` and `.`",
-            c.escape_default()
-        ));
-    }
-    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        return Some("must start with a letter or a digit".into());
-    }
-    if name.contains("..") {
-        return Some("must not contain `..`".into());
-    }
-    None
 }
 
 /// `path` made absolute and free of `.`/`..`: the longest prefix that exists is resolved by the
@@ -86,7 +62,7 @@ fn resolved(path: &Path) -> std::io::Result<PathBuf> {
 
 /// Refuses the folders that must never be output folders: the current folder, any folder
 /// above it, the file-system root and the user's home.
-pub fn refuse_special(dir: &Path) -> Result<(), RunError> {
+pub fn refuse_special(dir: &Path) -> Result<(), OutputError> {
     let target = resolved(dir).map_err(|e| io(dir, e))?;
     let cwd = std::env::current_dir()
         .and_then(|c| c.canonicalize())
@@ -107,7 +83,7 @@ pub fn refuse_special(dir: &Path) -> Result<(), RunError> {
         None
     };
     match why {
-        Some(why) => Err(RunError::Usage(format!(
+        Some(why) => Err(OutputError::Refused(format!(
             "{} {why}; Chokepoint writes each run into a folder of its own, e.g. --out runs/my_run",
             dir.display()
         ))),
@@ -118,7 +94,7 @@ pub fn refuse_special(dir: &Path) -> Result<(), RunError> {
 /// True if `name` is a file Chokepoint writes in a run folder (the marker included).
 fn is_run_file(name: &str) -> bool {
     let base = name.strip_suffix(".partial").unwrap_or(name);
-    base == RUN_MARKER || base == "manifest.json" || base == "model.ron" || crate::output::tables().iter().any(|t| t.file == base)
+    base == RUN_MARKER || base == "manifest.json" || base == "model.ron" || tables().iter().any(|t| t.file == base)
 }
 
 /// What a folder holds, entry by entry, as far as `--force` is concerned.
@@ -133,7 +109,7 @@ struct Survey {
 
 /// Walks `root` without following symbolic links; `allowed(rel, is_dir)` says whether an
 /// entry is Chokepoint's. A symbolic link is never Chokepoint's.
-fn survey(root: &Path, allowed: &dyn Fn(&[String], bool) -> bool) -> Result<Survey, RunError> {
+fn survey(root: &Path, allowed: &dyn Fn(&[String], bool) -> bool) -> Result<Survey, OutputError> {
     let mut s = Survey {
         ours: Vec::new(),
         dirs: Vec::new(),
@@ -167,14 +143,14 @@ fn survey(root: &Path, allowed: &dyn Fn(&[String], bool) -> bool) -> Result<Surv
 }
 
 /// The refusal for a folder that holds something Chokepoint did not write.
-fn foreign_error(dir: &Path, what: &str, foreign: &[PathBuf]) -> RunError {
+fn foreign_error(dir: &Path, what: &str, foreign: &[PathBuf]) -> OutputError {
     let shown: Vec<String> = foreign.iter().take(5).map(|p| p.display().to_string()).collect();
     let more = if foreign.len() > 5 {
         format!(" and {} more", foreign.len() - 5)
     } else {
         String::new()
     };
-    RunError::Usage(format!(
+    OutputError::Refused(format!(
         "{} is not a {what} folder written by Chokepoint (it holds {}{more}); refusing to replace it even with --force, and nothing was deleted",
         dir.display(),
         shown.join(", "),
@@ -195,7 +171,7 @@ fn marked(dir: &Path, marker: &str, manifest_name: &str) -> bool {
 
 /// Deletes the surveyed files and folders of `root` (never `root` itself), the manifest
 /// first so that a crash half-way never leaves a folder that looks complete.
-fn delete(root: &Path, s: &Survey, first: &str) -> Result<(), RunError> {
+fn delete(root: &Path, s: &Survey, first: &str) -> Result<(), OutputError> {
     let mut files: Vec<&PathBuf> = s.ours.iter().collect();
     files.sort_by_key(|p| p.file_name().is_none_or(|n| n != first));
     for f in files {
@@ -213,7 +189,7 @@ fn delete(root: &Path, s: &Survey, first: &str) -> Result<(), RunError> {
 }
 
 /// Writes a marker file naming the program.
-fn write_marker(dir: &Path, marker: &str, kind: &str) -> Result<(), RunError> {
+fn write_marker(dir: &Path, marker: &str, kind: &str) -> Result<(), OutputError> {
     let p = dir.join(marker);
     let text = format!(
         "This folder is a {kind} folder written by {PROGRAM} {}. `--force` replaces only the files it wrote here.\n",
@@ -224,7 +200,7 @@ fn write_marker(dir: &Path, marker: &str, kind: &str) -> Result<(), RunError> {
 
 /// Makes `dir` ready to take a run: created if absent; an existing folder needs `force`, and is
 /// then emptied of Chokepoint's files only if it holds nothing else.
-pub fn prepare_run_dir(dir: &Path, force: bool) -> Result<(), RunError> {
+pub fn prepare_run_dir(dir: &Path, force: bool) -> Result<(), OutputError> {
     refuse_special(dir)?;
     match std::fs::metadata(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -241,7 +217,7 @@ pub fn prepare_run_dir(dir: &Path, force: bool) -> Result<(), RunError> {
         Ok(_) => {}
     }
     if !force {
-        return Err(RunError::Usage(format!(
+        return Err(OutputError::Refused(format!(
             "output folder {} already exists; use --force to replace it",
             dir.display()
         )));
@@ -251,7 +227,7 @@ pub fn prepare_run_dir(dir: &Path, force: bool) -> Result<(), RunError> {
         return Err(foreign_error(dir, "run", &s.foreign));
     }
     if !s.ours.is_empty() && !marked(dir, RUN_MARKER, "manifest.json") {
-        return Err(RunError::Usage(format!(
+        return Err(OutputError::Refused(format!(
             "{} holds files named like a run's but is not a run folder written by Chokepoint (no {RUN_MARKER}); refusing to replace it even with --force",
             dir.display()
         )));
@@ -285,8 +261,8 @@ fn is_sweep_entry(rel: &[String], is_dir: bool, view_file: &str) -> bool {
                 dirs.iter().all(hive) && is_run_file(last)
             }
         }
-        [first, table, rest @ ..] if first == crate::sweep::TABLES_DIR => {
-            let known = crate::output::tables().iter().any(|t| t.file.trim_end_matches(".arrow") == table);
+        [first, table, rest @ ..] if first == TABLES_DIR => {
+            let known = tables().iter().any(|t| t.file.trim_end_matches(".arrow") == table);
             if !known {
                 return false;
             }
@@ -299,24 +275,22 @@ fn is_sweep_entry(rel: &[String], is_dir: bool, view_file: &str) -> bool {
                 }
             }
         }
-        [first] if is_dir => first == crate::sweep::TABLES_DIR,
-        [first, table] if is_dir && first == crate::sweep::TABLES_DIR => {
-            crate::output::tables().iter().any(|t| t.file.trim_end_matches(".arrow") == table)
-        }
+        [first] if is_dir => first == TABLES_DIR,
+        [first, table] if is_dir && first == TABLES_DIR => tables().iter().any(|t| t.file.trim_end_matches(".arrow") == table),
         _ => false,
     }
 }
 
 /// Empties an existing sweep folder for `sweep --force`: only if it is a sweep folder written by
 /// Chokepoint and holds nothing else. The folder itself stays.
-pub fn clear_sweep_dir(dir: &Path) -> Result<(), RunError> {
+pub fn clear_sweep_dir(dir: &Path) -> Result<(), OutputError> {
     refuse_special(dir)?;
-    let s = survey(dir, &|rel, is_dir| is_sweep_entry(rel, is_dir, crate::sweep::VIEW_FILE))?;
+    let s = survey(dir, &|rel, is_dir| is_sweep_entry(rel, is_dir, VIEW_FILE))?;
     if !s.foreign.is_empty() {
         return Err(foreign_error(dir, "sweep", &s.foreign));
     }
     if !marked(dir, SWEEP_MARKER, "sweep.json") {
-        return Err(RunError::Usage(format!(
+        return Err(OutputError::Refused(format!(
             "{} is not a sweep folder written by Chokepoint (no {SWEEP_MARKER}); refusing to replace it even with --force",
             dir.display()
         )));
@@ -326,7 +300,7 @@ pub fn clear_sweep_dir(dir: &Path) -> Result<(), RunError> {
 
 /// Creates a sweep folder (or takes an existing one, whose contents the caller has checked)
 /// and marks it as Chokepoint's.
-pub fn mark_sweep_dir(dir: &Path) -> Result<(), RunError> {
+pub fn mark_sweep_dir(dir: &Path) -> Result<(), OutputError> {
     refuse_special(dir)?;
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     if dir.join(SWEEP_MARKER).is_file() {
@@ -338,17 +312,6 @@ pub fn mark_sweep_dir(dir: &Path) -> Result<(), RunError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_are_identifiers_that_stay_one_folder_deep() {
-        for good in ["baseline", "april_2025", "a-b.c", "2025", "x.y.z"] {
-            assert_eq!(name_problem(good), None, "{good}");
-        }
-        for bad in ["", ".", "..", "../x", "a/b", "/abs", ".hidden", "a..b", "a b", "é", "a\\b", "-x"] {
-            assert!(name_problem(bad).is_some(), "{bad:?} should be refused");
-        }
-        assert!(name_problem(&"a".repeat(101)).is_some());
-    }
 
     #[test]
     fn sweep_entries_are_recognised_by_their_place() {

@@ -5,9 +5,9 @@
 //! of inputs. "Inside" prices are those of the controlling nation's price region; the
 //! outside/inside ratio is the highest price among the other regions over the inside price.
 
-use crate::calendar::Date;
 use crate::model::Model;
-use crate::run_folder::{ReadError, RunFolder};
+use crate::model::calendar::Date;
+use crate::output::read::{ReadError, RunFolder};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,122 +1,13 @@
 //! Observation (tick step 8): this tick's state appended to the output tables' columns.
 //! Columns are plain vectors held in the [`Recorder`]; `output` turns them into Arrow batches.
 
-use crate::firm::{Finished, FirmIndex, Inputs, Lines, Plant, Production};
-use crate::markets::PriceBook;
-use crate::shipping::TradeBook;
-use crate::sim::{Clock, Registry};
+use crate::world::clock::Clock;
+use crate::world::firm::{Finished, FirmIndex, Inputs, Lines, Plant, Production};
+use crate::world::prices::PriceBook;
+use crate::world::records::{FirmSnapshot, Recorder};
+use crate::world::registry::Registry;
+use crate::world::shipments::TradeBook;
 use bevy_ecs::prelude::*;
-
-/// Rows of `firms.arrow` not yet written.
-#[derive(Debug, Default, Clone)]
-pub struct FirmRows {
-    pub tick: Vec<i32>,
-    pub date: Vec<i32>,
-    pub firm: Vec<i32>,
-    pub nation: Vec<i32>,
-    pub role: Vec<i32>,
-    pub commodity: Vec<i32>,
-    pub produced: Vec<f64>,
-    pub planned: Vec<f64>,
-    pub capacity: Vec<f64>,
-    pub shortfall: Vec<f64>,
-    pub inventory: Vec<f64>,
-    pub input_cover_days: Vec<Option<f64>>,
-    pub orders_received: Vec<f64>,
-    pub shipped: Vec<f64>,
-}
-
-/// Rows of `nations.arrow` (one per nation and commodity per tick).
-#[derive(Debug, Default, Clone)]
-pub struct NationRows {
-    pub tick: Vec<i32>,
-    pub date: Vec<i32>,
-    pub nation: Vec<i32>,
-    pub commodity: Vec<i32>,
-    pub produced: Vec<f64>,
-    pub consumed: Vec<f64>,
-    pub imported: Vec<f64>,
-    pub exported: Vec<f64>,
-    pub stock: Vec<f64>,
-    pub in_transit: Vec<f64>,
-}
-
-/// Rows of `flows.arrow` (non-zero cross-border flows only).
-#[derive(Debug, Default, Clone)]
-pub struct FlowRows {
-    pub tick: Vec<i32>,
-    pub date: Vec<i32>,
-    pub exporter: Vec<i32>,
-    pub importer: Vec<i32>,
-    pub commodity: Vec<i32>,
-    pub quantity: Vec<f64>,
-    pub value_usd: Vec<f64>,
-    pub tariff_usd: Vec<f64>,
-}
-
-/// Rows of `prices.arrow`.
-#[derive(Debug, Default, Clone)]
-pub struct PriceRows {
-    pub tick: Vec<i32>,
-    pub date: Vec<i32>,
-    pub region: Vec<i32>,
-    pub commodity: Vec<i32>,
-    pub price_usd: Vec<f64>,
-}
-
-/// Rows of `lines.arrow` (firms with product lines only).
-#[derive(Debug, Default, Clone)]
-pub struct LineRows {
-    pub tick: Vec<i32>,
-    pub date: Vec<i32>,
-    pub firm: Vec<i32>,
-    pub line: Vec<i32>,
-    pub planned: Vec<f64>,
-    pub produced: Vec<f64>,
-}
-
-/// Per-(nation, commodity) totals of one tick, kept for the material-balance check.
-#[derive(Debug, Default, Clone)]
-pub struct NationTotals {
-    pub produced: Vec<f64>,
-    pub consumed: Vec<f64>,
-    pub stock: Vec<f64>,
-    pub in_transit: Vec<f64>,
-}
-
-/// Columns waiting to be written, plus per-firm scratch space reused every tick.
-#[derive(Resource, Debug, Default)]
-pub struct Recorder {
-    pub firms: FirmRows,
-    pub nations: NationRows,
-    pub flows: FlowRows,
-    pub prices: PriceRows,
-    pub lines: LineRows,
-    pub totals: NationTotals,
-    /// (firm, line position, line id, planned, produced), sorted each tick; reused.
-    line_scratch: Vec<(u32, usize, u16, f64, f64)>,
-    /// One snapshot per firm, by dense index, so rows come out in a fixed order.
-    scratch: Vec<FirmSnapshot>,
-}
-
-#[derive(Debug, Default, Clone, Copy)]
-struct FirmSnapshot {
-    produced: f64,
-    planned: f64,
-    capacity: f64,
-    shortfall: f64,
-    inventory: f64,
-    input_cover_days: Option<f64>,
-    received: f64,
-    shipped: f64,
-}
-
-impl Recorder {
-    /// Rows waiting in the firm table (the largest), to decide when to flush.
-    pub fn pending_rows(&self) -> usize {
-        self.firms.tick.len() + self.nations.tick.len() + self.lines.tick.len()
-    }
-}
 
 /// Appends this tick's rows to every table, in a fixed order (firm, nation, region index).
 pub fn record_tick(

@@ -1,7 +1,7 @@
 //! `chokepoint validate`: a one-screen summary of a model's world and its starting steady state.
 
 use crate::model::{Model, limits};
-use crate::network::Network;
+use crate::world::network::Network;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 

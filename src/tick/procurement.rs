@@ -1,48 +1,12 @@
-//! Procurement (tick step 3): order-up-to buying, split across suppliers.
+//! Procurement (tick step 3): stock-and-supply-line buying, split across suppliers.
 
-use crate::firm::{FirmIndex, Inputs, Plant, Production};
-use crate::network::Link;
-use crate::policy::PolicyState;
-use crate::sim::{Clock, Params, Registry};
+use crate::world::clock::Clock;
+use crate::world::firm::{FirmIndex, Inputs, Plant, Production};
+use crate::world::orders::{NO_LICENCE, Order, OrderBook, SupplyLinks};
+use crate::world::params::Params;
+use crate::world::policy::PolicyState;
+use crate::world::registry::Registry;
 use bevy_ecs::prelude::*;
-
-/// Every firm's supplier links, in one flat list; a firm's input slot holds its range.
-#[derive(Resource, Debug, Default)]
-pub struct SupplyLinks {
-    pub links: Vec<Link>,
-    /// How much the buyer trusts each link to deliver, in [reliability_floor, 1]: denied
-    /// licences lower it, approvals restore it. It scales the link's share of orders.
-    pub reliability: Vec<f64>,
-}
-
-/// `Order::licence` of an order not placed under a licence.
-pub const NO_LICENCE: u32 = u32::MAX;
-
-/// An order placed this tick. Orders live for one tick: what a supplier cannot fill is
-/// cancelled, and the buyer orders again next tick from its lower stock position.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Order {
-    pub supplier: u32,
-    pub buyer: u32,
-    /// Index of the input slot in the buyer's recipe.
-    pub slot: u16,
-    pub commodity: u16,
-    /// Units ordered.
-    pub quantity: f64,
-    /// Units the supplier filled.
-    pub filled: f64,
-    /// Index of the link (for its lead time).
-    pub link: u32,
-    /// Index of the live licence this order ships under, or [`NO_LICENCE`].
-    pub licence: u32,
-}
-
-/// This tick's orders; the vector is reused every tick, so ordering allocates nothing once
-/// it has grown to its working size.
-#[derive(Resource, Debug, Default)]
-pub struct OrderBook {
-    pub orders: Vec<Order>,
-}
 
 /// Each firm orders, for each input, its expected use plus a share of the gap between its
 /// target position and its position (the stock-and-supply-line rule of Sterman's *Business

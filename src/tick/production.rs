@@ -1,11 +1,12 @@
 //! Production (tick step 2): each firm makes min(plan, capacity, what its inputs allow).
 
-use crate::firm::{Finished, Inputs, LineRule, Lines, Plant, Production, Streams};
-use crate::markets::PriceBook;
-use crate::rng::{Purpose, standard_normal, stream};
-use crate::sim::{Clock, Params};
+use crate::world::clock::Clock;
+use crate::world::demand::MarketDemand;
+use crate::world::firm::{Finished, Inputs, LineRule, Lines, Plant, Production, Streams};
+use crate::world::params::Params;
+use crate::world::prices::PriceBook;
+use crate::world::rng::standard_normal;
 use bevy_ecs::prelude::*;
-use rand_chacha::ChaCha8Rng;
 
 /// The most a final-demand producer's plan rises above its capacity when its inputs get
 /// cheaper (the factor `(cost / reference cost)^-elasticity` is capped here): ten times. It
@@ -13,48 +14,17 @@ use rand_chacha::ChaCha8Rng;
 /// the factor infinite, and 0 × ∞ a NaN plan). The shipped models stay below 2.
 pub const MAX_COST_FACTOR: f64 = 10.0;
 
-/// Each nation's persistent demand shock. The log of the shock follows a first-order
-/// autoregression that forgets e^-1 of itself every `market_shock_days` and settles at a
-/// standard deviation of `market_shock_sd`. It starts at 0 (the model's calibrated present is
-/// known; uncertainty grows with the horizon) and is scaled so that its mean is 1 at every
-/// tick. Each nation draws from its own stream, one draw per tick whatever the scenario, so
-/// runs with the same seed share their demand shocks.
-#[derive(Resource, Debug)]
-pub struct MarketDemand {
-    /// Log of each nation's shock.
-    log_level: Vec<f64>,
-    /// Variance of the log shock at this tick (the same for every nation).
-    variance: f64,
-    /// Each nation's factor on planned final output this tick.
-    pub factor: Vec<f64>,
-    streams: Vec<ChaCha8Rng>,
-}
-
-impl MarketDemand {
-    pub fn new(seed: u64, nation_ids: &[String]) -> MarketDemand {
-        MarketDemand {
-            log_level: vec![0.0; nation_ids.len()],
-            variance: 0.0,
-            factor: vec![1.0; nation_ids.len()],
-            streams: nation_ids
-                .iter()
-                .map(|n| stream(seed, &format!("nation/{n}"), Purpose::Demand))
-                .collect(),
-        }
+/// Moves every nation's shock on by one tick of `tick_days`.
+fn step_demand(m: &mut MarketDemand, sd: f64, days: f64, tick_days: f64) {
+    if sd <= 0.0 {
+        return;
     }
-
-    /// Moves every nation's shock on by one tick of `tick_days`.
-    fn step(&mut self, sd: f64, days: f64, tick_days: f64) {
-        if sd <= 0.0 {
-            return;
-        }
-        let keep = (-tick_days / days).exp();
-        let fresh = (1.0 - keep * keep).sqrt() * sd;
-        self.variance = keep * keep * self.variance + fresh * fresh;
-        for ((x, f), rng) in self.log_level.iter_mut().zip(self.factor.iter_mut()).zip(self.streams.iter_mut()) {
-            *x = keep * *x + fresh * standard_normal(rng);
-            *f = (*x - 0.5 * self.variance).exp();
-        }
+    let keep = (-tick_days / days).exp();
+    let fresh = (1.0 - keep * keep).sqrt() * sd;
+    m.variance = keep * keep * m.variance + fresh * fresh;
+    for ((x, f), rng) in m.log_level.iter_mut().zip(m.factor.iter_mut()).zip(m.streams.iter_mut()) {
+        *x = keep * *x + fresh * standard_normal(rng);
+        *f = (*x - 0.5 * m.variance).exp();
     }
 }
 
@@ -80,7 +50,12 @@ pub fn produce(
     mut market: ResMut<MarketDemand>,
 ) {
     let tick_days = f64::from(clock.tick_days);
-    market.step(params.planning.market_shock_sd, params.planning.market_shock_days, tick_days);
+    step_demand(
+        &mut market,
+        params.planning.market_shock_sd,
+        params.planning.market_shock_days,
+        tick_days,
+    );
     let market = &market.factor;
     let smooth = (tick_days / params.planning.demand_smoothing_days).min(1.0);
     let adjust = (tick_days / params.planning.stock_adjust_days).min(1.0);
@@ -218,7 +193,7 @@ mod tests {
         let mut logs = Vec::with_capacity(n);
         let mut factors = 0.0;
         for _ in 0..n {
-            m.step(sd, days, 1.0);
+            step_demand(&mut m, sd, days, 1.0);
             logs.push(m.log_level[0]);
             factors += m.factor[0];
         }
@@ -234,7 +209,7 @@ mod tests {
         assert_ne!(m.log_level[0], m.log_level[1]);
         // Off: no draws, factor 1.
         let mut off = MarketDemand::new(11, &["AA".to_string()]);
-        off.step(0.0, days, 1.0);
+        step_demand(&mut off, 0.0, days, 1.0);
         assert_eq!(off.factor, vec![1.0]);
     }
 }

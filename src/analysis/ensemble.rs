@@ -4,7 +4,7 @@
 //! grid values where the baseline has them) with its 90% interval, next to the unpaired
 //! interval (every run against every baseline run of another seed) for reference.
 
-use crate::compare::percentile;
+use crate::analysis::compare::percentile;
 use arrow_array::{Array, Float64Array, Int64Array, RecordBatch, StringArray};
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -27,6 +27,14 @@ pub struct RunFolder {
     pub manifest: serde_json::Value,
 }
 
+/// True if `dir` holds a run whose manifest says it is complete.
+pub fn is_complete(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("manifest.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|v| v["complete"] == serde_json::Value::Bool(true))
+}
+
 impl RunFolder {
     /// Opens `dir`; an incomplete or foreign folder is an error.
     pub fn open(dir: &Path) -> Result<RunFolder, ReadError> {

@@ -1,10 +1,13 @@
 //! Markets (tick step 4): suppliers fill orders from stock, rationing when short, and prices
 //! move with excess demand in each price region.
 
-use crate::firm::{Finished, Plant};
-use crate::invariants::{Invariants, ROUNDING};
-use crate::procurement::OrderBook;
-use crate::sim::{Clock, Params, Registry};
+use crate::world::clock::Clock;
+use crate::world::firm::{Finished, Plant};
+use crate::world::invariants::{Invariants, ROUNDING};
+use crate::world::orders::OrderBook;
+use crate::world::params::Params;
+use crate::world::prices::PriceBook;
+use crate::world::registry::Registry;
 use bevy_ecs::prelude::*;
 
 /// How far a price may move from its reference, as a factor either way: a price stays
@@ -13,48 +16,6 @@ use bevy_ecs::prelude::*;
 /// years of daily ticks; with it, value = quantity × price stays finite within the model
 /// file's ranges (price ≤ 10^12 USD, quantities ≤ 10^12 × 366 × 10^6 units).
 pub const PRICE_RANGE: f64 = 1e6;
-
-/// Prices per (price region, commodity), USD per unit, and this tick's market tallies.
-#[derive(Resource, Debug, Clone)]
-pub struct PriceBook {
-    pub commodities: usize,
-    /// Current price, indexed `region * commodities + commodity`.
-    pub price: Vec<f64>,
-    /// Reference price per commodity.
-    pub reference: Vec<f64>,
-    /// Units ordered this tick by buyers in the region.
-    pub ordered: Vec<f64>,
-    /// Units of those orders filled.
-    pub filled: Vec<f64>,
-    /// Units ordered this tick that export licensing withheld from suppliers: demand the
-    /// region's buyers did not get, which counts as unfilled.
-    pub withheld: Vec<f64>,
-    /// Suppliers' finished stock and its target, per commodity, after this tick's sales.
-    pub stock: Vec<f64>,
-    pub target: Vec<f64>,
-}
-
-impl PriceBook {
-    pub fn new(regions: usize, reference: Vec<f64>) -> PriceBook {
-        let n = reference.len();
-        let price = (0..regions).flat_map(|_| reference.iter().copied()).collect();
-        PriceBook {
-            commodities: n,
-            price,
-            ordered: vec![0.0; regions * n],
-            withheld: vec![0.0; regions * n],
-            filled: vec![0.0; regions * n],
-            stock: vec![0.0; n],
-            target: vec![0.0; n],
-            reference,
-        }
-    }
-
-    /// Price in `region` of `commodity`, USD per unit.
-    pub fn price(&self, region: u16, commodity: u16) -> f64 {
-        self.price[region as usize * self.commodities + commodity as usize]
-    }
-}
 
 /// Each supplier fills its orders from finished stock. When the orders exceed the stock,
 /// every order gets the same share of what is there (proportional rationing), whoever and

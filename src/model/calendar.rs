@@ -77,9 +77,77 @@ impl fmt::Display for Date {
     }
 }
 
+/// Monday = 0 ... Sunday = 6.
+pub fn weekday(d: Date) -> i32 {
+    (d.0 + 3).rem_euclid(7)
+}
+
+/// The date `n` working days (Monday to Friday) after `d`, in constant time: whole weeks of
+/// five working days are seven calendar days, and the rest steps over one weekend at most.
+/// A date beyond the calendar's range saturates at its last day.
+pub fn add_working_days(d: Date, n: u32) -> Date {
+    if n == 0 {
+        return d;
+    }
+    // From a Saturday or Sunday, the same working days follow as from the Friday before.
+    let w = weekday(d);
+    let (from, w) = if w >= 5 {
+        (i64::from(d.0) - i64::from(w - 4), 4)
+    } else {
+        (i64::from(d.0), w)
+    };
+    let (weeks, rest) = (i64::from(n / 5), i64::from(n % 5));
+    let weekend = if rest > 0 && i64::from(w) + rest > 4 { 2 } else { 0 };
+    let day = from + 7 * weeks + rest + weekend;
+    Date(day.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn working_days_skip_weekends() {
+        let fri = Date::parse("2025-04-04").unwrap(); // a Friday
+        assert_eq!(weekday(fri), 4);
+        assert_eq!(add_working_days(fri, 0), fri);
+        assert_eq!(add_working_days(fri, 1).to_string(), "2025-04-07");
+        assert_eq!(add_working_days(fri, 5).to_string(), "2025-04-11");
+        assert_eq!(add_working_days(fri, 45).to_string(), "2025-06-06");
+    }
+
+    /// The day-by-day count the constant-time rule replaces.
+    fn by_counting(d: Date, n: u32) -> Date {
+        let mut day = d;
+        let mut left = n;
+        while left > 0 {
+            day = day.plus_days(1);
+            if weekday(day) < 5 {
+                left -= 1;
+            }
+        }
+        day
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn working_days_in_constant_time_match_counting_day_by_day(start in -800_000i32..800_000, n in 0u32..2_000) {
+            let d = Date(start);
+            proptest::prop_assert_eq!(add_working_days(d, n), by_counting(d, n), "from {} ({}), n = {}", d, weekday(d), n);
+        }
+    }
+
+    #[test]
+    fn every_weekday_and_remainder_matches_counting() {
+        // A Monday, then each day of two weeks, with n across several weeks.
+        let monday = Date::parse("2025-04-07").unwrap();
+        for k in 0..14 {
+            let d = monday.plus_days(k);
+            for n in 0..40 {
+                assert_eq!(add_working_days(d, n), by_counting(d, n), "from {d}, n = {n}");
+            }
+        }
+    }
 
     #[test]
     fn epoch_and_round_trip() {

@@ -6,8 +6,8 @@
 //! nation`), `exports` (cross-border shipments, units per month; `--by nation` for the exporter
 //! or `--by commodity`), `price:<commodity>` (monthly mean price in each price region, USD).
 
-use crate::calendar::Date;
-use crate::run_folder::{ReadError, RunFolder};
+use crate::model::calendar::Date;
+use crate::output::read::{ReadError, RunFolder};
 use plotters::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -173,7 +173,7 @@ fn sweep_lines(dir: &Path, metric: &str, by: Option<By>) -> Result<Vec<Line>, St
             let mut band = Vec::new();
             for (m, mut v) in months {
                 v.sort_by(f64::total_cmp);
-                let q = |p: f64| crate::compare::percentile(&v, p).unwrap_or(f64::NAN);
+                let q = |p: f64| crate::analysis::compare::percentile(&v, p).unwrap_or(f64::NAN);
                 points.push((m, q(0.5)));
                 band.push((m, q(0.05), q(0.95)));
             }
@@ -192,13 +192,27 @@ fn sweep_lines(dir: &Path, metric: &str, by: Option<By>) -> Result<Vec<Line>, St
     Ok(out)
 }
 
-/// Draws `lines` to `out` (.svg or .png).
-pub fn draw(lines: &[Line], metric: &str, out: &Path) -> Result<(), String> {
-    let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    match ext.as_str() {
-        "svg" => draw_on(SVGBackend::new(out, (1000, 600)).into_drawing_area(), lines, metric),
-        "png" => draw_on(BitMapBackend::new(out, (1000, 600)).into_drawing_area(), lines, metric),
-        _ => Err(format!("{}: the plot file must end in .svg or .png", out.display())),
+/// Picture size in pixels.
+const SIZE: (u32, u32) = (1000, 600);
+
+/// Draws `lines` as a picture in the format `ext` names (`svg` or `png`) and returns its bytes
+/// (`output` writes them).
+pub fn render(lines: &[Line], metric: &str, ext: &str) -> Result<Vec<u8>, String> {
+    match ext.to_ascii_lowercase().as_str() {
+        "svg" => {
+            let mut text = String::new();
+            draw_on(SVGBackend::with_string(&mut text, SIZE).into_drawing_area(), lines, metric)?;
+            Ok(text.into_bytes())
+        }
+        "png" => {
+            let mut rgb = vec![0u8; SIZE.0 as usize * SIZE.1 as usize * 3];
+            draw_on(BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area(), lines, metric)?;
+            let image = image::RgbImage::from_raw(SIZE.0, SIZE.1, rgb).ok_or("picture buffer of the wrong size")?;
+            let mut png = std::io::Cursor::new(Vec::new());
+            image.write_to(&mut png, image::ImageOutputFormat::Png).map_err(|e| e.to_string())?;
+            Ok(png.into_inner())
+        }
+        other => Err(format!("a plot is drawn as .svg or .png, not `.{other}`")),
     }
 }
 

@@ -2,114 +2,20 @@
 //! applications; applications are decided after their review time; approved licences become
 //! standing orders on their supplier until shipped or expired; refusals go back to the buyer.
 
-use crate::calendar::Date;
-use crate::firm::{Inputs, Streams};
-use crate::invariants::{Invariant, Invariants, settle_rounding};
-use crate::markets::PriceBook;
 use crate::model::EndUse;
-use crate::policy::PolicyState;
-use crate::procurement::{NO_LICENCE, Order, OrderBook, SupplyLinks};
-use crate::rng::uniform;
-use crate::sim::{Clock, Params, Registry};
+use crate::model::calendar::{Date, add_working_days};
+use crate::world::clock::Clock;
+use crate::world::firm::{Inputs, Streams};
+use crate::world::invariants::{Invariant, Invariants, settle_rounding};
+use crate::world::licences::{Application, Licence, Licensing, Outcome};
+use crate::world::orders::{NO_LICENCE, Order, OrderBook, SupplyLinks};
+use crate::world::params::Params;
+use crate::world::policy::PolicyState;
+use crate::world::prices::PriceBook;
+use crate::world::registry::Registry;
+use crate::world::rng::uniform;
 use bevy_ecs::prelude::*;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-
-/// What became of an application.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Pending,
-    Approved,
-    Denied,
-}
-
-impl Outcome {
-    pub fn name(self) -> &'static str {
-        match self {
-            Outcome::Pending => "pending",
-            Outcome::Approved => "approved",
-            Outcome::Denied => "denied",
-        }
-    }
-}
-
-/// One licence application (a row of `licenses.arrow`).
-#[derive(Clone, Debug)]
-pub struct Application {
-    pub regime: u16,
-    pub supplier: u32,
-    pub buyer: u32,
-    pub link: u32,
-    pub slot: u16,
-    pub commodity: u16,
-    pub exporter: u16,
-    pub importer: u16,
-    /// Units applied for.
-    pub quantity: f64,
-    /// Units shipped under the licence so far.
-    pub shipped: f64,
-    pub end_use: EndUse,
-    pub submitted_tick: u32,
-    /// Working days of review drawn for it (0 when refused at once, to a banned destination).
-    pub review_working_days: u32,
-    pub decide_tick: u32,
-    pub decided_tick: Option<u32>,
-    pub outcome: Outcome,
-}
-
-#[derive(Clone, Debug)]
-struct Licence {
-    app: u32,
-    remaining: f64,
-    expires_tick: u32,
-}
-
-/// Every application of the run, the queue of those awaiting decision, and live licences.
-#[derive(Resource, Debug, Default)]
-pub struct Licensing {
-    pub applications: Vec<Application>,
-    due: BinaryHeap<Reverse<(u32, u32)>>,
-    licences: Vec<Licence>,
-    /// Tick of each link's last application.
-    last_applied: Vec<Option<u32>>,
-    /// Controlled quantities a buyer has committed to on each link and not yet filed.
-    batched: Vec<f64>,
-}
-
-impl Licensing {
-    pub fn new(links: usize) -> Licensing {
-        Licensing {
-            last_applied: vec![None; links],
-            batched: vec![0.0; links],
-            ..Default::default()
-        }
-    }
-}
-
-/// Monday = 0 ... Sunday = 6.
-fn weekday(d: Date) -> i32 {
-    (d.0 + 3).rem_euclid(7)
-}
-
-/// The date `n` working days (Monday to Friday) after `d`, in constant time: whole weeks of
-/// five working days are seven calendar days, and the rest steps over one weekend at most.
-/// A date beyond the calendar's range saturates at its last day.
-pub fn add_working_days(d: Date, n: u32) -> Date {
-    if n == 0 {
-        return d;
-    }
-    // From a Saturday or Sunday, the same working days follow as from the Friday before.
-    let w = weekday(d);
-    let (from, w) = if w >= 5 {
-        (i64::from(d.0) - i64::from(w - 4), 4)
-    } else {
-        (i64::from(d.0), w)
-    };
-    let (weeks, rest) = (i64::from(n / 5), i64::from(n % 5));
-    let weekend = if rest > 0 && i64::from(w) + rest > 4 { 2 } else { 0 };
-    let day = from + 7 * weeks + rest + weekend;
-    Date(day.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32)
-}
 
 /// Ticks from `today` (at tick `tick`, of `tick_days` days) until a review of `working_days`
 /// is over: at least one, and saturating at `u32::MAX` (a decision the run never reaches).
@@ -363,49 +269,6 @@ fn check_review_time(inv: &mut Invariants, clock: &Clock, app: &Application, id:
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn working_days_skip_weekends() {
-        let fri = Date::parse("2025-04-04").unwrap(); // a Friday
-        assert_eq!(weekday(fri), 4);
-        assert_eq!(add_working_days(fri, 0), fri);
-        assert_eq!(add_working_days(fri, 1).to_string(), "2025-04-07");
-        assert_eq!(add_working_days(fri, 5).to_string(), "2025-04-11");
-        assert_eq!(add_working_days(fri, 45).to_string(), "2025-06-06");
-    }
-
-    /// The day-by-day count the constant-time rule replaces.
-    fn add_working_days_by_counting(d: Date, n: u32) -> Date {
-        let mut day = d;
-        let mut left = n;
-        while left > 0 {
-            day = day.plus_days(1);
-            if weekday(day) < 5 {
-                left -= 1;
-            }
-        }
-        day
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn working_days_in_constant_time_match_counting_day_by_day(start in -800_000i32..800_000, n in 0u32..2_000) {
-            let d = Date(start);
-            proptest::prop_assert_eq!(add_working_days(d, n), add_working_days_by_counting(d, n), "from {} ({}), n = {}", d, weekday(d), n);
-        }
-    }
-
-    #[test]
-    fn every_weekday_and_remainder_matches_counting() {
-        // A Monday, then each day of two weeks, with n across several weeks.
-        let monday = Date::parse("2025-04-07").unwrap();
-        for k in 0..14 {
-            let d = monday.plus_days(k);
-            for n in 0..40 {
-                assert_eq!(add_working_days(d, n), add_working_days_by_counting(d, n), "from {d}, n = {n}");
-            }
-        }
-    }
 
     #[test]
     fn a_review_of_ten_to_the_nineteen_days_is_a_decision_never_reached_not_a_hang() {

@@ -1,0 +1,264 @@
+//! The Arrow IPC writer of a run's tables: the recorded rows in batches, the licence and event
+//! tables at the end, each file under a `.partial` name until the run finishes.
+
+use crate::model::EndUse;
+use crate::model::calendar::Date;
+use crate::output::OutputError;
+use crate::output::schema::{Table, table_schema, tables};
+use crate::world::licences::{Licensing, Outcome};
+use crate::world::network::Network;
+use crate::world::policy::{ACTION_KINDS, PolicyState};
+use crate::world::records::Recorder;
+use arrow_array::types::Int32Type;
+use arrow_array::{ArrayRef, Date32Array, DictionaryArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
+use arrow_ipc::writer::FileWriter;
+use arrow_schema::SchemaRef;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// One table being written: its file under a `.partial` name until the run finishes.
+struct TableWriter {
+    table: Table,
+    schema: SchemaRef,
+    partial: PathBuf,
+    done: PathBuf,
+    writer: FileWriter<BufWriter<File>>,
+    rows: u64,
+}
+
+/// Writes a run's tables batch by batch, under `.partial` names until [`RunWriter::finish`].
+pub struct RunWriter {
+    writers: Vec<TableWriter>,
+    dicts: BTreeMap<&'static str, ArrayRef>,
+}
+
+impl RunWriter {
+    /// Opens every table file in `dir` (which must exist).
+    pub fn create(dir: &Path, network: &Network, controls: &[String]) -> Result<RunWriter, OutputError> {
+        let dict = |ids: &[String]| Arc::new(StringArray::from_iter_values(ids.iter())) as ArrayRef;
+        let fixed = |ids: &[&str]| Arc::new(StringArray::from_iter_values(ids.iter())) as ArrayRef;
+        let dicts = BTreeMap::from([
+            ("firm", dict(&network.firms)),
+            ("nation", dict(&network.nations)),
+            ("role", dict(&network.roles)),
+            ("commodity", dict(&network.commodities)),
+            ("region", dict(&network.regions)),
+            ("line", dict(&network.line_ids)),
+            ("control", dict(controls)),
+            ("end_use", fixed(&["civil", "defence"])),
+            ("outcome", fixed(&["approved", "denied", "pending"])),
+            ("event_kind", fixed(&ACTION_KINDS)),
+        ]);
+        let mut writers = Vec::new();
+        for table in tables() {
+            let schema = Arc::new(table_schema(&table));
+            let done = dir.join(table.file);
+            let partial = dir.join(format!("{}.partial", table.file));
+            let file = File::create(&partial).map_err(|source| OutputError::Io {
+                path: partial.clone(),
+                source,
+            })?;
+            let writer = FileWriter::try_new(BufWriter::new(file), &schema).map_err(|source| OutputError::Arrow {
+                path: partial.clone(),
+                source,
+            })?;
+            writers.push(TableWriter {
+                table,
+                schema,
+                partial,
+                done,
+                writer,
+                rows: 0,
+            });
+        }
+        Ok(RunWriter { writers, dicts })
+    }
+
+    /// Moves every pending row of `rec` into one record batch per table and writes it.
+    pub fn flush(&mut self, rec: &mut Recorder) -> Result<(), OutputError> {
+        let firms = std::mem::take(&mut rec.firms);
+        let nations = std::mem::take(&mut rec.nations);
+        let flows = std::mem::take(&mut rec.flows);
+        let prices = std::mem::take(&mut rec.prices);
+        let lines = std::mem::take(&mut rec.lines);
+        let ints = |v: Vec<i32>| Arc::new(Int32Array::from(v)) as ArrayRef;
+        let dates = |v: Vec<i32>| Arc::new(Date32Array::from(v)) as ArrayRef;
+        let nums = |v: Vec<f64>| Arc::new(Float64Array::from(v)) as ArrayRef;
+        let ids = |key: &str, v: Vec<i32>| -> ArrayRef {
+            Arc::new(
+                DictionaryArray::<Int32Type>::try_new(Int32Array::from(v), self.dicts[key].clone()).expect("keys index the dictionary"),
+            )
+        };
+        let columns: Vec<Vec<ArrayRef>> = vec![
+            vec![
+                ints(firms.tick),
+                dates(firms.date),
+                ids("firm", firms.firm),
+                ids("nation", firms.nation),
+                ids("role", firms.role),
+                ids("commodity", firms.commodity),
+                nums(firms.produced),
+                nums(firms.planned),
+                nums(firms.capacity),
+                nums(firms.shortfall),
+                nums(firms.inventory),
+                Arc::new(Float64Array::from(firms.input_cover_days)),
+                nums(firms.orders_received),
+                nums(firms.shipped),
+            ],
+            vec![
+                ints(nations.tick),
+                dates(nations.date),
+                ids("nation", nations.nation),
+                ids("commodity", nations.commodity),
+                nums(nations.produced),
+                nums(nations.consumed),
+                nums(nations.imported),
+                nums(nations.exported),
+                nums(nations.stock),
+                nums(nations.in_transit),
+            ],
+            vec![
+                ints(flows.tick),
+                dates(flows.date),
+                ids("nation", flows.exporter),
+                ids("nation", flows.importer),
+                ids("commodity", flows.commodity),
+                nums(flows.quantity),
+                nums(flows.value_usd),
+                nums(flows.tariff_usd),
+            ],
+            vec![
+                ints(prices.tick),
+                dates(prices.date),
+                ids("region", prices.region),
+                ids("commodity", prices.commodity),
+                nums(prices.price_usd),
+            ],
+            vec![
+                ints(lines.tick),
+                dates(lines.date),
+                ids("firm", lines.firm),
+                ids("line", lines.line),
+                nums(lines.planned),
+                nums(lines.produced),
+            ],
+        ];
+        for (w, cols) in self.writers.iter_mut().zip(columns) {
+            debug_assert_eq!(w.table.columns.len(), cols.len());
+            let n = cols[0].len();
+            if n == 0 {
+                continue;
+            }
+            let batch = RecordBatch::try_new(w.schema.clone(), cols).map_err(|source| OutputError::Arrow {
+                path: w.partial.clone(),
+                source,
+            })?;
+            w.writer.write(&batch).map_err(|source| OutputError::Arrow {
+                path: w.partial.clone(),
+                source,
+            })?;
+            w.rows += n as u64;
+        }
+        Ok(())
+    }
+
+    /// Writes `licenses.arrow` (every application of the run) and `events.arrow` (every policy
+    /// change), at the end of the run.
+    pub fn write_policy_tables(&mut self, lic: &Licensing, pol: &PolicyState, start: Date, tick_days: u32) -> Result<(), OutputError> {
+        let date = |t: u32| start.plus_days((t * tick_days) as i32).0;
+        let dicts = self.dicts.clone();
+        let ids = |key: &str, v: Vec<i32>| -> ArrayRef {
+            Arc::new(DictionaryArray::<Int32Type>::try_new(Int32Array::from(v), dicts[key].clone()).expect("keys index the dictionary"))
+        };
+        for chunk in lic.applications.chunks(1 << 16).enumerate() {
+            let (first, apps) = (chunk.0 << 16, chunk.1);
+            let cols: Vec<ArrayRef> = vec![
+                Arc::new(Int64Array::from_iter_values((0..apps.len()).map(|k| (first + k) as i64))),
+                ids("control", apps.iter().map(|a| i32::from(a.regime)).collect()),
+                ids("firm", apps.iter().map(|a| a.supplier as i32).collect()),
+                ids("firm", apps.iter().map(|a| a.buyer as i32).collect()),
+                ids("nation", apps.iter().map(|a| i32::from(a.exporter)).collect()),
+                ids("nation", apps.iter().map(|a| i32::from(a.importer)).collect()),
+                ids("commodity", apps.iter().map(|a| i32::from(a.commodity)).collect()),
+                Arc::new(Float64Array::from_iter_values(apps.iter().map(|a| a.quantity))),
+                Arc::new(Float64Array::from_iter_values(apps.iter().map(|a| a.shipped))),
+                ids("end_use", apps.iter().map(|a| i32::from(a.end_use == EndUse::Defence)).collect()),
+                Arc::new(Int32Array::from_iter_values(apps.iter().map(|a| a.submitted_tick as i32))),
+                Arc::new(Date32Array::from_iter_values(apps.iter().map(|a| date(a.submitted_tick)))),
+                Arc::new(Int32Array::from_iter(apps.iter().map(|a| a.decided_tick.map(|t| t as i32)))),
+                Arc::new(Date32Array::from_iter(apps.iter().map(|a| a.decided_tick.map(date)))),
+                ids(
+                    "outcome",
+                    apps.iter()
+                        .map(|a| match a.outcome {
+                            Outcome::Approved => 0,
+                            Outcome::Denied => 1,
+                            Outcome::Pending => 2,
+                        })
+                        .collect(),
+                ),
+            ];
+            self.write_batch(5, cols)?;
+        }
+        let log = &pol.log;
+        let kind = |k: &str| ACTION_KINDS.iter().position(|x| *x == k).expect("known kind") as i32;
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(Int32Array::from_iter_values(log.iter().map(|e| e.tick as i32))),
+            Arc::new(Date32Array::from_iter_values(log.iter().map(|e| date(e.tick)))),
+            ids("nation", log.iter().map(|e| i32::from(e.nation)).collect()),
+            ids("event_kind", log.iter().map(|e| kind(e.kind)).collect()),
+            Arc::new(StringArray::from_iter_values(log.iter().map(|e| e.source.as_str()))),
+            Arc::new(StringArray::from_iter_values(log.iter().map(|e| e.detail.as_str()))),
+        ];
+        self.write_batch(6, cols)
+    }
+
+    fn write_batch(&mut self, table: usize, cols: Vec<ArrayRef>) -> Result<(), OutputError> {
+        let w = &mut self.writers[table];
+        let n = cols[0].len();
+        if n == 0 {
+            return Ok(());
+        }
+        let batch = RecordBatch::try_new(w.schema.clone(), cols).map_err(|source| OutputError::Arrow {
+            path: w.partial.clone(),
+            source,
+        })?;
+        w.writer.write(&batch).map_err(|source| OutputError::Arrow {
+            path: w.partial.clone(),
+            source,
+        })?;
+        w.rows += n as u64;
+        Ok(())
+    }
+
+    /// Closes every file and moves it to its final name; returns the row count per table.
+    pub fn finish(self) -> Result<BTreeMap<String, u64>, OutputError> {
+        let mut rows = BTreeMap::new();
+        for mut w in self.writers {
+            w.writer.finish().map_err(|source| OutputError::Arrow {
+                path: w.partial.clone(),
+                source,
+            })?;
+            let file = w.writer.into_inner().map_err(|source| OutputError::Arrow {
+                path: w.partial.clone(),
+                source,
+            })?;
+            // Flushed to the OS, not fsynced: a killed process loses nothing written, and the
+            // rename below only happens once the file is whole. (An OS crash is not covered.)
+            file.into_inner().map_err(|e| OutputError::Io {
+                path: w.partial.clone(),
+                source: e.into_error(),
+            })?;
+            std::fs::rename(&w.partial, &w.done).map_err(|source| OutputError::Io {
+                path: w.done.clone(),
+                source,
+            })?;
+            rows.insert(w.table.name.to_string(), w.rows);
+        }
+        Ok(rows)
+    }
+}

@@ -1,0 +1,175 @@
+//! The day: one file per economic process, and here the schedule that runs them in order, and
+//! the [`Simulation`] that steps a world through its calendar.
+//!
+//! Each process is a set of bevy_ecs systems that read and write the world's state
+//! (`crate::world`) and nothing else: no process calls another's functions or reads another's
+//! private state, so the order below is the only coupling between them.
+
+pub mod check;
+pub mod licensing;
+pub mod markets;
+pub mod observe;
+pub mod policy;
+pub mod procurement;
+pub mod production;
+pub mod shipping;
+
+use crate::model::Model;
+use crate::world::build::build_world;
+use crate::world::clock::Clock;
+use crate::world::firm::{Finished, Inputs, Plant, Production};
+use crate::world::invariants::{Invariants, MaterialTotals, Violation, add_totals};
+use crate::world::network::Network;
+use crate::world::params::Params;
+use crate::world::records::Recorder;
+use bevy_ecs::prelude::*;
+use bevy_ecs::schedule::SingleThreadedExecutor;
+
+/// The steps of one tick. Licensing (design brief step 5) runs between procurement and
+/// markets, so that controlled orders become applications before suppliers fill anything;
+/// shipments under licence are settled right after markets. Adaptation (7) comes with the
+/// issue that builds it. `Check` verifies the invariants (only with `--check`) before the
+/// tick is recorded.
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Step {
+    Policy,
+    Production,
+    Procurement,
+    Licensing,
+    Markets,
+    Shipping,
+    Check,
+    Observation,
+}
+
+/// The story of a day, in order:
+/// 1. policy: scheduled events take effect, reactive rules fire;
+/// 2. production: plan, then make what capacity and inputs allow;
+/// 3. procurement: buyers order towards their target stock and supply line;
+/// 5. licensing: controlled orders become applications, due ones are decided, live licences
+///    become standing orders;
+/// 4. markets: suppliers fill orders (rationing when short), licensed shipments are settled,
+///    prices move;
+/// 6. shipping: arrivals are delivered, customs holds released, filled orders sent;
+/// - check: the invariants, only with `--check`;
+/// 8. observation: the day's rows are recorded.
+pub fn day() -> Schedule {
+    let mut schedule = Schedule::default();
+    schedule.set_executor(SingleThreadedExecutor::new());
+    schedule.configure_sets(
+        (
+            Step::Policy,
+            Step::Production,
+            Step::Procurement,
+            Step::Licensing,
+            Step::Markets,
+            Step::Shipping,
+            Step::Check,
+            Step::Observation,
+        )
+            .chain(),
+    );
+    schedule.add_systems((
+        policy::apply_policy.in_set(Step::Policy),
+        production::produce.in_set(Step::Production),
+        procurement::place_orders.in_set(Step::Procurement),
+        licensing::license_trade.in_set(Step::Licensing),
+        (markets::fill_orders, licensing::settle_licences, markets::adjust_prices)
+            .chain()
+            .in_set(Step::Markets),
+        shipping::ship_goods.in_set(Step::Shipping),
+        check::check_tick.in_set(Step::Check).run_if(check::checks_on),
+        observe::record_tick.in_set(Step::Observation),
+    ));
+    schedule
+}
+
+/// One run: the ECS world, its schedule and the network it was built from.
+pub struct Simulation {
+    pub world: World,
+    pub schedule: Schedule,
+    pub network: Network,
+}
+
+impl Simulation {
+    /// Builds the world at its start date in the steady state of `network` (see
+    /// [`crate::world::build`]) with the day's schedule.
+    pub fn new(model: &Model, network: Network, seed: u64) -> Simulation {
+        bevy_tasks::ComputeTaskPool::get_or_init(bevy_tasks::TaskPool::default);
+        let world = build_world(model, &network, seed);
+        Simulation {
+            world,
+            schedule: day(),
+            network,
+        }
+    }
+
+    /// Runs the per-firm systems on the calling thread only (see [`Params::parallel`]).
+    pub fn set_parallel(&mut self, parallel: bool) {
+        self.world.resource_mut::<Params>().parallel = parallel;
+    }
+
+    /// The calendar.
+    pub fn clock(&self) -> Clock {
+        *self.world.resource::<Clock>()
+    }
+
+    /// True once every tick has run.
+    pub fn finished(&self) -> bool {
+        let c = self.clock();
+        c.tick >= c.ticks
+    }
+
+    /// Runs one tick and advances the clock.
+    pub fn step(&mut self) {
+        self.schedule.run(&mut self.world);
+        self.world.resource_mut::<Clock>().tick += 1;
+    }
+
+    /// Turns the invariant checks of every tick on or off (`--check`; see
+    /// [`crate::world::invariants`]). Turned on, material balance is checked from the current
+    /// state on. The run's output does not depend on it.
+    pub fn set_check(&mut self, on: bool) {
+        let totals = self.material_totals();
+        let mut inv = self.world.resource_mut::<Invariants>();
+        inv.check = on;
+        inv.before = totals;
+    }
+
+    /// The first invariant broken so far (only looked for while checks are on); the run
+    /// should stop at the tick it names.
+    pub fn violation(&self) -> Option<&Violation> {
+        self.world.resource::<Invariants>().violation.as_ref()
+    }
+
+    /// Runs one tick, then returns the first broken invariant if any (see [`Simulation::step`]
+    /// and [`Simulation::violation`]).
+    pub fn step_checked(&mut self) -> Result<(), Violation> {
+        self.step();
+        self.violation().map_or(Ok(()), |v| Err(v.clone()))
+    }
+
+    /// How many times a stock, an in-transit or an on-order quantity was a rounding error
+    /// from zero where it had to be zero, and was set to zero (see
+    /// [`crate::world::invariants::settle_rounding`]); counted whether or not checks are on.
+    pub fn clamped(&self) -> u64 {
+        self.world.resource::<Invariants>().clamped
+    }
+
+    /// World totals per commodity, read straight from the firms: what was produced and
+    /// consumed in the last tick, and what is in stock and in transit now. Material is
+    /// conserved when, for every commodity, produced = consumed + Δstock + Δin_transit.
+    pub fn material_totals(&mut self) -> Vec<MaterialTotals> {
+        let mut totals = vec![MaterialTotals::default(); self.network.commodities.len()];
+        let mut q = self.world.query::<(&Plant, &Production, &Finished, &Inputs)>();
+        for (plant, prod, fin, inputs) in q.iter(&self.world) {
+            add_totals(&mut totals, plant, prod, fin, inputs);
+        }
+        totals
+    }
+
+    /// The recorder with the rows not yet written.
+    pub fn recorder_mut(&mut self) -> Mut<'_, Recorder> {
+        self.world.resource_mut::<Recorder>()
+    }
+}

@@ -1,0 +1,216 @@
+//! Shipping (tick step 6): goods arrive after their route's lead time; filled orders leave.
+//! Trade is booked for customs statistics: exports when goods leave, imports when they arrive.
+
+use crate::world::clock::Clock;
+use crate::world::firm::{Inputs, Streams};
+use crate::world::invariants::{Invariant, Invariants, ROUNDING, settle_rounding};
+use crate::world::orders::{NO_LICENCE, OrderBook, SupplyLinks};
+use crate::world::policy::PolicyState;
+use crate::world::prices::PriceBook;
+use crate::world::registry::Registry;
+use crate::world::rng::uniform;
+use crate::world::shipments::{Shipment, ShipmentQueue, TradeBook};
+use bevy_ecs::prelude::*;
+
+/// Goods arriving at their buyer: into its stock, out of its in-transit, booked as imports
+/// (from abroad). When the buyer has nothing left on the way, what its in-transit still shows
+/// is rounding and is set to zero; otherwise a rounding error below zero is.
+fn arrive(s: &Shipment, registry: &Registry, buyers: &mut Query<&mut Inputs>, trade: &mut TradeBook, clamped: &mut u64) {
+    let importer = registry.nation[s.buyer as usize];
+    let mut inputs = buyers.get_mut(registry.entity[s.buyer as usize]).expect("buyer entity");
+    let slot = &mut inputs.slots[s.slot as usize];
+    slot.stock += s.quantity;
+    slot.scale = slot.scale.max(slot.stock);
+    slot.in_transit -= s.quantity;
+    slot.in_flight = slot.in_flight.saturating_sub(1);
+    if slot.in_flight == 0 {
+        if slot.in_transit != 0.0 && slot.in_transit.abs() <= ROUNDING * slot.scale {
+            slot.in_transit = 0.0;
+            *clamped += 1;
+        }
+    } else {
+        settle_rounding(&mut slot.in_transit, slot.scale, clamped);
+    }
+    if importer != s.exporter {
+        trade.imported[importer as usize * trade.commodities + s.commodity as usize] += s.quantity;
+    }
+}
+
+/// Delivers this tick's arrivals into buyers' stocks and releases goods held by customs, then
+/// sends off what suppliers filled. Each shipment's transit time is its link's days plus a
+/// uniform draw in ±jitter days from the supplier's shipping stream. Where the exporting
+/// nation's regime inspects a commodity, that share of shipments not under licence is held
+/// before it leaves. Exports are booked when goods leave, imports when they arrive.
+#[allow(clippy::too_many_arguments)]
+pub fn ship_goods(
+    book: Res<OrderBook>,
+    links: Res<SupplyLinks>,
+    registry: Res<Registry>,
+    clock: Res<Clock>,
+    prices: Res<PriceBook>,
+    policy: Res<PolicyState>,
+    mut queue: ResMut<ShipmentQueue>,
+    mut trade: ResMut<TradeBook>,
+    mut inv: ResMut<Invariants>,
+    mut buyers: Query<&mut Inputs>,
+    mut streams: Query<&mut Streams>,
+) {
+    trade.exported.fill(0.0);
+    trade.imported.fill(0.0);
+    trade.flow_quantity.fill(0.0);
+    trade.flow_value.fill(0.0);
+    trade.flow_tariff.fill(0.0);
+    let tick = clock.tick;
+    let td = clock.tick_days;
+
+    let inv = &mut *inv;
+    let queue = &mut *queue;
+    let trade = &mut *trade;
+
+    // The starting pipelines deliver first (they were queued before anything else).
+    let mut pipeline = std::mem::take(&mut queue.pipeline);
+    for p in pipeline.iter().filter(|p| p.until > tick) {
+        arrive(&p.shipment, &registry, &mut buyers, trade, &mut inv.clamped);
+    }
+    pipeline.retain(|p| p.until > tick.saturating_add(1));
+    queue.pipeline = pipeline;
+
+    let mut due = queue.take_due(tick);
+    for s in due.drain(..) {
+        let importer = registry.nation[s.buyer as usize];
+        if s.held {
+            let price = prices.price(registry.nation_region[importer as usize], s.commodity);
+            trade.book_export(
+                s.exporter,
+                importer,
+                s.commodity,
+                s.quantity,
+                price,
+                policy.tariff(importer, s.exporter, s.commodity),
+            );
+            queue.push(
+                tick,
+                Shipment {
+                    held: false,
+                    due_tick: tick.saturating_add(s.transit_ticks),
+                    sent_tick: tick,
+                    ..s
+                },
+            );
+            continue;
+        }
+        if inv.check {
+            check_lead_time(inv, &clock, &links, &s);
+        }
+        arrive(&s, &registry, &mut buyers, trade, &mut inv.clamped);
+    }
+    queue.give_back(tick, due);
+
+    // Common random numbers: each supplier's shipping draws of tick t come from ChaCha stream
+    // t of its key, so the k-th shipment a supplier sends on a given day draws the same numbers
+    // in every scenario, however many it sent on earlier days.
+    for mut st in streams.iter_mut() {
+        st.shipping.set_stream(u64::from(tick));
+        st.shipping.set_word_pos(0);
+    }
+    for o in book.orders.iter().filter(|o| o.filled > 0.0) {
+        let l = &links.links[o.link as usize];
+        let exporter = registry.nation[o.supplier as usize];
+        let importer = registry.nation[o.buyer as usize];
+        let mut st = streams.get_mut(registry.entity[o.supplier as usize]).expect("supplier entity");
+        let days = if l.jitter_days > 0 {
+            let span = 2 * u64::from(l.jitter_days) + 1;
+            let draw = ((uniform(&mut st.shipping) * span as f64) as u64).min(span - 1);
+            (u64::from(l.days) + draw).saturating_sub(u64::from(l.jitter_days))
+        } else {
+            u64::from(l.days)
+        };
+        let transit_ticks = u32::try_from(days.div_ceil(u64::from(td)).max(1)).unwrap_or(u32::MAX);
+        let mut hold_ticks = 0;
+        let inspection = if exporter != importer && o.licence == NO_LICENCE {
+            policy
+                .regime_for(exporter, o.commodity)
+                .and_then(|r| policy.regimes[r].inspection.as_ref())
+        } else {
+            None
+        };
+        if let Some((share, hold)) = inspection
+            && uniform(&mut st.customs) < *share
+        {
+            let days = hold.quantile(uniform(&mut st.customs)).round().max(1.0) as u32;
+            hold_ticks = days.div_ceil(td).max(1);
+        }
+        let mut inputs = buyers.get_mut(registry.entity[o.buyer as usize]).expect("buyer entity");
+        let slot = &mut inputs.slots[o.slot as usize];
+        slot.in_transit += o.filled;
+        slot.scale = slot.scale.max(slot.in_transit);
+        slot.in_flight += 1;
+        let s = Shipment {
+            buyer: o.buyer,
+            slot: o.slot,
+            commodity: o.commodity,
+            exporter,
+            quantity: o.filled,
+            due_tick: 0,
+            held: false,
+            transit_ticks,
+            link: o.link,
+            sent_tick: tick,
+        };
+        if hold_ticks > 0 {
+            queue.push(
+                tick,
+                Shipment {
+                    due_tick: tick.saturating_add(hold_ticks),
+                    held: true,
+                    ..s
+                },
+            );
+        } else {
+            queue.push(
+                tick,
+                Shipment {
+                    due_tick: tick.saturating_add(transit_ticks),
+                    ..s
+                },
+            );
+            if exporter != importer {
+                let price = prices.price(registry.nation_region[importer as usize], o.commodity);
+                trade.book_export(
+                    exporter,
+                    importer,
+                    o.commodity,
+                    o.filled,
+                    price,
+                    policy.tariff(importer, exporter, o.commodity),
+                );
+            }
+        }
+    }
+}
+
+/// The lead-time invariant, for a shipment arriving now: the days since it left (the supplier,
+/// or customs after a hold) are at least its route's shortest transit, `days − jitter_days`.
+fn check_lead_time(inv: &mut Invariants, clock: &Clock, links: &SupplyLinks, s: &Shipment) {
+    let l = &links.links[s.link as usize];
+    let shortest = u64::from(l.days.saturating_sub(l.jitter_days));
+    let elapsed = u64::from(clock.tick.saturating_sub(s.sent_tick)) * u64::from(clock.tick_days);
+    if clock.tick >= s.sent_tick && elapsed >= shortest {
+        return;
+    }
+    let who = format!(
+        "shipment of {} units of `{}` from firm `{}` to firm `{}`",
+        s.quantity, inv.commodity_ids[s.commodity as usize], inv.firm_ids[l.supplier as usize], inv.firm_ids[s.buyer as usize]
+    );
+    inv.report(
+        clock,
+        Invariant::LeadTime,
+        || who,
+        || {
+            format!(
+                "arrived {elapsed} days after it left at tick {}; its route takes at least {shortest} days",
+                s.sent_tick
+            )
+        },
+    );
+}

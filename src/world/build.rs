@@ -1,0 +1,309 @@
+//! Building a run's world from a checked model and its network, in the steady state of the
+//! start date: every firm's stocks at their targets and every supply line's pipeline of
+//! shipments full, so that a model with no shock starts and stays on its calibrated flows.
+//!
+//! The steps, in order: the calendar ([`clock_of`]); one entity per firm with its input slots,
+//! product lines and random streams ([`spawn_firms`]); the goods already on their way
+//! ([`fill_pipelines`]); and the shared resources ([`insert_resources`]).
+
+use crate::model::calendar::Date;
+use crate::model::{LineRationing, Model};
+use crate::world::clock::Clock;
+use crate::world::demand::MarketDemand;
+use crate::world::firm::{Finished, FirmIndex, InputSlot, Inputs, LineRule, LineState, Lines, Plant, Production, Streams};
+use crate::world::invariants::{Invariants, MaterialTotals};
+use crate::world::licences::Licensing;
+use crate::world::network::Network;
+use crate::world::orders::{OrderBook, SupplyLinks};
+use crate::world::params::Params;
+use crate::world::policy::PolicyState;
+use crate::world::prices::PriceBook;
+use crate::world::records::Recorder;
+use crate::world::registry::Registry;
+use crate::world::rng::{Purpose, stream};
+use crate::world::shipments::{Pipeline, Shipment, ShipmentQueue, TradeBook};
+use bevy_ecs::prelude::*;
+
+/// The world of a run at its start date: firms, the goods on their way, and every resource
+/// the tick's systems read and write.
+pub fn build_world(model: &Model, network: &Network, seed: u64) -> World {
+    let clock = clock_of(model);
+    let mut world = World::new();
+    let firms = spawn_firms(&mut world, model, network, seed, clock.tick_days);
+    let queue = fill_pipelines(&mut world, network, &firms);
+    insert_resources(&mut world, model, network, seed, clock, firms, queue);
+    world
+}
+
+/// The calendar at tick 0: the model's start date, days per tick, and the number of ticks
+/// that cover its end date.
+pub fn clock_of(model: &Model) -> Clock {
+    let start = Date::parse(&model.calendar.start).expect("checked start date");
+    let end = Date::parse(&model.calendar.end).expect("checked end date");
+    let tick_days = model.calendar.tick_days;
+    let ticks = ((end.0 - start.0) as u32 + 1).div_ceil(tick_days);
+    Clock {
+        tick: 0,
+        start,
+        tick_days,
+        ticks,
+    }
+}
+
+/// What spawning the firms leaves for the later steps.
+pub struct SpawnedFirms {
+    /// Each firm's entity, by dense index.
+    pub entities: Vec<Entity>,
+    /// Every firm's supplier links, in one flat list (reliability not yet set).
+    pub links: SupplyLinks,
+    /// The steady flow on each supply line at the start date.
+    pub pipelines: Vec<Pipeline>,
+    /// Longest lead time of any link, jitter included, in ticks.
+    pub max_lead_ticks: u32,
+}
+
+/// Spawns one entity per firm, in model order: its plant, production at its steady output,
+/// finished stock at its target cover, input slots with stocks at their target cover, product
+/// lines if it has several, and its random streams. Records each supply line's starting
+/// pipeline on the way.
+pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, seed: u64, tick_days: u32) -> SpawnedFirms {
+    let td = f64::from(tick_days);
+    let lead_ticks = |days: u32| days.div_ceil(tick_days).max(1);
+    let mut links = SupplyLinks::default();
+    let mut pipelines: Vec<Pipeline> = Vec::new();
+    let mut max_lead = 1u32;
+    let mut entities = Vec::with_capacity(model.firms.len());
+    let reference: Vec<f64> = model.commodities.iter().map(|c| c.price_usd).collect();
+
+    for (f, spec) in model.firms.iter().enumerate() {
+        let y = network.steady_output[f] * td; // units per tick
+        let sales = network.steady_sales[f] * td;
+        let mut slots = Vec::with_capacity(network.inputs[f].len());
+        for (k, input) in network.inputs[f].iter().enumerate() {
+            let from = links.links.len() as u32;
+            let mut mean_lead = 0.0;
+            for l in &input.links {
+                let lt = lead_ticks(l.days);
+                max_lead = max_lead.max(lead_ticks(l.days.saturating_add(l.jitter_days)));
+                mean_lead += l.share * f64::from(lt);
+                // Goods sent on the ticks before the start are on their way: one shipment
+                // arrives at each of the first `lt` ticks.
+                let flow = y * input.per_unit * l.share;
+                if flow > 0.0 {
+                    pipelines.push(Pipeline {
+                        shipment: Shipment {
+                            buyer: f as u32,
+                            slot: k as u16,
+                            commodity: input.commodity,
+                            exporter: network.firm_nation[l.supplier as usize],
+                            quantity: flow,
+                            due_tick: 0,
+                            held: false,
+                            transit_ticks: lt,
+                            link: links.links.len() as u32,
+                            sent_tick: 0,
+                        },
+                        until: lt,
+                    });
+                }
+                links.links.push(l.clone());
+            }
+            let use_per_tick = y * input.per_unit;
+            let cid = &network.commodities[input.commodity as usize];
+            let stock = spec
+                .initial_stock
+                .get(cid)
+                .copied()
+                .unwrap_or(use_per_tick * spec.target_cover_days / td);
+            slots.push(InputSlot {
+                commodity: input.commodity,
+                per_unit: input.per_unit,
+                stock,
+                in_transit: 0.0,
+                on_order: 0.0,
+                licence_wait_days: 0.0,
+                links: (from, input.links.len() as u32),
+                mean_lead_ticks: mean_lead,
+                consumed: 0.0,
+                scale: stock,
+                in_flight: 0,
+            });
+        }
+        let out = network.firm_output[f];
+        let final_good = network.final_demand[out as usize];
+        let region = network.nation_region[network.firm_nation[f] as usize];
+        let out_id = &network.commodities[out as usize];
+        let finished_stock = if final_good {
+            0.0
+        } else {
+            spec.initial_stock
+                .get(out_id)
+                .copied()
+                .unwrap_or(sales * spec.output_cover_days / td)
+        };
+        let reference_input_cost = slots.iter().map(|s| s.per_unit * reference[s.commodity as usize]).sum();
+        let lines = product_lines(spec, network, &slots, y);
+        let e = world
+            .spawn((
+                FirmIndex(f as u32),
+                Plant {
+                    capacity: spec.capacity_per_day * td,
+                    output: out,
+                    final_good,
+                    nation: network.firm_nation[f],
+                    role: network.firm_role[f],
+                    region,
+                    price_elasticity: spec.price_elasticity,
+                    reference_input_cost,
+                },
+                Production {
+                    planned: y,
+                    produced: y,
+                    shortfall: 0.0,
+                    expected_output: y,
+                },
+                Finished {
+                    stock: finished_stock,
+                    peak: finished_stock,
+                    cover_days: spec.output_cover_days,
+                    expected_sales: sales,
+                    received: sales,
+                    shipped: sales,
+                },
+                Inputs {
+                    slots,
+                    cover_days: spec.target_cover_days,
+                },
+                Streams {
+                    demand: stream(seed, &spec.id, Purpose::Demand),
+                    shipping: stream(seed, &spec.id, Purpose::Shipping),
+                    customs: stream(seed, &spec.id, Purpose::Customs),
+                    licensing: stream(seed, &spec.id, Purpose::Licensing),
+                },
+            ))
+            .id();
+        if let Some(lines) = lines {
+            world.entity_mut(e).insert(lines);
+        }
+        entities.push(e);
+    }
+    SpawnedFirms {
+        entities,
+        links,
+        pipelines,
+        max_lead_ticks: max_lead,
+    }
+}
+
+/// A firm's product lines (none if the model gives it one output only), each planned at its
+/// share of the steady output `y` (units per tick), with its recipe by input slot and the
+/// firm's rule for sharing scarce inputs among them.
+fn product_lines(spec: &crate::model::Firm, network: &Network, slots: &[InputSlot], y: f64) -> Option<Lines> {
+    (!spec.lines.is_empty()).then(|| Lines {
+        lines: spec
+            .lines
+            .iter()
+            .map(|l| LineState {
+                id: network.line_ids.iter().position(|x| *x == l.id).expect("line id") as u16,
+                share: l.share,
+                per_unit: slots
+                    .iter()
+                    .map(|s| l.recipe.get(&network.commodities[s.commodity as usize]).copied().unwrap_or(0.0))
+                    .collect(),
+                planned: y * l.share,
+                produced: y * l.share,
+            })
+            .collect(),
+        rule: match &spec.line_rationing {
+            LineRationing::Proportional => LineRule::Proportional,
+            LineRationing::MostUnits => LineRule::MostUnits,
+            LineRationing::Priority(order) => LineRule::Priority(
+                order
+                    .iter()
+                    .map(|id| spec.lines.iter().position(|l| l.id == *id).expect("checked"))
+                    .collect(),
+            ),
+        },
+        order: Vec::with_capacity(spec.lines.len()),
+        avail: Vec::with_capacity(slots.len()),
+    })
+}
+
+/// Puts the starting pipelines in the shipment queue and counts what they carry as in transit
+/// to each buyer.
+pub fn fill_pipelines(world: &mut World, network: &Network, firms: &SpawnedFirms) -> ShipmentQueue {
+    // Goods in the pipeline count as in transit to their buyers, added arrival by arrival
+    // (the order fixes the rounding of the sums, and so the output's bytes). This takes
+    // time in proportion to the lead times, but no memory.
+    let mut transit: Vec<Vec<f64>> = network.inputs.iter().map(|i| vec![0.0; i.len()]).collect();
+    let longest = firms.pipelines.iter().map(|p| p.until).max().unwrap_or(0);
+    for arrival in 0..longest {
+        for p in firms.pipelines.iter().filter(|p| p.until > arrival) {
+            transit[p.shipment.buyer as usize][p.shipment.slot as usize] += p.shipment.quantity;
+        }
+    }
+    let mut queue = ShipmentQueue::new(firms.max_lead_ticks as usize);
+    for p in &firms.pipelines {
+        let mut inputs = world.get_mut::<Inputs>(firms.entities[p.shipment.buyer as usize]).expect("buyer");
+        inputs.slots[p.shipment.slot as usize].in_flight += u64::from(p.until);
+        queue.add_pipeline(*p);
+    }
+    for (f, t) in transit.iter().enumerate() {
+        let mut inputs = world.get_mut::<Inputs>(firms.entities[f]).expect("firm");
+        for (s, &x) in inputs.slots.iter_mut().zip(t) {
+            s.in_transit = x;
+            s.scale = s.scale.max(x);
+        }
+    }
+    queue
+}
+
+/// Inserts the resources: calendar, shared parameters, the firm registry, policy and licensing
+/// state, supply links, order book, shipment queue, trade book, prices at their references,
+/// the recorder, the nations' demand shocks and the invariants' memory.
+pub fn insert_resources(
+    world: &mut World,
+    model: &Model,
+    network: &Network,
+    seed: u64,
+    clock: Clock,
+    firms: SpawnedFirms,
+    queue: ShipmentQueue,
+) {
+    let nn = network.nations.len();
+    let nc = network.commodities.len();
+    let reference: Vec<f64> = model.commodities.iter().map(|c| c.price_usd).collect();
+    let SpawnedFirms { entities, mut links, .. } = firms;
+    world.insert_resource(clock);
+    world.insert_resource(Params {
+        prices: model.prices.clone(),
+        planning: model.planning.clone(),
+        buying: model.buying.clone(),
+        parallel: true,
+    });
+    world.insert_resource(Registry {
+        entity: entities,
+        nation: network.firm_nation.clone(),
+        role: network.firm_role.clone(),
+        output: network.firm_output.clone(),
+        nation_region: network.nation_region.clone(),
+        defence_share: model.firms.iter().map(|f| f.defence_share).collect(),
+    });
+    world.insert_resource(PolicyState::new(model, network, clock.start, clock.tick_days));
+    world.insert_resource(Licensing::new(links.links.len()));
+    links.reliability = vec![1.0; links.links.len()];
+    world.insert_resource(links);
+    world.insert_resource(OrderBook::default());
+    world.insert_resource(queue);
+    world.insert_resource(TradeBook::new(nn, nc));
+    world.insert_resource(PriceBook::new(network.regions.len(), reference));
+    world.insert_resource(Recorder::default());
+    world.insert_resource(MarketDemand::new(seed, &network.nations));
+    world.insert_resource(Invariants {
+        firm_ids: network.firms.clone(),
+        commodity_ids: network.commodities.clone(),
+        region_ids: network.regions.clone(),
+        now: vec![MaterialTotals::default(); nc],
+        ..Default::default()
+    });
+}

@@ -1,0 +1,81 @@
+//! Licensing state: every licence application of the run, those awaiting a decision, and the
+//! live licences (the data; the decisions are made in `tick/licensing.rs`).
+
+use crate::model::EndUse;
+use bevy_ecs::prelude::*;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// What became of an application.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Pending,
+    Approved,
+    Denied,
+}
+
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Pending => "pending",
+            Outcome::Approved => "approved",
+            Outcome::Denied => "denied",
+        }
+    }
+}
+
+/// One licence application (a row of `licenses.arrow`).
+#[derive(Clone, Debug)]
+pub struct Application {
+    pub regime: u16,
+    pub supplier: u32,
+    pub buyer: u32,
+    pub link: u32,
+    pub slot: u16,
+    pub commodity: u16,
+    pub exporter: u16,
+    pub importer: u16,
+    /// Units applied for.
+    pub quantity: f64,
+    /// Units shipped under the licence so far.
+    pub shipped: f64,
+    pub end_use: EndUse,
+    pub submitted_tick: u32,
+    /// Working days of review drawn for it (0 when refused at once, to a banned destination).
+    pub review_working_days: u32,
+    pub decide_tick: u32,
+    pub decided_tick: Option<u32>,
+    pub outcome: Outcome,
+}
+
+/// A live licence: what may still ship under an approved application, until when.
+#[derive(Clone, Debug)]
+pub struct Licence {
+    /// Index of its application in [`Licensing::applications`].
+    pub app: u32,
+    /// Units that may still ship.
+    pub remaining: f64,
+    pub expires_tick: u32,
+}
+
+/// Every application of the run, the queue of those awaiting decision, and live licences.
+#[derive(Resource, Debug, Default)]
+pub struct Licensing {
+    pub applications: Vec<Application>,
+    pub due: BinaryHeap<Reverse<(u32, u32)>>,
+    pub licences: Vec<Licence>,
+    /// Tick of each link's last application.
+    pub last_applied: Vec<Option<u32>>,
+    /// Controlled quantities a buyer has committed to on each link and not yet filed.
+    pub batched: Vec<f64>,
+}
+
+impl Licensing {
+    pub fn new(links: usize) -> Licensing {
+        Licensing {
+            last_applied: vec![None; links],
+            batched: vec![0.0; links],
+            ..Default::default()
+        }
+    }
+}

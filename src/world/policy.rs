@@ -1,0 +1,253 @@
+//! Policy state: export-control regimes and tariffs as they stand now, the event calendar, the
+//! reactive rules' memory and the log of what happened (the data; events and rules are applied
+//! by `tick/policy.rs`).
+
+use crate::model::calendar::Date;
+use crate::model::{Action, Condition, Dist, EndUse, Model};
+use crate::world::network::Network;
+use bevy_ecs::prelude::*;
+use std::collections::BTreeMap;
+
+/// An export-control regime as it stands now.
+#[derive(Debug, Clone)]
+pub struct Regime {
+    pub id: String,
+    pub nation: u16,
+    pub active: bool,
+    /// Tick the regime was last activated.
+    pub activated_tick: u32,
+    /// Share of cross-border sales needing a licence, per commodity (0 = not controlled).
+    pub coverage: Vec<f64>,
+    pub phase_in_days: u32,
+    pub review: Dist,
+    /// Approval probability per destination nation, civil and defence.
+    pub civil: Vec<f64>,
+    pub defence: Vec<f64>,
+    pub validity_days: u32,
+    /// Annual quota per commodity (None = no quota) and what was approved this calendar year.
+    pub quota: Vec<Option<f64>>,
+    pub approved_this_year: Vec<f64>,
+    pub quota_year: i32,
+    pub banned: Vec<bool>,
+    pub general: Vec<bool>,
+    /// Share of uncontrolled shipments held by customs, and for how many calendar days.
+    pub inspection: Option<(f64, Dist)>,
+}
+
+impl Regime {
+    /// Share of a cross-border sale of `commodity` that needs a licence at `tick`.
+    pub fn licensed_share(&self, commodity: u16, tick: u32, tick_days: u32) -> f64 {
+        if !self.active {
+            return 0.0;
+        }
+        let full = self.coverage[commodity as usize];
+        if self.phase_in_days == 0 {
+            return full;
+        }
+        let days = f64::from(tick - self.activated_tick + 1) * f64::from(tick_days);
+        full * (days / f64::from(self.phase_in_days)).min(1.0)
+    }
+
+    /// Approval probability for a destination and end use.
+    pub fn approval(&self, destination: u16, end_use: EndUse) -> f64 {
+        match end_use {
+            EndUse::Civil => self.civil[destination as usize],
+            EndUse::Defence => self.defence[destination as usize],
+        }
+    }
+}
+
+/// A policy change that happened, for `events.arrow`.
+#[derive(Debug, Clone)]
+pub struct EventRecord {
+    pub tick: u32,
+    pub nation: u16,
+    pub kind: &'static str,
+    /// `scheduled` or `rule:<id>`.
+    pub source: String,
+    pub detail: String,
+}
+
+/// A reactive rule and its memory.
+#[derive(Debug, Clone)]
+pub struct RuleState {
+    pub nation: u16,
+    pub when: Condition,
+    pub for_days: u32,
+    pub then: Action,
+    pub cooldown_days: u32,
+    pub id: String,
+    pub note: String,
+    /// Consecutive days the condition has held.
+    pub held_days: u32,
+    pub last_fired: Option<u32>,
+}
+
+/// Regimes, tariffs, the event calendar and the rules' memory.
+#[derive(Resource, Debug, Clone)]
+pub struct PolicyState {
+    pub regimes: Vec<Regime>,
+    /// Tariff rate by `(importer * nations + origin) * commodities + commodity`.
+    pub tariffs: Vec<f64>,
+    pub nations: Vec<String>,
+    pub commodities: Vec<String>,
+    pub regions: Vec<String>,
+    pub roles: Vec<String>,
+    /// (tick, nation, action, note), sorted by tick, and the next one to apply.
+    pub events: Vec<(u32, u16, Action, String)>,
+    pub next_event: usize,
+    pub rules: Vec<RuleState>,
+    /// Everything that happened, in order.
+    pub log: Vec<EventRecord>,
+}
+
+/// Index of a checked id in `list`.
+pub fn idx(list: &[String], id: &str) -> usize {
+    list.iter().position(|x| x == id).unwrap_or_else(|| panic!("checked id `{id}`"))
+}
+
+impl PolicyState {
+    /// The policies of a checked model, at its start.
+    pub fn new(model: &Model, net: &Network, start: Date, tick_days: u32) -> PolicyState {
+        let (nn, nc) = (net.nations.len(), net.commodities.len());
+        let regimes = model
+            .policies
+            .controls
+            .iter()
+            .map(|c| {
+                let per_nation = |default: f64, by: &BTreeMap<String, f64>| {
+                    let mut v = vec![default; nn];
+                    for (n, &p) in by {
+                        v[idx(&net.nations, n)] = p;
+                    }
+                    v
+                };
+                let flags = |list: &[String]| {
+                    let mut v = vec![false; nn];
+                    for n in list {
+                        v[idx(&net.nations, n)] = true;
+                    }
+                    v
+                };
+                let mut coverage = vec![0.0; nc];
+                for (k, &s) in &c.commodities {
+                    coverage[idx(&net.commodities, k)] = s;
+                }
+                let mut quota = vec![None; nc];
+                for (k, &q) in &c.annual_quota {
+                    quota[idx(&net.commodities, k)] = Some(q);
+                }
+                Regime {
+                    id: c.id.clone(),
+                    nation: idx(&net.nations, &c.nation) as u16,
+                    active: c.active,
+                    activated_tick: 0,
+                    coverage,
+                    phase_in_days: c.phase_in_days,
+                    review: c.review_working_days.clone(),
+                    civil: per_nation(c.approval.civil, &c.approval.civil_by_destination),
+                    defence: per_nation(c.approval.defence, &c.approval.defence_by_destination),
+                    validity_days: c.validity_days,
+                    quota,
+                    approved_this_year: vec![0.0; nc],
+                    quota_year: start.ymd().0,
+                    banned: flags(&c.banned),
+                    general: flags(&c.general_licences),
+                    inspection: c.inspection.as_ref().map(|i| (i.share, i.hold_days.clone())),
+                }
+            })
+            .collect();
+        let tariffs = vec![0.0; nn * nn * nc];
+        let mut events: Vec<(u32, u16, Action, String)> = model
+            .policies
+            .events
+            .iter()
+            .map(|e| {
+                let d = Date::parse(&e.date).expect("checked date");
+                let tick = ((d.0 - start.0) as u32) / tick_days;
+                (tick, idx(&net.nations, &e.nation) as u16, e.action.clone(), e.note.clone())
+            })
+            .collect();
+        events.sort_by_key(|e| e.0); // stable: same-day events keep file order
+        let rules = model
+            .policies
+            .rules
+            .iter()
+            .map(|r| RuleState {
+                nation: idx(&net.nations, &r.nation) as u16,
+                when: r.when.clone(),
+                for_days: r.for_days,
+                then: r.then.clone(),
+                cooldown_days: r.cooldown_days,
+                id: r.id.clone(),
+                note: r.note.clone(),
+                held_days: 0,
+                last_fired: None,
+            })
+            .collect();
+        let mut state = PolicyState {
+            regimes,
+            tariffs,
+            nations: net.nations.clone(),
+            commodities: net.commodities.clone(),
+            regions: net.regions.clone(),
+            roles: net.roles.clone(),
+            events,
+            next_event: 0,
+            rules,
+            log: Vec::new(),
+        };
+        for t in &model.policies.tariffs {
+            let cell = state.tariff_cell(&t.importer, &t.origin, &t.commodity);
+            state.tariffs[cell] = t.rate;
+        }
+        state
+    }
+
+    /// The active regime of `exporter` that controls `commodity`, if any (the first listed).
+    pub fn regime_for(&self, exporter: u16, commodity: u16) -> Option<usize> {
+        self.regimes
+            .iter()
+            .position(|r| r.active && r.nation == exporter && r.coverage[commodity as usize] > 0.0)
+    }
+
+    /// Tariff rate on `commodity` from `origin` into `importer`.
+    pub fn tariff(&self, importer: u16, origin: u16, commodity: u16) -> f64 {
+        self.tariffs[self.cell(importer as usize, origin as usize, commodity as usize)]
+    }
+
+    /// Index of (importer, origin, commodity) in `tariffs`.
+    pub fn cell(&self, importer: usize, origin: usize, commodity: usize) -> usize {
+        (importer * self.nations.len() + origin) * self.commodities.len() + commodity
+    }
+
+    /// Index in `tariffs` by ids.
+    pub fn tariff_cell(&self, importer: &str, origin: &str, commodity: &str) -> usize {
+        self.cell(
+            idx(&self.nations, importer),
+            idx(&self.nations, origin),
+            idx(&self.commodities, commodity),
+        )
+    }
+
+    /// The regime with id `id` (a checked id).
+    pub fn regime(&mut self, id: &str) -> &mut Regime {
+        self.regimes.iter_mut().find(|r| r.id == id).expect("checked control id")
+    }
+}
+
+/// Every action kind, in a fixed order (the dictionary of `events.arrow`'s `kind`).
+pub const ACTION_KINDS: [&str; 12] = [
+    "activate",
+    "deactivate",
+    "set_approval",
+    "set_review",
+    "set_quota",
+    "set_coverage",
+    "ban",
+    "unban",
+    "grant_general",
+    "revoke_general",
+    "set_inspection",
+    "set_tariff",
+];

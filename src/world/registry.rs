@@ -1,0 +1,27 @@
+//! Fixed facts about every firm by dense index, for systems that handle other firms' orders.
+
+use bevy_ecs::prelude::*;
+
+/// Fixed facts about each firm by dense index (its position in the model file).
+#[derive(Resource, Debug, Clone)]
+pub struct Registry {
+    /// The firm's entity.
+    pub entity: Vec<Entity>,
+    /// Index of its nation.
+    pub nation: Vec<u16>,
+    /// Index of its role.
+    pub role: Vec<u16>,
+    /// Index of the commodity it makes.
+    pub output: Vec<u16>,
+    /// Price region of each nation (by nation index).
+    pub nation_region: Vec<u16>,
+    /// Share of each firm's licence applications declared for defence.
+    pub defence_share: Vec<f64>,
+}
+
+impl Registry {
+    /// Price region in which firm `f` buys.
+    pub fn firm_region(&self, f: u32) -> u16 {
+        self.nation_region[self.nation[f as usize] as usize]
+    }
+}
