@@ -543,12 +543,12 @@ static CASES: &[Case] = &[
         message: "SetCoverage share must be a probability between 0 and 1, found 1.5",
     },
     Case {
-        name: "buying section: denial_penalty 1.5",
-        files: || baseline_edit("denial_penalty: 0.3", "denial_penalty: 1.5"),
+        name: "buying section: min_expected_approval 0",
+        files: || baseline_edit("min_expected_approval: 0.1", "min_expected_approval: 0.0"),
         args: VALIDATE,
         code: 2,
-        at: At::Text("bad.ron", "denial_penalty: 1.5", 16),
-        message: "buying: denial_penalty must be at most 1, found 1.5",
+        at: At::Text("bad.ron", "min_expected_approval: 0.0", 23),
+        message: "buying: min_expected_approval must be a positive number, found 0",
     },
     Case {
         name: "planning section: stock_adjust_days 0.5",

@@ -151,9 +151,8 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
             b.tariff_sensitivity,
             Bounds::closed(0.0, limits::MAX_TARIFF_SENSITIVITY),
         ),
-        ("denial_penalty", b.denial_penalty, SHARE),
-        ("approval_recovery", b.approval_recovery, SHARE),
-        ("reliability_floor", b.reliability_floor, SHARE),
+        ("approval_learning", b.approval_learning, Bounds::above(0.0, 1.0)),
+        ("min_expected_approval", b.min_expected_approval, Bounds::above(0.0, 1.0)),
         (
             "licence_wait_memory_days",
             b.licence_wait_memory_days,

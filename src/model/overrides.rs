@@ -110,7 +110,7 @@ mod tests {
             routes: (domestic_days: 2, links: []),
             prices: (speed_per_day: 0.1, reversion_per_day: 0.01, stock_gap_weight: 0.5),
             planning: (demand_smoothing_days: 10.0, stock_adjust_days: 10.0, final_demand_noise: 0.0),
-            buying: (tariff_sensitivity: 0.0, denial_penalty: 0.0, approval_recovery: 0.0, reliability_floor: 1.0,
+            buying: (tariff_sensitivity: 0.0, approval_learning: 0.2, min_expected_approval: 0.1,
                      licence_wait_memory_days: 30.0, application_interval_days: 1))"#;
         parse(&Source::new("t.ron", text)).unwrap()
     }

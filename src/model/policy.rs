@@ -255,12 +255,15 @@ pub enum Condition {
 pub struct Buying {
     /// Elasticity of a supplier's share to its landed-cost factor (1 + tariff), 0 to 100.
     pub tariff_sensitivity: f64,
-    /// Share of a supplier's reliability lost per denied application (reliability scales its share).
-    pub denial_penalty: f64,
-    /// Share of the gap to full reliability regained per approved application.
-    pub approval_recovery: f64,
-    /// Lowest reliability a supplier can fall to.
-    pub reliability_floor: f64,
+    /// How fast a buyer learns the approval share of a supply line under licence: each decision
+    /// on the line moves the learned share this part of the way to its outcome (1 approved,
+    /// 0 refused); above 0, at most 1. The learned share discounts the quantities awaiting a
+    /// decision in the buyer's supply line, inflates what it applies for (need ÷ share) and
+    /// weighs the line in the split of orders.
+    pub approval_learning: f64,
+    /// Lowest approval share a buyer expects of a line, above 0, at most 1: it applies for at
+    /// most 1 / this times its need.
+    pub min_expected_approval: f64,
     /// Mean age in days of the smoothing of observed licence waits, which buyers add to their
     /// cover; 1 to 3,650.
     pub licence_wait_memory_days: f64,

@@ -6,6 +6,7 @@
 use crate::world::clock::Clock;
 use crate::world::firm::{Finished, Inputs, Lines, Plant, Production};
 use crate::world::invariants::{Invariant, Invariants, MaterialTotals, ROUNDING, add_totals};
+use crate::world::orders::SupplyLinks;
 use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
 use crate::world::shipments::TradeBook;
@@ -50,6 +51,7 @@ pub fn check_tick(
     registry: Res<Registry>,
     prices: Res<PriceBook>,
     trade: Res<TradeBook>,
+    links: Res<SupplyLinks>,
     firms: Query<CheckedFirm>,
 ) {
     let inv = &mut *inv;
@@ -91,6 +93,47 @@ pub fn check_tick(
                         || not_below_zero(inv, clock, x, s.scale, |i| i.input(f, s.commodity), name))
             });
             if !ok {
+                return;
+            }
+            // Awaiting a decision: a part of what is on order, never below zero; a learned
+            // approval share is a share.
+            let (from, len) = s.links;
+            let mut pending = 0.0;
+            for li in from as usize..(from + len) as usize {
+                let (p, a) = (links.pending[li], links.approval[li]);
+                if !finite(inv, clock, p, |i| i.input(f, s.commodity), "quantity awaiting a licence decision")
+                    || !not_below_zero(
+                        inv,
+                        clock,
+                        p,
+                        s.scale,
+                        |i| i.input(f, s.commodity),
+                        "quantity awaiting a licence decision",
+                    )
+                {
+                    return;
+                }
+                if !(a > 0.0 && a <= 1.0) {
+                    let who = inv.input(f, s.commodity);
+                    inv.report(
+                        clock,
+                        Invariant::Finite,
+                        || who,
+                        || format!("learned approval share is {a}; it is in (0, 1]"),
+                    );
+                    return;
+                }
+                pending += p;
+            }
+            if pending > s.on_order + ROUNDING * s.scale {
+                let who = inv.input(f, s.commodity);
+                let on_order = s.on_order;
+                inv.report(
+                    clock,
+                    Invariant::NonNegative,
+                    || who,
+                    || format!("{pending:e} awaits a licence decision, more than the {on_order:e} on order"),
+                );
                 return;
             }
         }

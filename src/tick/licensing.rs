@@ -2,8 +2,8 @@
 //! applications; applications are decided after their review time; approved licences become
 //! standing orders on their supplier until shipped or expired; refusals go back to the buyer.
 
-use crate::model::EndUse;
 use crate::model::calendar::{Date, add_working_days};
+use crate::model::{Buying, EndUse};
 use crate::world::clock::Clock;
 use crate::world::firm::{Inputs, Streams};
 use crate::world::invariants::{Invariant, Invariants, settle_rounding};
@@ -85,9 +85,8 @@ pub fn license_trade(
         let mut buyer = inputs.get_mut(registry.entity[app.buyer as usize]).expect("buyer");
         let slot = &mut buyer.slots[app.slot as usize];
         slot.licence_wait_days += memory * (wait_days - slot.licence_wait_days);
-        let rel = &mut links.reliability[app.link as usize];
+        decided(&mut links, app.link, app.quantity, approved, slot.scale, buying, &mut inv.clamped);
         if approved {
-            *rel += (1.0 - *rel) * buying.approval_recovery;
             let validity = regime.validity_days.div_ceil(td);
             lic.licences.push(Licence {
                 app: id,
@@ -97,7 +96,6 @@ pub fn license_trade(
         } else {
             slot.on_order -= app.quantity;
             settle_rounding(&mut slot.on_order, slot.scale, &mut inv.clamped);
-            *rel = (*rel * (1.0 - buying.denial_penalty)).max(buying.reliability_floor);
         }
     }
     // Buyers still waiting learn from the wait so far.
@@ -109,35 +107,46 @@ pub fn license_trade(
         slot.licence_wait_days = slot.licence_wait_days.max(waited);
     }
 
-    // 2. Controlled orders become applications. A buyer files at most one application per
-    //    link per interval: in between, the controlled quantities it orders are batched (and
-    //    already count as on order, so it does not order them twice).
+    // 2. Controlled orders become applications, for the quantity needed divided by the
+    //    approval share the buyer has learned for the line (what it expects to be refused, it
+    //    asks for on top). A buyer files at most one application per link per interval: in
+    //    between, the controlled quantities it orders are batched (and already count as on
+    //    order, so it does not order them twice).
     let interval = buying.application_interval_days;
     for k in 0..book.orders.len() {
         let o = book.orders[k];
         let exporter = registry.nation[o.supplier as usize];
         let importer = registry.nation[o.buyer as usize];
-        if exporter == importer || o.licence != NO_LICENCE {
+        if o.licence != NO_LICENCE {
             continue;
         }
-        let Some(ri) = policy.regime_for(exporter, o.commodity) else {
+        let (regime, share) = policy.licensed_share(exporter, importer, o.commodity, tick, td);
+        let need = o.quantity * share;
+        let (Some(ri), true) = (regime, need > 0.0) else {
+            // No longer controlled (lifted, or a general licence): what the buyer had batched
+            // for filing on this line will never be filed; it leaves its orders, and the buyer
+            // orders it again, freely, from its lower position.
+            let batched = std::mem::take(&mut lic.batched[o.link as usize]);
+            if batched > 0.0 {
+                let mut buyer = inputs.get_mut(registry.entity[o.buyer as usize]).expect("buyer");
+                let slot = &mut buyer.slots[o.slot as usize];
+                slot.on_order -= batched;
+                settle_rounding(&mut slot.on_order, slot.scale, &mut inv.clamped);
+                links.pending[o.link as usize] -= batched;
+                settle_rounding(&mut links.pending[o.link as usize], slot.scale, &mut inv.clamped);
+            }
             continue;
         };
         let regime = &policy.regimes[ri];
-        if regime.general[importer as usize] {
-            continue;
-        }
-        let controlled = o.quantity * regime.licensed_share(o.commodity, tick, td);
-        if controlled <= 0.0 {
-            continue;
-        }
-        book.orders[k].quantity -= controlled;
+        book.orders[k].quantity -= need;
         let cell = registry.firm_region(o.buyer) as usize * prices.commodities + o.commodity as usize;
-        prices.withheld[cell] += controlled;
-        lic.batched[o.link as usize] += controlled;
+        prices.withheld[cell] += need;
+        let applied = need / links.approval[o.link as usize];
+        lic.batched[o.link as usize] += applied;
+        links.pending[o.link as usize] += applied;
         let mut buyer = inputs.get_mut(registry.entity[o.buyer as usize]).expect("buyer");
         let slot = &mut buyer.slots[o.slot as usize];
-        slot.on_order += controlled;
+        slot.on_order += applied;
         slot.scale = slot.scale.max(slot.on_order);
         if lic.last_applied[o.link as usize].is_some_and(|t| u64::from(tick - t) * u64::from(td) < u64::from(interval)) {
             continue;
@@ -174,12 +183,11 @@ pub fn license_trade(
             app.review_working_days = 0;
             app.decided_tick = Some(tick);
             app.outcome = Outcome::Denied;
-            let rel = &mut links.reliability[o.link as usize];
-            *rel = (*rel * (1.0 - buying.denial_penalty)).max(buying.reliability_floor);
             let mut buyer = inputs.get_mut(registry.entity[o.buyer as usize]).expect("buyer");
             let slot = &mut buyer.slots[o.slot as usize];
             slot.on_order -= controlled;
             settle_rounding(&mut slot.on_order, slot.scale, &mut inv.clamped);
+            decided(&mut links, o.link, controlled, false, slot.scale, buying, &mut inv.clamped);
         } else {
             app.decide_tick = tick.saturating_add(review_ticks(today, review, td));
             lic.due.push(Reverse((app.decide_tick, id)));
@@ -215,6 +223,19 @@ pub fn license_trade(
     }
     book.orders.retain(|o| o.quantity > 0.0);
     book.orders.sort_unstable_by_key(|o| (o.supplier, o.buyer, o.slot, o.licence));
+}
+
+/// A decision on `quantity` applied for on `link`: it no longer awaits a decision, and the
+/// buyer's learned approval share of the link moves `approval_learning` of the way to the
+/// outcome (1 approved, 0 refused), never below `min_expected_approval`. `scale` is the
+/// buyer's slot's scale, for rounding.
+fn decided(links: &mut SupplyLinks, link: u32, quantity: f64, approved: bool, scale: f64, buying: &Buying, clamped: &mut u64) {
+    let l = link as usize;
+    links.pending[l] -= quantity;
+    settle_rounding(&mut links.pending[l], scale, clamped);
+    let outcome = if approved { 1.0 } else { 0.0 };
+    let a = &mut links.approval[l];
+    *a = (*a + buying.approval_learning * (outcome - *a)).max(buying.min_expected_approval);
 }
 
 /// After suppliers have filled orders: what was shipped under a licence leaves the licence

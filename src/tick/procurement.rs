@@ -12,12 +12,16 @@ use bevy_ecs::prelude::*;
 /// target position and its position (the stock-and-supply-line rule of Sterman's *Business
 /// Dynamics*, ch. 17). The target position is expected use over its cover days, the mean
 /// transit time and the licence wait it has learned to expect; the position is stock on hand,
-/// goods in transit and quantities applied for under licence. The share closed per tick is
-/// `tick_days / planning.stock_adjust_days`; closing only part of the gap each tick keeps small
-/// swings in final demand from growing into large swings upstream (the bullwhip effect of full
-/// order-up-to buying). Orders are split across suppliers in proportion to
-/// share × reliability × (1 + tariff)^(−tariff_sensitivity), so buyers turn away from suppliers
-/// whose licences are refused, and from tariffed origins, towards those that deliver.
+/// goods in transit, quantities licensed and not yet shipped, and quantities awaiting a licence
+/// decision counted at the approval share the buyer has learned for their line (a supply line
+/// discounted by its expected yield, ch. 18: what may be refused is not counted as coming).
+/// The share closed per tick is `tick_days / planning.stock_adjust_days`; closing only part of
+/// the gap each tick keeps small swings in final demand from growing into large swings
+/// upstream (the bullwhip effect of full order-up-to buying). Orders are split across
+/// suppliers in proportion to share × expected delivered share × (1 + tariff)^(−tariff_sensitivity),
+/// where the expected delivered share of a line is 1 − x + x × learned approval for the share
+/// x of an order that needs a licence: buyers turn away from lines whose licences are refused,
+/// and from tariffed origins, towards those that deliver.
 pub fn place_orders(
     firms: Query<(&FirmIndex, &Plant, &Inputs, &Production)>,
     links: Res<SupplyLinks>,
@@ -31,6 +35,7 @@ pub fn place_orders(
     let tick_days = f64::from(clock.tick_days);
     let adjust = (tick_days / params.planning.stock_adjust_days).min(1.0);
     let sensitivity = params.buying.tariff_sensitivity;
+    let (tick, td) = (clock.tick, clock.tick_days);
     let weight = |li: u32, importer: u16, commodity: u16| {
         let l = &links.links[li as usize];
         let exporter = registry.nation[l.supplier as usize];
@@ -44,18 +49,28 @@ pub fn place_orders(
         } else {
             1.0
         };
-        l.share * links.reliability[li as usize] * landed
+        let (_, licensed) = policy.licensed_share(exporter, importer, commodity, tick, td);
+        let delivered = if licensed > 0.0 {
+            1.0 - licensed + licensed * links.approval[li as usize]
+        } else {
+            1.0
+        };
+        l.share * delivered * landed
     };
     for (idx, plant, inputs, prod) in &firms {
         let cover_ticks = inputs.cover_days / tick_days;
         for (k, s) in inputs.slots.iter().enumerate() {
             let use_per_tick = prod.expected_output * s.per_unit;
             let target = use_per_tick * (cover_ticks + s.mean_lead_ticks + s.licence_wait_days / tick_days);
-            let gap = use_per_tick + adjust * (target - s.stock - s.in_transit - s.on_order);
+            let (from, len) = s.links;
+            // What awaits a decision counts at the approval share learned for its line.
+            let at_risk: f64 = (from..from + len)
+                .map(|li| (1.0 - links.approval[li as usize]) * links.pending[li as usize])
+                .sum();
+            let gap = use_per_tick + adjust * (target - s.stock - s.in_transit - s.on_order + at_risk);
             if gap <= 0.0 {
                 continue;
             }
-            let (from, len) = s.links;
             let total: f64 = (from..from + len).map(|li| weight(li, plant.nation, s.commodity)).sum();
             if total <= 0.0 {
                 continue;

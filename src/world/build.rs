@@ -54,7 +54,7 @@ pub fn clock_of(model: &Model) -> Clock {
 pub struct SpawnedFirms {
     /// Each firm's entity, by dense index.
     pub entities: Vec<Entity>,
-    /// Every firm's supplier links, in one flat list (reliability not yet set).
+    /// Every firm's supplier links, in one flat list (learned approvals not yet set).
     pub links: SupplyLinks,
     /// The steady flow on each supply line at the start date.
     pub pipelines: Vec<Pipeline>,
@@ -291,7 +291,8 @@ pub fn insert_resources(
     });
     world.insert_resource(PolicyState::new(model, network, clock.start, clock.tick_days));
     world.insert_resource(Licensing::new(links.links.len()));
-    links.reliability = vec![1.0; links.links.len()];
+    links.approval = vec![1.0; links.links.len()];
+    links.pending = vec![0.0; links.links.len()];
     world.insert_resource(links);
     world.insert_resource(OrderBook::default());
     world.insert_resource(queue);

@@ -9,9 +9,16 @@ use bevy_ecs::prelude::*;
 #[derive(Resource, Debug, Default)]
 pub struct SupplyLinks {
     pub links: Vec<Link>,
-    /// How much the buyer trusts each link to deliver, in [reliability_floor, 1]: denied
-    /// licences lower it, approvals restore it. It scales the link's share of orders.
-    pub reliability: Vec<f64>,
+    /// The approval share the buyer has learned for each link, in
+    /// [`min_expected_approval`, 1]: 1 until a licence on the link is decided, then moved a
+    /// step towards each decision's outcome (`buying.approval_learning`). It discounts what
+    /// awaits a decision in the buyer's supply line and inflates what the buyer applies for.
+    ///
+    /// [`min_expected_approval`]: crate::model::Buying::min_expected_approval
+    pub approval: Vec<f64>,
+    /// Units on each link applied for under licence (filed or batched for filing) and not yet
+    /// decided: the part of the buyer's orders on licence that may still be refused.
+    pub pending: Vec<f64>,
 }
 
 /// `Order::licence` of an order not placed under a licence.

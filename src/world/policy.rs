@@ -211,6 +211,21 @@ impl PolicyState {
             .position(|r| r.active && r.nation == exporter && r.coverage[commodity as usize] > 0.0)
     }
 
+    /// The regime that controls `commodity` from `exporter` to `importer` at `tick`, and the
+    /// share of a sale that needs its licence (None, 0 when nothing does: same nation, no
+    /// active regime, or a general licence for the importer).
+    pub fn licensed_share(&self, exporter: u16, importer: u16, commodity: u16, tick: u32, tick_days: u32) -> (Option<usize>, f64) {
+        if exporter == importer {
+            return (None, 0.0);
+        }
+        match self.regime_for(exporter, commodity) {
+            Some(ri) if !self.regimes[ri].general[importer as usize] => {
+                (Some(ri), self.regimes[ri].licensed_share(commodity, tick, tick_days))
+            }
+            _ => (None, 0.0),
+        }
+    }
+
     /// Tariff rate on `commodity` from `origin` into `importer`.
     pub fn tariff(&self, importer: u16, origin: u16, commodity: u16) -> f64 {
         self.tariffs[self.cell(importer as usize, origin as usize, commodity as usize)]

@@ -74,9 +74,8 @@ pub fn world(nations: &[&str], firms: Vec<Firm>, routes: Vec<Route>, tick_days: 
         },
         buying: Buying {
             tariff_sensitivity: 2.0,
-            denial_penalty: 0.3,
-            approval_recovery: 0.2,
-            reliability_floor: 0.05,
+            approval_learning: 0.2,
+            min_expected_approval: 0.1,
             licence_wait_memory_days: 30.0,
             application_interval_days: 7,
         },

@@ -1,0 +1,117 @@
+//! Buyers under licensing count what awaits a decision at the approval share they have learned
+//! (issue 10 §1: a supply line discounted by its expected yield, Sterman ch. 17–18), and apply
+//! for their need divided by that share.
+
+use chokepoint::model::load::Source;
+use chokepoint::model::policy::{Approval, Dist, ExportControl};
+use chokepoint::model::{Model, Route, Suppliers};
+use chokepoint::tick::Simulation;
+use chokepoint::world::firm::{FirmIndex, Inputs};
+use chokepoint::world::network::Network;
+use chokepoint::world::orders::SupplyLinks;
+use std::collections::BTreeMap;
+
+mod common;
+use common::worlds::{firm, world};
+
+/// Twenty ore mines in AA (75 t/day each, 10 days of cover; many small applications, so that
+/// the lottery of single decisions averages out) supply one final producer in BB
+/// (100 units/day of `good`, 1 t of ore each, 40 days of cover, so a target stock of 4,000 t),
+/// 10 days away. AA's ore needs a licence from the start: `approval` of applications are
+/// approved after 20 working days (28 calendar days), licences valid 90 days. The buyer files
+/// daily and learns its approval share slowly (5% per decision).
+fn licensed_world(approval: f64, days: i32) -> Model {
+    let mut firms: Vec<_> = (0..20)
+        .map(|k| firm(&format!("mine{k}"), "AA", "miner", "ore", 75.0, &[], 10.0))
+        .collect();
+    let mut buyer = firm("maker", "BB", "automaker", "good", 100.0, &[("ore", 1.0)], 40.0);
+    buyer.suppliers = BTreeMap::from([("ore".to_string(), Suppliers::ByNation(BTreeMap::from([("AA".to_string(), 1.0)])))]);
+    firms.push(buyer);
+    let route = Route {
+        from: "AA".into(),
+        to: "BB".into(),
+        days: 10,
+        jitter_days: 0,
+        both_ways: false,
+    };
+    let mut m = world(&["AA", "BB"], firms, vec![route], 1, days, 0.0);
+    m.buying.application_interval_days = 1;
+    m.buying.approval_learning = 0.05;
+    m.policies.controls.push(ExportControl {
+        id: "aa_ore".into(),
+        nation: "AA".into(),
+        active: true,
+        commodities: [("ore".to_string(), 1.0)].into(),
+        phase_in_days: 0,
+        review_working_days: Dist::Fixed(20.0),
+        approval: Approval {
+            civil: approval,
+            civil_by_destination: BTreeMap::new(),
+            defence: approval,
+            defence_by_destination: BTreeMap::new(),
+        },
+        validity_days: 90,
+        annual_quota: BTreeMap::new(),
+        banned: vec![],
+        general_licences: vec![],
+        inspection: None,
+    });
+    m
+}
+
+fn build(model: &Model) -> Simulation {
+    let src = Source::new("small.ron", "");
+    chokepoint::model::check::check(model, &src).expect("valid world");
+    let net = Network::resolve(model, &src).expect("resolvable world");
+    let mut sim = Simulation::new(model, net, model.seed);
+    sim.set_check(true);
+    sim
+}
+
+/// The buyer's ore stock at the end of every tick, and its learned approval shares (one per
+/// link) at the end of the run.
+fn buyer_stock(model: &Model) -> (Vec<f64>, Vec<f64>) {
+    let mut sim = build(model);
+    let buyer = model.firms.len() as u32 - 1;
+    let mut stock = Vec::new();
+    while !sim.finished() {
+        sim.step_checked().expect("invariants hold");
+        let mut q = sim.world.query::<(&FirmIndex, &Inputs)>();
+        let s = q.iter(&sim.world).find(|(i, _)| i.0 == buyer).unwrap().1.slots[0].stock;
+        stock.push(s);
+    }
+    let links = sim.world.resource::<SupplyLinks>();
+    (stock, links.approval.clone())
+}
+
+#[test]
+fn a_buyer_facing_steady_60pc_approval_keeps_its_stock_near_target() {
+    let (stock, approval) = buyer_stock(&licensed_world(0.6, 500));
+    // Without the discount the stock settles at use x (cover - wait x (1/a - 1)): 100 t/day x
+    // (40 - 28 x 2/3) = 2,133 t, 47% short of its target.
+    let target = 4000.0;
+    let late = &stock[250..];
+    let mean = late.iter().sum::<f64>() / late.len() as f64;
+    let (lo, hi) = late.iter().fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+    assert!(
+        (mean / target - 1.0).abs() <= 0.1,
+        "days 250-500: mean ore stock {mean:.0} t against a target of {target} t"
+    );
+    assert!(
+        lo >= 0.8 * target && hi <= 1.2 * target,
+        "days 250-500: ore stock between {lo:.0} and {hi:.0} t; within 20% of {target} t expected"
+    );
+    let learned = approval.iter().sum::<f64>() / approval.len() as f64;
+    assert!((learned - 0.6).abs() <= 0.05, "learned approval share {learned:.3}, facing 0.6");
+}
+
+#[test]
+fn with_every_licence_approved_the_buyer_learns_nothing_and_asks_for_its_need() {
+    // Approval 1: the learned share stays 1, applications are the need, and the stock settles
+    // at its target as a delay alone allows.
+    let (stock, approval) = buyer_stock(&licensed_world(1.0, 300));
+    assert!(approval.iter().all(|&a| a == 1.0), "{approval:?}");
+    let late = &stock[200..];
+    let mean = late.iter().sum::<f64>() / late.len() as f64;
+    assert!((mean / 4000.0 - 1.0).abs() <= 0.05, "mean ore stock {mean:.0} t");
+}
