@@ -258,11 +258,14 @@ pub fn downstream(run: &RunFolder) -> Result<DownstreamIndicators, ReadError> {
     let (firm, date) = (firms.codes("firm")?, firms.i32s("date")?);
     let (produced, planned, short) = (firms.f64s("produced")?, firms.f64s("planned")?, firms.f64s("shortfall")?);
     // Firm code -> index in the model of a final producer.
-    let producer_of: Vec<Option<usize>> = firm
-        .names
+    let index: std::collections::HashMap<&str, usize> = model
+        .firms
         .iter()
-        .map(|n| model.firms.iter().position(|f| f.id == *n && finals.contains(&f.output)))
+        .enumerate()
+        .filter(|(_, f)| finals.contains(&f.output))
+        .map(|(k, f)| (f.id.as_str(), k))
         .collect();
+    let producer_of: Vec<Option<usize>> = firm.names.iter().map(|n| index.get(n.as_str()).copied()).collect();
     #[derive(Clone, Copy, Default)]
     struct Tally {
         produced: f64,
