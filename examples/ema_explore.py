@@ -39,11 +39,11 @@ def chokepoint(approval=0.25, validity=180, inspection=0.4):
         ]
         subprocess.run(cmd, check=True, capture_output=True, text=True)
         row = feather.read_table(os.path.join(out, "summary.arrow")).to_pylist()[0]
-    short = row["vehicles_short__world"]
-    stalls = [v for k, v in row.items() if k.startswith("days_to_first_stall__") and v is not None]
+    short = row["short__vehicle__world"]
+    first_stall = row["days_to_first_stall__vehicle__world"]
     return {
         "vehicles_short": short,
-        "first_stall_days": min(stalls) if stalls else float("nan"),
+        "first_stall_days": float("nan") if first_stall is None else first_stall,
         "cn_magnet_exports": row["controlled_exports__CN__ndfeb_magnet"],
     }
 

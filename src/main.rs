@@ -97,7 +97,9 @@ enum Command {
         /// Run folders and/or sweep folders.
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
-        /// vehicle_output, vehicles_short, exports, or price:<commodity>.
+        /// output:<final good> or short:<final good> (units made, or short of inputs, by the
+        /// good's final producers; vehicle_output and vehicles_short stand for output:vehicle
+        /// and short:vehicle), exports, or price:<commodity>.
         #[arg(long)]
         metric: String,
         /// One line per nation or per commodity.
@@ -170,7 +172,7 @@ fn compare(dirs: &[PathBuf], format: Format) -> Result<(), RunError> {
         .map_err(|e| RunError::Usage(e.to_string()))?;
     let rows = compare::rows(&all);
     match format {
-        Format::Table => print!("{}", compare::to_table(&all, &rows)),
+        Format::Table => print!("{}", chokepoint::analysis::compare_table::to_table(&all)),
         Format::Csv => print!("{}", compare::to_csv(&rows)),
         Format::Json => println!(
             "{}",

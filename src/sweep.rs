@@ -9,6 +9,7 @@
 //! `<table>.arrow` again (a hard link), so that each table of the sweep opens as one dataset.
 
 use crate::analysis::compare::{Indicators, controlled_goods, indicators};
+use crate::analysis::downstream::final_goods;
 use crate::model::Model;
 use crate::output::files::{io_err, write_atomic};
 use crate::output::folders::{SWEEP_MARKER, clear_sweep_dir, mark_sweep_dir};
@@ -17,7 +18,7 @@ use crate::output::sweep_files::{SummaryTable, TABLES_DIR, link_views, unlink_vi
 use crate::run::{RunError, RunOptions, resolve_model, run};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 /// What to sweep.
@@ -353,7 +354,7 @@ pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
     Ok(mine.into_iter().cloned().collect())
 }
 
-/// The name that stands for all nations together in the summary's vehicle columns
+/// The name that stands for all nations together in the summary's downstream columns
 /// (lower case, so it does not read as a nation id).
 pub const WORLD: &str = "world";
 
@@ -373,16 +374,22 @@ fn summary_row(dir: &Path, goods: &Goods, cols: &[String]) -> Result<Row, RunErr
 /// The summary's indicator columns, fixed by the plan (not by results), so that every shard's
 /// summary has the same schema.
 fn indicator_columns(models: &[Model], goods: &Goods) -> Vec<String> {
-    let mut nations: BTreeSet<String> = BTreeSet::new();
+    // Final good -> nations of its producers, over all the plan's models.
+    let mut finals: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut commodities: BTreeSet<String> = BTreeSet::new();
     for m in models {
-        nations.extend(m.firms.iter().filter(|f| f.role == "automaker").map(|f| f.nation.clone()));
+        for g in final_goods(m) {
+            let nations = finals.entry(g.clone()).or_default();
+            nations.extend(m.firms.iter().filter(|f| f.output == g).map(|f| f.nation.clone()));
+        }
         commodities.extend(m.commodities.iter().map(|c| c.id.clone()));
     }
     let mut cols = Vec::new();
-    for n in nations.iter().map(String::as_str).chain([WORLD]) {
-        for k in ["vehicles_produced", "vehicles_short", "stall_days", "days_to_first_stall"] {
-            cols.push(format!("{k}__{n}"));
+    for (g, nations) in &finals {
+        for n in nations.iter().map(String::as_str).chain([WORLD]) {
+            for k in DOWNSTREAM_COLUMNS {
+                cols.push(format!("{k}__{g}__{n}"));
+            }
         }
     }
     for (n, c) in goods {
@@ -398,27 +405,38 @@ fn indicator_columns(models: &[Model], goods: &Goods) -> Vec<String> {
     cols
 }
 
+/// The summary's columns per final good and nation (`{name}__{good}__{nation}`): units made,
+/// units short of inputs, stalled producer-days, and days from the control that caused the
+/// first stall to that stall.
+pub const DOWNSTREAM_COLUMNS: [&str; 4] = ["output", "short", "stall_days", "days_to_first_stall"];
+
 /// One run's indicators as named values (None = not applicable, e.g. never stalled).
 pub fn flatten(ind: &Indicators) -> HashMap<String, Option<f64>> {
     let mut m = HashMap::new();
-    for (n, v) in &ind.vehicles {
-        m.insert(format!("vehicles_produced__{n}"), Some(v.produced));
-        m.insert(format!("vehicles_short__{n}"), Some(v.short));
-        m.insert(format!("stall_days__{n}"), Some(f64::from(v.stall_days)));
-        m.insert(format!("days_to_first_stall__{n}"), v.days_to_first_stall.map(f64::from));
+    // Per final good: each nation, and all nations together (summed; the fewest days from a
+    // control to a stall).
+    let mut world: BTreeMap<&str, (f64, f64, f64, Option<i32>)> = BTreeMap::new();
+    for d in ind.downstream.values() {
+        let (g, n) = (&d.commodity, &d.nation);
+        m.insert(format!("output__{g}__{n}"), Some(d.produced));
+        m.insert(format!("short__{g}__{n}"), Some(d.short));
+        m.insert(format!("stall_days__{g}__{n}"), Some(f64::from(d.stall_days)));
+        m.insert(format!("days_to_first_stall__{g}__{n}"), d.days_to_first_stall.map(f64::from));
+        let w = world.entry(g.as_str()).or_default();
+        w.0 += d.produced;
+        w.1 += d.short;
+        w.2 += f64::from(d.stall_days);
+        w.3 = match (w.3, d.days_to_first_stall) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
     }
-    // All nations together: vehicles summed, the earliest first stall.
-    let all = ind.vehicles.values();
-    m.insert(format!("vehicles_produced__{WORLD}"), Some(all.clone().map(|v| v.produced).sum()));
-    m.insert(format!("vehicles_short__{WORLD}"), Some(all.clone().map(|v| v.short).sum()));
-    m.insert(
-        format!("stall_days__{WORLD}"),
-        Some(all.clone().map(|v| f64::from(v.stall_days)).sum()),
-    );
-    m.insert(
-        format!("days_to_first_stall__{WORLD}"),
-        all.filter_map(|v| v.days_to_first_stall).min().map(f64::from),
-    );
+    for (g, (produced, short, stall_days, first)) in world {
+        m.insert(format!("output__{g}__{WORLD}"), Some(produced));
+        m.insert(format!("short__{g}__{WORLD}"), Some(short));
+        m.insert(format!("stall_days__{g}__{WORLD}"), Some(stall_days));
+        m.insert(format!("days_to_first_stall__{g}__{WORLD}"), first.map(f64::from));
+    }
     for (good, months) in &ind.controlled_exports {
         let (n, c) = good.split_once(':').expect("nation:commodity");
         m.insert(format!("controlled_exports__{n}__{c}"), Some(months.values().sum()));

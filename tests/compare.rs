@@ -56,7 +56,8 @@ struct Run<'a> {
 fn build(dir: &Path, name: &str, r: &Run) {
     std::fs::create_dir_all(dir).unwrap();
     let policies = if r.activate.is_some() {
-        r#"(controls: [(id: "c", nation: "CN", commodities: {"part": 1.0}, review_working_days: Fixed(10.0), approval: (civil: 0.5, defence: 0.0), validity_days: 30)])"#
+        r#"(controls: [(id: "c", nation: "CN", commodities: {"part": 1.0}, review_working_days: Fixed(10.0), approval: (civil: 0.5, defence: 0.0), validity_days: 30)],
+            events: [(date: "2025-01-02", nation: "CN", action: Activate("c"))])"#
     } else {
         "()"
     };
@@ -217,13 +218,16 @@ fn compare_reports_the_indicators_of_a_hand_built_pair_of_runs() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let p = &v["runs"][1];
     assert_eq!(p["first_control"], "2025-01-02");
-    let yy = &p["vehicles"]["YY"];
+    let yy = &p["downstream"]["car:YY"];
     assert_eq!(yy["produced"], 25.0);
     assert_eq!(yy["short"], 15.0);
     assert_eq!(yy["stall_days"], 2);
     assert_eq!(yy["first_stall"], "2025-01-03");
     assert_eq!(yy["days_to_first_stall"], 1);
-    assert_eq!(p["vehicles"]["CN"]["first_stall"], serde_json::Value::Null);
+    assert_eq!(yy["stall_control"], "c");
+    assert_eq!(p["final_producers"]["yy_car"]["first_stall"], "2025-01-03");
+    assert_eq!(p["final_producers"]["yy_car"]["role"], "automaker");
+    assert_eq!(p["downstream"]["car:CN"]["first_stall"], serde_json::Value::Null);
     assert_eq!(p["controlled_exports"]["CN:part"]["2025-01"], 10.0);
     assert_eq!(
         v["runs"][0]["controlled_exports"]["CN:part"]["2025-01"], 20.0,
@@ -241,11 +245,11 @@ fn compare_reports_the_indicators_of_a_hand_built_pair_of_runs() {
     assert!((l["approval_share"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-12);
     assert_eq!(l["median_review_days"], 20.0);
     assert_eq!(l["p95_review_days"], 30.0);
-    // Differences against the first run: 15 vehicles lost in YY, 37.5% of its 40.
+    // Differences against the first run: 15 cars lost in YY, 37.5% of its 40.
     let rows = v["rows"].as_array().unwrap();
     let lost = rows
         .iter()
-        .find(|r| r["run"] == "policy" && r["key"] == "YY" && r["indicator"] == "lost_vs_first")
+        .find(|r| r["run"] == "policy" && r["key"] == "car:YY" && r["indicator"] == "lost_vs_first")
         .unwrap();
     assert_eq!(lost["value"], 15.0);
     assert_eq!(lost["pct_of_first"], 37.5);
@@ -255,7 +259,10 @@ fn compare_reports_the_indicators_of_a_hand_built_pair_of_runs() {
     // The same numbers in CSV, and a table for people.
     let o = chokepoint(&["compare", a.to_str().unwrap(), b.to_str().unwrap(), "--format", "csv"]);
     let csv = String::from_utf8_lossy(&o.stdout);
-    assert!(csv.lines().any(|l| l == "vehicles,policy,YY,lost_vs_first,15,,,37.5"), "{csv}");
+    assert!(
+        csv.lines().any(|l| l == "downstream,policy,car:YY,lost_vs_first,15,,,37.5"),
+        "{csv}"
+    );
     let o = chokepoint(&["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
     let table = String::from_utf8_lossy(&o.stdout);
     assert!(table.contains("2025-01-03 (+1d)"), "{table}");
@@ -265,4 +272,99 @@ fn compare_reports_the_indicators_of_a_hand_built_pair_of_runs() {
     let o = chokepoint(&["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("not complete"));
+}
+
+/// Runs `model` (a file of models/) into `dir/<name>` up to `until`, for `compare`.
+fn run_shipped(dir: &Path, model: &str, until: Option<&str>) -> std::path::PathBuf {
+    let out = dir.join(model);
+    let extra: Vec<&str> = until.map(|u| vec!["--until", u]).unwrap_or_default();
+    run_model(&root().join(format!("models/{model}.ron")), &out, &extra);
+    out
+}
+
+fn compare_json(a: &Path, b: &Path) -> serde_json::Value {
+    let o = chokepoint(&["compare", a.to_str().unwrap(), b.to_str().unwrap(), "--format", "json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn compare_reports_the_device_makers_losses_under_the_gallium_controls() {
+    // Device makers are no automakers: their role is `device_maker`, their final good
+    // `ga_device` (t of gallium in devices). The controls take effect on 2023-08-01.
+    let dir = tempfile::tempdir().unwrap();
+    let base = run_shipped(dir.path(), "gallium_2023_base", Some("2024-06-30"));
+    let pol = run_shipped(dir.path(), "gallium_2023", Some("2024-06-30"));
+    let v = compare_json(&base, &pol);
+    let rows = v["rows"].as_array().unwrap();
+    let lost = |key: &str| {
+        rows.iter()
+            .find(|r| r["run"] == "gallium_2023" && r["key"] == key && r["indicator"] == "lost_vs_first")
+            .unwrap_or_else(|| panic!("no lost_vs_first row for {key}"))["value"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(lost("ga_device:US") > 0.0, "US device makers lose output");
+    let lost_outside_cn: f64 = ["EU", "JP", "KR", "ROW", "US"]
+        .iter()
+        .map(|n| lost(&format!("ga_device:{n}")))
+        .sum();
+    assert!(lost_outside_cn > 0.0);
+    let us = &v["runs"][1]["downstream"]["ga_device:US"];
+    assert_eq!(us["unit"], "t");
+    assert!(us["short"].as_f64().unwrap() > 0.0, "{us}");
+    // The first stall is counted from the control's activation (not the US ban of 2024-12-03,
+    // which comes later, nor the start of the run).
+    assert_eq!(us["stall_control"], "cn_ga_ge_2023");
+    assert_eq!(us["stall_control_date"], "2023-08-01");
+    let first = day(us["first_stall"].as_str().unwrap());
+    assert_eq!(us["days_to_first_stall"], first - day("2023-08-01"), "{us}");
+    let firm = &v["runs"][1]["final_producers"]["us_ga_devices"];
+    assert_eq!(firm["role"], "device_maker");
+    assert_eq!(firm["first_stall"], us["first_stall"]);
+    // The base run has the same producers and loses nothing.
+    assert_eq!(v["runs"][0]["downstream"]["ga_device:US"]["stall_days"], 0);
+
+    // The CSV form says the same.
+    let o = chokepoint(&["compare", base.to_str().unwrap(), pol.to_str().unwrap(), "--format", "csv"]);
+    let csv = String::from_utf8_lossy(&o.stdout);
+    let line = csv
+        .lines()
+        .find(|l| l.starts_with("downstream,gallium_2023,ga_device:US,lost_vs_first,"))
+        .unwrap_or_else(|| panic!("{csv}"));
+    let value: f64 = line.split(',').nth(4).unwrap().parse().unwrap();
+    assert!(value > 0.0, "{line}");
+}
+
+#[test]
+fn april_2025_stalls_count_from_the_control_of_2025_04_04_and_its_table_fits_a_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = run_shipped(dir.path(), "baseline", None);
+    let pol = run_shipped(dir.path(), "april_2025", None);
+    let v = compare_json(&base, &pol);
+    let down = v["runs"][1]["downstream"].as_object().unwrap();
+    // Every final good outside CN that stalls counts from the control's activation.
+    let mut first_outside: Option<(i32, &str)> = None;
+    for (key, d) in down {
+        let Some(s) = d["first_stall"].as_str() else { continue };
+        if d["nation"] == "CN" {
+            continue;
+        }
+        assert_eq!(d["stall_control_date"], "2025-04-04", "{key}: {d}");
+        assert_eq!(d["days_to_first_stall"], day(s) - day("2025-04-04"), "{key}: {d}");
+        if first_outside.is_none_or(|f| day(s) < f.0) {
+            first_outside = Some((day(s), key));
+        }
+    }
+    let (first, key) = first_outside.expect("a final producer outside CN stalls");
+    assert!(first > day("2025-04-04"), "{key} stalls only after the control");
+    // Both final goods of the baseline's world are reported, for every nation that makes them.
+    assert_eq!(down.len(), 14, "{:?}", down.keys().collect::<Vec<_>>());
+
+    // The table of the 3-year run fits one screen: at most 60 lines of at most 120 characters.
+    let o = chokepoint(&["compare", base.to_str().unwrap(), pol.to_str().unwrap()]);
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.lines().count() <= 60, "{table}");
+    assert!(table.lines().all(|l| l.chars().count() <= 120), "{table}");
+    assert!(table.contains("vehicle:IN") && table.contains("magnet_end_use:EU"), "{table}");
 }

@@ -113,3 +113,46 @@ fn a_plot_that_cannot_be_written_exits_4_naming_the_file() {
     let o = chokepoint(&["plot", base.to_str().unwrap(), "--metric", "vehicle_output", "--out", "p.txt"]);
     assert_eq!(o.status.code(), Some(3));
 }
+
+#[test]
+fn plot_draws_any_final_good_and_keeps_the_vehicle_metric_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let gal = dir.path().join("gal");
+    run_model(&root().join("models/gallium_2023_base.ron"), &gal, &["--until", "2022-03-31"]);
+    // Device makers' output, one line per nation that makes devices.
+    let svg = dir.path().join("devices.svg");
+    let o = chokepoint(&[
+        "plot",
+        gal.to_str().unwrap(),
+        "--metric",
+        "output:ga_device",
+        "--by",
+        "nation",
+        "--out",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let labels: Vec<&str> = text.lines().filter(|l| l.starts_with("gal ")).collect();
+    assert_eq!(labels, ["gal CN", "gal EU", "gal JP", "gal KR", "gal ROW", "gal US"]);
+    // A good the model does not have as a final good is refused, naming the ones it has.
+    for metric in ["vehicle_output", "short:ga_refined"] {
+        let o = chokepoint(&["plot", gal.to_str().unwrap(), "--metric", metric, "--out", svg.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{metric}");
+        assert!(err.contains("its final goods: ga_device, ge_product"), "{err}");
+    }
+
+    // The old vehicle names are the same series as output:vehicle and short:vehicle.
+    use chokepoint::analysis::plot::{By, series};
+    let base = dir.path().join("base");
+    run_model(&root().join("models/april_2025.ron"), &base, &["--until", "2025-07-31"]);
+    let run = chokepoint::output::read::RunFolder::open(&base).unwrap();
+    for (old, new) in [("vehicle_output", "output:vehicle"), ("vehicles_short", "short:vehicle")] {
+        let a = series(&run, old, Some(By::Nation)).unwrap();
+        assert_eq!(a.len(), 7, "{old}: a series per nation with automakers");
+        assert_eq!(a, series(&run, new, Some(By::Nation)).unwrap(), "{old}");
+    }
+    let short = series(&run, "short:vehicle", None).unwrap();
+    assert!(short[""].values().any(|v| *v > 0.0), "april_2025 loses vehicles by July 2025");
+}

@@ -210,7 +210,7 @@ fn a_sweep_folder_opens_as_one_dataset_in_pyarrow_polars_and_duckdb() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|s| s["indicator"] == "vehicles_short__IN" && s["group"].as_str().unwrap().contains("approval_civil=0.25"))
+        .find(|s| s["indicator"] == "short__vehicle__IN" && s["group"].as_str().unwrap().contains("approval_civil=0.25"))
         .unwrap();
     assert_eq!(row["n"], 2);
     assert!(
@@ -339,7 +339,7 @@ fn common_random_numbers_narrow_the_interval_of_vehicles_lost() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stats: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     for nation in ["EU", "IN", "KR", "ROW", "US", "world"] {
-        let indicator = format!("vehicles_produced__{nation}");
+        let indicator = format!("output__vehicle__{nation}");
         let row = stats
             .as_array()
             .unwrap()

@@ -2,7 +2,7 @@
 
 Usage: sweep_readers.py SWEEP_DIR
 Checks that vehicles produced per run and nation, summed from every run's firms.arrow through
-each reader, equal the summary's vehicles_produced__<nation>; exits non-zero on a mismatch.
+each reader, equal the summary's output__vehicle__<nation>; exits non-zero on a mismatch.
 """
 import glob
 import json
@@ -30,7 +30,7 @@ own = glob.glob(f"{d}/**/firms.arrow", recursive=True)
 assert len(own) == len(plan["runs"]), (len(own), len(plan["runs"]))
 firms = ds.dataset(view, format="ipc", partitioning="hive").to_table()
 assert all(k in firms.column_names for k in keys), firms.column_names
-cars = firms.filter(pc.equal(firms["role"].cast(pa.string()), "automaker"))
+cars = firms.filter(pc.equal(firms["commodity"].cast(pa.string()), "vehicle"))
 cars = cars.append_column("nation_s", cars["nation"].cast(pa.string()))
 by_pa = {
     (*[str(r[k]) for k in keys], r["nation_s"]): r["produced_sum"]
@@ -40,7 +40,7 @@ by_pa = {
 # polars: the same folder through its Hive-partitioned IPC scan.
 lf = pl.scan_ipc(f"{view}/**/*.arrow", hive_partitioning=True)
 pdf = (
-    lf.filter(pl.col("role").cast(pl.Utf8) == "automaker")
+    lf.filter(pl.col("commodity").cast(pl.Utf8) == "vehicle")
     .group_by([pl.col(k).cast(pl.Utf8) for k in keys] + [pl.col("nation").cast(pl.Utf8)])
     .agg(pl.col("produced").sum())
     .collect()
@@ -57,7 +57,7 @@ checked = 0
 for r in summary.to_pylist():
     for (key, v) in by_pa.items():
         if list(key[:-1]) == [str(r[k]) for k in keys]:
-            col = f"vehicles_produced__{key[-1]}"
+            col = f"output__vehicle__{key[-1]}"
             assert abs(r[col] - v) <= 1e-6 * max(1.0, abs(v)), (key, r[col], v)
             checked += 1
 assert checked == len(by_pa), (checked, len(by_pa))
@@ -66,8 +66,8 @@ assert checked == len(by_pa), (checked, len(by_pa))
 con = duckdb.connect()
 con.register("summary", summary)
 nation = sorted({k[-1] for k in by_pa})[0]
-rows = con.execute(f"SELECT scenario, avg(vehicles_produced__{nation}) AS v FROM summary GROUP BY scenario ORDER BY scenario").fetchall()
+rows = con.execute(f"SELECT scenario, avg(output__vehicle__{nation}) AS v FROM summary GROUP BY scenario ORDER BY scenario").fetchall()
 for scen, v in rows:
-    mine = pc.mean(summary.filter(pc.equal(summary["scenario"], scen))[f"vehicles_produced__{nation}"]).as_py()
+    mine = pc.mean(summary.filter(pc.equal(summary["scenario"], scen))[f"output__vehicle__{nation}"]).as_py()
     assert abs(v - mine) <= 1e-6 * abs(mine), (scen, v, mine)
 print(f"ok: {len(files)} runs, {len(by_pa)} run-nation totals agree in pyarrow, polars, the summary and DuckDB")

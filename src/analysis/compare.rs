@@ -1,32 +1,18 @@
 //! `chokepoint compare`: the headline indicators of several runs side by side, and their
 //! differences against the first run.
 //!
-//! A stall is a day on which an automaker loses at least 10% of its planned output for lack
-//! of inputs. "Inside" prices are those of the controlling nation's price region; the
-//! outside/inside ratio is the highest price among the other regions over the inside price.
+//! Downstream indicators are those of the final producers, whatever their role
+//! ([`crate::analysis::downstream`]). "Inside" prices are those of the controlling nation's
+//! price region; the outside/inside ratio is the highest price among the other regions over
+//! the inside price.
 
+use crate::analysis::downstream::downstream;
+pub use crate::analysis::downstream::{Downstream, FinalProducer, STALL_SHARE};
 use crate::model::Model;
 use crate::model::calendar::Date;
 use crate::output::read::{ReadError, RunFolder};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// Share of planned output lost that makes a day a stall.
-pub const STALL_SHARE: f64 = 0.10;
-
-/// Vehicles made and lost in one nation over a run.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Vehicles {
-    pub produced: f64,
-    /// Planned output not made for lack of inputs.
-    pub short: f64,
-    /// First day an automaker of the nation stalled, if any.
-    pub first_stall: Option<String>,
-    /// Days from the first control's activation to that stall.
-    pub days_to_first_stall: Option<i32>,
-    /// Stalled automaker-days.
-    pub stall_days: u32,
-}
 
 /// Licence statistics of a run.
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
@@ -61,7 +47,10 @@ pub struct Indicators {
     pub seed: u64,
     /// Date the first export control took effect, if any.
     pub first_control: Option<String>,
-    pub vehicles: BTreeMap<String, Vehicles>,
+    /// `"commodity:nation"` of every final good -> what its producers made and lost.
+    pub downstream: BTreeMap<String, Downstream>,
+    /// Firm id of every final producer -> its stalls.
+    pub final_producers: BTreeMap<String, FinalProducer>,
     /// (exporter, commodity) -> month (YYYY-MM) -> quantity, for controlled goods of the
     /// controlling nations of any compared run.
     pub controlled_exports: BTreeMap<String, BTreeMap<String, f64>>,
@@ -99,61 +88,7 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 /// compared runs, so that every run reports the same series.
 pub fn indicators(run: &RunFolder, goods: &BTreeSet<(String, String)>) -> Result<Indicators, ReadError> {
     let start = Date::parse(&run.model.calendar.start).map(|d| d.0).unwrap_or(0);
-    // First control: active at the start, or the first activation event.
-    let mut first_control: Option<i32> = run.model.policies.controls.iter().any(|c| c.active).then_some(start);
-    let events = run.columns("events", &["kind", "date"])?;
-    let (ekind, edate) = (events.codes("kind")?, events.i32s("date")?);
-    for (i, d) in edate.iter().enumerate() {
-        if ekind.name(i) == "activate" {
-            let d = d.unwrap_or(start);
-            first_control = Some(first_control.map_or(d, |f| f.min(d)));
-        }
-    }
-
-    // Work on dictionary codes, not strings: a run has hundreds of thousands of rows.
-    let firms = run.columns("firms", &["role", "nation", "date", "produced", "planned", "shortfall"])?;
-    let (role, nation, date) = (firms.codes("role")?, firms.codes("nation")?, firms.i32s("date")?);
-    let (produced, planned, short) = (firms.f64s("produced")?, firms.f64s("planned")?, firms.f64s("shortfall")?);
-    let automaker = role.code("automaker");
-    #[derive(Clone, Copy, Default)]
-    struct Tally {
-        produced: f64,
-        short: f64,
-        stall_days: u32,
-        first_stall: Option<i32>,
-    }
-    let mut per_nation: Vec<Option<Tally>> = vec![None; nation.names.len()];
-    for i in 0..role.len() {
-        if Some(role.codes[i]) != automaker {
-            continue;
-        }
-        let v = per_nation[nation.codes[i] as usize].get_or_insert_default();
-        v.produced += produced[i];
-        v.short += short[i];
-        if planned[i] > 0.0 && short[i] >= STALL_SHARE * planned[i] {
-            v.stall_days += 1;
-            let d = date[i].unwrap_or(start);
-            if v.first_stall.is_none_or(|f| d < f) {
-                v.first_stall = Some(d);
-            }
-        }
-    }
-    let vehicles: BTreeMap<String, Vehicles> = per_nation
-        .iter()
-        .zip(&nation.names)
-        .filter_map(|(t, n)| {
-            t.map(|t| {
-                let v = Vehicles {
-                    produced: t.produced,
-                    short: t.short,
-                    first_stall: t.first_stall.map(date_str),
-                    days_to_first_stall: t.first_stall.and_then(|d| first_control.map(|c| d - c)),
-                    stall_days: t.stall_days,
-                };
-                (n.clone(), v)
-            })
-        })
-        .collect();
+    let down = downstream(run)?;
 
     let flows = run.columns("flows", &["exporter", "commodity", "date", "quantity"])?;
     let (ex, com, fd, q) = (
@@ -289,8 +224,9 @@ pub fn indicators(run: &RunFolder, goods: &BTreeSet<(String, String)>) -> Result
         run: run.label(),
         model: run.model.name.clone(),
         seed: run.model.seed,
-        first_control: first_control.map(date_str),
-        vehicles,
+        first_control: down.first_control.map(date_str),
+        downstream: down.downstream,
+        final_producers: down.final_producers,
         controlled_exports,
         prices: peaks,
         licences: l,
@@ -355,21 +291,21 @@ pub fn rows(all: &[Indicators]) -> Vec<Row> {
     let mut rows = Vec::new();
     let first = &all[0];
     for ind in all {
-        let nations: BTreeSet<&String> = first.vehicles.keys().chain(ind.vehicles.keys()).collect();
-        for n in nations {
-            let v = ind.vehicles.get(n);
-            let f = first.vehicles.get(n);
+        let keys: BTreeSet<&String> = first.downstream.keys().chain(ind.downstream.keys()).collect();
+        for k in keys {
+            let v = ind.downstream.get(k);
+            let f = first.downstream.get(k);
             let produced = v.map(|v| v.produced);
-            push(&mut rows, "vehicles", &ind.run, n, "produced", produced, f.map(|f| f.produced));
-            // Vehicles lost against the first run: its output minus this run's.
+            push(&mut rows, "downstream", &ind.run, k, "produced", produced, f.map(|f| f.produced));
+            // Units lost against the first run: its output minus this run's.
             let lost = match (f, v) {
                 (Some(f), Some(v)) => Some(f.produced - v.produced),
                 _ => None,
             };
             rows.push(Row {
-                section: "vehicles",
+                section: "downstream",
                 run: ind.run.clone(),
-                key: n.clone(),
+                key: k.clone(),
                 indicator: "lost_vs_first",
                 value: lost,
                 text: None,
@@ -381,30 +317,51 @@ pub fn rows(all: &[Indicators]) -> Vec<Row> {
             });
             push(
                 &mut rows,
-                "vehicles",
+                "downstream",
                 &ind.run,
-                n,
+                k,
                 "short_of_inputs",
                 v.map(|v| v.short),
                 f.map(|f| f.short),
             );
             push(
                 &mut rows,
-                "vehicles",
+                "downstream",
                 &ind.run,
-                n,
+                k,
                 "stall_days",
                 v.map(|v| f64::from(v.stall_days)),
                 f.map(|f| f64::from(f.stall_days)),
             );
             push_text(
                 &mut rows,
-                "vehicles",
+                "downstream",
                 &ind.run,
-                n,
+                k,
                 "first_stall",
                 v.and_then(|v| v.first_stall.clone()),
                 v.and_then(|v| v.days_to_first_stall).map(f64::from),
+            );
+        }
+        for (firm, p) in &ind.final_producers {
+            let f = first.final_producers.get(firm);
+            push(
+                &mut rows,
+                "final_producers",
+                &ind.run,
+                firm,
+                "stall_days",
+                Some(f64::from(p.stall_days)),
+                f.map(|f| f64::from(f.stall_days)),
+            );
+            push_text(
+                &mut rows,
+                "final_producers",
+                &ind.run,
+                firm,
+                "first_stall",
+                p.first_stall.clone(),
+                p.days_to_first_stall.map(f64::from),
             );
         }
         for (good, months) in &ind.controlled_exports {
@@ -488,14 +445,6 @@ pub fn rows(all: &[Indicators]) -> Vec<Row> {
     rows
 }
 
-fn fmt_num(v: Option<f64>) -> String {
-    match v {
-        None => "-".into(),
-        Some(x) if x.abs() >= 100.0 => format!("{x:.0}"),
-        Some(x) => format!("{x:.3}"),
-    }
-}
-
 /// CSV of [`rows`].
 pub fn to_csv(rows: &[Row]) -> String {
     let mut s = String::from("section,run,key,indicator,value,text,vs_first,pct_of_first\n");
@@ -512,67 +461,6 @@ pub fn to_csv(rows: &[Row]) -> String {
             opt(r.vs_first),
             opt(r.pct_of_first)
         ));
-    }
-    s
-}
-
-/// A human-readable table: one block per section, one column per run.
-pub fn to_table(all: &[Indicators], rows: &[Row]) -> String {
-    let runs: Vec<&str> = all.iter().map(|i| i.run.as_str()).collect();
-    let mut s = String::new();
-    s.push_str(&format!("runs: {} (differences are against {})\n", runs.join(", "), runs[0]));
-    for ind in all {
-        s.push_str(&format!(
-            "  {}: model {}, seed {}, first control {}\n",
-            ind.run,
-            ind.model,
-            ind.seed,
-            ind.first_control.as_deref().unwrap_or("none")
-        ));
-    }
-    let sections = ["vehicles", "controlled_exports", "prices", "licences"];
-    for sec in sections {
-        let keys: Vec<(String, &'static str)> = {
-            let mut seen = Vec::new();
-            for r in rows.iter().filter(|r| r.section == sec) {
-                let k = (r.key.clone(), r.indicator);
-                if !seen.contains(&k) {
-                    seen.push(k);
-                }
-            }
-            seen
-        };
-        if keys.is_empty() {
-            continue;
-        }
-        s.push_str(&format!("\n{sec}\n  {:<34} {:<26}", "key", "indicator"));
-        for r in &runs {
-            s.push_str(&format!(" {r:>20}"));
-        }
-        s.push('\n');
-        for (k, ind) in keys {
-            s.push_str(&format!("  {k:<34} {ind:<26}"));
-            for run in &runs {
-                let cell = rows
-                    .iter()
-                    .find(|r| r.section == sec && r.run == *run && r.key == k && r.indicator == ind);
-                let txt = match cell {
-                    None => "-".to_string(),
-                    Some(r) if r.text.is_some() || (r.indicator == "first_stall") => match (&r.text, r.value) {
-                        (Some(t), Some(d)) => format!("{t} (+{d:.0}d)"),
-                        (Some(t), None) => t.clone(),
-                        _ => "never".into(),
-                    },
-                    Some(r) => match r.pct_of_first {
-                        Some(p) if *run != runs[0] && r.indicator != "lost_vs_first" => format!("{} ({p:+.1}%)", fmt_num(r.value)),
-                        Some(p) if r.indicator == "lost_vs_first" => format!("{} ({p:.1}%)", fmt_num(r.value)),
-                        _ => fmt_num(r.value),
-                    },
-                };
-                s.push_str(&format!(" {txt:>20}"));
-            }
-            s.push('\n');
-        }
     }
     s
 }

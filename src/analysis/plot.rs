@@ -2,10 +2,14 @@
 //! commodity with `--by`), or for a sweep one median line with a 90% band (5th–95th
 //! percentile over seeds) per scenario and grid point. SVG or PNG, by the file's extension.
 //!
-//! Metrics: `vehicle_output` and `vehicles_short` (automakers, vehicles per month; `--by
-//! nation`), `exports` (cross-border shipments, units per month; `--by nation` for the exporter
-//! or `--by commodity`), `price:<commodity>` (monthly mean price in each price region, USD).
+//! Metrics: `output:<good>` and `short:<good>` (units of a final good made, or planned and not
+//! made for lack of inputs, per month by its final producers, whatever their role; `--by
+//! nation`), with `vehicle_output` and `vehicles_short` kept as names for `output:vehicle` and
+//! `short:vehicle`; `exports` (cross-border shipments, units per month; `--by nation` for the
+//! exporter or `--by commodity`), `price:<commodity>` (monthly mean price in each price region,
+//! USD).
 
+use crate::analysis::downstream::final_goods;
 use crate::model::calendar::Date;
 use crate::output::read::{ReadError, RunFolder};
 use plotters::prelude::*;
@@ -32,21 +36,37 @@ pub fn series(run: &RunFolder, metric: &str, by: Option<By>) -> Result<Series, S
     let e = |e: ReadError| e.to_string();
     let mut out: Series = BTreeMap::new();
     match metric {
-        "vehicle_output" | "vehicles_short" => {
+        m if m.starts_with("output:") || m.starts_with("short:") || m == "vehicle_output" || m == "vehicles_short" => {
+            let (column, good) = match m {
+                "vehicle_output" => ("produced", "vehicle"),
+                "vehicles_short" => ("shortfall", "vehicle"),
+                _ => {
+                    let (kind, good) = m.split_once(':').expect("output: or short:");
+                    (if kind == "output" { "produced" } else { "shortfall" }, good)
+                }
+            };
             if by == Some(By::Commodity) {
                 return Err(format!("{metric} can be split --by nation only"));
             }
-            let t = run.table("firms").map_err(e)?;
-            let (role, nation, date) = (
-                t.codes("role").map_err(e)?,
+            let finals = final_goods(&run.model);
+            if !finals.iter().any(|g| g == good) {
+                return Err(format!(
+                    "{metric}: model {} ({}) has no final good `{good}`; its final goods: {}",
+                    run.model.name,
+                    run.dir.display(),
+                    if finals.is_empty() { "none".to_string() } else { finals.join(", ") }
+                ));
+            }
+            let t = run.columns("firms", &["commodity", "nation", "date", column]).map_err(e)?;
+            let (com, nation, date) = (
+                t.codes("commodity").map_err(e)?,
                 t.codes("nation").map_err(e)?,
                 t.i32s("date").map_err(e)?,
             );
-            let v = t
-                .f64s(if metric == "vehicle_output" { "produced" } else { "shortfall" })
-                .map_err(e)?;
-            for i in 0..role.len() {
-                if role.name(i) == "automaker" {
+            let v = t.f64s(column).map_err(e)?;
+            let code = com.code(good);
+            for i in 0..com.len() {
+                if Some(com.codes[i]) == code {
                     let key = if by == Some(By::Nation) {
                         nation.name(i).to_string()
                     } else {
@@ -101,7 +121,7 @@ pub fn series(run: &RunFolder, metric: &str, by: Option<By>) -> Result<Series, S
         }
         _ => {
             return Err(format!(
-                "unknown metric `{metric}`; expected vehicle_output, vehicles_short, exports or price:<commodity>"
+                "unknown metric `{metric}`; expected output:<final good>, short:<final good>, exports or price:<commodity> (vehicle_output and vehicles_short stand for output:vehicle and short:vehicle)"
             ));
         }
     }

@@ -166,6 +166,20 @@ impl Table {
         Ok(out)
     }
 
+    /// A plain (not dictionary-encoded) string column (nulls as "").
+    pub fn strings(&self, name: &str) -> Result<Vec<String>, ReadError> {
+        let mut out = Vec::new();
+        for b in &self.batches {
+            let a = self
+                .column(b, name)?
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or_else(|| err(&self.path, format!("`{name}` is not utf8")))?;
+            out.extend(a.iter().map(|v| v.unwrap_or("").to_string()));
+        }
+        Ok(out)
+    }
+
     /// A dictionary-encoded string column as codes, without a string per row. Batches may
     /// carry different dictionaries; their values are merged into one list of names.
     pub fn codes(&self, name: &str) -> Result<Codes, ReadError> {
