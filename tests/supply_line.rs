@@ -115,3 +115,82 @@ fn with_every_licence_approved_the_buyer_learns_nothing_and_asks_for_its_need() 
     let mean = late.iter().sum::<f64>() / late.len() as f64;
     assert!((mean / 4000.0 - 1.0).abs() <= 0.05, "mean ore stock {mean:.0} t");
 }
+
+/// A big supplier in AA (300 t/day) and a small one in BB (30 t/day, selling 24 of them), three
+/// final producers in BB (40 units/day each, 1 t of ore a unit, 15 days of cover) buying 80% from
+/// AA, 20% from BB. From day 30, AA's ore needs a licence approved 5% of the time after 20
+/// working days: the small supplier's poor fill rate alone does not keep orders off it.
+fn two_suppliers(days: i32) -> Model {
+    let mut firms = vec![
+        firm("big", "AA", "miner", "ore", 300.0, &[], 10.0),
+        firm("small", "BB", "miner", "ore", 30.0, &[], 10.0),
+    ];
+    for k in 0..3 {
+        let mut f = firm(&format!("maker{k}"), "BB", "automaker", "good", 40.0, &[("ore", 1.0)], 15.0);
+        f.suppliers = BTreeMap::from([(
+            "ore".to_string(),
+            Suppliers::ByNation(BTreeMap::from([("AA".to_string(), 0.8), ("BB".to_string(), 0.2)])),
+        )]);
+        firms.push(f);
+    }
+    let route = Route {
+        from: "AA".into(),
+        to: "BB".into(),
+        days: 10,
+        jitter_days: 0,
+        both_ways: false,
+    };
+    let mut m = world(&["AA", "BB"], firms, vec![route], 1, days, 0.0);
+    m.policies.controls.push(ExportControl {
+        id: "aa_ore".into(),
+        nation: "AA".into(),
+        active: false,
+        commodities: [("ore".to_string(), 1.0)].into(),
+        phase_in_days: 0,
+        review_working_days: Dist::Fixed(20.0),
+        approval: Approval {
+            civil: 0.1,
+            civil_by_destination: BTreeMap::new(),
+            defence: 0.1,
+            defence_by_destination: BTreeMap::new(),
+        },
+        validity_days: 90,
+        annual_quota: BTreeMap::new(),
+        banned: vec![],
+        general_licences: vec![],
+        inspection: None,
+    });
+    m.policies.events.push(chokepoint::model::Event {
+        date: "2025-01-31".into(),
+        nation: "AA".into(),
+        action: chokepoint::model::Action::Activate("aa_ore".into()),
+        note: String::new(),
+    });
+    m
+}
+
+#[test]
+fn orders_never_pile_on_a_supplier_that_cannot_deliver_while_another_has_room() {
+    use chokepoint::world::firm::Finished;
+    use chokepoint::world::orders::SupplierBoard;
+    let model = two_suppliers(240);
+    let mut sim = build(&model);
+    let mut piled = 0;
+    while !sim.finished() {
+        sim.step_checked().expect("invariants hold");
+        let deliverable = sim.world.resource::<SupplierBoard>().deliverable.clone();
+        let mut q = sim.world.query::<(&FirmIndex, &Finished)>();
+        let fin: BTreeMap<u32, (f64, f64)> = q.iter(&sim.world).map(|(i, f)| (i.0, (f.received, f.expected_sales))).collect();
+        // The big supplier has room: what it can deliver passes what it is asked.
+        let big_has_room = deliverable[0] > fin[&0].1;
+        if fin[&1].0 > 1.5 * deliverable[1] && big_has_room {
+            piled += 1;
+        }
+    }
+    // Without the cap and the fill-rate trust, the small supplier is asked for more than 1.5x
+    // what it can deliver on 137 of the 240 days.
+    assert!(
+        piled <= 10,
+        "the small supplier was asked for more than 1.5x what it can deliver on {piled} days"
+    );
+}

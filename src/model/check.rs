@@ -163,6 +163,8 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
             f64::from(b.application_interval_days),
             Bounds::closed(1.0, MAX_DAYS),
         ),
+        ("fill_memory_days", b.fill_memory_days, Bounds::closed(1.0, MAX_DAYS)),
+        ("overask_limit", b.overask_limit, Bounds::closed(1.0, 100.0)),
     ] {
         range(src, &[F("buying"), F(name)], "buying: ", name, v, bounds, "")?;
     }

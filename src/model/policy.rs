@@ -253,7 +253,8 @@ pub enum Condition {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Buying {
-    /// Elasticity of a supplier's share to its landed-cost factor (1 + tariff), 0 to 100.
+    /// Elasticity of a supplier's share to its landed cost (the price in the supplier's region
+    /// × (1 + tariff)) relative to the buyer's cheapest supplier of the input, 0 to 100.
     pub tariff_sensitivity: f64,
     /// How fast a buyer learns the approval share of a supply line under licence: each decision
     /// on the line moves the learned share this part of the way to its outcome (1 approved,
@@ -269,4 +270,24 @@ pub struct Buying {
     pub licence_wait_memory_days: f64,
     /// A buyer files at most one application per supplier per this many days (1 to 3,650).
     pub application_interval_days: u32,
+    /// Mean age in days of the smoothing of each link's fill rate (filled ÷ ordered), the
+    /// buyer's trust that the link delivers; 1 to 3,650.
+    #[serde(default = "default_fill_memory_days")]
+    pub fill_memory_days: f64,
+    /// The most a buyer asks of a supplier per tick, as a multiple of what the supplier can
+    /// deliver to it: its share (by past orders) of the supplier's published deliverable when
+    /// the supplier is oversubscribed, or its own orders plus its part of the spare (by its
+    /// share of the supplier's sales at the start) otherwise. The rest
+    /// goes to the buyer's other suppliers with room, and only when none has room is any
+    /// supplier asked for more. 1 to 100.
+    #[serde(default = "default_overask_limit")]
+    pub overask_limit: f64,
+}
+
+fn default_fill_memory_days() -> f64 {
+    30.0
+}
+
+fn default_overask_limit() -> f64 {
+    1.0
 }

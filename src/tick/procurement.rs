@@ -1,14 +1,28 @@
-//! Procurement (tick step 3): stock-and-supply-line buying, split across suppliers.
+//! Procurement (tick step 3): buyers learn how well each supplier delivered, suppliers publish
+//! what they can deliver, and buyers order by the stock-and-supply-line rule, split across
+//! their suppliers by what each is expected to deliver and capped by what it can.
 
 use crate::world::clock::Clock;
-use crate::world::firm::{FirmIndex, Inputs, Plant, Production};
-use crate::world::orders::{NO_LICENCE, Order, OrderBook, SupplyLinks};
+use crate::world::firm::{Finished, FirmIndex, Inputs, Plant, Production};
+use crate::world::orders::{NO_LICENCE, Order, OrderBook, SupplierBoard, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
 use crate::world::registry::Registry;
 use bevy_ecs::prelude::*;
 
-/// Each firm orders, for each input, its expected use plus a share of the gap between its
+/// What procurement reads of every firm: as a buyer (its inputs and plan) and as a supplier
+/// (what it holds and can make).
+type BuyingFirm<'a> = (&'a FirmIndex, &'a Plant, &'a Inputs, &'a Production, &'a Finished);
+
+/// Each buyer first learns from last tick's orders, still in the book: every link's fill rate
+/// (filled ÷ ordered) moves towards what it was, smoothed over `buying.fill_memory_days` (the
+/// supplier satisfaction of DisruptSC, Colon et al. 2021, with memory), and the units it
+/// ordered on the link are smoothed into its claim on the supplier. Each supplier then
+/// publishes what it can deliver: its finished stock plus what it can make tomorrow from its
+/// capacity and input stocks (Acclimate's sellers publish their possible production, Otto et
+/// al. 2017).
+///
+/// Each firm then orders, for each input, its expected use plus a share of the gap between its
 /// target position and its position (the stock-and-supply-line rule of Sterman's *Business
 /// Dynamics*, ch. 17). The target position is expected use over its cover days, the mean
 /// transit time and the licence wait it has learned to expect; the position is stock on hand,
@@ -17,25 +31,48 @@ use bevy_ecs::prelude::*;
 /// discounted by its expected yield, ch. 18: what may be refused is not counted as coming).
 /// The share closed per tick is `tick_days / planning.stock_adjust_days`; closing only part of
 /// the gap each tick keeps small swings in final demand from growing into large swings
-/// upstream (the bullwhip effect of full order-up-to buying). Orders are split across
-/// suppliers in proportion to share × expected delivered share × (1 + tariff)^(−tariff_sensitivity),
-/// where the expected delivered share of a line is 1 − x + x × learned approval for the share
-/// x of an order that needs a licence: buyers turn away from lines whose licences are refused,
-/// and from tariffed origins, towards those that deliver.
+/// upstream (the bullwhip effect of full order-up-to buying).
+///
+/// The order is split across suppliers in proportion to share × fill rate × expected delivered
+/// share × (1 + tariff)^(−tariff_sensitivity), where the expected delivered share of a line is
+/// 1 − x + x × learned approval for the share x of an order that needs a licence. (Buyers pay
+/// their own region's price whoever sells, so a buyer's suppliers differ in cost by the tariff.)
+/// No supplier is asked for more than `overask_limit` × what it can deliver to this buyer (its
+/// share, by past orders, of its deliverable when it is oversubscribed; its own orders plus its
+/// part of the spare otherwise, by its share of the supplier's sales at the start): the rest goes to the buyer's other suppliers with room, in proportion to
+/// their weights, and only when none has room is anyone asked for more.
+#[allow(clippy::too_many_arguments)]
 pub fn place_orders(
-    firms: Query<(&FirmIndex, &Plant, &Inputs, &Production)>,
-    links: Res<SupplyLinks>,
+    firms: Query<BuyingFirm>,
+    mut links: ResMut<SupplyLinks>,
+    mut board: ResMut<SupplierBoard>,
     registry: Res<Registry>,
     policy: Res<PolicyState>,
     clock: Res<Clock>,
     params: Res<Params>,
     mut book: ResMut<OrderBook>,
 ) {
-    book.orders.clear();
     let tick_days = f64::from(clock.tick_days);
+    if clock.tick > 0 {
+        learn_from_fills(
+            &book.orders,
+            &mut links,
+            tick_days,
+            params.buying.fill_memory_days,
+            params.planning.demand_smoothing_days,
+        );
+    }
+    publish_deliverables(&firms, &mut board);
+    let book = &mut *book;
+    book.orders.clear();
     let adjust = (tick_days / params.planning.stock_adjust_days).min(1.0);
     let sensitivity = params.buying.tariff_sensitivity;
+    let overask = params.buying.overask_limit;
     let (tick, td) = (clock.tick, clock.tick_days);
+    let links = &*links;
+    // A link's weight: base share x fill rate x expected delivered share x landed-cost term.
+    // Buyers pay their own region's price whoever sells (as customs values imports), so a
+    // buyer's suppliers differ in landed cost by the tariff only.
     let weight = |li: u32, importer: u16, commodity: u16| {
         let l = &links.links[li as usize];
         let exporter = registry.nation[l.supplier as usize];
@@ -55,9 +92,24 @@ pub fn place_orders(
         } else {
             1.0
         };
-        l.share * delivered * landed
+        l.share * links.fill[li as usize] * delivered * landed
     };
-    for (idx, plant, inputs, prod) in &firms {
+    // What the supplier of a link can deliver to this buyer per tick: its share of the
+    // supplier's deliverable by the buyer's past orders when the supplier is oversubscribed,
+    // else the buyer's own orders plus its part of the supplier's spare.
+    let cap = |li: u32| {
+        let s = links.links[li as usize].supplier as usize;
+        let deliverable = board.deliverable[s];
+        let claims = firms.get(registry.entity[s]).map_or(0.0, |(_, _, _, _, fin)| fin.expected_sales);
+        let own = links.expected[li as usize];
+        let fair = if claims >= deliverable && claims > 0.0 {
+            deliverable * own / claims
+        } else {
+            own + (deliverable - claims) * links.spare_share[li as usize]
+        };
+        overask * fair
+    };
+    for (idx, plant, inputs, prod, _) in &firms {
         let cover_ticks = inputs.cover_days / tick_days;
         for (k, s) in inputs.slots.iter().enumerate() {
             let use_per_tick = prod.expected_output * s.per_unit;
@@ -71,13 +123,13 @@ pub fn place_orders(
             if gap <= 0.0 {
                 continue;
             }
-            let total: f64 = (from..from + len).map(|li| weight(li, plant.nation, s.commodity)).sum();
-            if total <= 0.0 {
-                continue;
-            }
+            book.split.clear();
             for li in from..from + len {
-                let w = weight(li, plant.nation, s.commodity);
-                if w <= 0.0 {
+                book.split.push((li, weight(li, plant.nation, s.commodity), cap(li), 0.0));
+            }
+            split(&mut book.split, gap);
+            for &(li, _, _, q) in &book.split {
+                if q <= 0.0 {
                     continue;
                 }
                 book.orders.push(Order {
@@ -85,7 +137,7 @@ pub fn place_orders(
                     buyer: idx.0,
                     slot: k as u16,
                     commodity: s.commodity,
-                    quantity: gap * w / total,
+                    quantity: q,
                     filled: 0.0,
                     link: li,
                     licence: NO_LICENCE,
@@ -95,4 +147,112 @@ pub fn place_orders(
     }
     // A fixed order, whatever the order in which the ECS visited the firms.
     book.orders.sort_unstable_by_key(|o| (o.supplier, o.buyer, o.slot, o.licence));
+}
+
+/// Updates every link's fill rate and its buyer's smoothed orders from last tick's orders
+/// (ordered and filled per link, licensed standing orders included). A link nobody ordered on
+/// keeps its fill rate, and its claim on the supplier fades.
+fn learn_from_fills(orders: &[Order], links: &mut SupplyLinks, tick_days: f64, fill_memory_days: f64, smoothing_days: f64) {
+    for o in orders {
+        links.ordered[o.link as usize] += o.quantity;
+        links.filled[o.link as usize] += o.filled;
+    }
+    let fill_step = (tick_days / fill_memory_days).min(1.0);
+    let claim_step = (tick_days / smoothing_days).min(1.0);
+    let SupplyLinks {
+        fill,
+        expected,
+        ordered,
+        filled,
+        ..
+    } = links;
+    for (((f, e), o), d) in fill
+        .iter_mut()
+        .zip(expected.iter_mut())
+        .zip(ordered.iter_mut())
+        .zip(filled.iter_mut())
+    {
+        if *o > 0.0 {
+            let rate = (*d / *o).min(1.0);
+            *f += fill_step * (rate - *f);
+        }
+        *e += claim_step * (*o - *e);
+        *o = 0.0;
+        *d = 0.0;
+    }
+}
+
+/// Each supplier's deliverable, units: its finished stock after today's production, plus what
+/// it can make tomorrow (its capacity, or less if its input stocks allow less). Orders beyond
+/// today's stock are rationed today, but they show the supplier the demand its spare capacity
+/// can meet: a bound on stock alone would hold a supplier with spare capacity at its old sales.
+fn publish_deliverables(firms: &Query<BuyingFirm>, board: &mut SupplierBoard) {
+    for (idx, plant, inputs, _, fin) in firms {
+        let makeable = inputs
+            .slots
+            .iter()
+            .filter(|s| s.per_unit > 0.0)
+            .map(|s| s.stock.max(0.0) / s.per_unit)
+            .fold(plant.capacity, f64::min);
+        board.deliverable[idx.0 as usize] = fin.stock.max(0.0) + makeable;
+    }
+}
+
+/// Splits `total` units over links (link, weight, cap, units) in proportion to their weights,
+/// none above its cap: a link whose share would pass its cap gets its cap, and the rest is
+/// shared again among the others (water-filling). What no link has room for is then spread
+/// over all links with a weight, in proportion to it.
+fn split(links: &mut [(u32, f64, f64, f64)], total: f64) {
+    let mut rest = total;
+    loop {
+        let open = |e: &(u32, f64, f64, f64)| e.1 > 0.0 && e.3 < e.2;
+        let weights: f64 = links.iter().filter(|e| open(e)).map(|e| e.1).sum();
+        if weights <= 0.0 || rest <= 0.0 {
+            break;
+        }
+        let clipped = links.iter().any(|e| open(e) && e.3 + rest * e.1 / weights >= e.2);
+        if !clipped {
+            for e in links.iter_mut().filter(|e| open(e)) {
+                e.3 += rest * e.1 / weights;
+            }
+            return;
+        }
+        let share = rest;
+        for e in links.iter_mut().filter(|e| open(e)) {
+            if e.3 + share * e.1 / weights >= e.2 {
+                rest -= e.2 - e.3;
+                e.3 = e.2;
+            }
+        }
+    }
+    let weights: f64 = links.iter().filter(|e| e.1 > 0.0).map(|e| e.1).sum();
+    if rest > 0.0 && weights > 0.0 {
+        for e in links.iter_mut().filter(|e| e.1 > 0.0) {
+            e.3 += rest * e.1 / weights;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split;
+
+    #[test]
+    fn shares_follow_weights_until_a_cap_binds_then_the_rest_goes_to_those_with_room() {
+        let mut l = vec![(0, 1.0, 100.0, 0.0), (1, 3.0, 100.0, 0.0)];
+        split(&mut l, 40.0);
+        assert_eq!((l[0].3, l[1].3), (10.0, 30.0));
+        // The heavier link can take only 20: the other takes the rest.
+        let mut l = vec![(0, 1.0, 100.0, 0.0), (1, 3.0, 20.0, 0.0)];
+        split(&mut l, 40.0);
+        assert_eq!((l[0].3, l[1].3), (20.0, 20.0));
+        // No room anywhere for the last 10: spread by weight over both.
+        let mut l = vec![(0, 1.0, 10.0, 0.0), (1, 3.0, 20.0, 0.0)];
+        split(&mut l, 40.0);
+        assert_eq!((l[0].3, l[1].3), (12.5, 27.5));
+        // A link without weight gets nothing, whatever its room.
+        let mut l = vec![(0, 0.0, 100.0, 0.0), (1, 1.0, 5.0, 0.0)];
+        split(&mut l, 8.0);
+        assert_eq!((l[0].3, l[1].3), (0.0, 8.0));
+    }
 }

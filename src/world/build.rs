@@ -14,7 +14,7 @@ use crate::world::firm::{Finished, FirmIndex, InputSlot, Inputs, LineRule, LineS
 use crate::world::invariants::{Invariants, MaterialTotals};
 use crate::world::licences::Licensing;
 use crate::world::network::Network;
-use crate::world::orders::{OrderBook, SupplyLinks};
+use crate::world::orders::{OrderBook, SupplierBoard, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
 use crate::world::prices::PriceBook;
@@ -107,6 +107,7 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, seed: u6
                     });
                 }
                 links.links.push(l.clone());
+                links.expected.push(flow.max(0.0));
             }
             let use_per_tick = y * input.per_unit;
             let cid = &network.commodities[input.commodity as usize];
@@ -293,6 +294,13 @@ pub fn insert_resources(
     world.insert_resource(Licensing::new(links.links.len()));
     links.approval = vec![1.0; links.links.len()];
     links.pending = vec![0.0; links.links.len()];
+    links.fill = vec![1.0; links.links.len()];
+    links.spare_share = spare_shares(&links, network.firms.len());
+    links.ordered = vec![0.0; links.links.len()];
+    links.filled = vec![0.0; links.links.len()];
+    world.insert_resource(SupplierBoard {
+        deliverable: vec![0.0; network.firms.len()],
+    });
     world.insert_resource(links);
     world.insert_resource(OrderBook::default());
     world.insert_resource(queue);
@@ -307,4 +315,23 @@ pub fn insert_resources(
         now: vec![MaterialTotals::default(); nc],
         ..Default::default()
     });
+}
+
+/// Each link's share of its supplier's starting sales (equal shares for a supplier that sold
+/// nothing), summed in link order.
+fn spare_shares(links: &SupplyLinks, firms: usize) -> Vec<f64> {
+    let (mut sales, mut count) = (vec![0.0; firms], vec![0u32; firms]);
+    for (l, e) in links.links.iter().zip(&links.expected) {
+        sales[l.supplier as usize] += e;
+        count[l.supplier as usize] += 1;
+    }
+    links
+        .links
+        .iter()
+        .zip(&links.expected)
+        .map(|(l, e)| {
+            let s = l.supplier as usize;
+            if sales[s] > 0.0 { e / sales[s] } else { 1.0 / f64::from(count[s]) }
+        })
+        .collect()
 }

@@ -19,6 +19,30 @@ pub struct SupplyLinks {
     /// Units on each link applied for under licence (filed or batched for filing) and not yet
     /// decided: the part of the buyer's orders on licence that may still be refused.
     pub pending: Vec<f64>,
+    /// The buyer's trust that each link delivers what is asked of it: its fill rate (units
+    /// filled ÷ units ordered, licensed standing orders included), exponentially smoothed over
+    /// `buying.fill_memory_days`; 1 until the supplier fails to fill.
+    pub fill: Vec<f64>,
+    /// Units per tick the buyer's orders on each link have reached its supplier, smoothed as
+    /// suppliers smooth their orders (`planning.demand_smoothing_days`): the buyer's claim on
+    /// the supplier when it cannot serve everyone.
+    pub expected: Vec<f64>,
+    /// Each link's part of its supplier's spare deliverable: its share of the supplier's sales
+    /// at the start (equal parts for a supplier that sold nothing), so that the buyers of a
+    /// supplier with room claim that room once between them, not once each.
+    pub spare_share: Vec<f64>,
+    /// Units ordered and filled on each link in the last tick (tallies, reset each tick).
+    pub ordered: Vec<f64>,
+    pub filled: Vec<f64>,
+}
+
+/// What each supplier can deliver, published to its buyers each tick before they order (by
+/// firm index; Acclimate's sellers publish their possible production in the same way): its
+/// finished stock after the day's production plus what it can make the next day from its
+/// capacity and input stocks, units.
+#[derive(Resource, Debug, Default)]
+pub struct SupplierBoard {
+    pub deliverable: Vec<f64>,
 }
 
 /// `Order::licence` of an order not placed under a licence.
@@ -48,4 +72,7 @@ pub struct Order {
 #[derive(Resource, Debug, Default)]
 pub struct OrderBook {
     pub orders: Vec<Order>,
+    /// Scratch for splitting one input's order across its links: (link, weight, cap, units);
+    /// reused, so splitting allocates nothing once grown.
+    pub split: Vec<(u32, f64, f64, f64)>,
 }

@@ -78,6 +78,8 @@ pub fn world(nations: &[&str], firms: Vec<Firm>, routes: Vec<Route>, tick_days: 
             min_expected_approval: 0.1,
             licence_wait_memory_days: 30.0,
             application_interval_days: 7,
+            fill_memory_days: 30.0,
+            overask_limit: 1.0,
         },
         policies: Policies::default(),
     }
