@@ -189,3 +189,42 @@ fn a_reactive_rule_fires_when_its_condition_has_held_for_its_window_and_not_with
     let scheduled: Vec<i32> = (0..tick.len()).filter(|&i| source[i] == "scheduled").map(|i| tick[i]).collect();
     assert_eq!(scheduled, vec![10, 40, 45]);
 }
+
+#[test]
+fn an_after_rule_fires_once_per_firing_of_its_leader() {
+    let dir = tempfile::tempdir().unwrap();
+    // The leader's condition always holds: with a 1-day window and a 30-day cooldown it fires
+    // on ticks 0, 30, 60 and 90 of the 100 days. Each follower has no cooldown, so only the
+    // edge (one answer per firing) keeps it from firing every day after the first firing.
+    // One follower is listed before the leader and one after: both see a firing the next tick.
+    let policies = r#"(
+        rules: [
+            (id: "before", nation: "YY", when: AfterRule(rule: "leader"), for_days: 1,
+             then: SetTariff(importer: "YY", origin: "CN", commodity: "ore", rate: 0.0), cooldown_days: 0),
+            (id: "leader", nation: "CN", when: TariffAtMost(importer: "YY", origin: "CN", commodity: "part", rate: 0.1),
+             for_days: 1, then: SetTariff(importer: "CN", origin: "YY", commodity: "ore", rate: 0.0), cooldown_days: 30),
+            (id: "after", nation: "YY", when: AfterRule(rule: "leader"), for_days: 1,
+             then: SetTariff(importer: "YY", origin: "CN", commodity: "car", rate: 0.0), cooldown_days: 0),
+            (id: "slow", nation: "YY", when: AfterRule(rule: "leader"), for_days: 3,
+             then: SetTariff(importer: "XX", origin: "CN", commodity: "car", rate: 0.0), cooldown_days: 0),
+        ],
+    )"#;
+    let out = run_text(
+        dir.path(),
+        "after_rule",
+        &world(1, 0.0, r#"ByNation({"CN": 1.0})"#, policies, "2025-04-10", 1),
+    );
+    let ev = read_table(&out.join("events.arrow"));
+    let (tick, source) = (i32s(&ev, "tick"), texts(&ev, "source"));
+    let fired = |id: &str| -> Vec<i32> {
+        (0..tick.len())
+            .filter(|&i| source[i] == format!("rule:{id}"))
+            .map(|i| tick[i])
+            .collect()
+    };
+    assert_eq!(fired("leader"), vec![0, 30, 60, 90]);
+    assert_eq!(fired("before"), vec![1, 31, 61, 91], "once per firing of the leader");
+    assert_eq!(fired("after"), vec![1, 31, 61, 91], "once per firing of the leader");
+    // With a 3-day window the answer comes when the pending firing has been seen for 3 days.
+    assert_eq!(fired("slow"), vec![3, 33, 63, 93]);
+}

@@ -245,7 +245,9 @@ pub enum Condition {
         over_region: String,
         ratio: f64,
     },
-    /// The rule `rule` has fired (at any earlier tick): chains a reaction to a reaction.
+    /// The rule `rule` has fired at an earlier tick and this rule has not yet answered that
+    /// firing: chains a reaction to a reaction. Edge-triggered: the rule fires once per firing
+    /// of `rule` (twice if `rule` fires twice), not on every tick after it.
     AfterRule { rule: String },
 }
 

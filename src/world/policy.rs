@@ -81,6 +81,13 @@ pub struct RuleState {
     /// Consecutive days the condition has held.
     pub held_days: u32,
     pub last_fired: Option<u32>,
+    /// Times the rule has fired since the start.
+    pub fired: u32,
+    /// For an `AfterRule` condition: the index of the rule it follows in
+    /// [`PolicyState::rules`], and how many of that rule's firings this rule has answered
+    /// (it fires once per firing of its leader).
+    pub leader: Option<usize>,
+    pub answered: u32,
 }
 
 /// Regimes, tariffs, the event calendar and the rules' memory.
@@ -183,6 +190,12 @@ impl PolicyState {
                 note: r.note.clone(),
                 held_days: 0,
                 last_fired: None,
+                fired: 0,
+                leader: match &r.when {
+                    Condition::AfterRule { rule } => model.policies.rules.iter().position(|l| l.id == *rule),
+                    _ => None,
+                },
+                answered: 0,
             })
             .collect();
         let mut state = PolicyState {
