@@ -63,15 +63,17 @@ pub fn license_trade(
             let year = today.ymd().0;
             if year != regime.quota_year {
                 regime.quota_year = year;
+                regime.released_before_start = 0.0;
                 regime.approved_this_year.iter_mut().for_each(|x| *x = 0.0);
             }
+            // Under a quota, an application is approved whole or not at all, and only within
+            // what has been released so far this year (unused releases carry over).
             let c = app.commodity as usize;
-            if let Some(q) = regime.quota[c] {
-                if regime.approved_this_year[c] + app.quantity > q {
-                    approved = false;
-                } else {
-                    regime.approved_this_year[c] += app.quantity;
-                }
+            if regime
+                .allowance(c, today)
+                .is_some_and(|a| regime.approved_this_year[c] + app.quantity > a)
+            {
+                approved = false;
             } else {
                 regime.approved_this_year[c] += app.quantity;
             }
