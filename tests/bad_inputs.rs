@@ -848,6 +848,44 @@ static CASES: &[Case] = &[
         at: At::Text("bad.ron", "Weekly", 0),
         message: "Weekly",
     },
+    // ---- issue 10: allocation rules
+    Case {
+        name: "a purchase history remembered for half a day",
+        files: || baseline_edit("history_days: 365.0", "history_days: 0.5"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "0.5)", 0),
+        message: "selling: history_days must be at least 1 days, found 0.5",
+    },
+    Case {
+        name: "an allocation rule that does not exist",
+        files: || baseline_edit("allocation: Proportional", "allocation: Lottery"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "Lottery", 0),
+        message: "Lottery",
+    },
+    Case {
+        name: "a firm's allocation rule that does not exist",
+        files: || {
+            baseline_edit(
+                "(id: \"jp_magnet_shin_etsu\",",
+                "(id: \"jp_magnet_shin_etsu\", allocation: Some(FirstCome),",
+            )
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "FirstCome", 0),
+        message: "FirstCome",
+    },
+    Case {
+        name: "a selling section with an unknown field",
+        files: || baseline_edit("history_days: 365.0", "memory_days: 365.0"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "memory_days: 365", 0),
+        message: "memory_days",
+    },
     // ---- the size estimate
     Case {
         name: "validate prints the estimated output and memory",

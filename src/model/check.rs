@@ -144,6 +144,15 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
         "days",
     )?;
     check_policies(model, src, &nations, &commodities)?;
+    range(
+        src,
+        &[F("selling"), F("history_days")],
+        "selling: ",
+        "history_days",
+        model.selling.history_days,
+        Bounds::closed(1.0, MAX_DAYS),
+        "days",
+    )?;
     let b = &model.buying;
     for (name, v, bounds) in [
         (

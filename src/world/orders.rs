@@ -12,6 +12,12 @@ pub struct SupplyLinks {
     /// How much the buyer trusts each link to deliver, in [reliability_floor, 1]: denied
     /// licences lower it, approvals restore it. It scales the link's share of orders.
     pub reliability: Vec<f64>,
+    /// Each link's purchase history: its deliveries (units filled by the supplier) per tick,
+    /// exponentially smoothed over `selling.history_days`, starting at the link's steady
+    /// flow. A `TurnAndEarn` supplier weighs its buyers by it. Kept up to date only when
+    /// some firm sells by `TurnAndEarn` (`track_history`).
+    pub history: Vec<f64>,
+    pub track_history: bool,
 }
 
 /// `Order::licence` of an order not placed under a licence.
