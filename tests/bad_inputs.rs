@@ -59,6 +59,16 @@ fn baseline_edit(from: &str, to: &str) -> Vec<(&'static str, Input)> {
     vec![("bad.ron", Input::Text(edit("baseline.ron", from, to)))]
 }
 
+/// japan_2010_base.ron (the shipped model with a quota) as `bad.ron`, edited.
+fn japan_edit(from: &str, to: &str) -> Vec<(&'static str, Input)> {
+    vec![("bad.ron", Input::Text(edit("japan_2010_base.ron", from, to)))]
+}
+
+/// japan_2010_base.ron with its quota released in the given way.
+fn quota_release(to: &str) -> Vec<(&'static str, Input)> {
+    japan_edit("quota_release: Monthly,", to)
+}
+
 /// A scenario `bad.ron` (an edit of april_2025.ron) on an unchanged baseline.
 fn april_edit(from: &str, to: &str) -> Vec<(&'static str, Input)> {
     vec![
@@ -788,6 +798,93 @@ static CASES: &[Case] = &[
         code: 0,
         at: At::Success,
         message: "au_miner_mt_weld (no capacity)",
+    },
+    // ---- issue 10: quota release
+    Case {
+        name: "a quota batch in month 13",
+        files: || quota_release("quota_release: Batches([(month: 1, share: 0.5), (month: 13, share: 0.5)]),"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "13, share", 0),
+        message: "export control `cn_export_quota`: quota batch month must be at most 12, found 13",
+    },
+    Case {
+        name: "a quota batch on 31 April",
+        files: || quota_release("quota_release: Batches([(month: 1, share: 0.5), (month: 4, day: 31, share: 0.5)]),"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "31, share", 0),
+        message: "quota batch day must be at most 30, found 31",
+    },
+    Case {
+        name: "a quota batch of no share",
+        files: || quota_release("quota_release: Batches([(month: 1, share: 1.0), (month: 7, share: 0.0)]),"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "0.0)]", 0),
+        message: "quota batch share must be a positive number, found 0",
+    },
+    Case {
+        name: "quota batches out of date order",
+        files: || quota_release("quota_release: Batches([(month: 7, share: 0.5), (month: 1, share: 0.5)]),"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "(month: 1, share: 0.5)]", 0),
+        message: "quota batches must be in date order, each after the one before: batch 2 (month 1, day 1) is not",
+    },
+    Case {
+        name: "quota batch shares that do not sum to 1",
+        files: || quota_release("quota_release: Batches([(month: 1, share: 0.5), (month: 7, share: 0.4)]),"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "[(month: 1, share: 0.5), (month: 7, share: 0.4)", 0),
+        message: "quota batch shares must sum to 1, found a sum of 0.9",
+    },
+    Case {
+        name: "a quota release that does not exist",
+        files: || quota_release("quota_release: Weekly,"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "Weekly", 0),
+        message: "Weekly",
+    },
+    // ---- issue 10: allocation rules
+    Case {
+        name: "a purchase history remembered for half a day",
+        files: || baseline_edit("history_days: 365.0", "history_days: 0.5"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "0.5)", 0),
+        message: "selling: history_days must be at least 1 days, found 0.5",
+    },
+    Case {
+        name: "an allocation rule that does not exist",
+        files: || baseline_edit("allocation: Proportional", "allocation: Lottery"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "Lottery", 0),
+        message: "Lottery",
+    },
+    Case {
+        name: "a firm's allocation rule that does not exist",
+        files: || {
+            baseline_edit(
+                "(id: \"jp_magnet_shin_etsu\",",
+                "(id: \"jp_magnet_shin_etsu\", allocation: Some(FirstCome),",
+            )
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "FirstCome", 0),
+        message: "FirstCome",
+    },
+    Case {
+        name: "a selling section with an unknown field",
+        files: || baseline_edit("history_days: 365.0", "memory_days: 365.0"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "memory_days: 365", 0),
+        message: "memory_days",
     },
     // ---- the size estimate
     Case {

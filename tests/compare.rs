@@ -154,6 +154,7 @@ fn build(dir: &Path, name: &str, r: &Run) {
             dict(&vec!["YY"; k]),
             dict(&vec!["part"; k]),
             nums(&vec![1.0; k]),
+            nums(&l.iter().map(|x| if x.2 == "approved" { 1.0 } else { 0.0 }).collect::<Vec<_>>()),
             nums(&vec![0.0; k]),
             dict(&vec!["civil"; k]),
             Arc::new(Int32Array::from(vec![0; k])),

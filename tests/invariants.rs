@@ -52,6 +52,7 @@ fn with_control(mut m: Model, review: Dist) -> Model {
         },
         validity_days: 90,
         annual_quota: BTreeMap::new(),
+        quota_release: Default::default(),
         banned: vec![],
         general_licences: vec![],
         inspection: None,

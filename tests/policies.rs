@@ -191,3 +191,152 @@ fn a_reactive_rule_fires_when_its_condition_has_held_for_its_window_and_not_with
     let scheduled: Vec<i32> = (0..tick.len()).filter(|&i| source[i] == "scheduled").map(|i| tick[i]).collect();
     assert_eq!(scheduled, vec![10, 40, 45]);
 }
+
+#[test]
+fn an_after_rule_fires_once_per_firing_of_its_leader() {
+    let dir = tempfile::tempdir().unwrap();
+    // The leader's condition always holds: with a 1-day window and a 30-day cooldown it fires
+    // on ticks 0, 30, 60 and 90 of the 100 days. Each follower has no cooldown, so only the
+    // edge (one answer per firing) keeps it from firing every day after the first firing.
+    // One follower is listed before the leader and one after: both see a firing the next tick.
+    let policies = r#"(
+        rules: [
+            (id: "before", nation: "YY", when: AfterRule(rule: "leader"), for_days: 1,
+             then: SetTariff(importer: "YY", origin: "CN", commodity: "ore", rate: 0.0), cooldown_days: 0),
+            (id: "leader", nation: "CN", when: TariffAtMost(importer: "YY", origin: "CN", commodity: "part", rate: 0.1),
+             for_days: 1, then: SetTariff(importer: "CN", origin: "YY", commodity: "ore", rate: 0.0), cooldown_days: 30),
+            (id: "after", nation: "YY", when: AfterRule(rule: "leader"), for_days: 1,
+             then: SetTariff(importer: "YY", origin: "CN", commodity: "car", rate: 0.0), cooldown_days: 0),
+            (id: "slow", nation: "YY", when: AfterRule(rule: "leader"), for_days: 3,
+             then: SetTariff(importer: "XX", origin: "CN", commodity: "car", rate: 0.0), cooldown_days: 0),
+        ],
+    )"#;
+    let out = run_text(
+        dir.path(),
+        "after_rule",
+        &world(1, 0.0, r#"ByNation({"CN": 1.0})"#, policies, "2025-04-10", 1),
+    );
+    let ev = read_table(&out.join("events.arrow"));
+    let (tick, source) = (i32s(&ev, "tick"), texts(&ev, "source"));
+    let fired = |id: &str| -> Vec<i32> {
+        (0..tick.len())
+            .filter(|&i| source[i] == format!("rule:{id}"))
+            .map(|i| tick[i])
+            .collect()
+    };
+    assert_eq!(fired("leader"), vec![0, 30, 60, 90]);
+    assert_eq!(fired("before"), vec![1, 31, 61, 91], "once per firing of the leader");
+    assert_eq!(fired("after"), vec![1, 31, 61, 91], "once per firing of the leader");
+    // With a 3-day window the answer comes when the pending firing has been seen for 3 days.
+    assert_eq!(fired("slow"), vec![3, 33, 63, 93]);
+}
+
+/// Approved applications of a run, as (decision date, quantity), in decision order.
+fn approvals(out: &Path) -> Vec<(i32, f64)> {
+    let lic = read_table(&out.join("licenses.arrow"));
+    let (outcome, decided, q) = (strs(&lic, "outcome"), i32s(&lic, "decided_date"), f64s(&lic, "granted"));
+    let mut v: Vec<(i32, f64)> = (0..outcome.len())
+        .filter(|&i| outcome[i] == "approved")
+        .map(|i| (decided[i], q[i]))
+        .collect();
+    v.sort_by_key(|a| a.0);
+    v
+}
+
+/// Units approved per (year, month).
+fn approved_by_month(approved: &[(i32, f64)]) -> BTreeMap<(i32, u32), f64> {
+    let mut m = BTreeMap::new();
+    for &(d, q) in approved {
+        *m.entry(year_month(d)).or_insert(0.0) += q;
+    }
+    m
+}
+
+/// A quota on CN's parts of 3,000 t a year against a buyer that needs 10 t a day (3,650 t a
+/// year): the quota binds. `release` is the control's `quota_release` field, if given.
+fn quota_run(dir: &Path, name: &str, release: &str) -> Vec<(i32, f64)> {
+    let policies = format!(
+        r#"(controls: [(id: "q", nation: "CN", active: true, commodities: {{"part": 1.0}},
+        review_working_days: Fixed(5.0), approval: (civil: 1.0, defence: 1.0), validity_days: 60,
+        annual_quota: {{"part": 3000.0}}, {release})])"#
+    );
+    approvals(&run_text(
+        dir,
+        name,
+        &world(1, 0.0, r#"ByNation({"CN": 1.0})"#, &policies, "2026-12-31", 7),
+    ))
+}
+
+#[test]
+fn a_quota_approves_no_more_than_it_has_released_at_each_date() {
+    let dir = tempfile::tempdir().unwrap();
+    // Monthly (the default): 250 t on the first of each month; what is not approved carries
+    // over within the year. An application is granted the part that fits (sums of grants are
+    // compared to a relative 1e-12: they add up in another order than the quota's tally).
+    let monthly = quota_run(dir.path(), "monthly", "");
+    let mut cum = 0.0;
+    let mut year = 2025;
+    for &(d, q) in &monthly {
+        let (y, m) = year_month(d);
+        if y != year {
+            (year, cum) = (y, 0.0);
+        }
+        cum += q;
+        assert!(
+            cum <= 250.0 * f64::from(m) * (1.0 + 1e-12),
+            "{y}-{m}: {cum} t approved, only {} t released",
+            250 * m
+        );
+    }
+    let by_month = approved_by_month(&monthly);
+    for y in [2025, 2026] {
+        for m in 1..=12 {
+            let got = by_month.get(&(y, m)).copied().unwrap_or(0.0);
+            assert!(got > 0.0, "exports every month, {y}-{m}: {got}");
+        }
+    }
+    assert!(by_month[&(2026, 1)] <= 250.0, "no January surge: {}", by_month[&(2026, 1)]);
+    // What a month leaves unapproved carries over: some months approve more than 250 t, and
+    // each year approves its quota to within one weekly application (about 70–140 t).
+    assert!(by_month.values().any(|&q| q > 250.0));
+    for y in [2025, 2026] {
+        let total: f64 = by_month.range((y, 1)..=(y, 12)).map(|(_, q)| q).sum();
+        assert!(
+            total > 2850.0 && total <= 3000.0 * (1.0 + 1e-12),
+            "{y}: {total} t approved of 3,000"
+        );
+    }
+
+    // Annual: first come, first served; the year's quota is gone before December and comes
+    // back whole in January.
+    let annual = approved_by_month(&quota_run(dir.path(), "annual", "quota_release: Annual"));
+    let year_total = |m: &BTreeMap<(i32, u32), f64>, y: i32| m.range((y, 1)..=(y, 12)).map(|(_, q)| q).sum::<f64>();
+    assert!(year_total(&annual, 2025) <= 3000.0 * (1.0 + 1e-12), "{}", year_total(&annual, 2025));
+    assert_eq!(
+        annual.get(&(2025, 12)).copied().unwrap_or(0.0),
+        0.0,
+        "the quota is used up by December"
+    );
+    assert!(
+        annual[&(2026, 1)] > 250.0,
+        "the January surge the monthly release removes: {}",
+        annual[&(2026, 1)]
+    );
+
+    // Two batches, half on 1 January and half on 1 July: nothing of the second half before July.
+    let batches = quota_run(
+        dir.path(),
+        "batches",
+        "quota_release: Batches([(month: 1, share: 0.5), (month: 7, day: 1, share: 0.5)])",
+    );
+    let july = chokepoint::model::calendar::Date::parse("2025-07-01").unwrap().0;
+    let first_half: f64 = batches.iter().filter(|a| a.0 < july).map(|a| a.1).sum();
+    let by_month = approved_by_month(&batches);
+    assert!(first_half <= 1500.0 * (1.0 + 1e-12) && first_half > 0.0, "first half: {first_half}");
+    assert!(by_month[&(2025, 7)] > 0.0, "the second batch is released in July");
+    assert!(
+        year_total(&by_month, 2025) <= 3000.0 * (1.0 + 1e-12),
+        "{}",
+        year_total(&by_month, 2025)
+    );
+}

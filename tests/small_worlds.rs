@@ -1,7 +1,7 @@
 //! Properties on small hand-built and random worlds, through the library.
 
 use chokepoint::model::load::Source;
-use chokepoint::model::{Line, LineRationing, Model, Route};
+use chokepoint::model::{Allocation, Line, LineRationing, Model, Route};
 use chokepoint::tick::Simulation;
 use chokepoint::world::network::Network;
 use proptest::prelude::*;
@@ -109,6 +109,65 @@ fn a_supplier_rations_its_buyers_in_proportion_to_their_orders() {
         total_parts_used <= 10.0 * (1.0 + 1e-9),
         "never more than capacity: {total_parts_used}"
     );
+}
+
+/// A parts maker in AA that can make 12 parts a day for two automakers that each need 10: one
+/// at home (car_a, firm 2) and one in BB (car_b, firm 3, holding `b_cover` days of parts).
+/// The world starts in the steady state that assumes the maker serves both, each buying 10
+/// a day from it.
+fn short_supplier(rule: Allocation, b_cover: f64) -> Simulation {
+    let mut firms = vec![
+        firm("mine", "AA", "miner", "ore", 1000.0, &[], 5.0),
+        firm("parts", "AA", "magnet_maker", "part", 12.0, &[("ore", 1.0)], 5.0),
+        firm("car_a", "AA", "automaker", "good", 100.0, &[("part", 0.1)], 5.0),
+        firm("car_b", "BB", "automaker", "good", 100.0, &[("part", 0.1)], b_cover),
+    ];
+    firms[1].allocation = Some(rule);
+    let routes = vec![Route {
+        from: "AA".into(),
+        to: "BB".into(),
+        days: 2,
+        jitter_days: 0,
+        both_ways: true,
+    }];
+    let model = world(&["AA", "BB"], firms, routes, 1, 200, 0.0);
+    let mut sim = build(&model, 1);
+    while !sim.finished() {
+        sim.step();
+    }
+    sim
+}
+
+#[test]
+fn home_first_keeps_the_home_buyer_whole_in_a_shortage() {
+    let mut sim = short_supplier(Allocation::HomeFirst, 5.0);
+    let (a, b) = (shortfalls(&mut sim, 2), shortfalls(&mut sim, 3));
+    assert!(a.iter().all(|&x| x == 0.0), "the home buyer is never short: {a:?}");
+    assert!(b.iter().any(|&x| x > 0.0), "the foreign buyer gets what is left and is short");
+    // Under proportional rationing the same shortage reaches both.
+    let mut sim = short_supplier(Allocation::Proportional, 5.0);
+    assert!(shortfalls(&mut sim, 2).iter().any(|&x| x > 0.0));
+    assert!(shortfalls(&mut sim, 3).iter().any(|&x| x > 0.0));
+}
+
+/// Output of firm `f` per tick over the last 50 ticks.
+fn late_output(sim: &mut Simulation, f: usize) -> f64 {
+    let n = sim.network.firms.len();
+    let rec = sim.recorder_mut();
+    rec.firms.produced.iter().skip(f).step_by(n).skip(150).sum::<f64>() / 50.0
+}
+
+#[test]
+fn turn_and_earn_shares_a_shortage_by_past_purchases_not_by_orders() {
+    // car_b aims at 60 days of parts, car_a at 5: short, car_b orders far more than car_a.
+    // Turn-and-earn shares the 12 parts a day by past purchases (10 and 10 a day): 6 each,
+    // so car_a makes 60 cars a day. Proportional rationing rewards car_b's larger orders.
+    let mut sim = short_supplier(Allocation::TurnAndEarn, 60.0);
+    let a = late_output(&mut sim, 2);
+    assert!((a - 60.0).abs() < 0.6, "car_a makes 60 cars a day: {a}");
+    let mut sim = short_supplier(Allocation::Proportional, 60.0);
+    let a = late_output(&mut sim, 2);
+    assert!(a < 45.0, "proportional: car_a makes {a} cars a day");
 }
 
 /// Output of each line of firm 2 at the first tick, when it has parts for a quarter of the

@@ -144,6 +144,15 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
         "days",
     )?;
     check_policies(model, src, &nations, &commodities)?;
+    range(
+        src,
+        &[F("selling"), F("history_days")],
+        "selling: ",
+        "history_days",
+        model.selling.history_days,
+        Bounds::closed(1.0, MAX_DAYS),
+        "days",
+    )?;
     let b = &model.buying;
     for (name, v, bounds) in [
         (
@@ -288,7 +297,7 @@ fn check_firm(
             check_amounts(src, &at(&line, &[F("recipe")]), &what, &l.recipe)?;
         }
         let total: f64 = f.lines.iter().map(|l| l.share).sum();
-        if (total - 1.0).abs() > 1e-6 {
+        if (total - 1.0).abs() > limits::SHARE_SUM_TOLERANCE {
             return Err(src.error_in(
                 &at(&firm, &[F("lines")]),
                 format!("{what}line shares must sum to 1, found a sum of {}", limits::fmt_num(total)),
@@ -524,6 +533,9 @@ fn check_policies(model: &Model, src: &Source, nations: &BTreeSet<&str>, commodi
                 "",
             )?;
         }
+        if let super::policy::QuotaRelease::Batches(batches) = &c.quota_release {
+            check_batches(src, &at(&here, &[F("quota_release"), I(0)]), &what, batches)?;
+        }
         for field in ["banned", "general_licences"] {
             let list = if field == "banned" { &c.banned } else { &c.general_licences };
             for (k, n) in list.iter().enumerate() {
@@ -707,6 +719,68 @@ fn check_policies(model: &Model, src: &Source, nations: &BTreeSet<&str>, commodi
                 )?;
             }
         }
+    }
+    Ok(())
+}
+
+/// The batches of a batched quota release (at `list`): real dates of the year in strictly
+/// increasing order, each share in (0, 1], the shares summing to 1.
+fn check_batches(src: &Source, list: &[Seg], what: &str, batches: &[super::policy::Batch]) -> Result<(), ModelError> {
+    if batches.is_empty() {
+        return Err(src.error_in(list, format!("{what}quota_release Batches lists no batch")));
+    }
+    let mut previous: Option<(u32, u32)> = None;
+    for (k, b) in batches.iter().enumerate() {
+        let here = at(list, &[I(k)]);
+        range(
+            src,
+            &at(&here, &[F("month")]),
+            what,
+            "quota batch month",
+            f64::from(b.month),
+            Bounds::closed(1.0, 12.0),
+            "",
+        )?;
+        // The month's length in a leap year: a batch on 29 February comes on 1 March in other years.
+        const LONGEST: [u32; 12] = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+        let longest = LONGEST[b.month as usize - 1];
+        range(
+            src,
+            &at(&here, &[F("day")]),
+            what,
+            "quota batch day",
+            f64::from(b.day),
+            Bounds::closed(1.0, f64::from(longest)),
+            "",
+        )?;
+        range(
+            src,
+            &at(&here, &[F("share")]),
+            what,
+            "quota batch share",
+            b.share,
+            Bounds::above(0.0, 1.0),
+            "",
+        )?;
+        if previous.is_some_and(|p| p >= (b.month, b.day)) {
+            return Err(src.error_in(
+                &here,
+                format!(
+                    "{what}quota batches must be in date order, each after the one before: batch {} (month {}, day {}) is not",
+                    k + 1,
+                    b.month,
+                    b.day
+                ),
+            ));
+        }
+        previous = Some((b.month, b.day));
+    }
+    let total: f64 = batches.iter().map(|b| b.share).sum();
+    if (total - 1.0).abs() > limits::SHARE_SUM_TOLERANCE {
+        return Err(src.error_in(
+            list,
+            format!("{what}quota batch shares must sum to 1, found a sum of {}", limits::fmt_num(total)),
+        ));
     }
     Ok(())
 }

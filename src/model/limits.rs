@@ -35,6 +35,8 @@ pub const MAX_RECIPE: f64 = 1e6;
 pub const MAX_QUANTITY: f64 = 1e15;
 /// Largest supplier weight (`Listed` shares, `ByNation` weights; they are normalised).
 pub const MAX_WEIGHT: f64 = 1e12;
+/// How far shares that must sum to 1 (product lines, quota batches) may miss it.
+pub const SHARE_SUM_TOLERANCE: f64 = 1e-6;
 /// Largest tariff rate, as a share of the import value (100 = 10,000%).
 pub const MAX_TARIFF_RATE: f64 = 100.0;
 /// Largest elasticity of tariff-driven supplier shares, `(1 + tariff)^-sensitivity`.

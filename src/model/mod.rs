@@ -40,6 +40,52 @@ pub struct Model {
     /// Export controls, tariffs, scheduled events and reactive rules.
     #[serde(default)]
     pub policies: Policies,
+    /// How a short supplier shares its stock among its orders (default: in proportion to
+    /// the orders).
+    #[serde(default)]
+    pub selling: Selling,
+}
+
+/// How suppliers sell when they are short.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Selling {
+    /// The rule of every supplier without its own `allocation`.
+    #[serde(default)]
+    pub allocation: Allocation,
+    /// Mean age in days of the purchase history that `TurnAndEarn` weighs buyers by (the
+    /// exponential smoothing of each supply link's deliveries), 1 to 3,650.
+    #[serde(default = "year_of_days")]
+    pub history_days: f64,
+}
+
+fn year_of_days() -> f64 {
+    365.0
+}
+
+impl Default for Selling {
+    fn default() -> Selling {
+        Selling {
+            allocation: Allocation::default(),
+            history_days: year_of_days(),
+        }
+    }
+}
+
+/// How a supplier whose orders exceed its stock shares the stock out. It ships all it has
+/// either way; the rule decides who gets it.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub enum Allocation {
+    /// Every order gets the same share of what there is.
+    #[default]
+    Proportional,
+    /// "Turn-and-earn": each order's share is in proportion to its buyer's smoothed past
+    /// purchases from this supplier (capped at the order, the rest shared again); buyers with
+    /// no history share what is left, in proportion to their orders.
+    TurnAndEarn,
+    /// Buyers in the supplier's own nation are served first (in proportion to their orders
+    /// if even they cannot all be served), then the rest in proportion to theirs.
+    HomeFirst,
 }
 
 /// Time: the first day, the length of a tick and the last day.
@@ -141,6 +187,10 @@ pub struct Firm {
     /// How scarce inputs are shared among lines.
     #[serde(default)]
     pub line_rationing: LineRationing,
+    /// How this firm shares its output among buyers when short (default: the model's
+    /// `selling.allocation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocation: Option<Allocation>,
 }
 
 impl Firm {

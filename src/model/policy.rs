@@ -1,6 +1,7 @@
 //! Policies in the model file: export-control regimes, tariffs, scheduled events and
 //! reactive rules. Nations hold them (each names its `nation`).
 
+use crate::model::calendar::Date;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -44,6 +45,9 @@ pub struct ExportControl {
     /// Commodity -> most that may be approved per calendar year, in its unit (0 to 1e15).
     #[serde(default)]
     pub annual_quota: BTreeMap<String, f64>,
+    /// How the annual quotas are released through the year (default `Monthly`).
+    #[serde(default)]
+    pub quota_release: QuotaRelease,
     /// Destinations to which every application is denied at once.
     #[serde(default)]
     pub banned: Vec<String>,
@@ -53,6 +57,97 @@ pub struct ExportControl {
     /// Customs friction on the uncontrolled share of listed commodities.
     #[serde(default)]
     pub inspection: Option<Inspection>,
+}
+
+/// How an annual quota is released through the calendar year. What has been released and not
+/// yet approved carries over to later releases of the same year; nothing carries into the next
+/// year (approvals restart from zero on 1 January).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
+pub enum QuotaRelease {
+    /// The whole quota from 1 January (or from the start of the run), first come first served.
+    Annual,
+    /// One twelfth of the quota on the first day of each month.
+    #[default]
+    Monthly,
+    /// Given shares of the quota released on given days of the year, in date order; the
+    /// shares sum to 1.
+    Batches(Vec<Batch>),
+}
+
+/// One release of a batched quota.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    /// Month of the release, 1 to 12.
+    pub month: u32,
+    /// Day of the month of the release, 1 to the month's length (29 for February); default 1.
+    #[serde(default = "first_day")]
+    pub day: u32,
+    /// Share of the annual quota released, > 0 and at most 1.
+    pub share: f64,
+}
+
+fn first_day() -> u32 {
+    1
+}
+
+impl QuotaRelease {
+    /// Share of the annual quota released by month `month` (1–12), day `day` of a year,
+    /// counting releases on that day.
+    pub fn released(&self, month: u32, day: u32) -> f64 {
+        match self {
+            QuotaRelease::Annual => 1.0,
+            QuotaRelease::Monthly => f64::from(month) / 12.0,
+            QuotaRelease::Batches(batches) => batches.iter().filter(|b| (b.month, b.day) <= (month, day)).map(|b| b.share).sum(),
+        }
+    }
+
+    /// Share of the quota of `start`'s year released before `start`, which a run starting
+    /// then counts as already used (its earlier allowances were spent before the run): 0 for a
+    /// run starting on 1 January, and for `Annual`, whose run has the whole quota of its first
+    /// year.
+    pub fn released_before(&self, start: Date) -> f64 {
+        let (y, m, d) = start.plus_days(-1).ymd();
+        if y != start.ymd().0 || *self == QuotaRelease::Annual {
+            return 0.0;
+        }
+        self.released(m, d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotas_release_their_shares_on_their_dates() {
+        let batches = QuotaRelease::Batches(vec![
+            Batch {
+                month: 1,
+                day: 1,
+                share: 0.25,
+            },
+            Batch {
+                month: 7,
+                day: 15,
+                share: 0.75,
+            },
+        ]);
+        assert_eq!(batches.released(1, 1), 0.25);
+        assert_eq!(batches.released(7, 14), 0.25);
+        assert_eq!(batches.released(7, 15), 1.0);
+        assert_eq!(QuotaRelease::Monthly.released(1, 31), 1.0 / 12.0);
+        assert_eq!(QuotaRelease::Monthly.released(12, 1), 1.0);
+        assert_eq!(QuotaRelease::Annual.released(1, 1), 1.0);
+        // A run from 2025-07-15 has used the January batch and the first six months, not the
+        // July batch released on its first day; a run from 1 January has used nothing.
+        let d = |s: &str| Date::parse(s).unwrap();
+        assert_eq!(batches.released_before(d("2025-07-15")), 0.25);
+        assert_eq!(QuotaRelease::Monthly.released_before(d("2025-07-15")), 7.0 / 12.0);
+        assert_eq!(QuotaRelease::Monthly.released_before(d("2025-07-01")), 6.0 / 12.0);
+        assert_eq!(QuotaRelease::Monthly.released_before(d("2025-01-01")), 0.0);
+        assert_eq!(QuotaRelease::Annual.released_before(d("2025-07-15")), 0.0);
+    }
 }
 
 /// Probability that an application is approved, by declared end use and destination.
@@ -245,7 +340,9 @@ pub enum Condition {
         over_region: String,
         ratio: f64,
     },
-    /// The rule `rule` has fired (at any earlier tick): chains a reaction to a reaction.
+    /// The rule `rule` has fired at an earlier tick and this rule has not yet answered that
+    /// firing: chains a reaction to a reaction. Edge-triggered: the rule fires once per firing
+    /// of `rule` (twice if `rule` fires twice), not on every tick after it.
     AfterRule { rule: String },
 }
 

@@ -4,14 +4,14 @@
 //! `description`, `seed`; `commodities`, `nations`, `firms` (each replaces the base's element with
 //! the same id, or is added); `routes` (replace the lane with the same from/to, or are added);
 //! `policies` (controls and rules replace same-id ones or are added; tariffs and events are
-//! added); `buying`, `prices`, `planning` (replace the base's); and `set`, a map of
+//! added); `buying`, `prices`, `planning`, `selling` (replace the base's); and `set`, a map of
 //! `PATH: VALUE` overrides applied last, as with `--set`. A scenario keeps its base's calendar,
 //! so that runs compare day by day.
 
 use super::load::{ModelError, Source};
 use super::policy::{Buying, Policies};
 use super::spans::Seg;
-use super::{Commodity, Firm, Model, Nation, Planning, PriceRules, Route};
+use super::{Commodity, Firm, Model, Nation, Planning, PriceRules, Route, Selling};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -41,6 +41,8 @@ pub struct Scenario {
     pub prices: Option<PriceRules>,
     #[serde(default)]
     pub planning: Option<Planning>,
+    #[serde(default)]
+    pub selling: Option<Selling>,
     /// PATH -> VALUE, applied last (VALUE as in `--set`).
     #[serde(default)]
     pub set: BTreeMap<String, String>,
@@ -128,6 +130,9 @@ pub fn apply(base: Model, sc: &Scenario, src: &Source) -> Result<(Model, Vec<(St
     }
     if let Some(p) = &sc.planning {
         m.planning = p.clone();
+    }
+    if let Some(s) = &sc.selling {
+        m.selling = s.clone();
     }
     let mut sets = Vec::new();
     for (path, value) in &sc.set {

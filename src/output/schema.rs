@@ -243,6 +243,12 @@ pub fn tables() -> Vec<Table> {
                 ),
                 col("quantity", q, "commodity units", "Quantity applied for"),
                 col(
+                    "granted",
+                    q,
+                    "commodity units",
+                    "Quantity approved: all of it, or the part an annual quota had released room for; 0 if refused or pending",
+                ),
+                col(
                     "shipped",
                     q,
                     "commodity units",

@@ -185,6 +185,7 @@ impl RunWriter {
                 ids("nation", apps.iter().map(|a| i32::from(a.importer)).collect()),
                 ids("commodity", apps.iter().map(|a| i32::from(a.commodity)).collect()),
                 Arc::new(Float64Array::from_iter_values(apps.iter().map(|a| a.quantity))),
+                Arc::new(Float64Array::from_iter_values(apps.iter().map(|a| a.granted))),
                 Arc::new(Float64Array::from_iter_values(apps.iter().map(|a| a.shipped))),
                 ids("end_use", apps.iter().map(|a| i32::from(a.end_use == EndUse::Defence)).collect()),
                 Arc::new(Int32Array::from_iter_values(apps.iter().map(|a| a.submitted_tick as i32))),

@@ -6,7 +6,7 @@ use crate::model::calendar::{Date, add_working_days};
 use crate::model::{Buying, EndUse};
 use crate::world::clock::Clock;
 use crate::world::firm::{Inputs, Streams};
-use crate::world::invariants::{Invariant, Invariants, settle_rounding};
+use crate::world::invariants::{Invariant, Invariants, ROUNDING, settle_rounding};
 use crate::world::licences::{Application, Licence, Licensing, Outcome};
 use crate::world::orders::{NO_LICENCE, Order, OrderBook, SupplyLinks};
 use crate::world::params::Params;
@@ -59,24 +59,28 @@ pub fn license_trade(
         let u = uniform(&mut streams.get_mut(registry.entity[app.buyer as usize]).expect("buyer").licensing);
         let regime = &mut policy.regimes[app.regime as usize];
         let mut approved = !regime.active || u < regime.approval(app.importer, app.end_use);
+        let mut granted = if approved { app.quantity } else { 0.0 };
         if approved && regime.active {
             let year = today.ymd().0;
             if year != regime.quota_year {
                 regime.quota_year = year;
+                regime.released_before_start = 0.0;
                 regime.approved_this_year.iter_mut().for_each(|x| *x = 0.0);
             }
+            // Under a quota, an application is approved for what fits in what has been
+            // released so far this year (unused releases carry over), and refused if nothing
+            // does.
             let c = app.commodity as usize;
-            if let Some(q) = regime.quota[c] {
-                if regime.approved_this_year[c] + app.quantity > q {
-                    approved = false;
-                } else {
-                    regime.approved_this_year[c] += app.quantity;
-                }
-            } else {
-                regime.approved_this_year[c] += app.quantity;
+            if let Some(a) = regime.allowance(c, today) {
+                // Room of a rounding error is no room.
+                let room = a - regime.approved_this_year[c];
+                granted = if room > ROUNDING * a { granted.min(room) } else { 0.0 };
+                approved = granted > 0.0;
             }
+            regime.approved_this_year[c] += granted;
         }
         app.decided_tick = Some(tick);
+        app.granted = granted;
         app.outcome = if approved { Outcome::Approved } else { Outcome::Denied };
         if inv.check {
             check_review_time(inv, &clock, app, id);
@@ -85,16 +89,25 @@ pub fn license_trade(
         let mut buyer = inputs.get_mut(registry.entity[app.buyer as usize]).expect("buyer");
         let slot = &mut buyer.slots[app.slot as usize];
         slot.licence_wait_days += memory * (wait_days - slot.licence_wait_days);
-        decided(&mut links, app.link, app.quantity, approved, slot.scale, buying, &mut inv.clamped);
+        decided(
+            &mut links,
+            app.link,
+            app.quantity,
+            granted / app.quantity,
+            slot.scale,
+            buying,
+            &mut inv.clamped,
+        );
         if approved {
             let validity = regime.validity_days.div_ceil(td);
             lic.licences.push(Licence {
                 app: id,
-                remaining: app.quantity,
+                remaining: granted,
                 expires_tick: tick.saturating_add(validity),
             });
-        } else {
-            slot.on_order -= app.quantity;
+        }
+        if granted < app.quantity {
+            slot.on_order -= app.quantity - granted;
             settle_rounding(&mut slot.on_order, slot.scale, &mut inv.clamped);
         }
     }
@@ -171,6 +184,7 @@ pub fn license_trade(
             exporter,
             importer,
             quantity: controlled,
+            granted: 0.0,
             shipped: 0.0,
             end_use,
             submitted_tick: tick,
@@ -187,7 +201,7 @@ pub fn license_trade(
             let slot = &mut buyer.slots[o.slot as usize];
             slot.on_order -= controlled;
             settle_rounding(&mut slot.on_order, slot.scale, &mut inv.clamped);
-            decided(&mut links, o.link, controlled, false, slot.scale, buying, &mut inv.clamped);
+            decided(&mut links, o.link, controlled, 0.0, slot.scale, buying, &mut inv.clamped);
         } else {
             app.decide_tick = tick.saturating_add(review_ticks(today, review, td));
             lic.due.push(Reverse((app.decide_tick, id)));
@@ -225,15 +239,16 @@ pub fn license_trade(
     book.orders.sort_unstable_by_key(|o| (o.supplier, o.buyer, o.slot, o.licence));
 }
 
-/// A decision on `quantity` applied for on `link`: it no longer awaits a decision, and the
-/// buyer's learned approval share of the link moves `approval_learning` of the way to the
-/// outcome (1 approved, 0 refused), never below `min_expected_approval`. `scale` is the
-/// buyer's slot's scale, for rounding.
-fn decided(links: &mut SupplyLinks, link: u32, quantity: f64, approved: bool, scale: f64, buying: &Buying, clamped: &mut u64) {
+/// A decision on `quantity` applied for on `link`, of which the share `granted` was approved
+/// (1 approved, 0 refused, in between where a quota left room for part): it no longer awaits
+/// a decision, and the buyer's learned approval share of the link moves `approval_learning` of
+/// the way to that share, never below `min_expected_approval`. `scale` is the buyer's slot's
+/// scale, for rounding.
+fn decided(links: &mut SupplyLinks, link: u32, quantity: f64, granted: f64, scale: f64, buying: &Buying, clamped: &mut u64) {
     let l = link as usize;
     links.pending[l] -= quantity;
     settle_rounding(&mut links.pending[l], scale, clamped);
-    let outcome = if approved { 1.0 } else { 0.0 };
+    let outcome = granted;
     let a = &mut links.approval[l];
     *a = (*a + buying.approval_learning * (outcome - *a)).max(buying.min_expected_approval);
 }

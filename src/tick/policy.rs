@@ -57,7 +57,13 @@ pub fn apply_policy(mut policy: ResMut<PolicyState>, clock: Res<Clock>, prices: 
                 );
                 p.tariff(i, o, c) <= *rate
             }
-            Condition::AfterRule { rule } => p.rules.iter().any(|r| r.id == *rule && r.last_fired.is_some_and(|t| t < tick)),
+            Condition::AfterRule { .. } => {
+                // Edge-triggered: the leader's firings at earlier ticks (one fired today is
+                // seen tomorrow, wherever it stands in the list) not yet answered.
+                let leader = &p.rules[p.rules[k].leader.expect("checked rule id")];
+                let before_today = leader.fired - u32::from(leader.last_fired == Some(tick));
+                before_today > p.rules[k].answered
+            }
             Condition::PriceRatioAbove {
                 commodity,
                 region,
@@ -76,6 +82,10 @@ pub fn apply_policy(mut policy: ResMut<PolicyState>, clock: Res<Clock>, prices: 
             .is_none_or(|t| u64::from(tick - t) * u64::from(clock.tick_days) >= u64::from(r.cooldown_days));
         if r.held_days >= r.for_days && cooled {
             r.last_fired = Some(tick);
+            r.fired += 1;
+            if r.leader.is_some() {
+                r.answered += 1;
+            }
             let (then, id, note, nation) = (r.then.clone(), r.id.clone(), r.note.clone(), r.nation);
             let (kind, detail) = apply_action(p, &then, tick);
             let detail = if note.is_empty() { detail } else { format!("{detail} — {note}") };

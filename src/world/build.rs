@@ -7,7 +7,7 @@
 //! ([`fill_pipelines`]); and the shared resources ([`insert_resources`]).
 
 use crate::model::calendar::Date;
-use crate::model::{LineRationing, Model};
+use crate::model::{Allocation, LineRationing, Model};
 use crate::world::clock::Clock;
 use crate::world::demand::MarketDemand;
 use crate::world::firm::{Finished, FirmIndex, InputSlot, Inputs, LineRule, LineState, Lines, Plant, Production, Streams};
@@ -106,6 +106,7 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, seed: u6
                         until: lt,
                     });
                 }
+                links.history.push(flow);
                 links.links.push(l.clone());
                 links.expected.push(flow.max(0.0));
             }
@@ -280,8 +281,15 @@ pub fn insert_resources(
         prices: model.prices.clone(),
         planning: model.planning.clone(),
         buying: model.buying.clone(),
+        selling: model.selling.clone(),
         parallel: true,
     });
+    let allocation: Vec<Allocation> = model
+        .firms
+        .iter()
+        .map(|f| f.allocation.unwrap_or(model.selling.allocation))
+        .collect();
+    links.track_history = allocation.contains(&Allocation::TurnAndEarn);
     world.insert_resource(Registry {
         entity: entities,
         nation: network.firm_nation.clone(),
@@ -289,6 +297,7 @@ pub fn insert_resources(
         output: network.firm_output.clone(),
         nation_region: network.nation_region.clone(),
         defence_share: model.firms.iter().map(|f| f.defence_share).collect(),
+        allocation,
     });
     world.insert_resource(PolicyState::new(model, network, clock.start, clock.tick_days));
     world.insert_resource(Licensing::new(links.links.len()));

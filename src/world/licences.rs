@@ -37,6 +37,9 @@ pub struct Application {
     pub importer: u16,
     /// Units applied for.
     pub quantity: f64,
+    /// Units approved: the quantity, or the part an annual quota had room for (0 if refused
+    /// or pending).
+    pub granted: f64,
     /// Units shipped under the licence so far.
     pub shipped: f64,
     pub end_use: EndUse,

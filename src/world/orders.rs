@@ -31,6 +31,12 @@ pub struct SupplyLinks {
     /// at the start (equal parts for a supplier that sold nothing), so that the buyers of a
     /// supplier with room claim that room once between them, not once each.
     pub spare_share: Vec<f64>,
+    /// Each link's purchase history: its deliveries (units filled by the supplier) per tick,
+    /// exponentially smoothed over `selling.history_days`, starting at the link's steady
+    /// flow. A `TurnAndEarn` supplier weighs its buyers by it. Kept up to date only when
+    /// some firm sells by `TurnAndEarn` (`track_history`).
+    pub history: Vec<f64>,
+    pub track_history: bool,
     /// Units ordered and filled on each link in the last tick (tallies, reset each tick).
     pub ordered: Vec<f64>,
     pub filled: Vec<f64>,

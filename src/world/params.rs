@@ -1,6 +1,6 @@
 //! Behavioural parameters that every firm shares, as the model file sets them.
 
-use crate::model::{Buying, Planning, PriceRules};
+use crate::model::{Buying, Planning, PriceRules, Selling};
 use bevy_ecs::prelude::*;
 
 /// Behavioural parameters shared by all firms.
@@ -9,6 +9,7 @@ pub struct Params {
     pub prices: PriceRules,
     pub planning: Planning,
     pub buying: Buying,
+    pub selling: Selling,
     /// Run the per-firm systems on the compute pool (true) or on the calling thread (false,
     /// as in sweeps, where runs are the unit of parallelism). Results are the same.
     pub parallel: bool,

@@ -3,6 +3,7 @@
 //! by `tick/policy.rs`).
 
 use crate::model::calendar::Date;
+use crate::model::policy::QuotaRelease;
 use crate::model::{Action, Condition, Dist, EndUse, Model};
 use crate::world::network::Network;
 use bevy_ecs::prelude::*;
@@ -28,6 +29,11 @@ pub struct Regime {
     pub quota: Vec<Option<f64>>,
     pub approved_this_year: Vec<f64>,
     pub quota_year: i32,
+    /// How the annual quotas are released through the year.
+    pub release: QuotaRelease,
+    /// Share of this year's quota released before the run began (counted as used: the run
+    /// starts with the year's earlier allowances spent); 0 after the first year.
+    pub released_before_start: f64,
     pub banned: Vec<bool>,
     pub general: Vec<bool>,
     /// Share of uncontrolled shipments held by customs, and for how many calendar days.
@@ -46,6 +52,14 @@ impl Regime {
         }
         let days = f64::from(tick - self.activated_tick + 1) * f64::from(tick_days);
         full * (days / f64::from(self.phase_in_days)).min(1.0)
+    }
+
+    /// Units of `commodity` that may have been approved this year by `date`: the annual quota
+    /// times the share released so far (None = no quota).
+    pub fn allowance(&self, commodity: usize, date: Date) -> Option<f64> {
+        let (_, m, d) = date.ymd();
+        let released = (self.release.released(m, d).min(1.0) - self.released_before_start).max(0.0);
+        self.quota[commodity].map(|q| q * released)
     }
 
     /// Approval probability for a destination and end use.
@@ -81,6 +95,13 @@ pub struct RuleState {
     /// Consecutive days the condition has held.
     pub held_days: u32,
     pub last_fired: Option<u32>,
+    /// Times the rule has fired since the start.
+    pub fired: u32,
+    /// For an `AfterRule` condition: the index of the rule it follows in
+    /// [`PolicyState::rules`], and how many of that rule's firings this rule has answered
+    /// (it fires once per firing of its leader).
+    pub leader: Option<usize>,
+    pub answered: u32,
 }
 
 /// Regimes, tariffs, the event calendar and the rules' memory.
@@ -151,6 +172,8 @@ impl PolicyState {
                     quota,
                     approved_this_year: vec![0.0; nc],
                     quota_year: start.ymd().0,
+                    released_before_start: c.quota_release.released_before(start),
+                    release: c.quota_release.clone(),
                     banned: flags(&c.banned),
                     general: flags(&c.general_licences),
                     inspection: c.inspection.as_ref().map(|i| (i.share, i.hold_days.clone())),
@@ -183,6 +206,12 @@ impl PolicyState {
                 note: r.note.clone(),
                 held_days: 0,
                 last_fired: None,
+                fired: 0,
+                leader: match &r.when {
+                    Condition::AfterRule { rule } => model.policies.rules.iter().position(|l| l.id == *rule),
+                    _ => None,
+                },
+                answered: 0,
             })
             .collect();
         let mut state = PolicyState {

@@ -1,5 +1,6 @@
 //! Fixed facts about every firm by dense index, for systems that handle other firms' orders.
 
+use crate::model::Allocation;
 use bevy_ecs::prelude::*;
 
 /// Fixed facts about each firm by dense index (its position in the model file).
@@ -17,6 +18,8 @@ pub struct Registry {
     pub nation_region: Vec<u16>,
     /// Share of each firm's licence applications declared for defence.
     pub defence_share: Vec<f64>,
+    /// How each firm shares its output among buyers when short (its own rule or the model's).
+    pub allocation: Vec<Allocation>,
 }
 
 impl Registry {

@@ -2,7 +2,9 @@
 //! known capacities and routes, so that a test's expected answer can be worked out by hand.
 #![allow(dead_code)]
 
-use chokepoint::model::{Buying, Calendar, Commodity, Firm, LineRationing, Model, Nation, Planning, Policies, PriceRules, Route, Routes};
+use chokepoint::model::{
+    Buying, Calendar, Commodity, Firm, LineRationing, Model, Nation, Planning, Policies, PriceRules, Route, Routes, Selling,
+};
 use std::collections::BTreeMap;
 
 /// A commodity priced at 100 USD per unit (tonnes, or units for a final good).
@@ -32,6 +34,7 @@ pub fn firm(id: &str, nation: &str, role: &str, output: &str, capacity: f64, rec
         defence_share: 0.0,
         lines: vec![],
         line_rationing: LineRationing::Proportional,
+        allocation: None,
     }
 }
 
@@ -82,5 +85,6 @@ pub fn world(nations: &[&str], firms: Vec<Firm>, routes: Vec<Route>, tick_days: 
             overask_limit: 1.0,
         },
         policies: Policies::default(),
+        selling: Selling::default(),
     }
 }
