@@ -18,10 +18,3 @@ pub struct Registry {
     /// Share of each firm's licence applications declared for defence.
     pub defence_share: Vec<f64>,
 }
-
-impl Registry {
-    /// Price region in which firm `f` buys.
-    pub fn firm_region(&self, f: u32) -> u16 {
-        self.nation_region[self.nation[f as usize] as usize]
-    }
-}
