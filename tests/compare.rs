@@ -38,7 +38,7 @@ const MODEL: &str = r#"(name: "NAME", calendar: (start: "2025-01-01", end: "2025
             (id: "cn_car", nation: "CN", role: "automaker", output: "car", capacity_per_day: 10.0, recipe: {"part": 1.0}),
             (id: "yy_car", nation: "YY", role: "automaker", output: "car", capacity_per_day: 10.0, recipe: {"part": 1.0})],
     routes: (domestic_days: 1, links: [(from: "CN", to: "YY", days: 5)]),
-    prices: (speed_per_day: 0.0, reversion_per_day: 0.0, stock_gap_weight: 0.0),
+    prices: (coverage_sensitivity: 0.0, cost_weight: 1.0, adjust_days: 1.0, cover_tolerance: 0.0),
     planning: (demand_smoothing_days: 1.0, stock_adjust_days: 1.0, final_demand_noise: 0.0),
     buying: (tariff_sensitivity: 0.0, approval_learning: 0.2, min_expected_approval: 0.1, licence_wait_memory_days: 1.0, application_interval_days: 1),
     policies: POLICIES)"#;

@@ -285,10 +285,20 @@ fn a_review_of_ten_to_the_nineteen_working_days_is_never_reached_and_does_not_ha
     assert!(lic.applications.iter().all(|a| a.decided_tick.is_none()));
 }
 
+/// Prices at the edge of their ranges: the strongest response to cover, the weakest pull to
+/// cost, the shortest adjustment time and no tolerance.
+fn loosest_prices(m: &mut Model) {
+    m.prices.coverage_sensitivity = chokepoint::model::limits::MAX_PRICE_RESPONSE;
+    m.prices.cost_weight = chokepoint::model::limits::MIN_COST_WEIGHT;
+    m.prices.adjust_days = 1.0;
+    m.prices.cover_tolerance = 0.0;
+}
+
 #[test]
 fn extreme_values_within_the_model_caps_give_finite_tables() {
     // Prices of 10^12 USD, capacities of 10^12 a day, recipes of 10^6, an elasticity of 10^6
-    // and no price reversion: every quantity stays finite and every invariant holds.
+    // and prices as sensitive to cover and as loose from cost as the model allows: every
+    // quantity stays finite and every invariant holds.
     let mut m = world(60);
     for c in m.commodities.iter_mut() {
         c.price_usd = 1e12;
@@ -298,8 +308,7 @@ fn extreme_values_within_the_model_caps_give_finite_tables() {
     m.firms[1].recipe.insert("ore".into(), 1e6);
     m.firms[2].capacity_per_day = 1e6;
     m.firms[2].price_elasticity = 1e6;
-    m.prices.reversion_per_day = 0.0;
-    m.prices.speed_per_day = 1.0;
+    loosest_prices(&mut m);
     let mut sim = build(&m);
     run_checked(&mut sim).expect("invariants hold");
     let rec = sim.recorder_mut();
@@ -315,13 +324,13 @@ fn extreme_values_within_the_model_caps_give_finite_tables() {
 }
 
 #[test]
-fn a_price_under_endless_shortage_without_reversion_stays_finite_and_positive() {
-    // Parts for an eighth of the carmaker's plan for four years; prices move e^0.5 a day at
-    // most, which would pass 10^308 in about 1,400 days without a bound.
+fn a_price_under_endless_shortage_with_the_weakest_pull_to_cost_stays_within_its_bound() {
+    // Parts for an eighth of the carmaker's plan for four years. With a response to cover
+    // 10^4 times the pull to cost, the price would settle at (1/8)^-10^4 of its anchor, far
+    // past 10^308, without the bound.
     let mut m = world(1500);
     m.firms[2].capacity_per_day = 400.0;
-    m.prices.reversion_per_day = 0.0;
-    m.prices.speed_per_day = 1.0;
+    loosest_prices(&mut m);
     let mut sim = build(&m);
     run_checked(&mut sim).expect("invariants hold");
     let rec = sim.recorder_mut();

@@ -179,26 +179,24 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
     }
     let p = &model.prices;
     for (name, v, bounds) in [
-        ("speed_per_day", p.speed_per_day, SHARE),
-        ("reversion_per_day", p.reversion_per_day, Bounds::above(0.0, 1.0)),
-        ("stock_gap_weight", p.stock_gap_weight, SHARE),
+        (
+            "coverage_sensitivity",
+            p.coverage_sensitivity,
+            Bounds::closed(0.0, limits::MAX_PRICE_RESPONSE),
+        ),
+        (
+            "cost_weight",
+            p.cost_weight,
+            Bounds::closed(limits::MIN_COST_WEIGHT, limits::MAX_PRICE_RESPONSE),
+        ),
+        ("adjust_days", p.adjust_days, Bounds::closed(1.0, MAX_DAYS)),
+        (
+            "cover_tolerance",
+            p.cover_tolerance,
+            Bounds::closed(0.0, limits::MAX_COVER_TOLERANCE),
+        ),
     ] {
         range(src, &[F("prices"), F(name)], "prices: ", name, v, bounds, "")?;
-    }
-    let reach = p.speed_per_day * (1.0 + p.stock_gap_weight) / p.reversion_per_day;
-    if reach > limits::MAX_PRICE_LOG_RANGE {
-        return Err(src.error_in(
-            &[F("prices"), F("reversion_per_day")],
-            format!(
-                "prices: with speed_per_day {} and stock_gap_weight {}, reversion_per_day {} lets prices drift to e^{} times their reference; \
-                 speed_per_day × (1 + stock_gap_weight) / reversion_per_day must be at most {}",
-                p.speed_per_day,
-                p.stock_gap_weight,
-                p.reversion_per_day,
-                limits::fmt_num(reach),
-                limits::MAX_PRICE_LOG_RANGE
-            ),
-        ));
     }
     let pl = &model.planning;
     for (name, v) in [

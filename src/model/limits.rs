@@ -24,7 +24,8 @@ pub const MAX_SPAN_DAYS: i32 = 73_050;
 pub const MAX_YEAR: i32 = 9999;
 /// Dearest reference price, USD per unit (1e12: a trillion dollars per unit). With
 /// [`MAX_CAPACITY_PER_DAY`] × [`MAX_RECIPE`] units a day, values stay below 1e31 USD a day,
-/// far from f64's 1.8e308 even over 200 years and at prices e^[`MAX_PRICE_LOG_RANGE`] times up.
+/// far from f64's 1.8e308 even over 200 years and at prices 10^6 times up (the bound a price
+/// keeps, `tick::markets::PRICE_RANGE`).
 pub const MAX_PRICE_USD: f64 = 1e12;
 /// Largest capacity, units of output per day (1e12: a million times world rare-earth output
 /// in tonnes, or all vehicles ever made in a day).
@@ -42,12 +43,21 @@ pub const MAX_TARIFF_RATE: f64 = 100.0;
 /// Largest elasticity of tariff-driven supplier shares, `(1 + tariff)^-sensitivity`.
 pub const MAX_TARIFF_SENSITIVITY: f64 = 100.0;
 /// Largest price elasticity of planned output. The planner multiplies output by
-/// `(cost / reference cost)^-elasticity`; input prices stay within e^±[`MAX_PRICE_LOG_RANGE`]
-/// of their reference, so the factor stays within e^±200: finite, never NaN.
+/// `(cost / reference cost)^-elasticity`; input prices stay within 10^±6 of their reference
+/// (`tick::markets::PRICE_RANGE`), so the factor stays within 10^±30: finite, never NaN.
 pub const MAX_PRICE_ELASTICITY: f64 = 5.0;
-/// Largest log distance prices can settle from their reference: `speed_per_day × (1 +
-/// stock_gap_weight) / reversion_per_day` must not exceed it (e^40 ≈ 2.4e17).
-pub const MAX_PRICE_LOG_RANGE: f64 = 40.0;
+/// Largest response of a log price to the log of its stock cover (`prices.coverage_sensitivity`)
+/// and largest pull towards its cost anchor (`prices.cost_weight`). A price settles at
+/// anchor × cover^(−sensitivity / weight); larger values only push it sooner against its bound.
+pub const MAX_PRICE_RESPONSE: f64 = 10.0;
+/// Largest cover tolerance of prices (`prices.cover_tolerance`), in log cover: e^5 ≈ 150 times
+/// the wanted stock, beyond the range (1/1000 to 1000 times, `tick::markets::MIN_COVER`, `MAX_COVER`) a price responds to at all.
+pub const MAX_COVER_TOLERANCE: f64 = 5.0;
+/// Smallest pull of a price towards its cost anchor (`prices.cost_weight`): at 0.001 and an
+/// adjustment time of 3,650 days a price takes ten thousand years to close e^-1 of its gap, so
+/// anything weaker is no anchor at all, and the settled level's exponent
+/// (sensitivity ÷ weight ≤ 10^4) stays far from overflow.
+pub const MIN_COST_WEIGHT: f64 = 0.001;
 /// Largest price ratio a `PriceRatioAbove` condition may test.
 pub const MAX_PRICE_RATIO: f64 = 1e6;
 

@@ -290,19 +290,60 @@ fn yes() -> bool {
     true
 }
 
-/// How prices move: `ln p += speed * excess_demand - reversion * ln(p / p_ref)` per day.
+/// How prices move in each (price region, commodity): with the cover of the stocks that sellers
+/// and buyers in the region hold against what they want to hold, and towards a cost anchor
+/// computed from the region's producers' input prices (Sterman, *Business Dynamics*, ch. 20).
+/// Per day, `ln p += k × (−coverage_sensitivity × g(ln cover) + cost_weight × ln(anchor / p))`
+/// with `k = tick_days / adjust_days` (at most 1), the cover perceived over the same time, and
+/// `g(c) = c³ / (c² + cover_tolerance²)`; a price settles near
+/// `anchor × cover^(−coverage_sensitivity / cost_weight)` once cover is well outside its
+/// tolerance.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PriceRules {
-    /// Response of the log price per day to one unit of excess demand, 0 to 1.
-    pub speed_per_day: f64,
-    /// Share of the log gap to the reference price closed per day, above 0 and at most 1, with
-    /// `speed_per_day × (1 + stock_gap_weight) / reversion_per_day ≤ 40` so that prices settle
-    /// within e^40 of their reference.
-    pub reversion_per_day: f64,
-    /// Weight of suppliers' stock gap ((target - stock) / target) in excess demand, next to the
-    /// unfilled share of buyers' orders. 0 to 1.
-    pub stock_gap_weight: f64,
+    /// Response of the log price to the log of stock cover (held ÷ wanted), 0 to 10: with it
+    /// equal to `cost_weight`, half the wanted stock settles at twice the cost anchor.
+    #[serde(default = "default_coverage_sensitivity")]
+    pub coverage_sensitivity: f64,
+    /// Pull of the log price towards the cost anchor, 0.001 to 10.
+    #[serde(default = "default_cost_weight")]
+    pub cost_weight: f64,
+    /// Days over which a price makes its adjustment (the `k` above is `tick_days / adjust_days`),
+    /// 1 to 3,650.
+    #[serde(default = "default_adjust_days")]
+    pub adjust_days: f64,
+    /// Swings of log cover that a price largely ignores, 0 to 5: within about ± this much, the
+    /// swings firms' own stock-and-supply-line ordering makes, the price moves little; well
+    /// beyond it, a shortage or glut moves the price in full. 0 makes the response linear.
+    #[serde(default = "default_cover_tolerance")]
+    pub cover_tolerance: f64,
+}
+
+fn default_cover_tolerance() -> f64 {
+    0.4
+}
+
+fn default_coverage_sensitivity() -> f64 {
+    0.6
+}
+
+fn default_cost_weight() -> f64 {
+    0.6
+}
+
+fn default_adjust_days() -> f64 {
+    30.0
+}
+
+impl Default for PriceRules {
+    fn default() -> PriceRules {
+        PriceRules {
+            coverage_sensitivity: default_coverage_sensitivity(),
+            cost_weight: default_cost_weight(),
+            adjust_days: default_adjust_days(),
+            cover_tolerance: default_cover_tolerance(),
+        }
+    }
 }
 
 /// How firms plan output and forecast demand.

@@ -108,7 +108,7 @@ mod tests {
             commodities: [(id: "ore", unit: "t", price_usd: 1.0)], nations: [(id: "CN", price_region: "CN")],
             firms: [(id: "m", nation: "CN", role: "miner", output: "ore", capacity_per_day: 1.0)],
             routes: (domestic_days: 2, links: []),
-            prices: (speed_per_day: 0.1, reversion_per_day: 0.01, stock_gap_weight: 0.5),
+            prices: (coverage_sensitivity: 0.6, cost_weight: 0.6, adjust_days: 30.0, cover_tolerance: 0.4),
             planning: (demand_smoothing_days: 10.0, stock_adjust_days: 10.0, final_demand_noise: 0.0),
             buying: (tariff_sensitivity: 0.0, approval_learning: 0.2, min_expected_approval: 0.1,
                      licence_wait_memory_days: 30.0, application_interval_days: 1))"#;

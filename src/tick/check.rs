@@ -149,15 +149,15 @@ pub fn check_tick(
         add_totals(&mut inv.now, plant, prod, fin, inputs);
     }
     let nc = prices.commodities;
-    for (cell, &p) in prices.price.iter().enumerate() {
-        if !p.is_finite() || p <= 0.0 {
+    for (what, column) in [("price", &prices.price), ("cost anchor", &prices.anchor)] {
+        if let Some((cell, &p)) = column.iter().enumerate().find(|(_, p)| !p.is_finite() || **p <= 0.0) {
             let (g, c) = (cell / nc, cell % nc);
-            let who = format!("price of `{}` in region `{}`", inv.commodity_ids[c], inv.region_ids[g]);
+            let who = format!("{what} of `{}` in region `{}`", inv.commodity_ids[c], inv.region_ids[g]);
             inv.report(
                 clock,
                 if p.is_finite() { Invariant::NonNegative } else { Invariant::Finite },
                 || who,
-                || format!("price is {p} USD per unit; prices are positive and finite"),
+                || format!("{what} is {p} USD per unit; prices are positive and finite"),
             );
             return;
         }

@@ -11,7 +11,6 @@ use crate::world::licences::{Application, Licence, Licensing, Outcome};
 use crate::world::orders::{NO_LICENCE, Order, OrderBook, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
-use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
 use crate::world::rng::uniform;
 use bevy_ecs::prelude::*;
@@ -32,7 +31,6 @@ pub fn license_trade(
     mut lic: ResMut<Licensing>,
     mut links: ResMut<SupplyLinks>,
     mut policy: ResMut<PolicyState>,
-    mut prices: ResMut<PriceBook>,
     registry: Res<Registry>,
     clock: Res<Clock>,
     params: Res<Params>,
@@ -152,8 +150,6 @@ pub fn license_trade(
         };
         let regime = &policy.regimes[ri];
         book.orders[k].quantity -= need;
-        let cell = registry.firm_region(o.buyer) as usize * prices.commodities + o.commodity as usize;
-        prices.withheld[cell] += need;
         let applied = need / links.approval[o.link as usize];
         lic.batched[o.link as usize] += applied;
         links.pending[o.link as usize] += applied;

@@ -143,7 +143,8 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, seed: u6
                 .copied()
                 .unwrap_or(sales * spec.output_cover_days / td)
         };
-        let reference_input_cost = slots.iter().map(|s| s.per_unit * reference[s.commodity as usize]).sum();
+        let reference_input_cost: f64 = slots.iter().map(|s| s.per_unit * reference[s.commodity as usize]).sum();
+        let cost_share = (reference_input_cost / reference[out as usize]).min(1.0);
         let lines = product_lines(spec, network, &slots, y);
         let e = world
             .spawn((
@@ -157,6 +158,7 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, seed: u6
                     region,
                     price_elasticity: spec.price_elasticity,
                     reference_input_cost,
+                    cost_share,
                 },
                 Production {
                     planned: y,

@@ -24,8 +24,13 @@ pub struct Plant {
     pub region: u16,
     /// Elasticity of planned output to input cost (final-demand producers only).
     pub price_elasticity: f64,
-    /// Cost of one unit's inputs at reference prices, USD (for the elasticity).
+    /// Cost of one unit's inputs at reference prices, USD (for the elasticity and the cost
+    /// anchor of prices).
     pub reference_input_cost: f64,
+    /// Share of the output's reference price that is input cost at reference prices, 0 to 1
+    /// (`reference_input_cost / reference price`, at most 1): how much of a change in input
+    /// cost passes into the cost anchor of the output's price.
+    pub cost_share: f64,
 }
 
 /// This tick's production record and the smoothed plan used for procurement.

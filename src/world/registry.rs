@@ -21,10 +21,3 @@ pub struct Registry {
     /// How each firm shares its output among buyers when short (its own rule or the model's).
     pub allocation: Vec<Allocation>,
 }
-
-impl Registry {
-    /// Price region in which firm `f` buys.
-    pub fn firm_region(&self, f: u32) -> u16 {
-        self.nation_region[self.nation[f as usize] as usize]
-    }
-}

@@ -63,11 +63,7 @@ pub fn world(nations: &[&str], firms: Vec<Firm>, routes: Vec<Route>, tick_days: 
             domestic_days: 2,
             links: routes,
         },
-        prices: PriceRules {
-            speed_per_day: 0.05,
-            reversion_per_day: 0.01,
-            stock_gap_weight: 0.3,
-        },
+        prices: PriceRules::default(),
         planning: Planning {
             demand_smoothing_days: 10.0,
             stock_adjust_days: 10.0,
