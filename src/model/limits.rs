@@ -39,6 +39,9 @@ pub const MAX_WEIGHT: f64 = 1e12;
 pub const MAX_TARIFF_RATE: f64 = 100.0;
 /// Largest elasticity of tariff-driven supplier shares, `(1 + tariff)^-sensitivity`.
 pub const MAX_TARIFF_SENSITIVITY: f64 = 100.0;
+/// Largest `buying.precaution_cover`: at full scarcity a buyer aims for at most 11 times its
+/// usual cover.
+pub const MAX_PRECAUTION_COVER: f64 = 10.0;
 /// Largest price elasticity of planned output. The planner multiplies output by
 /// `(cost / reference cost)^-elasticity`; input prices stay within e^±[`MAX_PRICE_LOG_RANGE`]
 /// of their reference, so the factor stays within e^±200: finite, never NaN.

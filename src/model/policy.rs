@@ -142,12 +142,24 @@ pub struct Tariff {
 #[serde(deny_unknown_fields)]
 pub struct Event {
     pub date: String,
+    /// Day the change was announced, `YYYY-MM-DD`, no later than `date` and no earlier than
+    /// the calendar's start (absent: it comes unannounced). From this day until `date`,
+    /// buyers of the goods it brings under licence, from the nation taking it, see it coming
+    /// and raise their cover (see [`Buying::precaution_cover`]). Only tightenings that licensing
+    /// acts on can be announced: `Activate`, `SetCoverage`, `Ban` and `SetQuota`.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "some_date")]
+    pub announced: Option<String>,
     /// Nation taking the action.
     pub nation: String,
     pub action: Action,
     /// What happened in the world, with its source.
     #[serde(default)]
     pub note: String,
+}
+
+/// `announced: "2023-10-20"` reads as `Some("2023-10-20")`: a date is written as itself.
+fn some_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
 /// A reaction: when `when` has held on `for_days` consecutive days, `then` is taken, and not
@@ -226,6 +238,43 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// The action's name as a model file writes it (`Activate`, `SetTariff`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Activate(_) => "Activate",
+            Action::Deactivate(_) => "Deactivate",
+            Action::SetApproval { .. } => "SetApproval",
+            Action::SetReview { .. } => "SetReview",
+            Action::SetQuota { .. } => "SetQuota",
+            Action::SetCoverage { .. } => "SetCoverage",
+            Action::Ban { .. } => "Ban",
+            Action::Unban { .. } => "Unban",
+            Action::GrantGeneral { .. } => "GrantGeneral",
+            Action::RevokeGeneral { .. } => "RevokeGeneral",
+            Action::SetInspection { .. } => "SetInspection",
+            Action::SetTariff { .. } => "SetTariff",
+        }
+    }
+
+    /// The export control the action changes, if it changes one.
+    pub fn control(&self) -> Option<&str> {
+        match self {
+            Action::Activate(c) | Action::Deactivate(c) => Some(c),
+            Action::SetApproval { control, .. }
+            | Action::SetReview { control, .. }
+            | Action::SetQuota { control, .. }
+            | Action::SetCoverage { control, .. }
+            | Action::Ban { control, .. }
+            | Action::Unban { control, .. }
+            | Action::GrantGeneral { control, .. }
+            | Action::RevokeGeneral { control, .. }
+            | Action::SetInspection { control, .. } => Some(control),
+            Action::SetTariff { .. } => None,
+        }
+    }
+}
+
 /// A condition a nation observes (on the previous tick's state).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub enum Condition {
@@ -269,4 +318,55 @@ pub struct Buying {
     pub licence_wait_memory_days: f64,
     /// A buyer files at most one application per supplier per this many days (1 to 3,650).
     pub application_interval_days: u32,
+    /// Precaution (Sterman & Dogan 2015): at full perceived scarcity a buyer's target cover is
+    /// (1 + this) times its `target_cover_days`; in between it grows in proportion to the
+    /// scarcity it perceives (0 to 1; see the other `precaution_*` fields). 0 to 10; 0 turns
+    /// precaution off.
+    #[serde(default = "default_precaution_cover")]
+    pub precaution_cover: f64,
+    /// The expected delivered share of an input (its smoothed fill rate × the share of its
+    /// orders not expected to be refused a licence) below which a buyer perceives scarcity;
+    /// scarcity from delivery is (this − expected share) / this. Above 0, at most 1.
+    #[serde(default = "default_precaution_fill_below")]
+    pub precaution_fill_below: f64,
+    /// Price of an input, as a multiple of its reference, at which scarcity from price is full
+    /// (it starts at 1.1 times the reference); above 1.1, at most 1,000,000, or 0 to leave
+    /// prices out of precaution.
+    #[serde(default)]
+    pub precaution_price_full: f64,
+    /// Days over which a buyer's precaution rises towards what its perceived scarcity calls
+    /// for (a first-order adjustment), 1 to 3,650.
+    #[serde(default = "default_precaution_up_days")]
+    pub precaution_up_days: f64,
+    /// Days over which it relaxes once scarcity eases, 1 to 3,650 (slower than it rises).
+    #[serde(default = "default_precaution_relax_days")]
+    pub precaution_relax_days: f64,
+    /// Mean age in days of the smoothing of a buyer's fill rate per input (units its suppliers
+    /// filled ÷ units it ordered of them), 1 to 3,650.
+    #[serde(default = "default_fill_memory_days")]
+    pub fill_memory_days: f64,
+}
+
+/// The price, as a multiple of its reference, at which a buyer starts to read scarcity in an
+/// input's price: below it, price moves are noise (see [`Buying::precaution_price_full`]).
+pub const PRECAUTION_PRICE_FROM: f64 = 1.1;
+
+fn default_precaution_cover() -> f64 {
+    0.5
+}
+
+fn default_precaution_fill_below() -> f64 {
+    0.9
+}
+
+fn default_precaution_up_days() -> f64 {
+    14.0
+}
+
+fn default_precaution_relax_days() -> f64 {
+    180.0
+}
+
+fn default_fill_memory_days() -> f64 {
+    30.0
 }

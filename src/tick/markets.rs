@@ -2,7 +2,7 @@
 //! move with excess demand in each price region.
 
 use crate::world::clock::Clock;
-use crate::world::firm::{Finished, Plant};
+use crate::world::firm::{Finished, Inputs, Plant};
 use crate::world::invariants::{Invariants, ROUNDING};
 use crate::world::orders::OrderBook;
 use crate::world::params::Params;
@@ -83,6 +83,34 @@ pub fn fill_orders(
         let c = plant.output as usize;
         prices.stock[c] += fin.stock;
         prices.target[c] += fin.expected_sales * fin.cover_days / tick_days;
+    }
+}
+
+/// After suppliers have filled orders: each buyer learns, per input, the share of what it
+/// ordered that its suppliers filled (regular and licensed orders), smoothed over
+/// `buying.fill_memory_days`. An input it ordered nothing of keeps its fill rate.
+pub fn learn_fill_rates(
+    book: Res<OrderBook>,
+    registry: Res<Registry>,
+    clock: Res<Clock>,
+    params: Res<Params>,
+    mut inputs: Query<&mut Inputs>,
+) {
+    for o in &book.orders {
+        let mut buyer = inputs.get_mut(registry.entity[o.buyer as usize]).expect("buyer entity");
+        let slot = &mut buyer.slots[o.slot as usize];
+        slot.ordered_now += o.quantity;
+        slot.filled_now += o.filled;
+    }
+    let memory = (f64::from(clock.tick_days) / params.buying.fill_memory_days).min(1.0);
+    for mut buyer in &mut inputs {
+        for s in &mut buyer.slots {
+            if s.ordered_now > 0.0 {
+                s.fill += memory * (s.filled_now / s.ordered_now - s.fill);
+            }
+            s.ordered_now = 0.0;
+            s.filled_now = 0.0;
+        }
     }
 }
 

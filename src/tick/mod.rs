@@ -74,7 +74,12 @@ pub fn day() -> Schedule {
         production::produce.in_set(Step::Production),
         procurement::place_orders.in_set(Step::Procurement),
         licensing::license_trade.in_set(Step::Licensing),
-        (markets::fill_orders, licensing::settle_licences, markets::adjust_prices)
+        (
+            markets::fill_orders,
+            licensing::settle_licences,
+            markets::learn_fill_rates,
+            markets::adjust_prices,
+        )
             .chain()
             .in_set(Step::Markets),
         shipping::ship_goods.in_set(Step::Shipping),

@@ -1,10 +1,13 @@
 //! Procurement (tick step 3): stock-and-supply-line buying, split across suppliers.
 
+use crate::model::Buying;
+use crate::model::policy::PRECAUTION_PRICE_FROM;
 use crate::world::clock::Clock;
 use crate::world::firm::{FirmIndex, Inputs, Plant, Production};
 use crate::world::orders::{NO_LICENCE, Order, OrderBook, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
+use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
 use bevy_ecs::prelude::*;
 
@@ -21,12 +24,17 @@ use bevy_ecs::prelude::*;
 /// suppliers in proportion to share × expected delivered share × (1 + tariff)^(−tariff_sensitivity),
 /// where the expected delivered share of a line is 1 − x + x × learned approval for the share
 /// x of an order that needs a licence: buyers turn away from lines whose licences are refused,
-/// and from tariffed origins, towards those that deliver.
+/// and from tariffed origins, towards those that deliver. The cover days are multiplied by the
+/// input's precaution h, which first moves towards 1 + `buying.precaution_cover` × the
+/// scarcity the buyer perceives ([`scarcity`]): up over `precaution_up_days`, down over
+/// `precaution_relax_days`.
+#[allow(clippy::too_many_arguments)]
 pub fn place_orders(
-    firms: Query<(&FirmIndex, &Plant, &Inputs, &Production)>,
+    mut firms: Query<(&FirmIndex, &Plant, &mut Inputs, &Production)>,
     links: Res<SupplyLinks>,
     registry: Res<Registry>,
     policy: Res<PolicyState>,
+    prices: Res<PriceBook>,
     clock: Res<Clock>,
     params: Res<Params>,
     mut book: ResMut<OrderBook>,
@@ -36,6 +44,17 @@ pub fn place_orders(
     let adjust = (tick_days / params.planning.stock_adjust_days).min(1.0);
     let sensitivity = params.buying.tariff_sensitivity;
     let (tick, td) = (clock.tick, clock.tick_days);
+    // Expected share of an order on link `li` that is not refused a licence: 1 − x + x × â
+    // for the share x that needs one.
+    let delivered = |li: u32, importer: u16, commodity: u16| {
+        let exporter = registry.nation[links.links[li as usize].supplier as usize];
+        let (_, licensed) = policy.licensed_share(exporter, importer, commodity, tick, td);
+        if licensed > 0.0 {
+            1.0 - licensed + licensed * links.approval[li as usize]
+        } else {
+            1.0
+        }
+    };
     let weight = |li: u32, importer: u16, commodity: u16| {
         let l = &links.links[li as usize];
         let exporter = registry.nation[l.supplier as usize];
@@ -49,20 +68,34 @@ pub fn place_orders(
         } else {
             1.0
         };
-        let (_, licensed) = policy.licensed_share(exporter, importer, commodity, tick, td);
-        let delivered = if licensed > 0.0 {
-            1.0 - licensed + licensed * links.approval[li as usize]
-        } else {
-            1.0
-        };
-        l.share * delivered * landed
+        l.share * delivered(li, importer, commodity) * landed
     };
-    for (idx, plant, inputs, prod) in &firms {
+    let buying = &params.buying;
+    let (up, relax) = (
+        (tick_days / buying.precaution_up_days).min(1.0),
+        (tick_days / buying.precaution_relax_days).min(1.0),
+    );
+    for (idx, plant, mut inputs, prod) in &mut firms {
         let cover_ticks = inputs.cover_days / tick_days;
-        for (k, s) in inputs.slots.iter().enumerate() {
-            let use_per_tick = prod.expected_output * s.per_unit;
-            let target = use_per_tick * (cover_ticks + s.mean_lead_ticks + s.licence_wait_days / tick_days);
+        for (k, s) in inputs.slots.iter_mut().enumerate() {
             let (from, len) = s.links;
+            // Precaution: the scarcity the buyer perceives sets how far its cover rises.
+            let expected: f64 = (from..from + len)
+                .map(|li| links.links[li as usize].share * delivered(li, plant.nation, s.commodity))
+                .sum::<f64>()
+                * s.fill;
+            let seen_coming: f64 = (from..from + len)
+                .map(|li| {
+                    let exporter = registry.nation[links.links[li as usize].supplier as usize];
+                    links.links[li as usize].share * policy.announced_share(exporter, plant.nation, s.commodity)
+                })
+                .sum();
+            let price = prices.price(plant.region, s.commodity) / prices.reference[s.commodity as usize];
+            let wanted = 1.0 + buying.precaution_cover * scarcity(buying, expected, price, seen_coming);
+            let rate = if wanted > s.precaution { up } else { relax };
+            s.precaution += rate * (wanted - s.precaution);
+            let use_per_tick = prod.expected_output * s.per_unit;
+            let target = use_per_tick * (cover_ticks * s.precaution + s.mean_lead_ticks + s.licence_wait_days / tick_days);
             // What awaits a decision counts at the approval share learned for its line.
             let at_risk: f64 = (from..from + len)
                 .map(|li| (1.0 - links.approval[li as usize]) * links.pending[li as usize])
@@ -95,4 +128,27 @@ pub fn place_orders(
     }
     // A fixed order, whatever the order in which the ECS visited the firms.
     book.orders.sort_unstable_by_key(|o| (o.supplier, o.buyer, o.slot, o.licence));
+}
+
+/// The scarcity a buyer perceives in an input, 0 to 1 (Sterman & Dogan 2015: buyers stock up
+/// when deliveries falter and when they see shortage coming), the largest of three signals:
+/// - delivery: `expected` is the share of its orders it expects delivered (smoothed fill rate
+///   × the share not refused a licence); below `precaution_fill_below` f, (f − expected) / f;
+/// - price: the input's price in its region, `price` × reference, read from 1.1 × reference
+///   up to full at `precaution_price_full` (unless that is 0);
+/// - announcement: `seen_coming`, the share of its supply an announced control will bring
+///   under licence.
+///
+/// A control merely in force is none of these: until refusals come, a buyer under licence
+/// expects its orders delivered and does not stock up.
+pub fn scarcity(buying: &Buying, expected: f64, price: f64, seen_coming: f64) -> f64 {
+    let ok = buying.precaution_fill_below;
+    let delivery = ((ok - expected) / ok).clamp(0.0, 1.0);
+    let full = buying.precaution_price_full;
+    let price = if full > 0.0 {
+        ((price - PRECAUTION_PRICE_FROM) / (full - PRECAUTION_PRICE_FROM)).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    delivery.max(price).max(seen_coming.clamp(0.0, 1.0))
 }

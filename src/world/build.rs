@@ -127,6 +127,10 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, seed: u6
                 consumed: 0.0,
                 scale: stock,
                 in_flight: 0,
+                fill: 1.0,
+                precaution: 1.0,
+                ordered_now: 0.0,
+                filled_now: 0.0,
             });
         }
         let out = network.firm_output[f];

@@ -84,6 +84,17 @@ pub struct InputSlot {
     pub scale: f64,
     /// Shipments of this input on their way to the firm (held by customs or travelling).
     pub in_flight: u64,
+    /// The buyer's smoothed fill rate of this input: units its suppliers filled ÷ units it
+    /// ordered of them (regular and licensed orders), over `buying.fill_memory_days`; 1 at
+    /// the start, unchanged on a tick it orders nothing.
+    pub fill: f64,
+    /// Precaution h ≥ 1: the buyer aims to hold `cover_days` × h of this input. It rises
+    /// towards 1 + `buying.precaution_cover` × the scarcity the buyer perceives and relaxes
+    /// slowly after; exactly 1 while it perceives none.
+    pub precaution: f64,
+    /// Units of this input ordered and filled this tick (for the fill rate).
+    pub ordered_now: f64,
+    pub filled_now: f64,
 }
 
 /// The firm's recipe inputs (empty for miners).
