@@ -147,7 +147,12 @@ pub struct Event {
     /// buyers of the goods it brings under licence, from the nation taking it, see it coming
     /// and raise their cover (see [`Buying::precaution_cover`]). Only tightenings that licensing
     /// acts on can be announced: `Activate`, `SetCoverage`, `Ban` and `SetQuota`.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "some_date")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "some_date",
+        serialize_with = "date_itself"
+    )]
     pub announced: Option<String>,
     /// Nation taking the action.
     pub nation: String,
@@ -160,6 +165,12 @@ pub struct Event {
 /// `announced: "2023-10-20"` reads as `Some("2023-10-20")`: a date is written as itself.
 fn some_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     String::deserialize(d).map(Some)
+}
+
+/// Writes `Some("2023-10-20")` as `"2023-10-20"`, as [`some_date`] reads it (a `None` is
+/// skipped before it gets here).
+fn date_itself<S: serde::Serializer>(date: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(date.as_deref().unwrap_or_default())
 }
 
 /// A reaction: when `when` has held on `for_days` consecutive days, `then` is taken, and not
