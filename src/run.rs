@@ -10,7 +10,7 @@ use crate::output::writer::RunWriter;
 use crate::tick::Simulation;
 use crate::world::licences::Licensing;
 use crate::world::network::Network;
-use crate::world::policy::PolicyState;
+use crate::world::policy::{PolicyState, event_kinds};
 use crate::world::records::Recorder;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -127,7 +127,7 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
     let checking = opts.check || check_from_env();
     sim.set_check(checking);
     let controls: Vec<String> = model.policies.controls.iter().map(|c| c.id.clone()).collect();
-    let mut writer = RunWriter::create(&dir, &sim.network, &controls)?;
+    let mut writer = RunWriter::create(&dir, &sim.network, &controls, event_kinds(&model))?;
     let clock = sim.clock();
     let bar = if opts.quiet {
         indicatif::ProgressBar::hidden()

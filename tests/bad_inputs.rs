@@ -561,6 +561,40 @@ static CASES: &[Case] = &[
         message: "SetCoverage share must be a probability between 0 and 1, found 1.5",
     },
     Case {
+        name: "event announced after it takes effect",
+        files: || {
+            april_edit(
+                "        events: [\n",
+                "        events: [\n            (date: \"2025-07-01\", announced: \"2025-08-01\", nation: \"CN\", action: SetCoverage(control: \"cn_2025_04_rare_earths\", commodity: \"ndfeb_magnet\", share: 1.0)),\n",
+            )
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "\"2025-08-01\"", 0),
+        message: "announcement date 2025-08-01 is after the event's date 2025-07-01",
+    },
+    Case {
+        name: "announced tariff",
+        files: || {
+            april_edit(
+                "        events: [\n",
+                "        events: [\n            (date: \"2025-07-01\", announced: \"2025-06-01\", nation: \"US\", action: SetTariff(importer: \"US\", origin: \"CN\", commodity: \"ndfeb_magnet\", rate: 1.0)),\n",
+            )
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "\"2025-06-01\"", 0),
+        message: "only Activate, SetCoverage, Ban and SetQuota can be announced (tightenings buyers can front-run); this event is SetTariff",
+    },
+    Case {
+        name: "buying section: precaution_price_full inside the dead zone",
+        files: || baseline_edit("precaution_price_full: 0.0", "precaution_price_full: 1.05"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "precaution_price_full: 1.05", 23),
+        message: "buying: precaution_price_full (or 0 to leave prices out) must be greater than 1.1, found 1.05",
+    },
+    Case {
         name: "buying section: min_expected_approval 0",
         files: || baseline_edit("min_expected_approval: 0.1", "min_expected_approval: 0.0"),
         args: VALIDATE,

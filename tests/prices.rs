@@ -60,6 +60,7 @@ fn event(date: &str, action: Action) -> Event {
         nation: "AA".into(),
         action,
         note: String::new(),
+        announced: None,
     }
 }
 

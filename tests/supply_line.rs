@@ -19,8 +19,9 @@ use common::worlds::{firm, world};
 /// (100 units/day of `good`, 1 t of ore each, 40 days of cover, so a target stock of 4,000 t),
 /// 10 days away. AA's ore needs a licence from the start: `approval` of applications are
 /// approved after 20 working days (28 calendar days), licences valid 90 days. The buyer files
-/// daily and learns its approval share slowly (5% per decision).
-fn licensed_world(approval: f64, days: i32) -> Model {
+/// daily and learns its approval share slowly (5% per decision). `precaution` is
+/// `buying.precaution_cover`: 0 isolates the supply line from the buyer's precaution.
+fn licensed_world(approval: f64, days: i32, precaution: f64) -> Model {
     let mut firms: Vec<_> = (0..20)
         .map(|k| firm(&format!("mine{k}"), "AA", "miner", "ore", 75.0, &[], 10.0))
         .collect();
@@ -37,6 +38,7 @@ fn licensed_world(approval: f64, days: i32) -> Model {
     let mut m = world(&["AA", "BB"], firms, vec![route], 1, days, 0.0);
     m.buying.application_interval_days = 1;
     m.buying.approval_learning = 0.05;
+    m.buying.precaution_cover = precaution;
     m.policies.controls.push(ExportControl {
         id: "aa_ore".into(),
         nation: "AA".into(),
@@ -72,22 +74,29 @@ fn build(model: &Model) -> Simulation {
 /// The buyer's ore stock at the end of every tick, and its learned approval shares (one per
 /// link) at the end of the run.
 fn buyer_stock(model: &Model) -> (Vec<f64>, Vec<f64>) {
+    let (stock, _, approval) = buyer_stock_and_precaution(model);
+    (stock, approval)
+}
+
+/// As [`buyer_stock`], with the buyer's precaution on its ore at the end of every tick.
+fn buyer_stock_and_precaution(model: &Model) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let mut sim = build(model);
     let buyer = model.firms.len() as u32 - 1;
-    let mut stock = Vec::new();
+    let (mut stock, mut precaution) = (Vec::new(), Vec::new());
     while !sim.finished() {
         sim.step_checked().expect("invariants hold");
         let mut q = sim.world.query::<(&FirmIndex, &Inputs)>();
-        let s = q.iter(&sim.world).find(|(i, _)| i.0 == buyer).unwrap().1.slots[0].stock;
-        stock.push(s);
+        let s = &q.iter(&sim.world).find(|(i, _)| i.0 == buyer).unwrap().1.slots[0];
+        stock.push(s.stock);
+        precaution.push(s.precaution);
     }
     let links = sim.world.resource::<SupplyLinks>();
-    (stock, links.approval.clone())
+    (stock, precaution, links.approval.clone())
 }
 
 #[test]
 fn a_buyer_facing_steady_60pc_approval_keeps_its_stock_near_target() {
-    let (stock, approval) = buyer_stock(&licensed_world(0.6, 500));
+    let (stock, approval) = buyer_stock(&licensed_world(0.6, 500, 0.0));
     // Without the discount the stock settles at use x (cover - wait x (1/a - 1)): 100 t/day x
     // (40 - 28 x 2/3) = 2,133 t, 47% short of its target.
     let target = 4000.0;
@@ -110,8 +119,15 @@ fn a_buyer_facing_steady_60pc_approval_keeps_its_stock_near_target() {
 fn with_every_licence_approved_the_buyer_learns_nothing_and_asks_for_its_need() {
     // Approval 1: the learned share stays 1, applications are the need, and the stock settles
     // at its target as a delay alone allows.
-    let (stock, approval) = buyer_stock(&licensed_world(1.0, 300));
+    let (stock, precaution, approval) = buyer_stock_and_precaution(&licensed_world(1.0, 300, 0.5));
     assert!(approval.iter().all(|&a| a == 1.0), "{approval:?}");
+    // Precaution is on (the default 0.5), and a control in force that refuses nothing gives
+    // the buyer no reason to stock up: the target is its plain cover.
+    assert!(
+        precaution.iter().all(|&h| h == 1.0),
+        "precaution moved: {:?}",
+        precaution.iter().fold(1.0f64, |a, &b| a.max(b))
+    );
     let late = &stock[200..];
     let mean = late.iter().sum::<f64>() / late.len() as f64;
     assert!((mean / 4000.0 - 1.0).abs() <= 0.05, "mean ore stock {mean:.0} t");
@@ -119,7 +135,7 @@ fn with_every_licence_approved_the_buyer_learns_nothing_and_asks_for_its_need() 
 
 /// A big supplier in AA (300 t/day) and a small one in BB (30 t/day, selling 24 of them), three
 /// final producers in BB (40 units/day each, 1 t of ore a unit, 15 days of cover) buying 80% from
-/// AA, 20% from BB. From day 30, AA's ore needs a licence approved 5% of the time after 20
+/// AA, 20% from BB. From day 30, AA's ore needs a licence approved 10% of the time after 20
 /// working days: the small supplier's poor fill rate alone does not keep orders off it.
 fn two_suppliers(days: i32) -> Model {
     let mut firms = vec![
@@ -167,6 +183,7 @@ fn two_suppliers(days: i32) -> Model {
         nation: "AA".into(),
         action: chokepoint::model::Action::Activate("aa_ore".into()),
         note: String::new(),
+        announced: None,
     });
     m
 }
@@ -195,4 +212,28 @@ fn orders_never_pile_on_a_supplier_that_cannot_deliver_while_another_has_room() 
         piled <= 10,
         "the small supplier was asked for more than 1.5x what it can deliver on {piled} days"
     );
+}
+
+#[test]
+fn a_buyer_expecting_refusals_holds_precautionary_cover_on_top_of_its_target() {
+    // Precaution 0.5 (the default): with 60% of its applications approved and all its ore
+    // under licence, the buyer expects 60% of its orders delivered, below the 90% at which it
+    // feels safe: scarcity (0.9 - 0.6) / 0.9 = 1/3, so it aims for 1 + 0.5 / 3 = 1.167 times
+    // its cover, 4,667 t instead of 4,000.
+    let (stock, precaution, approval) = buyer_stock_and_precaution(&licensed_world(0.6, 500, 0.5));
+    let learned = approval.iter().sum::<f64>() / approval.len() as f64;
+    let expected_h = 1.0 + 0.5 * (0.9 - learned) / 0.9;
+    let late = &precaution[250..];
+    let h = late.iter().sum::<f64>() / late.len() as f64;
+    assert!(
+        (h - expected_h).abs() <= 0.03,
+        "days 250-500: mean precaution {h:.3}; {expected_h:.3} expected from a learned approval share of {learned:.3}"
+    );
+    let mean = stock[250..].iter().sum::<f64>() / 250.0;
+    assert!(
+        (mean / (4000.0 * expected_h) - 1.0).abs() <= 0.1,
+        "days 250-500: mean ore stock {mean:.0} t; {:.0} t expected",
+        4000.0 * expected_h
+    );
+    assert!(mean > 4000.0 * 1.08, "the stock is above the plain target: {mean:.0} t");
 }

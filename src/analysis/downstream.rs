@@ -150,7 +150,8 @@ pub fn activations(model: &Model, events: &[EventRow]) -> Result<BTreeMap<String
     for c in model.policies.controls.iter().filter(|c| c.active) {
         out.entry(c.id.clone()).or_default().push(start);
     }
-    for row in events {
+    // An announcement changes no regime: it is not the scheduled event it announces.
+    for row in events.iter().filter(|r| r.kind != "announce") {
         let action = if row.source == "scheduled" {
             match scheduled.next() {
                 Some((tick, a)) if tick == row.tick => a,

@@ -6,6 +6,7 @@
 use super::calendar::Date;
 use super::limits::{self, Bounds, MAX_DAYS};
 use super::load::{ModelError, Source};
+use super::policy::PRECAUTION_PRICE_FROM;
 use super::spans::Seg::{self, F, I, Id, K, Key, Route};
 use super::{Firm, Model, Suppliers};
 use std::collections::{BTreeMap, BTreeSet};
@@ -174,8 +175,28 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
         ),
         ("fill_memory_days", b.fill_memory_days, Bounds::closed(1.0, MAX_DAYS)),
         ("overask_limit", b.overask_limit, Bounds::closed(1.0, 100.0)),
+        (
+            "precaution_cover",
+            b.precaution_cover,
+            Bounds::closed(0.0, limits::MAX_PRECAUTION_COVER),
+        ),
+        ("precaution_fill_below", b.precaution_fill_below, Bounds::above(0.0, 1.0)),
+        ("precaution_up_days", b.precaution_up_days, Bounds::closed(1.0, MAX_DAYS)),
+        ("precaution_relax_days", b.precaution_relax_days, Bounds::closed(1.0, MAX_DAYS)),
     ] {
         range(src, &[F("buying"), F(name)], "buying: ", name, v, bounds, "")?;
+    }
+    // 0 leaves prices out of precaution; otherwise full scarcity lies above where it starts.
+    if b.precaution_price_full != 0.0 {
+        range(
+            src,
+            &[F("buying"), F("precaution_price_full")],
+            "buying: ",
+            "precaution_price_full (or 0 to leave prices out)",
+            b.precaution_price_full,
+            Bounds::above(PRECAUTION_PRICE_FROM, limits::MAX_PRICE_RATIO),
+            "",
+        )?;
     }
     let p = &model.prices;
     for (name, v, bounds) in [
@@ -655,6 +676,33 @@ fn check_policies(model: &Model, src: &Source, nations: &BTreeSet<&str>, commodi
             .ok_or_else(|| src.error_in(&date, format!("event date `{}` is not of the form YYYY-MM-DD", e.date)))?;
         if d < start {
             return Err(src.error_in(&date, format!("event date {d} is before the model's start {start}")));
+        }
+        if let Some(text) = &e.announced {
+            let here_a = at(&here, &[F("announced")]);
+            let a = Date::parse(text)
+                .filter(|a| a.ymd().0 <= limits::MAX_YEAR)
+                .ok_or_else(|| src.error_in(&here_a, format!("announcement date `{text}` is not of the form YYYY-MM-DD")))?;
+            if a > d {
+                return Err(src.error_in(
+                    &here_a,
+                    format!("announcement date {a} is after the event's date {d}: a change is announced before it takes effect"),
+                ));
+            }
+            if a < start {
+                return Err(src.error_in(&here_a, format!("announcement date {a} is before the model's start {start}")));
+            }
+            if !matches!(
+                e.action,
+                Action::Activate(_) | Action::SetCoverage { .. } | Action::Ban { .. } | Action::SetQuota { .. }
+            ) {
+                return Err(src.error_in(
+                    &here_a,
+                    format!(
+                        "only Activate, SetCoverage, Ban and SetQuota can be announced (tightenings buyers can front-run); this event is {}",
+                        e.action.name()
+                    ),
+                ));
+            }
         }
         known(src, &at(&here, &[F("nation")]), &e.nation, nations, "nation")?;
         check_action(&e.action, &at(&here, &[F("action")]))?;

@@ -42,6 +42,9 @@ pub const SHARE_SUM_TOLERANCE: f64 = 1e-6;
 pub const MAX_TARIFF_RATE: f64 = 100.0;
 /// Largest elasticity of tariff-driven supplier shares, `(1 + tariff)^-sensitivity`.
 pub const MAX_TARIFF_SENSITIVITY: f64 = 100.0;
+/// Largest `buying.precaution_cover`: at full scarcity a buyer aims for at most 11 times its
+/// usual cover.
+pub const MAX_PRECAUTION_COVER: f64 = 10.0;
 /// Largest price elasticity of planned output. The planner multiplies output by
 /// `(cost / reference cost)^-elasticity`; input prices stay within 10^±6 of their reference
 /// (`tick::markets::PRICE_RANGE`), so the factor stays within 10^±30: finite, never NaN.

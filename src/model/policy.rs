@@ -237,12 +237,35 @@ pub struct Tariff {
 #[serde(deny_unknown_fields)]
 pub struct Event {
     pub date: String,
+    /// Day the change was announced, `YYYY-MM-DD`, no later than `date` and no earlier than
+    /// the calendar's start (absent: it comes unannounced). From this day until `date`,
+    /// buyers of the goods it brings under licence, from the nation taking it, see it coming
+    /// and raise their cover (see [`Buying::precaution_cover`]). Only tightenings that licensing
+    /// acts on can be announced: `Activate`, `SetCoverage`, `Ban` and `SetQuota`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "some_date",
+        serialize_with = "date_itself"
+    )]
+    pub announced: Option<String>,
     /// Nation taking the action.
     pub nation: String,
     pub action: Action,
     /// What happened in the world, with its source.
     #[serde(default)]
     pub note: String,
+}
+
+/// `announced: "2023-10-20"` reads as `Some("2023-10-20")`: a date is written as itself.
+fn some_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
+}
+
+/// Writes `Some("2023-10-20")` as `"2023-10-20"`, as [`some_date`] reads it (a `None` is
+/// skipped before it gets here).
+fn date_itself<S: serde::Serializer>(date: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(date.as_deref().unwrap_or_default())
 }
 
 /// A reaction: when `when` has held on `for_days` consecutive days, `then` is taken, and not
@@ -321,6 +344,43 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// The action's name as a model file writes it (`Activate`, `SetTariff`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Activate(_) => "Activate",
+            Action::Deactivate(_) => "Deactivate",
+            Action::SetApproval { .. } => "SetApproval",
+            Action::SetReview { .. } => "SetReview",
+            Action::SetQuota { .. } => "SetQuota",
+            Action::SetCoverage { .. } => "SetCoverage",
+            Action::Ban { .. } => "Ban",
+            Action::Unban { .. } => "Unban",
+            Action::GrantGeneral { .. } => "GrantGeneral",
+            Action::RevokeGeneral { .. } => "RevokeGeneral",
+            Action::SetInspection { .. } => "SetInspection",
+            Action::SetTariff { .. } => "SetTariff",
+        }
+    }
+
+    /// The export control the action changes, if it changes one.
+    pub fn control(&self) -> Option<&str> {
+        match self {
+            Action::Activate(c) | Action::Deactivate(c) => Some(c),
+            Action::SetApproval { control, .. }
+            | Action::SetReview { control, .. }
+            | Action::SetQuota { control, .. }
+            | Action::SetCoverage { control, .. }
+            | Action::Ban { control, .. }
+            | Action::Unban { control, .. }
+            | Action::GrantGeneral { control, .. }
+            | Action::RevokeGeneral { control, .. }
+            | Action::SetInspection { control, .. } => Some(control),
+            Action::SetTariff { .. } => None,
+        }
+    }
+}
+
 /// A condition a nation observes (on the previous tick's state).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub enum Condition {
@@ -350,8 +410,8 @@ pub enum Condition {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Buying {
-    /// Elasticity of a supplier's share to its landed cost (the price in the supplier's region
-    /// × (1 + tariff)) relative to the buyer's cheapest supplier of the input, 0 to 100.
+    /// Elasticity of a supplier's share to its landed-cost factor (1 + tariff), 0 to 100 (buyers
+    /// pay their own region's price whoever sells, so the tariff is what sets suppliers apart).
     pub tariff_sensitivity: f64,
     /// How fast a buyer learns the approval share of a supply line under licence: each decision
     /// on the line moves the learned share this part of the way to its outcome (1 approved,
@@ -379,6 +439,49 @@ pub struct Buying {
     /// supplier asked for more. 1 to 100.
     #[serde(default = "default_overask_limit")]
     pub overask_limit: f64,
+    /// Precaution (Sterman & Dogan 2015): at full perceived scarcity a buyer's target cover is
+    /// (1 + this) times its `target_cover_days`; in between it grows in proportion to the
+    /// scarcity it perceives (0 to 1; see the other `precaution_*` fields). 0 to 10; 0 turns
+    /// precaution off.
+    #[serde(default = "default_precaution_cover")]
+    pub precaution_cover: f64,
+    /// The expected delivered share of an input (its smoothed fill rate × the share of its
+    /// orders not expected to be refused a licence) below which a buyer perceives scarcity;
+    /// scarcity from delivery is (this − expected share) / this. Above 0, at most 1.
+    #[serde(default = "default_precaution_fill_below")]
+    pub precaution_fill_below: f64,
+    /// Price of an input, as a multiple of its reference, at which scarcity from price is full
+    /// (it starts at 1.1 times the reference); above 1.1, at most 1,000,000, or 0 to leave
+    /// prices out of precaution.
+    #[serde(default)]
+    pub precaution_price_full: f64,
+    /// Days over which a buyer's precaution rises towards what its perceived scarcity calls
+    /// for (a first-order adjustment), 1 to 3,650.
+    #[serde(default = "default_precaution_up_days")]
+    pub precaution_up_days: f64,
+    /// Days over which it relaxes once scarcity eases, 1 to 3,650 (slower than it rises).
+    #[serde(default = "default_precaution_relax_days")]
+    pub precaution_relax_days: f64,
+}
+
+/// The price, as a multiple of its reference, at which a buyer starts to read scarcity in an
+/// input's price: below it, price moves are noise (see [`Buying::precaution_price_full`]).
+pub const PRECAUTION_PRICE_FROM: f64 = 1.1;
+
+fn default_precaution_cover() -> f64 {
+    0.5
+}
+
+fn default_precaution_fill_below() -> f64 {
+    0.9
+}
+
+fn default_precaution_up_days() -> f64 {
+    14.0
+}
+
+fn default_precaution_relax_days() -> f64 {
+    180.0
 }
 
 fn default_fill_memory_days() -> f64 {

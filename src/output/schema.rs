@@ -280,7 +280,7 @@ pub fn tables() -> Vec<Table> {
         Table {
             name: "events",
             file: "events.arrow",
-            description: "One row per scheduled policy event and per reactive rule that fired",
+            description: "One row per scheduled policy event, per announcement of one and per reactive rule that fired",
             columns: [
                 tick_date().to_vec(),
                 vec![
@@ -289,7 +289,7 @@ pub fn tables() -> Vec<Table> {
                         "kind",
                         Kind::Id(Ids::EventKind),
                         "id",
-                        "What changed (activate, set_approval, set_tariff, ...)",
+                        "What changed (activate, set_approval, set_tariff, ...), or `announce`: a scheduled change announced, to take effect on the date in `detail` (`announce` is in the dictionary only in runs whose model announces an event)",
                     ),
                     col("source", Kind::Text, "text", "`scheduled`, or `rule:<id>` for a reactive rule"),
                     col("detail", Kind::Text, "text", "What changed, and the note from the model file"),

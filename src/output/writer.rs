@@ -7,7 +7,7 @@ use crate::output::OutputError;
 use crate::output::schema::{Table, table_schema, tables};
 use crate::world::licences::{Licensing, Outcome};
 use crate::world::network::Network;
-use crate::world::policy::{ACTION_KINDS, PolicyState};
+use crate::world::policy::PolicyState;
 use crate::world::records::Recorder;
 use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, Date32Array, DictionaryArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
@@ -33,11 +33,19 @@ struct TableWriter {
 pub struct RunWriter {
     writers: Vec<TableWriter>,
     dicts: BTreeMap<&'static str, ArrayRef>,
+    /// The run's dictionary of event kinds (see [`crate::world::policy::event_kinds`]).
+    event_kinds: &'static [&'static str],
 }
 
 impl RunWriter {
     /// Opens every table file in `dir` (which must exist).
-    pub fn create(dir: &Path, network: &Network, controls: &[String]) -> Result<RunWriter, OutputError> {
+    /// `event_kinds` is the dictionary of `events.arrow`'s `kind` for the whole run.
+    pub fn create(
+        dir: &Path,
+        network: &Network,
+        controls: &[String],
+        event_kinds: &'static [&'static str],
+    ) -> Result<RunWriter, OutputError> {
         let dict = |ids: &[String]| Arc::new(StringArray::from_iter_values(ids.iter())) as ArrayRef;
         let fixed = |ids: &[&str]| Arc::new(StringArray::from_iter_values(ids.iter())) as ArrayRef;
         let dicts = BTreeMap::from([
@@ -50,7 +58,7 @@ impl RunWriter {
             ("control", dict(controls)),
             ("end_use", fixed(&["civil", "defence"])),
             ("outcome", fixed(&["approved", "denied", "pending"])),
-            ("event_kind", fixed(&ACTION_KINDS)),
+            ("event_kind", fixed(event_kinds)),
         ]);
         let mut writers = Vec::new();
         for table in tables() {
@@ -74,7 +82,11 @@ impl RunWriter {
                 rows: 0,
             });
         }
-        Ok(RunWriter { writers, dicts })
+        Ok(RunWriter {
+            writers,
+            dicts,
+            event_kinds,
+        })
     }
 
     /// Moves every pending row of `rec` into one record batch per table and writes it.
@@ -206,7 +218,8 @@ impl RunWriter {
             self.write_batch(5, cols)?;
         }
         let log = &pol.log;
-        let kind = |k: &str| ACTION_KINDS.iter().position(|x| *x == k).expect("known kind") as i32;
+        let kinds = self.event_kinds;
+        let kind = |k: &str| kinds.iter().position(|x| *x == k).expect("known kind") as i32;
         let cols: Vec<ArrayRef> = vec![
             Arc::new(Int32Array::from_iter_values(log.iter().map(|e| e.tick as i32))),
             Arc::new(Date32Array::from_iter_values(log.iter().map(|e| date(e.tick)))),

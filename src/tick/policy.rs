@@ -14,6 +14,30 @@ use bevy_ecs::prelude::*;
 pub fn apply_policy(mut policy: ResMut<PolicyState>, clock: Res<Clock>, prices: Res<PriceBook>, firms: Query<(&Plant, &Production)>) {
     let tick = clock.tick;
     let p = &mut *policy;
+    // Announcements first: a change announced and taken on the same day is seen for no day.
+    while p.next_announcement < p.announcements.len() && p.announcements[p.next_announcement].tick <= tick {
+        let a = p.announcements[p.next_announcement].clone();
+        if let Some(effect) = p.announced_effect(&a.action, a.effective_tick) {
+            p.announced.push(effect);
+        }
+        let what = match a.action.control() {
+            Some(c) => format!("{} ({c})", a.action.name()),
+            None => a.action.name().to_string(),
+        };
+        let detail = format!("{what} announced, to take effect on {}", a.effective);
+        p.log.push(EventRecord {
+            tick,
+            nation: a.nation,
+            kind: "announce",
+            source: "scheduled".into(),
+            detail: if a.note.is_empty() {
+                detail
+            } else {
+                format!("{detail} — {}", a.note)
+            },
+        });
+        p.next_announcement += 1;
+    }
     while p.next_event < p.events.len() && p.events[p.next_event].0 <= tick {
         let (_, nation, action, note) = p.events[p.next_event].clone();
         let (kind, detail) = apply_action(p, &action, tick);
@@ -27,6 +51,8 @@ pub fn apply_policy(mut policy: ResMut<PolicyState>, clock: Res<Clock>, prices: 
         });
         p.next_event += 1;
     }
+    // What was announced for today has taken effect: buyers no longer see it coming.
+    p.announced.retain(|a| a.until_tick > tick);
     for k in 0..p.rules.len() {
         let holds = match &p.rules[k].when {
             Condition::OutputLostAbove { nation, role, share } => {

@@ -2,17 +2,20 @@
 //! what they can deliver, and buyers order by the stock-and-supply-line rule, split across
 //! their suppliers by what each is expected to deliver and capped by what it can.
 
+use crate::model::Buying;
+use crate::model::policy::PRECAUTION_PRICE_FROM;
 use crate::world::clock::Clock;
 use crate::world::firm::{Finished, FirmIndex, Inputs, Plant, Production};
 use crate::world::orders::{NO_LICENCE, Order, OrderBook, SupplierBoard, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
+use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
 use bevy_ecs::prelude::*;
 
-/// What procurement reads of every firm: as a buyer (its inputs and plan) and as a supplier
-/// (what it holds and can make).
-type BuyingFirm<'a> = (&'a FirmIndex, &'a Plant, &'a Inputs, &'a Production, &'a Finished);
+/// What procurement reads of every firm: as a buyer (its inputs and plan; its precaution
+/// changes) and as a supplier (what it holds and can make).
+type BuyingFirm<'a> = (&'a FirmIndex, &'a Plant, &'a mut Inputs, &'a Production, &'a Finished);
 
 /// Each buyer first learns from last tick's orders, still in the book: every link's fill rate
 /// (filled ÷ ordered) moves towards what it was, smoothed over `buying.fill_memory_days` (the
@@ -31,7 +34,10 @@ type BuyingFirm<'a> = (&'a FirmIndex, &'a Plant, &'a Inputs, &'a Production, &'a
 /// discounted by its expected yield, ch. 18: what may be refused is not counted as coming).
 /// The share closed per tick is `tick_days / planning.stock_adjust_days`; closing only part of
 /// the gap each tick keeps small swings in final demand from growing into large swings
-/// upstream (the bullwhip effect of full order-up-to buying).
+/// upstream (the bullwhip effect of full order-up-to buying). The cover days are multiplied by
+/// the input's precaution h, which first moves towards 1 + `buying.precaution_cover` × the
+/// scarcity the buyer perceives ([`scarcity`]): up over `precaution_up_days`, down over
+/// `precaution_relax_days`.
 ///
 /// The order is split across suppliers in proportion to share × fill rate × expected delivered
 /// share × (1 + tariff)^(−tariff_sensitivity), where the expected delivered share of a line is
@@ -43,11 +49,12 @@ type BuyingFirm<'a> = (&'a FirmIndex, &'a Plant, &'a Inputs, &'a Production, &'a
 /// their weights, and only when none has room is anyone asked for more.
 #[allow(clippy::too_many_arguments)]
 pub fn place_orders(
-    firms: Query<BuyingFirm>,
+    mut firms: Query<BuyingFirm>,
     mut links: ResMut<SupplyLinks>,
     mut board: ResMut<SupplierBoard>,
     registry: Res<Registry>,
     policy: Res<PolicyState>,
+    prices: Res<PriceBook>,
     clock: Res<Clock>,
     params: Res<Params>,
     mut book: ResMut<OrderBook>,
@@ -70,6 +77,18 @@ pub fn place_orders(
     let overask = params.buying.overask_limit;
     let (tick, td) = (clock.tick, clock.tick_days);
     let links = &*links;
+    let board = &*board;
+    // Expected share of an order on link `li` that is not refused a licence: 1 − x + x × â
+    // for the share x that needs one.
+    let delivered = |li: u32, importer: u16, commodity: u16| {
+        let exporter = registry.nation[links.links[li as usize].supplier as usize];
+        let (_, licensed) = policy.licensed_share(exporter, importer, commodity, tick, td);
+        if licensed > 0.0 {
+            1.0 - licensed + licensed * links.approval[li as usize]
+        } else {
+            1.0
+        }
+    };
     // A link's weight: base share x fill rate x expected delivered share x landed-cost term.
     // Buyers pay their own region's price whoever sells (as customs values imports), so a
     // buyer's suppliers differ in landed cost by the tariff only.
@@ -86,13 +105,7 @@ pub fn place_orders(
         } else {
             1.0
         };
-        let (_, licensed) = policy.licensed_share(exporter, importer, commodity, tick, td);
-        let delivered = if licensed > 0.0 {
-            1.0 - licensed + licensed * links.approval[li as usize]
-        } else {
-            1.0
-        };
-        l.share * links.fill[li as usize] * delivered * landed
+        l.share * links.fill[li as usize] * delivered(li, importer, commodity) * landed
     };
     // What the supplier of a link can deliver to this buyer per tick: its share of the
     // supplier's deliverable by the buyer's past orders when the supplier is oversubscribed,
@@ -100,7 +113,7 @@ pub fn place_orders(
     let cap = |li: u32| {
         let s = links.links[li as usize].supplier as usize;
         let deliverable = board.deliverable[s];
-        let claims = firms.get(registry.entity[s]).map_or(0.0, |(_, _, _, _, fin)| fin.expected_sales);
+        let claims = board.claims[s];
         let own = links.expected[li as usize];
         let fair = if claims >= deliverable && claims > 0.0 {
             deliverable * own / claims
@@ -109,12 +122,34 @@ pub fn place_orders(
         };
         overask * fair
     };
-    for (idx, plant, inputs, prod, _) in &firms {
+    let buying = &params.buying;
+    let (up, relax) = (
+        (tick_days / buying.precaution_up_days).min(1.0),
+        (tick_days / buying.precaution_relax_days).min(1.0),
+    );
+    for (idx, plant, mut inputs, prod, _) in &mut firms {
         let cover_ticks = inputs.cover_days / tick_days;
-        for (k, s) in inputs.slots.iter().enumerate() {
-            let use_per_tick = prod.expected_output * s.per_unit;
-            let target = use_per_tick * (cover_ticks + s.mean_lead_ticks + s.licence_wait_days / tick_days);
+        for (k, s) in inputs.slots.iter_mut().enumerate() {
             let (from, len) = s.links;
+            // Precaution: the scarcity the buyer perceives sets how far its cover rises.
+            let expected: f64 = (from..from + len)
+                .map(|li| {
+                    let l = li as usize;
+                    links.links[l].share * links.fill[l] * delivered(li, plant.nation, s.commodity)
+                })
+                .sum();
+            let seen_coming: f64 = (from..from + len)
+                .map(|li| {
+                    let exporter = registry.nation[links.links[li as usize].supplier as usize];
+                    links.links[li as usize].share * policy.announced_share(exporter, plant.nation, s.commodity)
+                })
+                .sum();
+            let price = prices.price(plant.region, s.commodity) / prices.reference[s.commodity as usize];
+            let wanted = 1.0 + buying.precaution_cover * scarcity(buying, expected, price, seen_coming);
+            let rate = if wanted > s.precaution { up } else { relax };
+            s.precaution += rate * (wanted - s.precaution);
+            let use_per_tick = prod.expected_output * s.per_unit;
+            let target = use_per_tick * (cover_ticks * s.precaution + s.mean_lead_ticks + s.licence_wait_days / tick_days);
             // What awaits a decision counts at the approval share learned for its line.
             let at_risk: f64 = (from..from + len)
                 .map(|li| (1.0 - links.approval[li as usize]) * links.pending[li as usize])
@@ -187,7 +222,7 @@ fn learn_from_fills(orders: &[Order], links: &mut SupplyLinks, tick_days: f64, f
 /// today's stock are rationed today, but they show the supplier the demand its spare capacity
 /// can meet: a bound on stock alone would hold a supplier with spare capacity at its old sales.
 fn publish_deliverables(firms: &Query<BuyingFirm>, board: &mut SupplierBoard) {
-    for (idx, plant, inputs, _, fin) in firms {
+    for (idx, plant, inputs, _, fin) in firms.iter() {
         let makeable = inputs
             .slots
             .iter()
@@ -195,6 +230,7 @@ fn publish_deliverables(firms: &Query<BuyingFirm>, board: &mut SupplierBoard) {
             .map(|s| s.stock.max(0.0) / s.per_unit)
             .fold(plant.capacity, f64::min);
         board.deliverable[idx.0 as usize] = fin.stock.max(0.0) + makeable;
+        board.claims[idx.0 as usize] = fin.expected_sales;
     }
 }
 
@@ -231,6 +267,29 @@ fn split(links: &mut [(u32, f64, f64, f64)], total: f64) {
             e.3 += rest * e.1 / weights;
         }
     }
+}
+
+/// The scarcity a buyer perceives in an input, 0 to 1 (Sterman & Dogan 2015: buyers stock up
+/// when deliveries falter and when they see shortage coming), the largest of three signals:
+/// - delivery: `expected` is the share of its orders it expects delivered (smoothed fill rate
+///   × the share not refused a licence); below `precaution_fill_below` f, (f − expected) / f;
+/// - price: the input's price in its region, `price` × reference, read from 1.1 × reference
+///   up to full at `precaution_price_full` (unless that is 0);
+/// - announcement: `seen_coming`, the share of its supply an announced control will bring
+///   under licence.
+///
+/// A control merely in force is none of these: until refusals come, a buyer under licence
+/// expects its orders delivered and does not stock up.
+pub fn scarcity(buying: &Buying, expected: f64, price: f64, seen_coming: f64) -> f64 {
+    let ok = buying.precaution_fill_below;
+    let delivery = ((ok - expected) / ok).clamp(0.0, 1.0);
+    let full = buying.precaution_price_full;
+    let price = if full > 0.0 {
+        ((price - PRECAUTION_PRICE_FROM) / (full - PRECAUTION_PRICE_FROM)).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    delivery.max(price).max(seen_coming.clamp(0.0, 1.0))
 }
 
 #[cfg(test)]

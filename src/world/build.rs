@@ -129,6 +129,7 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, seed: u6
                 consumed: 0.0,
                 scale: stock,
                 in_flight: 0,
+                precaution: 1.0,
             });
         }
         let out = network.firm_output[f];
@@ -311,6 +312,7 @@ pub fn insert_resources(
     links.filled = vec![0.0; links.links.len()];
     world.insert_resource(SupplierBoard {
         deliverable: vec![0.0; network.firms.len()],
+        claims: vec![0.0; network.firms.len()],
     });
     world.insert_resource(links);
     world.insert_resource(OrderBook::default());

@@ -89,6 +89,10 @@ pub struct InputSlot {
     pub scale: f64,
     /// Shipments of this input on their way to the firm (held by customs or travelling).
     pub in_flight: u64,
+    /// Precaution h ≥ 1: the buyer aims to hold `cover_days` × h of this input. It rises
+    /// towards 1 + `buying.precaution_cover` × the scarcity the buyer perceives and relaxes
+    /// slowly after; exactly 1 while it perceives none.
+    pub precaution: f64,
 }
 
 /// The firm's recipe inputs (empty for miners).

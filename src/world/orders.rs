@@ -49,6 +49,9 @@ pub struct SupplyLinks {
 #[derive(Resource, Debug, Default)]
 pub struct SupplierBoard {
     pub deliverable: Vec<f64>,
+    /// What its buyers' orders have been, smoothed (its expected sales), units per tick: the
+    /// claims on its deliverable.
+    pub claims: Vec<f64>,
 }
 
 /// `Order::licence` of an order not placed under a licence.

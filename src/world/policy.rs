@@ -82,6 +82,33 @@ pub struct EventRecord {
     pub detail: String,
 }
 
+/// A scheduled change announced before it takes effect.
+#[derive(Debug, Clone)]
+pub struct Announcement {
+    /// Tick of the announcement and of the change.
+    pub tick: u32,
+    pub effective_tick: u32,
+    /// Date the change takes effect, for the log.
+    pub effective: Date,
+    pub nation: u16,
+    pub action: Action,
+    pub note: String,
+}
+
+/// A tightening announced and not yet in effect: what buyers see coming.
+#[derive(Debug, Clone)]
+pub struct Announced {
+    /// Index of the regime it tightens.
+    pub regime: usize,
+    /// The one destination it concerns (a ban), or every destination.
+    pub destination: Option<u16>,
+    /// Share of cross-border sales of each commodity it will bring under licence (beyond what
+    /// already needs one, as the regime stood when it was announced).
+    pub coverage: Vec<f64>,
+    /// Tick it takes effect; buyers see it coming until then.
+    pub until_tick: u32,
+}
+
 /// A reactive rule and its memory.
 #[derive(Debug, Clone)]
 pub struct RuleState {
@@ -117,6 +144,11 @@ pub struct PolicyState {
     /// (tick, nation, action, note), sorted by tick, and the next one to apply.
     pub events: Vec<(u32, u16, Action, String)>,
     pub next_event: usize,
+    /// Announced events, sorted by announcement tick, and the next one to announce.
+    pub announcements: Vec<Announcement>,
+    pub next_announcement: usize,
+    /// Tightenings announced and not yet in effect.
+    pub announced: Vec<Announced>,
     pub rules: Vec<RuleState>,
     /// Everything that happened, in order.
     pub log: Vec<EventRecord>,
@@ -192,6 +224,25 @@ impl PolicyState {
             })
             .collect();
         events.sort_by_key(|e| e.0); // stable: same-day events keep file order
+        let tick_of = |d: Date| ((d.0 - start.0) as u32) / tick_days;
+        let mut announcements: Vec<Announcement> = model
+            .policies
+            .events
+            .iter()
+            .filter_map(|e| {
+                let a = Date::parse(e.announced.as_deref()?).expect("checked date");
+                let d = Date::parse(&e.date).expect("checked date");
+                Some(Announcement {
+                    tick: tick_of(a),
+                    effective_tick: tick_of(d),
+                    effective: d,
+                    nation: idx(&net.nations, &e.nation) as u16,
+                    action: e.action.clone(),
+                    note: e.note.clone(),
+                })
+            })
+            .collect();
+        announcements.sort_by_key(|a| a.tick); // stable: same-day announcements keep file order
         let rules = model
             .policies
             .rules
@@ -223,6 +274,9 @@ impl PolicyState {
             roles: net.roles.clone(),
             events,
             next_event: 0,
+            announcements,
+            next_announcement: 0,
+            announced: Vec::new(),
             rules,
             log: Vec::new(),
         };
@@ -255,6 +309,59 @@ impl PolicyState {
         }
     }
 
+    /// The share of cross-border sales of `commodity` from `exporter` to `importer` that an
+    /// announced tightening will bring under licence (the largest, if several are announced;
+    /// 0 for none, a domestic sale, or an importer with a general licence).
+    pub fn announced_share(&self, exporter: u16, importer: u16, commodity: u16) -> f64 {
+        if exporter == importer {
+            return 0.0;
+        }
+        self.announced
+            .iter()
+            .filter(|a| {
+                let r = &self.regimes[a.regime];
+                r.nation == exporter && !r.general[importer as usize] && a.destination.is_none_or(|d| d == importer)
+            })
+            .map(|a| a.coverage[commodity as usize])
+            .fold(0.0, f64::max)
+    }
+
+    /// What buyers see coming from an announced `action`, given the regimes as they stand:
+    /// the share of each commodity's sales it will newly bring under licence. `None` for an
+    /// action that brings nothing under licence.
+    pub fn announced_effect(&self, action: &Action, until_tick: u32) -> Option<Announced> {
+        let regime = self.regimes.iter().position(|r| Some(r.id.as_str()) == action.control())?;
+        let r = &self.regimes[regime];
+        let nc = self.commodities.len();
+        let (destination, coverage) = match action {
+            // A regime not yet in force brings all it lists under licence.
+            Action::Activate(_) if !r.active => (None, r.coverage.clone()),
+            // In force: the part of the commodity not yet listed (none if the regime is not in
+            // force, which only its activation would change).
+            Action::SetCoverage { commodity, share, .. } if r.active => {
+                let c = idx(&self.commodities, commodity);
+                let mut v = vec![0.0; nc];
+                v[c] = (share - r.coverage[c]).max(0.0);
+                (None, v)
+            }
+            // A ban or a quota bites on what the regime lists (to the banned destination).
+            Action::Ban { destination, .. } if r.active => (Some(idx(&self.nations, destination) as u16), r.coverage.clone()),
+            Action::SetQuota { commodity, .. } if r.active => {
+                let c = idx(&self.commodities, commodity);
+                let mut v = vec![0.0; nc];
+                v[c] = r.coverage[c];
+                (None, v)
+            }
+            _ => return None,
+        };
+        Some(Announced {
+            regime,
+            destination,
+            coverage,
+            until_tick,
+        })
+    }
+
     /// Tariff rate on `commodity` from `origin` into `importer`.
     pub fn tariff(&self, importer: u16, origin: u16, commodity: u16) -> f64 {
         self.tariffs[self.cell(importer as usize, origin as usize, commodity as usize)]
@@ -280,8 +387,11 @@ impl PolicyState {
     }
 }
 
-/// Every action kind, in a fixed order (the dictionary of `events.arrow`'s `kind`).
-pub const ACTION_KINDS: [&str; 12] = [
+/// The kinds of `events.arrow`'s `kind`, in a fixed order: every action kind, then
+/// `announce`, a change announced before it takes effect. A run's dictionary is the action
+/// kinds alone when its model announces nothing (so that such runs' files are as before
+/// announcements existed), and all of them otherwise: see [`event_kinds`].
+pub const EVENT_KINDS: [&str; 13] = [
     "activate",
     "deactivate",
     "set_approval",
@@ -294,4 +404,17 @@ pub const ACTION_KINDS: [&str; 12] = [
     "revoke_general",
     "set_inspection",
     "set_tariff",
+    "announce",
 ];
+
+/// Every action kind, in a fixed order.
+pub const ACTION_KINDS: &[&str] = EVENT_KINDS.split_at(12).0;
+
+/// The dictionary of `events.arrow`'s `kind` for a run of `model`: fixed for the whole run.
+pub fn event_kinds(model: &Model) -> &'static [&'static str] {
+    if model.policies.events.iter().any(|e| e.announced.is_some()) {
+        &EVENT_KINDS
+    } else {
+        ACTION_KINDS
+    }
+}
