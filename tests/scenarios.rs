@@ -225,3 +225,28 @@ fn the_announced_graphite_and_antimony_controls_are_front_run() {
         assert!(text.contains(&format!("first control {effective}")), "{text}");
     }
 }
+
+#[test]
+fn october_2025s_reactive_rules_fire_under_the_runs_own_dynamics_each_once() {
+    // The chain is written on conditions, not dates: EU automakers' losses, then each rule
+    // after the one before (AfterRule, edge-triggered).
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("october");
+    run_model(&root().join("models/october_2025.ron"), &out, &[]);
+    let events = read_table(&out.join("events.arrow"));
+    let (source, date) = (texts(&events, "source"), i32s(&events, "date"));
+    let fired: Vec<(String, i32)> = (0..source.len())
+        .filter(|&i| source[i].starts_with("rule:"))
+        .map(|i| (source[i].clone(), date[i]))
+        .collect();
+    let names: Vec<&str> = fired.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(
+        names,
+        ["rule:cn_eases_for_eu", "rule:us_offers_tariff_cut", "rule:cn_rewards_tariff_cut"],
+        "{fired:?}"
+    );
+    assert!(
+        fired.windows(2).all(|w| w[1].1 - w[0].1 >= 7),
+        "each follows a week after the one before: {fired:?}"
+    );
+}
