@@ -237,3 +237,49 @@ fn a_buyer_expecting_refusals_holds_precautionary_cover_on_top_of_its_target() {
     );
     assert!(mean > 4000.0 * 1.08, "the stock is above the plain target: {mean:.0} t");
 }
+
+/// One miner in AA that can make 30 t/day for three final producers needing 40 t/day each:
+/// it rations from the start.
+fn short_supplier(rule: chokepoint::model::Allocation, phantom: f64) -> Model {
+    let mut firms = vec![firm("mine", "AA", "miner", "ore", 30.0, &[], 10.0)];
+    for k in 0..3 {
+        firms.push(firm(&format!("maker{k}"), "AA", "automaker", "good", 40.0, &[("ore", 1.0)], 15.0));
+    }
+    let mut m = world(&["AA"], firms, vec![], 1, 150, 0.0);
+    m.selling.allocation = rule;
+    m.buying.phantom_ordering = phantom;
+    m
+}
+
+/// Mean orders the miner received per day over days 30-150.
+fn orders_received(model: &Model) -> f64 {
+    use chokepoint::world::firm::Finished;
+    let mut sim = build(model);
+    let mut received = Vec::new();
+    while !sim.finished() {
+        sim.step_checked().expect("invariants hold");
+        let mut q = sim.world.query::<(&FirmIndex, &Finished)>();
+        received.push(q.iter(&sim.world).find(|(i, _)| i.0 == 0).unwrap().1.received);
+    }
+    received[30..].iter().sum::<f64>() / (received.len() - 30) as f64
+}
+
+#[test]
+fn buyers_inflate_orders_at_a_supplier_that_rations_proportionally_but_not_by_past_purchases() {
+    use chokepoint::model::Allocation::{Proportional, TurnAndEarn};
+    // Lee, Padmanabhan & Whang (1997): proportional rationing invites phantom orders; an
+    // allocation by past purchases gives nothing for them, so nobody inflates.
+    let (plain, gamed) = (
+        orders_received(&short_supplier(Proportional, 0.0)),
+        orders_received(&short_supplier(Proportional, 1.0)),
+    );
+    assert!(
+        gamed > 1.5 * plain,
+        "phantom orders at a proportional supplier: {gamed:.1} t/day against {plain:.1}"
+    );
+    let (plain, gamed) = (
+        orders_received(&short_supplier(TurnAndEarn, 0.0)),
+        orders_received(&short_supplier(TurnAndEarn, 1.0)),
+    );
+    assert_eq!(gamed, plain, "no phantom orders at a turn-and-earn supplier");
+}

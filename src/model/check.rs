@@ -175,6 +175,7 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
         ),
         ("fill_memory_days", b.fill_memory_days, Bounds::closed(1.0, MAX_DAYS)),
         ("overask_limit", b.overask_limit, Bounds::closed(1.0, 100.0)),
+        ("phantom_ordering", b.phantom_ordering, SHARE),
         (
             "precaution_cover",
             b.precaution_cover,

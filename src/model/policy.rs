@@ -439,6 +439,13 @@ pub struct Buying {
     /// supplier asked for more. 1 to 100.
     #[serde(default = "default_overask_limit")]
     pub overask_limit: f64,
+    /// Phantom ordering (the "shortage game" of Lee, Padmanabhan & Whang 1997): at a supplier
+    /// that rations in proportion to orders, a buyer whose orders on the link are filled at
+    /// rate f < 1 inflates them by 1 + this × (1/f − 1) (f read no lower than 0.1), hoping
+    /// for a larger share. 0 (the default) turns it off; 0 to 1. Suppliers that allocate by
+    /// past purchases or home first are not gamed.
+    #[serde(default)]
+    pub phantom_ordering: f64,
     /// Precaution (Sterman & Dogan 2015): at full perceived scarcity a buyer's target cover is
     /// (1 + this) times its `target_cover_days`; in between it grows in proportion to the
     /// scarcity it perceives (0 to 1; see the other `precaution_*` fields). 0 to 10; 0 turns

@@ -2,8 +2,8 @@
 //! what they can deliver, and buyers order by the stock-and-supply-line rule, split across
 //! their suppliers by what each is expected to deliver and capped by what it can.
 
-use crate::model::Buying;
 use crate::model::policy::PRECAUTION_PRICE_FROM;
+use crate::model::{Allocation, Buying};
 use crate::world::clock::Clock;
 use crate::world::firm::{Finished, FirmIndex, Inputs, Plant, Production};
 use crate::world::orders::{NO_LICENCE, Order, OrderBook, SupplierBoard, SupplyLinks};
@@ -167,6 +167,11 @@ pub fn place_orders(
                 if q <= 0.0 {
                     continue;
                 }
+                let q = q * phantom(
+                    buying.phantom_ordering,
+                    links.fill[li as usize],
+                    registry.allocation[links.links[li as usize].supplier as usize],
+                );
                 book.orders.push(Order {
                     supplier: links.links[li as usize].supplier,
                     buyer: idx.0,
@@ -266,6 +271,17 @@ fn split(links: &mut [(u32, f64, f64, f64)], total: f64) {
         for e in links.iter_mut().filter(|e| e.1 > 0.0) {
             e.3 += rest * e.1 / weights;
         }
+    }
+}
+
+/// The factor by which a buyer inflates an order on a link whose fill rate is `fill` (phantom
+/// ordering, Lee, Padmanabhan & Whang 1997): 1 + `phantom` × (1/fill − 1), fill read no
+/// lower than 0.1, at a supplier that rations in proportion to orders; 1 otherwise.
+pub fn phantom(phantom: f64, fill: f64, rule: Allocation) -> f64 {
+    if phantom > 0.0 && fill < 1.0 && rule == Allocation::Proportional {
+        1.0 + phantom * (1.0 / fill.max(0.1) - 1.0)
+    } else {
+        1.0
     }
 }
 

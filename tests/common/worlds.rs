@@ -79,6 +79,7 @@ pub fn world(nations: &[&str], firms: Vec<Firm>, routes: Vec<Route>, tick_days: 
             application_interval_days: 7,
             fill_memory_days: 30.0,
             overask_limit: 1.0,
+            phantom_ordering: 0.0,
             // The engine's defaults (`buying` in a model file that leaves them out).
             precaution_cover: 0.5,
             precaution_fill_below: 0.9,
