@@ -15,7 +15,8 @@ use common::worlds::{firm, world};
 
 /// T3's world: mine M1 in AA and mine M2 in CC (200 t/day of ore each); final producer F in BB
 /// (50 units/day, 1 t of ore each, 20 days of cover) buys only from M1. Routes AA→BB and
-/// CC→BB take 10 days. A control on ore out of AA is in force from the start and approves
+/// CC→BB take 10 days. Mine M3 in AA (300 t/day) is F's first candidate (its rule names AA,
+/// and M3 is larger), but it is under the same control as M1. A control on ore out of AA is in force from the start and approves
 /// everything until day 30, when BB is banned. Search from an expected delivered share of 0.5,
 /// qualification 90 days, habit 60 days.
 fn search_world(search_below: f64) -> Model {
@@ -36,7 +37,15 @@ fn search_world(search_below: f64) -> Model {
         jitter_days: 0,
         both_ways: false,
     };
-    let mut m = world(&["AA", "BB", "CC"], vec![m1, m2, f], vec![route("AA"), route("CC")], 1, 450, 0.0);
+    let m3 = firm("m3", "AA", "miner", "ore", 300.0, &[], 10.0);
+    let mut m = world(
+        &["AA", "BB", "CC"],
+        vec![m1, m2, f, m3],
+        vec![route("AA"), route("CC")],
+        1,
+        450,
+        0.0,
+    );
     m.buying.search_below = search_below;
     m.buying.qualification_days = 90.0;
     m.buying.habit_days = 60.0;
@@ -73,10 +82,11 @@ fn search_world(search_below: f64) -> Model {
     m
 }
 
-/// Per tick: the status and share of F's links to M1 and M2, and the units ordered from M2.
+/// Per tick: the status and share of F's links to M1, M2 and M3, and the units ordered from M2.
 struct Trace {
     m1: Vec<(LinkStatus, f64)>,
     m2: Vec<(LinkStatus, f64)>,
+    m3: Vec<(LinkStatus, f64)>,
     to_m2: Vec<f64>,
 }
 
@@ -89,6 +99,7 @@ fn trace(model: &Model) -> Trace {
     let mut t = Trace {
         m1: Vec::new(),
         m2: Vec::new(),
+        m3: Vec::new(),
         to_m2: Vec::new(),
     };
     while !sim.finished() {
@@ -100,6 +111,7 @@ fn trace(model: &Model) -> Trace {
         };
         t.m1.push(of(0));
         t.m2.push(of(1));
+        t.m3.push(of(3));
         let book = sim.world.resource::<OrderBook>();
         t.to_m2
             .push(book.orders.iter().filter(|o| o.supplier == 1).map(|o| o.quantity).sum());
@@ -140,6 +152,10 @@ fn a_failing_buyer_qualifies_a_new_supplier_after_the_lag_and_the_dead_link_fade
     let before = t.m1[faded - 1].1;
     assert!(before < 0.02 * 60.0 / 59.0, "M1's share the day before it fades: {before}");
     assert_eq!(t.m1[faded].1, 0.0);
+    assert!(
+        t.m3.iter().all(|s| *s == (LinkStatus::Candidate, 0.0)),
+        "M3, first in line but under the same control as M1, is never qualified"
+    );
     let (status, share) = *t.m2.last().unwrap();
     assert_eq!((status, share), (LinkStatus::Active, 1.0), "F ends buying all its ore from M2");
 }
