@@ -184,6 +184,15 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
         ("precaution_fill_below", b.precaution_fill_below, Bounds::above(0.0, 1.0)),
         ("precaution_up_days", b.precaution_up_days, Bounds::closed(1.0, MAX_DAYS)),
         ("precaution_relax_days", b.precaution_relax_days, Bounds::closed(1.0, MAX_DAYS)),
+        ("search_below", b.search_below, Bounds::closed(0.0, 1.0)),
+        ("qualification_days", b.qualification_days, Bounds::closed(0.0, MAX_DAYS)),
+        (
+            "search_candidates",
+            f64::from(b.search_candidates),
+            Bounds::closed(0.0, f64::from(limits::MAX_SEARCH_CANDIDATES)),
+        ),
+        ("habit_days", b.habit_days, Bounds::closed(1.0, MAX_DAYS)),
+        ("fade_below", b.fade_below, Bounds::closed(0.0, 1.0)),
     ] {
         range(src, &[F("buying"), F(name)], "buying: ", name, v, bounds, "")?;
     }

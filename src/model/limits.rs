@@ -45,6 +45,9 @@ pub const MAX_TARIFF_SENSITIVITY: f64 = 100.0;
 /// Largest `buying.precaution_cover`: at full scarcity a buyer aims for at most 11 times its
 /// usual cover.
 pub const MAX_PRECAUTION_COVER: f64 = 10.0;
+/// Most candidate suppliers kept per input for supplier search (`buying.search_candidates`):
+/// each is a link, with its state, for the whole run.
+pub const MAX_SEARCH_CANDIDATES: u32 = 64;
 /// Largest price elasticity of planned output. The planner multiplies output by
 /// `(cost / reference cost)^-elasticity`; input prices stay within 10^±6 of their reference
 /// (`tick::markets::PRICE_RANGE`), so the factor stays within 10^±30: finite, never NaN.
@@ -238,6 +241,9 @@ pub fn estimate(model: &Model) -> Estimate {
                 Some(super::Suppliers::ByCapacity { nations, .. }) => nations.is_empty() || nations.contains(&s.nation),
                 None => true,
             };
+            // Candidate suppliers for the search: at most `search_candidates` more links.
+            let others = all.iter().filter(|&&k| !allowed(&model.firms[k])).count();
+            links += n(others.min(model.buying.search_candidates as usize));
             for &k in all {
                 let s = &model.firms[k];
                 if !allowed(s) {

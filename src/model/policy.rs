@@ -469,6 +469,43 @@ pub struct Buying {
     /// Days over which it relaxes once scarcity eases, 1 to 3,650 (slower than it rises).
     #[serde(default = "default_precaution_relax_days")]
     pub precaution_relax_days: f64,
+    /// Supplier search: when the expected delivered share of an input (Σ over its active links
+    /// of share × fill rate × expected delivered share) falls below this, the buyer starts to
+    /// qualify a new supplier of it (one at a time). 0 to 1; 0 (the default) turns search off.
+    #[serde(default)]
+    pub search_below: f64,
+    /// Days a new supplier takes to qualify before it gets orders (automotive part approval
+    /// takes months), 0 to 3,650.
+    #[serde(default = "default_qualification_days")]
+    pub qualification_days: f64,
+    /// Candidate suppliers kept per input for the search (producers of the good not linked at
+    /// the start, reachable by a route or at home), 0 to 64.
+    #[serde(default = "default_search_candidates")]
+    pub search_candidates: u32,
+    /// Once a buyer has searched for an input, the shares of its suppliers follow where its
+    /// orders went (smoothed) over this many days, 1 to 3,650.
+    #[serde(default = "default_habit_days")]
+    pub habit_days: f64,
+    /// A supplier whose share falls below this is dropped (back to a candidate), unless it is
+    /// the buyer's last one; 0 to 1.
+    #[serde(default = "default_fade_below")]
+    pub fade_below: f64,
+}
+
+fn default_qualification_days() -> f64 {
+    180.0
+}
+
+fn default_search_candidates() -> u32 {
+    4
+}
+
+fn default_habit_days() -> f64 {
+    365.0
+}
+
+fn default_fade_below() -> f64 {
+    0.02
 }
 
 /// The price, as a multiple of its reference, at which a buyer starts to read scarcity in an

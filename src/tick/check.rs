@@ -6,7 +6,7 @@
 use crate::world::clock::Clock;
 use crate::world::firm::{Finished, Inputs, Lines, Plant, Production};
 use crate::world::invariants::{Invariant, Invariants, MaterialTotals, ROUNDING, add_totals};
-use crate::world::orders::SupplyLinks;
+use crate::world::orders::{LinkStatus, SupplyLinks};
 use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
 use crate::world::shipments::TradeBook;
@@ -133,6 +133,26 @@ pub fn check_tick(
                     Invariant::NonNegative,
                     || who,
                     || format!("{pending:e} awaits a licence decision, more than the {on_order:e} on order"),
+                );
+                return;
+            }
+            // Suppliers' shares sum to 1; candidates for supplier search have none.
+            let (mut active, mut idle) = (0.0, 0.0f64);
+            for li in from as usize..(from + len) as usize {
+                let share = links.links[li].share;
+                if links.status[li] == LinkStatus::Active {
+                    active += share;
+                } else {
+                    idle = idle.max(share.abs());
+                }
+            }
+            if (active - 1.0).abs() > 1e-9 || idle != 0.0 {
+                let who = inv.input(f, s.commodity);
+                inv.report(
+                    clock,
+                    Invariant::Finite,
+                    || who,
+                    || format!("its suppliers' shares sum to {active}, and a candidate has share {idle}; they sum to 1 and candidates have none"),
                 );
                 return;
             }

@@ -6,7 +6,7 @@ use crate::model::policy::PRECAUTION_PRICE_FROM;
 use crate::model::{Allocation, Buying};
 use crate::world::clock::Clock;
 use crate::world::firm::{Finished, FirmIndex, Inputs, Plant, Production};
-use crate::world::orders::{NO_LICENCE, Order, OrderBook, SupplierBoard, SupplyLinks};
+use crate::world::orders::{LinkStatus, NO_LICENCE, Order, OrderBook, SupplierBoard, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
 use crate::world::prices::PriceBook;
@@ -68,6 +68,9 @@ pub fn place_orders(
             params.buying.fill_memory_days,
             params.planning.demand_smoothing_days,
         );
+    }
+    if params.buying.search_below > 0.0 {
+        adapt_links(&mut firms, &mut links, &registry, &policy, &clock, &params.buying);
     }
     publish_deliverables(&firms, &mut board);
     let book = &mut *book;
@@ -187,6 +190,153 @@ pub fn place_orders(
     }
     // A fixed order, whatever the order in which the ECS visited the firms.
     book.orders.sort_unstable_by_key(|o| (o.supplier, o.buyer, o.slot, o.licence));
+}
+
+/// Supplier search, qualification, habit and fade (run before orders, firm by firm in index
+/// order, links in index order). For each input of each buyer:
+/// - a candidate being qualified whose `ready_tick` has come becomes a supplier, with its share
+///   by capacity among the buyer's suppliers (cap / (Σ caps of the suppliers + cap), as
+///   `ByCapacity` weighs them); the others' shares are scaled down to make room. Its fill rate
+///   and learned approval start at 1, and it takes an equal part of its supplier's spare;
+/// - once the buyer has searched for the input, its suppliers' shares move towards their parts
+///   of its smoothed orders over `habit_days`, and a supplier whose share falls below
+///   `fade_below` goes back to being a candidate (never the last one);
+/// - when its expected delivered share (Σ share × fill rate × expected delivered share over its
+///   suppliers) is below `search_below` and no candidate is being qualified, it starts to
+///   qualify its first candidate not in a nation whose active control covers the input towards
+///   the buyer (without a general licence for the buyer's nation): ready after
+///   `qualification_days`. Search for new suppliers after failed deliveries follows the
+///   supplier-switching of DisruptSC (Colon et al. 2021); the lag is the months automotive part
+///   approval takes.
+fn adapt_links(
+    firms: &mut Query<BuyingFirm>,
+    links: &mut SupplyLinks,
+    registry: &Registry,
+    policy: &PolicyState,
+    clock: &Clock,
+    buying: &Buying,
+) {
+    let (tick, td) = (clock.tick, clock.tick_days);
+    let tick_days = f64::from(td);
+    let lead_ticks = |days: u32| f64::from(days.div_ceil(td).max(1));
+    let habit = (tick_days / buying.habit_days).min(1.0);
+    let qualify_ticks = (buying.qualification_days / tick_days).ceil() as u32;
+    for &entity in &registry.entity {
+        let Ok((_, plant, mut inputs, _, _)) = firms.get_mut(entity) else {
+            continue;
+        };
+        let importer = plant.nation;
+        for s in inputs.slots.iter_mut() {
+            let (from, len) = s.links;
+            let range = from as usize..(from + len) as usize;
+            let mut changed = false;
+            // Qualified candidates become suppliers.
+            for li in range.clone() {
+                let LinkStatus::Qualifying { ready_tick } = links.status[li] else {
+                    continue;
+                };
+                if ready_tick > tick {
+                    continue;
+                }
+                let active_caps: f64 = range
+                    .clone()
+                    .filter(|&l| links.status[l] == LinkStatus::Active)
+                    .map(|l| links.capacity[l])
+                    .sum();
+                let entry = links.capacity[li] / (active_caps + links.capacity[li]);
+                for l in range.clone() {
+                    if links.status[l] == LinkStatus::Active {
+                        links.links[l].share *= 1.0 - entry;
+                    }
+                }
+                links.links[li].share = entry;
+                links.status[li] = LinkStatus::Active;
+                links.fill[li] = 1.0;
+                links.approval[li] = 1.0;
+                links.expected[li] = 0.0;
+                take_part_of_spare(links, li);
+                changed = true;
+            }
+            // Habit and fade, once the buyer has searched for this input.
+            if s.searched {
+                let active = |links: &SupplyLinks, l: usize| links.status[l] == LinkStatus::Active;
+                let orders: f64 = range.clone().filter(|&l| active(links, l)).map(|l| links.expected[l]).sum();
+                if orders > 0.0 {
+                    for l in range.clone() {
+                        if active(links, l) {
+                            let target = links.expected[l] / orders;
+                            links.links[l].share += habit * (target - links.links[l].share);
+                        }
+                    }
+                }
+                for l in range.clone() {
+                    let count = range.clone().filter(|&m| active(links, m)).count();
+                    if count > 1 && active(links, l) && links.links[l].share < buying.fade_below {
+                        links.status[l] = LinkStatus::Candidate;
+                        links.links[l].share = 0.0;
+                        links.spare_share[l] = 0.0;
+                    }
+                }
+                let total: f64 = range.clone().filter(|&l| active(links, l)).map(|l| links.links[l].share).sum();
+                if total > 0.0 {
+                    for l in range.clone() {
+                        if active(links, l) {
+                            links.links[l].share /= total;
+                        }
+                    }
+                }
+                changed = true;
+            }
+            // Search when deliveries fail and no candidate is being qualified.
+            let qualifying = range.clone().any(|l| matches!(links.status[l], LinkStatus::Qualifying { .. }));
+            if !qualifying {
+                let expected: f64 = range
+                    .clone()
+                    .filter(|&l| links.status[l] == LinkStatus::Active)
+                    .map(|l| {
+                        let exporter = registry.nation[links.links[l].supplier as usize];
+                        let (_, x) = policy.licensed_share(exporter, importer, s.commodity, tick, td);
+                        links.links[l].share * links.fill[l] * (1.0 - x + x * links.approval[l])
+                    })
+                    .sum();
+                if expected < buying.search_below {
+                    let eligible = range.clone().find(|&l| {
+                        let exporter = registry.nation[links.links[l].supplier as usize];
+                        links.status[l] == LinkStatus::Candidate
+                            && policy.licensed_share(exporter, importer, s.commodity, tick, td).0.is_none()
+                    });
+                    if let Some(l) = eligible {
+                        links.status[l] = LinkStatus::Qualifying {
+                            ready_tick: tick + qualify_ticks,
+                        };
+                        s.searched = true;
+                    }
+                }
+            }
+            if changed {
+                s.mean_lead_ticks = range.clone().map(|l| links.links[l].share * lead_ticks(links.links[l].days)).sum();
+            }
+        }
+    }
+}
+
+/// A newly qualified link takes an equal part (1 / its supplier's buyers) of its supplier's
+/// spare deliverable; the supplier's other buyers' parts shrink to make room.
+fn take_part_of_spare(links: &mut SupplyLinks, li: usize) {
+    let supplier = links.links[li].supplier;
+    let buyers = links
+        .links
+        .iter()
+        .zip(&links.status)
+        .filter(|(l, st)| l.supplier == supplier && **st == LinkStatus::Active)
+        .count();
+    let part = 1.0 / buyers as f64;
+    for l in 0..links.links.len() {
+        if links.links[l].supplier == supplier && l != li {
+            links.spare_share[l] *= 1.0 - part;
+        }
+    }
+    links.spare_share[li] = part;
 }
 
 /// Updates every link's fill rate and its buyer's smoothed orders from last tick's orders

@@ -14,7 +14,7 @@ use crate::world::firm::{Finished, FirmIndex, InputSlot, Inputs, LineRule, LineS
 use crate::world::invariants::{Invariants, MaterialTotals};
 use crate::world::licences::Licensing;
 use crate::world::network::Network;
-use crate::world::orders::{OrderBook, SupplierBoard, SupplyLinks};
+use crate::world::orders::{LinkStatus, OrderBook, SupplierBoard, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
 use crate::world::prices::PriceBook;
@@ -109,6 +109,16 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, seed: u6
                 links.history.push(flow);
                 links.links.push(l.clone());
                 links.expected.push(flow.max(0.0));
+                links.status.push(LinkStatus::Active);
+                links.capacity.push(model.firms[l.supplier as usize].capacity_per_day);
+            }
+            // Candidates for supplier search: no share, no flow, no pipeline.
+            for l in &input.candidates {
+                links.history.push(0.0);
+                links.links.push(l.clone());
+                links.expected.push(0.0);
+                links.status.push(LinkStatus::Candidate);
+                links.capacity.push(model.firms[l.supplier as usize].capacity_per_day);
             }
             let use_per_tick = y * input.per_unit;
             let cid = &network.commodities[input.commodity as usize];
@@ -124,7 +134,8 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, seed: u6
                 in_transit: 0.0,
                 on_order: 0.0,
                 licence_wait_days: 0.0,
-                links: (from, input.links.len() as u32),
+                links: (from, (input.links.len() + input.candidates.len()) as u32),
+                searched: false,
                 mean_lead_ticks: mean_lead,
                 consumed: 0.0,
                 scale: stock,
@@ -334,17 +345,25 @@ pub fn insert_resources(
 /// nothing), summed in link order.
 fn spare_shares(links: &SupplyLinks, firms: usize) -> Vec<f64> {
     let (mut sales, mut count) = (vec![0.0; firms], vec![0u32; firms]);
-    for (l, e) in links.links.iter().zip(&links.expected) {
+    // Candidates have no sales; they are not counted among a supplier's buyers.
+    for ((l, e), st) in links.links.iter().zip(&links.expected).zip(&links.status) {
         sales[l.supplier as usize] += e;
-        count[l.supplier as usize] += 1;
+        count[l.supplier as usize] += u32::from(*st == LinkStatus::Active);
     }
     links
         .links
         .iter()
         .zip(&links.expected)
-        .map(|(l, e)| {
+        .zip(&links.status)
+        .map(|((l, e), st)| {
             let s = l.supplier as usize;
-            if sales[s] > 0.0 { e / sales[s] } else { 1.0 / f64::from(count[s]) }
+            if *st != LinkStatus::Active {
+                0.0
+            } else if sales[s] > 0.0 {
+                e / sales[s]
+            } else {
+                1.0 / f64::from(count[s])
+            }
         })
         .collect()
 }

@@ -78,8 +78,12 @@ pub struct InputSlot {
     pub on_order: f64,
     /// Days the buyer expects a licence to take on this input (learned; 0 until it meets one).
     pub licence_wait_days: f64,
-    /// Range of this input's links in [`crate::world::orders::SupplyLinks`].
+    /// Range of this input's links in [`crate::world::orders::SupplyLinks`]: its suppliers,
+    /// then its candidates for supplier search.
     pub links: (u32, u32),
+    /// Whether the buyer has searched for a new supplier of this input; from then on its
+    /// suppliers' shares follow where its orders go (habit) and unused suppliers fade.
+    pub searched: bool,
     /// Share-weighted mean transit time over the input's suppliers, ticks.
     pub mean_lead_ticks: f64,
     /// Units consumed this tick.

@@ -26,6 +26,10 @@ pub struct InputSpec {
     pub per_unit: f64,
     /// The firm's suppliers of this input.
     pub links: Vec<Link>,
+    /// Producers of this input the firm may qualify if its suppliers fail (supplier search),
+    /// share 0, in the order it tries them: nations named in its supplier rule first (by rule
+    /// weight), then its home nation, then by capacity (descending), then by firm index.
+    pub candidates: Vec<Link>,
 }
 
 /// Everything the world needs to know about the network, by dense index.
@@ -157,10 +161,12 @@ impl Network {
                         jitter_days,
                     });
                 }
+                let candidates = candidates(model, f, input, rule, &links, &routes);
                 specs.push(InputSpec {
                     commodity: cidx[input.as_str()] as u16,
                     per_unit,
                     links,
+                    candidates,
                 });
             }
             inputs.push(specs);
@@ -249,6 +255,59 @@ impl Network {
         order.sort_by_key(|&c| (depth[c], c));
         order
     }
+}
+
+/// The candidates for supplier search of `buyer`'s input `input` (see [`InputSpec::candidates`]):
+/// producers with capacity, not linked, at home or with a route to the buyer, at most
+/// `buying.search_candidates`.
+fn candidates(
+    model: &Model,
+    buyer: &crate::model::Firm,
+    input: &str,
+    rule: &Suppliers,
+    links: &[Link],
+    routes: &BTreeMap<(&str, &str), (u32, u32)>,
+) -> Vec<Link> {
+    // Nations named in the rule, heaviest first (ties by name).
+    let mut named: Vec<(f64, &str)> = match rule {
+        Suppliers::Listed(list) => list
+            .iter()
+            .filter_map(|s| model.firms.iter().find(|f| f.id == s.firm).map(|f| (s.share, f.nation.as_str())))
+            .collect(),
+        Suppliers::ByNation(shares) => shares.iter().map(|(n, &w)| (w, n.as_str())).collect(),
+        Suppliers::ByCapacity { nations, .. } => nations.iter().map(|n| (1.0, n.as_str())).collect(),
+    };
+    named.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    let rank = |nation: &str| match named.iter().position(|&(_, n)| n == nation) {
+        Some(i) => i,
+        None if nation == buyer.nation => named.len(),
+        None => named.len() + 1,
+    };
+    let mut found: Vec<(usize, f64, usize, u32, u32)> = Vec::new();
+    for (k, s) in model.firms.iter().enumerate() {
+        if s.output != input || s.capacity_per_day <= 0.0 || links.iter().any(|l| l.supplier as usize == k) {
+            continue;
+        }
+        let lead = if s.nation == buyer.nation {
+            Some((model.routes.domestic_days, 0))
+        } else {
+            routes.get(&(s.nation.as_str(), buyer.nation.as_str())).copied()
+        };
+        if let Some((days, jitter)) = lead {
+            found.push((rank(&s.nation), s.capacity_per_day, k, days, jitter));
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
+    found
+        .into_iter()
+        .take(model.buying.search_candidates as usize)
+        .map(|(_, _, k, days, jitter_days)| Link {
+            supplier: k as u32,
+            share: 0.0,
+            days,
+            jitter_days,
+        })
+        .collect()
 }
 
 fn index(ids: &[String]) -> BTreeMap<&str, usize> {

@@ -37,9 +37,26 @@ pub struct SupplyLinks {
     /// some firm sells by `TurnAndEarn` (`track_history`).
     pub history: Vec<f64>,
     pub track_history: bool,
+    /// Whether each link is a supplier the buyer orders from, a candidate for supplier search
+    /// (share 0: no orders), or a candidate being qualified.
+    pub status: Vec<LinkStatus>,
+    /// Capacity of each link's supplier at the start, units per day: a supplier qualified by
+    /// search enters with its share by capacity among the buyer's suppliers.
+    pub capacity: Vec<f64>,
     /// Units ordered and filled on each link in the last tick (tallies, reset each tick).
     pub ordered: Vec<f64>,
     pub filled: Vec<f64>,
+}
+
+/// Where a link stands in its buyer's supplier search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkStatus {
+    /// A supplier the buyer orders from (its share may still be 0 only if it is a candidate).
+    Active,
+    /// A producer the buyer could qualify; share 0.
+    Candidate,
+    /// Being qualified; it becomes `Active` at the start of tick `ready_tick`. Share 0 until then.
+    Qualifying { ready_tick: u32 },
 }
 
 /// What each supplier can deliver, published to its buyers each tick before they order (by

@@ -1,0 +1,169 @@
+//! Supplier search (issue 10 §2b): a buyer whose supplier keeps failing it qualifies a new
+//! supplier of the same good, which gets orders only once qualified, and the supplier it no
+//! longer uses fades back to a candidate.
+
+use chokepoint::model::load::Source;
+use chokepoint::model::policy::{Action, Approval, Dist, Event, ExportControl};
+use chokepoint::model::{Model, Route, SupplierShare, Suppliers};
+use chokepoint::tick::Simulation;
+use chokepoint::world::network::Network;
+use chokepoint::world::orders::{LinkStatus, OrderBook, SupplyLinks};
+use std::collections::BTreeMap;
+
+mod common;
+use common::worlds::{firm, world};
+
+/// T3's world: mine M1 in AA and mine M2 in CC (200 t/day of ore each); final producer F in BB
+/// (50 units/day, 1 t of ore each, 20 days of cover) buys only from M1. Routes AA→BB and
+/// CC→BB take 10 days. Mine M3 in AA (300 t/day) is F's first candidate (its rule names AA,
+/// and M3 is larger), but it is under the same control as M1. A control on ore out of AA is in force from the start and approves
+/// everything until day 30, when BB is banned. Search from an expected delivered share of 0.5,
+/// qualification 90 days, habit 60 days.
+fn search_world(search_below: f64) -> Model {
+    let m1 = firm("m1", "AA", "miner", "ore", 200.0, &[], 10.0);
+    let m2 = firm("m2", "CC", "miner", "ore", 200.0, &[], 10.0);
+    let mut f = firm("f", "BB", "automaker", "good", 50.0, &[("ore", 1.0)], 20.0);
+    f.suppliers = BTreeMap::from([(
+        "ore".to_string(),
+        Suppliers::Listed(vec![SupplierShare {
+            firm: "m1".into(),
+            share: 1.0,
+        }]),
+    )]);
+    let route = |from: &str| Route {
+        from: from.into(),
+        to: "BB".into(),
+        days: 10,
+        jitter_days: 0,
+        both_ways: false,
+    };
+    let m3 = firm("m3", "AA", "miner", "ore", 300.0, &[], 10.0);
+    let mut m = world(
+        &["AA", "BB", "CC"],
+        vec![m1, m2, f, m3],
+        vec![route("AA"), route("CC")],
+        1,
+        450,
+        0.0,
+    );
+    m.buying.search_below = search_below;
+    m.buying.qualification_days = 90.0;
+    m.buying.habit_days = 60.0;
+    m.policies.controls.push(ExportControl {
+        id: "aa_ore".into(),
+        nation: "AA".into(),
+        active: true,
+        commodities: [("ore".to_string(), 1.0)].into(),
+        phase_in_days: 0,
+        review_working_days: Dist::Fixed(1.0),
+        approval: Approval {
+            civil: 1.0,
+            civil_by_destination: BTreeMap::new(),
+            defence: 1.0,
+            defence_by_destination: BTreeMap::new(),
+        },
+        validity_days: 90,
+        annual_quota: BTreeMap::new(),
+        quota_release: Default::default(),
+        banned: vec![],
+        general_licences: vec![],
+        inspection: None,
+    });
+    m.policies.events.push(Event {
+        date: "2025-01-31".into(),
+        announced: None,
+        nation: "AA".into(),
+        action: Action::Ban {
+            control: "aa_ore".into(),
+            destination: "BB".into(),
+        },
+        note: String::new(),
+    });
+    m
+}
+
+/// Per tick: the status and share of F's links to M1, M2 and M3, and the units ordered from M2.
+struct Trace {
+    m1: Vec<(LinkStatus, f64)>,
+    m2: Vec<(LinkStatus, f64)>,
+    m3: Vec<(LinkStatus, f64)>,
+    to_m2: Vec<f64>,
+}
+
+fn trace(model: &Model) -> Trace {
+    let src = Source::new("small.ron", "");
+    chokepoint::model::check::check(model, &src).expect("valid world");
+    let net = Network::resolve(model, &src).expect("resolvable world");
+    let mut sim = Simulation::new(model, net, model.seed);
+    sim.set_check(true);
+    let mut t = Trace {
+        m1: Vec::new(),
+        m2: Vec::new(),
+        m3: Vec::new(),
+        to_m2: Vec::new(),
+    };
+    while !sim.finished() {
+        sim.step_checked().expect("invariants hold");
+        let links = sim.world.resource::<SupplyLinks>();
+        let of = |supplier: u32| {
+            let l = links.links.iter().position(|l| l.supplier == supplier).expect("a link");
+            (links.status[l], links.links[l].share)
+        };
+        t.m1.push(of(0));
+        t.m2.push(of(1));
+        t.m3.push(of(3));
+        let book = sim.world.resource::<OrderBook>();
+        t.to_m2
+            .push(book.orders.iter().filter(|o| o.supplier == 1).map(|o| o.quantity).sum());
+    }
+    t
+}
+
+#[test]
+fn a_failing_buyer_qualifies_a_new_supplier_after_the_lag_and_the_dead_link_fades() {
+    let t = trace(&search_world(0.5));
+    assert_eq!(t.m2[0], (LinkStatus::Candidate, 0.0), "M2 starts as a candidate");
+    let started =
+        t.m2.iter()
+            .position(|s| matches!(s.0, LinkStatus::Qualifying { .. }))
+            .expect("F starts to qualify M2");
+    assert!(started > 30, "no search before the ban (day 30): started on day {started}");
+    assert_eq!(
+        t.m2[started].0,
+        LinkStatus::Qualifying {
+            ready_tick: started as u32 + 90
+        }
+    );
+    let active = t.m2.iter().position(|s| s.0 == LinkStatus::Active).expect("M2 qualifies");
+    assert_eq!(active, started + 90, "M2 is a supplier exactly 90 days after the search began");
+    assert!(t.to_m2[..active].iter().all(|&q| q == 0.0), "no order to M2 before it qualifies");
+    assert!(
+        t.to_m2[active..active + 3].iter().any(|&q| q > 0.0),
+        "orders go to M2 within 2 ticks: {:?}",
+        &t.to_m2[active..active + 3]
+    );
+    let faded = t.m1.iter().position(|s| s.0 == LinkStatus::Candidate).expect("M1 fades");
+    assert!(
+        faded > active && faded <= active + 4 * 60,
+        "M1 fades after M2 qualifies and within 4 habit periods: day {faded}, M2 on day {active}"
+    );
+    // One habit step (1/60 of the way towards its part of the orders, about 0) before it fades,
+    // its share was below 0.02 × 60/59.
+    let before = t.m1[faded - 1].1;
+    assert!(before < 0.02 * 60.0 / 59.0, "M1's share the day before it fades: {before}");
+    assert_eq!(t.m1[faded].1, 0.0);
+    assert!(
+        t.m3.iter().all(|s| *s == (LinkStatus::Candidate, 0.0)),
+        "M3, first in line but under the same control as M1, is never qualified"
+    );
+    let (status, share) = *t.m2.last().unwrap();
+    assert_eq!((status, share), (LinkStatus::Active, 1.0), "F ends buying all its ore from M2");
+}
+
+#[test]
+fn without_search_the_buyer_never_orders_from_a_producer_it_has_no_link_to() {
+    let t = trace(&search_world(0.0));
+    assert!(t.m2.iter().all(|s| *s == (LinkStatus::Candidate, 0.0)));
+    assert!(t.to_m2.iter().all(|&q| q == 0.0));
+    assert!(t.m1.iter().all(|s| *s == (LinkStatus::Active, 1.0)));
+}
