@@ -4,7 +4,7 @@
 //! it takes effect is front-run. A control merely in force raises nothing.
 
 use chokepoint::model::load::Source;
-use chokepoint::model::policy::{Action, Approval, Dist, Event, ExportControl};
+use chokepoint::model::policy::{Action, Dist, Event};
 use chokepoint::model::{Model, Route, SupplierShare, Suppliers};
 use chokepoint::tick::Simulation;
 use chokepoint::world::firm::{Finished, FirmIndex, Inputs};
@@ -13,7 +13,7 @@ use chokepoint::world::policy::PolicyState;
 use std::collections::BTreeMap;
 
 mod common;
-use common::worlds::{firm, world};
+use common::worlds::{firm, ore_control, world};
 
 fn build(model: &Model) -> Simulation {
     let src = Source::new("small.ron", "");
@@ -29,30 +29,6 @@ fn listed(supplier: &str) -> Suppliers {
         firm: supplier.into(),
         share: 1.0,
     }])
-}
-
-/// A control on ore out of AA, not in force at the start.
-fn ore_control(approval: f64) -> ExportControl {
-    ExportControl {
-        id: "aa_ore".into(),
-        nation: "AA".into(),
-        active: false,
-        commodities: [("ore".to_string(), 1.0)].into(),
-        phase_in_days: 0,
-        review_working_days: Dist::Fixed(20.0),
-        approval: Approval {
-            civil: approval,
-            civil_by_destination: BTreeMap::new(),
-            defence: approval,
-            defence_by_destination: BTreeMap::new(),
-        },
-        validity_days: 90,
-        annual_quota: BTreeMap::new(),
-        quota_release: Default::default(),
-        banned: vec![],
-        general_licences: vec![],
-        inspection: None,
-    }
 }
 
 fn event(day: i32, action: Action, announced: Option<i32>) -> Event {
@@ -129,7 +105,7 @@ fn front_run_world(announced: bool) -> Model {
     };
     let mut m = world(&["AA", "BB"], vec![mine, maker], vec![route], 1, 160, 0.0);
     m.buying.precaution_cover = 0.5;
-    m.policies.controls.push(ore_control(0.3));
+    m.policies.controls.push(ore_control(false, 0.3, 20.0));
     m.policies
         .events
         .push(event(100, Action::Activate("aa_ore".into()), announced.then_some(60)));
@@ -180,7 +156,7 @@ fn buyers_front_run_an_announced_control() {
 #[test]
 fn a_control_in_force_that_refuses_nothing_raises_no_precaution() {
     let mut m = front_run_world(false);
-    m.policies.controls[0] = ore_control(1.0);
+    m.policies.controls[0] = ore_control(false, 1.0, 20.0);
     m.policies.controls[0].active = true;
     m.policies.events.clear();
     let t = trace(&m);
@@ -204,7 +180,7 @@ fn rationed_world() -> Model {
         both_ways: false,
     };
     let mut m = world(&["AA", "BB"], vec![mine, parts, maker], vec![route], 1, 400, 0.0);
-    let mut control = ore_control(1.0);
+    let mut control = ore_control(false, 1.0, 20.0);
     control.active = true;
     control.review_working_days = Dist::Fixed(1.0);
     m.policies.controls.push(control);

@@ -5,7 +5,7 @@
 //! no shock a shipped world's prices stay near reference.
 
 use chokepoint::model::load::Source;
-use chokepoint::model::policy::{Action, Approval, Dist, Event, ExportControl};
+use chokepoint::model::policy::{Action, Event};
 use chokepoint::model::{Model, Route, Suppliers};
 use chokepoint::tick::Simulation;
 use chokepoint::world::firm::{FirmIndex, Inputs};
@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 mod common;
-use common::worlds::{firm, world};
+use common::worlds::{firm, ore_control, world};
 
 /// The only ore commodity index in the small worlds (`ore`, `part`, `good`).
 const ORE: u16 = 0;
@@ -28,30 +28,6 @@ fn build(model: &Model) -> Simulation {
     let mut sim = Simulation::new(model, net, model.seed);
     sim.set_check(true);
     sim
-}
-
-/// An export control on AA's ore, every application approved after `review` working days.
-fn ore_control(active: bool, review: f64) -> ExportControl {
-    ExportControl {
-        id: "aa_ore".into(),
-        nation: "AA".into(),
-        active,
-        commodities: [("ore".to_string(), 1.0)].into(),
-        phase_in_days: 0,
-        review_working_days: Dist::Fixed(review),
-        approval: Approval {
-            civil: 1.0,
-            civil_by_destination: BTreeMap::new(),
-            defence: 1.0,
-            defence_by_destination: BTreeMap::new(),
-        },
-        validity_days: 90,
-        annual_quota: BTreeMap::new(),
-        quota_release: Default::default(),
-        banned: vec![],
-        general_licences: vec![],
-        inspection: None,
-    }
 }
 
 fn event(date: &str, action: Action) -> Event {
@@ -111,7 +87,7 @@ fn a_permanent_halt_has_no_price_ceiling_and_the_price_falls_back_when_it_ends()
         both_ways: false,
     };
     let mut m = world(&["AA", "BB"], vec![mine, maker], vec![route], 1, 450, 0.0);
-    m.policies.controls.push(ore_control(false, 5.0));
+    m.policies.controls.push(ore_control(false, 1.0, 5.0));
     let ban = Action::Ban {
         control: "aa_ore".into(),
         destination: "BB".into(),
@@ -176,7 +152,7 @@ fn a_licence_delay_with_full_approval_leaves_outside_prices_at_reference() {
     let mut m = world(&["AA", "BB"], firms, vec![route], 1, 400, 0.0);
     m.buying.application_interval_days = 1;
     m.buying.approval_learning = 0.05;
-    m.policies.controls.push(ore_control(true, 20.0));
+    m.policies.controls.push(ore_control(true, 1.0, 20.0));
     let s = ore_prices(&m);
     let reference = m.commodities[0].price_usd;
     // The first wait, before the buyer has learned it, is a real shortage: the price rises.

@@ -3,7 +3,7 @@
 //! longer uses fades back to a candidate.
 
 use chokepoint::model::load::Source;
-use chokepoint::model::policy::{Action, Approval, Dist, Event, ExportControl};
+use chokepoint::model::policy::{Action, Event};
 use chokepoint::model::{Model, Route, SupplierShare, Suppliers};
 use chokepoint::tick::Simulation;
 use chokepoint::world::network::Network;
@@ -11,7 +11,7 @@ use chokepoint::world::orders::{LinkStatus, OrderBook, SupplyLinks};
 use std::collections::BTreeMap;
 
 mod common;
-use common::worlds::{firm, world};
+use common::worlds::{firm, ore_control, world};
 
 /// T3's world: mine M1 in AA and mine M2 in CC (200 t/day of ore each); final producer F in BB
 /// (50 units/day, 1 t of ore each, 20 days of cover) buys only from M1. Routes AA→BB and
@@ -49,26 +49,7 @@ fn search_world(search_below: f64) -> Model {
     m.buying.search_below = search_below;
     m.buying.qualification_days = 90.0;
     m.buying.habit_days = 60.0;
-    m.policies.controls.push(ExportControl {
-        id: "aa_ore".into(),
-        nation: "AA".into(),
-        active: true,
-        commodities: [("ore".to_string(), 1.0)].into(),
-        phase_in_days: 0,
-        review_working_days: Dist::Fixed(1.0),
-        approval: Approval {
-            civil: 1.0,
-            civil_by_destination: BTreeMap::new(),
-            defence: 1.0,
-            defence_by_destination: BTreeMap::new(),
-        },
-        validity_days: 90,
-        annual_quota: BTreeMap::new(),
-        quota_release: Default::default(),
-        banned: vec![],
-        general_licences: vec![],
-        inspection: None,
-    });
+    m.policies.controls.push(ore_control(true, 1.0, 1.0));
     m.policies.events.push(Event {
         date: "2025-01-31".into(),
         announced: None,

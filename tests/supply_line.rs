@@ -3,7 +3,6 @@
 //! for their need divided by that share.
 
 use chokepoint::model::load::Source;
-use chokepoint::model::policy::{Approval, Dist, ExportControl};
 use chokepoint::model::{Model, Route, Suppliers};
 use chokepoint::tick::Simulation;
 use chokepoint::world::firm::{FirmIndex, Inputs};
@@ -12,7 +11,7 @@ use chokepoint::world::orders::SupplyLinks;
 use std::collections::BTreeMap;
 
 mod common;
-use common::worlds::{firm, world};
+use common::worlds::{firm, ore_control, world};
 
 /// Twenty ore mines in AA (75 t/day each, 10 days of cover; many small applications, so that
 /// the lottery of single decisions averages out) supply one final producer in BB
@@ -39,26 +38,7 @@ fn licensed_world(approval: f64, days: i32, precaution: f64) -> Model {
     m.buying.application_interval_days = 1;
     m.buying.approval_learning = 0.05;
     m.buying.precaution_cover = precaution;
-    m.policies.controls.push(ExportControl {
-        id: "aa_ore".into(),
-        nation: "AA".into(),
-        active: true,
-        commodities: [("ore".to_string(), 1.0)].into(),
-        phase_in_days: 0,
-        review_working_days: Dist::Fixed(20.0),
-        approval: Approval {
-            civil: approval,
-            civil_by_destination: BTreeMap::new(),
-            defence: approval,
-            defence_by_destination: BTreeMap::new(),
-        },
-        validity_days: 90,
-        annual_quota: BTreeMap::new(),
-        quota_release: Default::default(),
-        banned: vec![],
-        general_licences: vec![],
-        inspection: None,
-    });
+    m.policies.controls.push(ore_control(true, approval, 20.0));
     m
 }
 
@@ -158,26 +138,7 @@ fn two_suppliers(days: i32) -> Model {
         both_ways: false,
     };
     let mut m = world(&["AA", "BB"], firms, vec![route], 1, days, 0.0);
-    m.policies.controls.push(ExportControl {
-        id: "aa_ore".into(),
-        nation: "AA".into(),
-        active: false,
-        commodities: [("ore".to_string(), 1.0)].into(),
-        phase_in_days: 0,
-        review_working_days: Dist::Fixed(20.0),
-        approval: Approval {
-            civil: 0.1,
-            civil_by_destination: BTreeMap::new(),
-            defence: 0.1,
-            defence_by_destination: BTreeMap::new(),
-        },
-        validity_days: 90,
-        annual_quota: BTreeMap::new(),
-        quota_release: Default::default(),
-        banned: vec![],
-        general_licences: vec![],
-        inspection: None,
-    });
+    m.policies.controls.push(ore_control(false, 0.1, 20.0));
     m.policies.events.push(chokepoint::model::Event {
         date: "2025-01-31".into(),
         nation: "AA".into(),

@@ -2,6 +2,7 @@
 //! known capacities and routes, so that a test's expected answer can be worked out by hand.
 #![allow(dead_code)]
 
+use chokepoint::model::policy::{Approval, Dist, ExportControl};
 use chokepoint::model::{
     Buying, Calendar, Commodity, Firm, LineRationing, Model, Nation, Planning, Policies, PriceRules, Route, Routes, Selling,
 };
@@ -94,5 +95,31 @@ pub fn world(nations: &[&str], firms: Vec<Firm>, routes: Vec<Route>, tick_days: 
         },
         policies: Policies::default(),
         selling: Selling::default(),
+    }
+}
+
+/// AA's export control on ore: all of it under licence (no phase-in), `approval` of
+/// applications approved (civil and defence) after `review_days` working days, licences valid
+/// 90 days; in force from the start if `active`.
+pub fn ore_control(active: bool, approval: f64, review_days: f64) -> ExportControl {
+    ExportControl {
+        id: "aa_ore".into(),
+        nation: "AA".into(),
+        active,
+        commodities: [("ore".to_string(), 1.0)].into(),
+        phase_in_days: 0,
+        review_working_days: Dist::Fixed(review_days),
+        approval: Approval {
+            civil: approval,
+            civil_by_destination: BTreeMap::new(),
+            defence: approval,
+            defence_by_destination: BTreeMap::new(),
+        },
+        validity_days: 90,
+        annual_quota: BTreeMap::new(),
+        quota_release: Default::default(),
+        banned: vec![],
+        general_licences: vec![],
+        inspection: None,
     }
 }
