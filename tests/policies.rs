@@ -340,3 +340,45 @@ fn a_quota_approves_no_more_than_it_has_released_at_each_date() {
         year_total(&by_month, 2025)
     );
 }
+
+/// Two buyers of CN's parts, one three times the other's size, under a monthly quota of
+/// 2,000 t a year that neither can live with: the small one also wants six times the cover,
+/// so it applies for as much as the big one. Each export link is allotted its share of the
+/// quota by its orders when the quota first decided (3/4 and 1/4), whoever applies for more
+/// or sooner; first come, first served would give the small buyer about half.
+#[test]
+fn a_quota_is_shared_among_buyers_by_their_history_not_by_who_applies_first_or_most() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = r#"(controls: [(id: "q", nation: "CN", active: true, commodities: {"part": 1.0},
+        review_working_days: Fixed(5.0), approval: (civil: 1.0, defence: 1.0), validity_days: 60,
+        annual_quota: {"part": 2000.0})])"#;
+    let small = r#"(id: "yy_car_1", nation: "YY", role: "automaker", output: "car", capacity_per_day: 10.0, recipe: {"part": 1.0}, target_cover_days: 20.0"#;
+    let text = world(2, 0.0, r#"ByNation({"CN": 1.0})"#, policies, "2026-12-31", 7);
+    assert!(text.contains(small));
+    let text = text.replace(
+        small,
+        r#"(id: "yy_car_1", nation: "YY", role: "automaker", output: "car", capacity_per_day: 3.3333333333333335, recipe: {"part": 1.0}, target_cover_days: 120.0"#,
+    );
+    let out = run_text(dir.path(), "shared", &text);
+    let lic = read_table(&out.join("licenses.arrow"));
+    let (buyer, outcome, decided, asked, granted) = (
+        strs(&lic, "buyer_firm"),
+        strs(&lic, "outcome"),
+        i32s(&lic, "decided_date"),
+        f64s(&lic, "quantity"),
+        f64s(&lic, "granted"),
+    );
+    for (firm, share) in [("yy_car_0", 0.75), ("yy_car_1", 0.25)] {
+        let rows = || (0..buyer.len()).filter(|&i| buyer[i] == firm && outcome[i] != "pending");
+        let applied: f64 = rows().map(|i| asked[i]).sum();
+        for y in [2025, 2026] {
+            let got: f64 = rows().filter(|&i| year_month(decided[i]).0 == y).map(|i| granted[i]).sum();
+            let own = 2000.0 * share;
+            assert!(
+                got <= own * (1.0 + 1e-9) && got >= 0.9 * own,
+                "{firm} {y}: {got} t granted, its share of the quota is {own} t"
+            );
+        }
+        assert!(applied > 2.0 * 2000.0 * share, "{firm} asked for more than its share: {applied}");
+    }
+}

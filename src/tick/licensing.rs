@@ -8,7 +8,7 @@ use crate::world::clock::Clock;
 use crate::world::firm::{Inputs, Streams};
 use crate::world::invariants::{Invariant, Invariants, ROUNDING, settle_rounding};
 use crate::world::licences::{Application, Licence, Licensing, Outcome};
-use crate::world::orders::{NO_LICENCE, Order, OrderBook, SupplyLinks};
+use crate::world::orders::{LinkStatus, NO_LICENCE, Order, OrderBook, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
 use crate::world::registry::Registry;
@@ -21,6 +21,38 @@ use std::cmp::Reverse;
 fn review_ticks(today: Date, working_days: u32, tick_days: u32) -> u32 {
     let days = i64::from(add_working_days(today, working_days).0) - i64::from(today.0);
     u32::try_from((days.max(0) as u64).div_ceil(u64::from(tick_days)).max(1)).unwrap_or(u32::MAX)
+}
+
+/// Shares a quota of `commodity` among the export links of `nation` by history, as China
+/// allocated its rare-earth export quotas to enterprises by their past exports and they
+/// served their established customers (WTO panel, *China — Rare Earths*, WT/DS431/R, 2014,
+/// §7.800–7.830): each active link from a firm of `nation` to a buyer abroad gets its buyer's
+/// smoothed orders on it over those of all such links (equal shares if nobody has ordered).
+/// A link that was not exporting then (a supplier qualified later) gets no share.
+fn share_quota(shares: &mut [f64], nation: u16, commodity: u16, links: &SupplyLinks, registry: &Registry, inputs: &Query<&mut Inputs>) {
+    let mut eligible = Vec::new();
+    for (f, &e) in registry.entity.iter().enumerate() {
+        if registry.nation[f] == nation {
+            continue;
+        }
+        let buyer = inputs.get(e).expect("buyer");
+        for s in buyer.slots.iter().filter(|s| s.commodity == commodity) {
+            let (from, len) = s.links;
+            eligible.extend(
+                (from..from + len)
+                    .map(|l| l as usize)
+                    .filter(|&l| registry.nation[links.links[l].supplier as usize] == nation && links.status[l] == LinkStatus::Active),
+            );
+        }
+    }
+    let total: f64 = eligible.iter().map(|&l| links.expected[l]).sum();
+    for &l in &eligible {
+        shares[l] = if total > 0.0 {
+            links.expected[l] / total
+        } else {
+            1.0 / eligible.len() as f64
+        };
+    }
 }
 
 /// Decides due applications, turns controlled orders into applications, and puts live
@@ -63,19 +95,27 @@ pub fn license_trade(
             if year != regime.quota_year {
                 regime.quota_year = year;
                 regime.released_before_start = 0.0;
-                regime.approved_this_year.iter_mut().for_each(|x| *x = 0.0);
             }
-            // Under a quota, an application is approved for what fits in what has been
-            // released so far this year (unused releases carry over), and refused if nothing
-            // does.
-            let c = app.commodity as usize;
-            if let Some(a) = regime.allowance(c, today) {
+            // Under a quota, an application is approved for what fits in its link's share of
+            // what has been released so far this year (unused releases carry over), and
+            // refused if nothing does.
+            if let Some(a) = regime.allowance(app.commodity as usize, today) {
+                let key = (app.regime, app.commodity);
+                if !lic.quota_shared.contains(&key) {
+                    lic.quota_shared.push(key);
+                    share_quota(&mut lic.quota_share, regime.nation, app.commodity, &links, &registry, &inputs);
+                }
+                let l = app.link as usize;
+                if lic.quota_year[l] != year {
+                    lic.quota_year[l] = year;
+                    lic.quota_used[l] = 0.0;
+                }
                 // Room of a rounding error is no room.
-                let room = a - regime.approved_this_year[c];
+                let room = a * lic.quota_share[l] - lic.quota_used[l];
                 granted = if room > ROUNDING * a { granted.min(room) } else { 0.0 };
                 approved = granted > 0.0;
+                lic.quota_used[l] += granted;
             }
-            regime.approved_this_year[c] += granted;
         }
         app.decided_tick = Some(tick);
         app.granted = granted;

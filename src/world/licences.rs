@@ -37,8 +37,8 @@ pub struct Application {
     pub importer: u16,
     /// Units applied for.
     pub quantity: f64,
-    /// Units approved: the quantity, or the part an annual quota had room for (0 if refused
-    /// or pending).
+    /// Units approved: the quantity, or the part the link's share of an annual quota had room
+    /// for (0 if refused or pending).
     pub granted: f64,
     /// Units shipped under the licence so far.
     pub shipped: f64,
@@ -71,6 +71,15 @@ pub struct Licensing {
     pub last_applied: Vec<Option<u32>>,
     /// Controlled quantities a buyer has committed to on each link and not yet filed.
     pub batched: Vec<f64>,
+    /// Under a quota, each export link's share of its regime's allowance of the link's
+    /// commodity: its share of the regime's exports of that commodity (its buyer's smoothed
+    /// orders on it) when the quota first decided an application (0 for other links).
+    pub quota_share: Vec<f64>,
+    /// Units granted on each link under a quota in the calendar year `quota_year[link]`.
+    pub quota_used: Vec<f64>,
+    pub quota_year: Vec<i32>,
+    /// The (regime, commodity) quotas whose link shares are set.
+    pub quota_shared: Vec<(u16, u16)>,
 }
 
 impl Licensing {
@@ -78,6 +87,9 @@ impl Licensing {
         Licensing {
             last_applied: vec![None; links],
             batched: vec![0.0; links],
+            quota_share: vec![0.0; links],
+            quota_used: vec![0.0; links],
+            quota_year: vec![i32::MIN; links],
             ..Default::default()
         }
     }

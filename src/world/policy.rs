@@ -25,9 +25,9 @@ pub struct Regime {
     pub civil: Vec<f64>,
     pub defence: Vec<f64>,
     pub validity_days: u32,
-    /// Annual quota per commodity (None = no quota) and what was approved this calendar year.
+    /// Annual quota per commodity (None = no quota), shared among the regime's export links
+    /// by their history (`Licensing::quota_share`), and the calendar year its releases count in.
     pub quota: Vec<Option<f64>>,
-    pub approved_this_year: Vec<f64>,
     pub quota_year: i32,
     /// How the annual quotas are released through the year.
     pub release: QuotaRelease,
@@ -202,7 +202,6 @@ impl PolicyState {
                     defence: per_nation(c.approval.defence, &c.approval.defence_by_destination),
                     validity_days: c.validity_days,
                     quota,
-                    approved_this_year: vec![0.0; nc],
                     quota_year: start.ymd().0,
                     released_before_start: c.quota_release.released_before(start),
                     release: c.quota_release.clone(),
