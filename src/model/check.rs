@@ -226,6 +226,7 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
             p.cover_tolerance,
             Bounds::closed(0.0, limits::MAX_COVER_TOLERANCE),
         ),
+        ("thin_market", p.thin_market, Bounds::closed(0.0, 1.0)),
     ] {
         range(src, &[F("prices"), F(name)], "prices: ", name, v, bounds, "")?;
     }

@@ -317,6 +317,16 @@ pub struct PriceRules {
     /// beyond it, a shortage or glut moves the price in full. 0 makes the response linear.
     #[serde(default = "default_cover_tolerance")]
     pub cover_tolerance: f64,
+    /// Thin market, 0 to 1: where a region's buyers want less than this share of the stock
+    /// they wanted at the start, its stocks move its price only in proportion to what is left
+    /// of them (a region with no buyers at the start, only sellers, has no market of its own:
+    /// its price follows its cost anchor). 0 turns this off.
+    #[serde(default = "default_thin_market")]
+    pub thin_market: f64,
+}
+
+fn default_thin_market() -> f64 {
+    0.1
 }
 
 fn default_cover_tolerance() -> f64 {
@@ -342,6 +352,7 @@ impl Default for PriceRules {
             cost_weight: default_cost_weight(),
             adjust_days: default_adjust_days(),
             cover_tolerance: default_cover_tolerance(),
+            thin_market: default_thin_market(),
         }
     }
 }

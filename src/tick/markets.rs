@@ -260,6 +260,7 @@ pub fn adjust_prices(
     let nc = book.commodities;
     book.held.fill(0.0);
     book.wanted.fill(0.0);
+    book.buyers.fill(0.0);
     book.output.fill(0.0);
     book.weighted_cost.fill(0.0);
     for &e in &registry.entity {
@@ -275,7 +276,9 @@ pub fn adjust_prices(
             let cell = region + s.commodity as usize;
             let use_per_tick = prod.expected_output * s.per_unit;
             book.held[cell] += s.stock + s.in_transit;
-            book.wanted[cell] += use_per_tick * (inputs.cover_days / tick_days + s.mean_lead_ticks);
+            let wants = use_per_tick * (inputs.cover_days / tick_days + s.mean_lead_ticks);
+            book.wanted[cell] += wants;
+            book.buyers[cell] += wants;
             cost += s.per_unit * book.price[cell];
         }
         let factor = if plant.cost_share > 0.0 {
@@ -286,6 +289,10 @@ pub fn adjust_prices(
         book.output[out] += prod.expected_output;
         book.weighted_cost[out] += prod.expected_output * factor;
     }
+    if book.normal_buyers.is_empty() {
+        book.normal_buyers = book.buyers.clone();
+    }
+    let thin = params.prices.thin_market;
     let bound = PRICE_RANGE.ln();
     let k = (tick_days / params.prices.adjust_days).min(1.0);
     let regions = book.price.len() / nc;
@@ -310,7 +317,16 @@ pub fn adjust_prices(
         } else {
             1.0
         };
-        book.log_cover[cell] += k * (cover.ln() - book.log_cover[cell]);
+        // A market is made by its buyers: where they want less than `thin_market` of what
+        // they wanted at the start (or there never were any), the region's stocks move its
+        // price only in proportion to what is left of them.
+        let presence = if thin > 0.0 {
+            let normal = book.normal_buyers[cell];
+            if normal > 0.0 { (book.buyers[cell] / (thin * normal)).min(1.0) } else { 0.0 }
+        } else {
+            1.0
+        };
+        book.log_cover[cell] += k * (presence * cover.ln() - book.log_cover[cell]);
         let log_gap = price_step(
             (book.price[cell] / reference).ln(),
             (anchor / reference).ln(),

@@ -20,6 +20,11 @@ pub struct PriceBook {
     /// output cover, buyers' expected use over their input cover and their suppliers' mean
     /// transit time.
     pub wanted: Vec<f64>,
+    /// The part of `wanted` that the region's buyers want (input stocks), and the same at the
+    /// first tick (the steady state; empty until then): how much of its normal market is
+    /// still there to bid.
+    pub buyers: Vec<f64>,
+    pub normal_buyers: Vec<f64>,
     /// Cost anchor, USD per unit: the reference price moved by the change in the region's
     /// producers' unit input cost, in proportion to the inputs' share of the reference price.
     pub anchor: Vec<f64>,
@@ -43,6 +48,8 @@ impl PriceBook {
             price,
             held: vec![0.0; regions * n],
             wanted: vec![0.0; regions * n],
+            buyers: vec![0.0; regions * n],
+            normal_buyers: Vec::new(),
             output: vec![0.0; regions * n],
             weighted_cost: vec![0.0; regions * n],
             log_cover: vec![0.0; regions * n],
