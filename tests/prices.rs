@@ -72,13 +72,16 @@ fn ore_prices(model: &Model) -> Series {
 }
 
 /// A mine in AA (100 t/day, 10 days of cover) is the only source of ore for a final producer
-/// in BB (10 units/day, 1 t of ore each, 30 days of cover), 5 days away. From 2025-01-11
-/// (day 10) AA bans ore exports to BB; from 2025-09-08 (day 250) the control is lifted.
-#[test]
-fn a_permanent_halt_has_no_price_ceiling_and_the_price_falls_back_when_it_ends() {
+/// in BB (10 units/day, 1 t of ore each, 30 days of cover), 5 days away, and for a smaller one
+/// at home (AA, 2 units/day) unless `home_buyer` is false. From 2025-01-11 (day 10) AA bans
+/// ore exports to BB; from 2025-09-08 (day 250) the control is lifted.
+fn halt_world(home_buyer: bool) -> Model {
     let mine = firm("mine", "AA", "miner", "ore", 100.0, &[], 10.0);
+    let from_aa = || BTreeMap::from([("ore".to_string(), Suppliers::ByNation(BTreeMap::from([("AA".to_string(), 1.0)])))]);
+    let mut home = firm("home", "AA", "automaker", "good", 2.0, &[("ore", 1.0)], 30.0);
+    home.suppliers = from_aa();
     let mut maker = firm("maker", "BB", "automaker", "good", 10.0, &[("ore", 1.0)], 30.0);
-    maker.suppliers = BTreeMap::from([("ore".to_string(), Suppliers::ByNation(BTreeMap::from([("AA".to_string(), 1.0)])))]);
+    maker.suppliers = from_aa();
     let route = Route {
         from: "AA".into(),
         to: "BB".into(),
@@ -86,7 +89,8 @@ fn a_permanent_halt_has_no_price_ceiling_and_the_price_falls_back_when_it_ends()
         jitter_days: 0,
         both_ways: false,
     };
-    let mut m = world(&["AA", "BB"], vec![mine, maker], vec![route], 1, 450, 0.0);
+    let firms = if home_buyer { vec![mine, home, maker] } else { vec![mine, maker] };
+    let mut m = world(&["AA", "BB"], firms, vec![route], 1, 450, 0.0);
     m.policies.controls.push(ore_control(false, 1.0, 5.0));
     let ban = Action::Ban {
         control: "aa_ore".into(),
@@ -95,6 +99,12 @@ fn a_permanent_halt_has_no_price_ceiling_and_the_price_falls_back_when_it_ends()
     m.policies.events.push(event("2025-01-11", Action::Activate("aa_ore".into())));
     m.policies.events.push(event("2025-01-11", ban));
     m.policies.events.push(event("2025-09-08", Action::Deactivate("aa_ore".into())));
+    m
+}
+
+#[test]
+fn a_permanent_halt_has_no_price_ceiling_and_the_price_falls_back_when_it_ends() {
+    let m = halt_world(true);
     let s = ore_prices(&m);
     let reference = m.commodities[0].price_usd;
 
@@ -117,7 +127,8 @@ fn a_permanent_halt_has_no_price_ceiling_and_the_price_falls_back_when_it_ends()
         s.outside[249],
         s.outside[249] / reference
     );
-    // Inside, the ore that cannot leave piles up at the mine: the price falls.
+    // Inside, the ore that cannot leave piles up at the mine, and the home buyer is offered
+    // it: the price falls.
     assert!(
         s.inside[249] < reference,
         "inside price {:.1} at the end of the halt; a glut lowers it",
@@ -128,6 +139,36 @@ fn a_permanent_halt_has_no_price_ceiling_and_the_price_falls_back_when_it_ends()
     assert!(
         last < 2.0 * reference && last < 0.01 * peak,
         "outside price {last:.1} 200 days after the halt (peak {peak:.0}, reference {reference})"
+    );
+}
+
+/// The same halt with no buyer of ore in AA: AA is a region of sellers only, and the ore
+/// piling up at its mine is a glut nobody there bids on, so AA's ore price keeps its cost
+/// (`prices.thin_market`); with the thin market turned off it falls as if it had buyers.
+#[test]
+fn a_region_of_sellers_only_has_no_market_of_its_own_and_keeps_its_cost() {
+    let m = halt_world(false);
+    let reference = m.commodities[0].price_usd;
+    let s = ore_prices(&m);
+    let glut = ore_prices(&{
+        let mut m = m.clone();
+        m.prices.thin_market = 0.0;
+        m
+    });
+    assert!(
+        s.stock[249] == 0.0 && s.outside[249] > 100.0 * reference,
+        "BB still runs out and its price soars"
+    );
+    for (t, &p) in s.inside.iter().enumerate() {
+        assert!(
+            (p / reference - 1.0).abs() < 1e-9,
+            "day {t}: AA's ore price {p} moved from its cost {reference} with no buyer in AA"
+        );
+    }
+    assert!(
+        glut.inside[249] < 0.5 * reference,
+        "without the thin market AA's glut reads as a fall to {:.2}",
+        glut.inside[249]
     );
 }
 

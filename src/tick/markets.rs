@@ -322,7 +322,11 @@ pub fn adjust_prices(
         // price only in proportion to what is left of them.
         let presence = if thin > 0.0 {
             let normal = book.normal_buyers[cell];
-            if normal > 0.0 { (book.buyers[cell] / (thin * normal)).min(1.0) } else { 0.0 }
+            if normal > 0.0 {
+                (book.buyers[cell] / (thin * normal)).min(1.0)
+            } else {
+                0.0
+            }
         } else {
             1.0
         };
