@@ -412,6 +412,7 @@ mod tests {
             cost_weight: 10.0,
             adjust_days: 3.0,
             cover_tolerance: 0.0,
+            thin_market: 0.0,
         };
         let step = price_step(0.0, 0.2, 0.5f64.ln(), &rules, 1.0);
         assert!((step - (0.2 - 0.5f64.ln())).abs() < 1e-12, "{step}");
