@@ -478,9 +478,7 @@ fn check_trader(src: &Source, f: &Firm, finals: &BTreeSet<&str>) -> Result<(), M
         if f.role == role {
             return Err(src.error_in(
                 &at(&firm, &[F("role")]),
-                format!(
-                    "{what}role `{role}` needs a `trading` section, e.g. `trading: Some((base_stock: 500))`"
-                ),
+                format!("{what}role `{role}` needs a `trading` section, e.g. `trading: Some((base_stock: 500))`"),
             ));
         }
         return Ok(());

@@ -63,11 +63,7 @@ pub fn produce(
     let adjust = (tick_days / params.planning.stock_adjust_days).min(1.0);
     let noise = params.planning.final_demand_noise;
     // The same work, on one thread or on the compute pool (each firm touches only itself).
-    let work = |(plant, mut prod, mut fin, mut inputs, mut streams, lines, trading): bevy_ecs::query::QueryItem<
-        '_,
-        '_,
-        ProducingFirm,
-    >| {
+    let work = |(plant, mut prod, mut fin, mut inputs, mut streams, lines, trading): bevy_ecs::query::QueryItem<'_, '_, ProducingFirm>| {
         let planned = if plant.final_good {
             let shock = if noise > 0.0 {
                 (1.0 + noise * standard_normal(&mut streams.demand)).max(0.0)

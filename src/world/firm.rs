@@ -196,8 +196,8 @@ impl Trading {
     }
 
     /// The finished stock the trader aims to hold, units: m × (expected sales over its cover
-    /// + its working stock), for expected sales `expected_sales` per tick, `cover_days` and
-    /// `tick_days`.
+    /// plus its working stock), for expected sales `expected_sales` per tick, `cover_days`
+    /// and `tick_days`.
     pub fn stock_target(&self, expected_sales: f64, cover_days: f64, tick_days: f64) -> f64 {
         self.multiple * (expected_sales * cover_days / tick_days + self.base_stock)
     }
