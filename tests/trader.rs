@@ -193,3 +193,72 @@ fn a_traders_stock_carries_its_buyers_through_a_halt_of_its_supplier() {
         "F makes at least 80% of T's stock more goods: lost {lost_with} with T (holding {held}), {lost_without} without"
     );
 }
+
+/// What the BB ore market saw each day of T8's world and price path, with the trader's
+/// `max_multiple`.
+struct Market {
+    /// Units the region wants to hold.
+    wanted: Vec<f64>,
+    /// Its perceived log cover (held ÷ wanted).
+    log_cover: Vec<f64>,
+    /// The price the market set, over the price written that morning.
+    moved: Vec<f64>,
+}
+
+fn market(max_multiple: f64) -> Market {
+    let mut model = trader_world(true, 90);
+    let t = model.firms.iter_mut().find(|f| f.id == "t").unwrap();
+    t.trading.as_mut().unwrap().max_multiple = max_multiple;
+    let mut sim = build(&model);
+    let bb = sim.network.regions.iter().position(|r| r == "BB").unwrap();
+    let ore = sim.network.commodities.iter().position(|c| c == "ore").unwrap();
+    let mut m = Market {
+        wanted: Vec::new(),
+        log_cover: Vec::new(),
+        moved: Vec::new(),
+    };
+    while !sim.finished() {
+        let day = sim.clock().tick;
+        let morning = {
+            let mut book = sim.world.resource_mut::<PriceBook>();
+            let cell = bb * book.commodities + ore;
+            book.price[cell] = book.reference[ore] * log_price_path(day).exp();
+            book.price[cell]
+        };
+        sim.step_checked().expect("invariants hold");
+        let book = sim.world.resource::<PriceBook>();
+        let cell = bb * book.commodities + ore;
+        m.wanted.push(book.wanted[cell]);
+        m.log_cover.push(book.log_cover[cell]);
+        m.moved.push(book.price[cell] / morning);
+    }
+    m
+}
+
+#[test]
+fn a_hoarding_trader_raises_the_price_it_reads() {
+    // The trader's stock target (m × its usual stock) is part of what its region wants to
+    // hold: while it builds up to three times its stock, the region's cover falls short and
+    // the market moves the price up from the path written each morning more than when the
+    // trader is held to its usual stock (max_multiple 1).
+    let hoarding = market(3.0);
+    let usual = market(1.0);
+    assert_eq!(hoarding.moved[..30], usual.moved[..30], "the same until the price starts to rise");
+    // T's target rises from 600 t to 1,800 t.
+    assert!(
+        hoarding.wanted[89] >= usual.wanted[89] + 1000.0,
+        "the region wants T's hoard: {} t against {} t",
+        hoarding.wanted[89],
+        usual.wanted[89]
+    );
+    let low = |v: &[f64]| v[30..90].iter().copied().fold(f64::MAX, f64::min);
+
+    assert!(
+        low(&hoarding.log_cover) < low(&usual.log_cover) - 0.1,
+        "hoarding leaves the region short of its wanted stock: log cover down to {} against {}",
+        low(&hoarding.log_cover),
+        low(&usual.log_cover)
+    );
+    let up = (30..90).filter(|&d| hoarding.moved[d] > usual.moved[d]).count();
+    assert!(up >= 30, "the market moves the price up more on only {up} of days 30-89");
+}
