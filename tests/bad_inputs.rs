@@ -60,6 +60,23 @@ fn baseline_edit(from: &str, to: &str) -> Vec<(&'static str, Input)> {
 }
 
 /// japan_2010_base.ron (the shipped model with a quota) as `bad.ron`, edited.
+/// The baseline with trader `jp_trader` of NdPr oxide in Japan, buying it in Malaysia, whose
+/// recipe and trading section are `recipe_and_trading`; `firm` (another firm, or nothing)
+/// follows it.
+fn trader_edit(recipe_and_trading: &str, firm: &str) -> Vec<(&'static str, Input)> {
+    let trader = format!(
+        r#"(id: "jp_trader", nation: "JP", role: "trader", output: "ndpr_oxide", capacity_per_day: 1.0,
+         {recipe_and_trading},
+         suppliers: {{"ndpr_oxide": ByNation({{"MY": 1.0}})}}),
+        {firm}
+        (id: "jp_magnet_shin_etsu","#
+    );
+    baseline_edit("(id: \"jp_magnet_shin_etsu\",", &trader)
+}
+
+/// A trader's recipe and trading section as they should be.
+const TRADER_OK: &str = r#"recipe: {"ndpr_oxide": 1.0}, trading: Some((base_stock: 10.0))"#;
+
 fn japan_edit(from: &str, to: &str) -> Vec<(&'static str, Input)> {
     vec![("bad.ron", Input::Text(edit("japan_2010_base.ron", from, to)))]
 }
@@ -927,6 +944,64 @@ static CASES: &[Case] = &[
         code: 2,
         at: At::Text("bad.ron", "memory_days: 365", 0),
         message: "memory_days",
+    },
+    // ---- issue 10: traders
+    Case {
+        name: "a trader as it should be",
+        files: || trader_edit(TRADER_OK, ""),
+        args: VALIDATE,
+        code: 0,
+        at: At::Success,
+        message: "estimated output ",
+    },
+    Case {
+        name: "a trader whose recipe is not one unit of its output",
+        files: || trader_edit(r#"recipe: {"ndpr_oxide": 2.0}, trading: Some((base_stock: 10.0))"#, ""),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", r#"{"ndpr_oxide": 2.0}"#, 0),
+        message: r#"firm `jp_trader`: a trader passes goods through: its recipe must be exactly {"ndpr_oxide": 1.0}"#,
+    },
+    Case {
+        name: "a trader buying from a trader",
+        files: || {
+            trader_edit(
+                TRADER_OK,
+                r#"(id: "jp_trader_2", nation: "JP", role: "trader", output: "ndpr_oxide", capacity_per_day: 1.0,
+         recipe: {"ndpr_oxide": 1.0}, trading: Some((base_stock: 10.0)),
+         suppliers: {"ndpr_oxide": Listed([(firm: "jp_trader", share: 1.0)])}),"#,
+            )
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", r#""jp_trader", share"#, 0),
+        message: "trader `jp_trader_2` lists trader `jp_trader` as a supplier: a trader buys from producers only",
+    },
+    Case {
+        name: "a trader without a trading section",
+        files: || {
+            baseline_edit(
+                r#"(id: "jp_magnet_shin_etsu", nation: "JP", role: "magnet_maker""#,
+                r#"(id: "jp_magnet_shin_etsu", nation: "JP", role: "trader""#,
+            )
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", r#""trader""#, 0),
+        message: "firm `jp_magnet_shin_etsu`: role `trader` needs a `trading` section",
+    },
+    Case {
+        name: "a trader without holding cost",
+        files: || {
+            trader_edit(
+                r#"recipe: {"ndpr_oxide": 1.0}, trading: Some((holding_cost_per_year: 0.0, base_stock: 10.0))"#,
+                "",
+            )
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "0.0, base_stock", 0),
+        message: "firm `jp_trader`: trading.holding_cost_per_year must be a positive number",
     },
     // ---- the size estimate
     Case {

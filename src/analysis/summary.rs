@@ -39,7 +39,10 @@ pub fn summarize(model: &Model, net: &Network) -> String {
         "commodity", "unit", "output/yr", "capacity/yr", "use%"
     );
     for (c, id) in net.commodities.iter().enumerate() {
-        let firms: Vec<usize> = (0..net.firms.len()).filter(|&f| net.firm_output[f] as usize == c).collect();
+        // Traders pass goods through and make none.
+        let firms: Vec<usize> = (0..net.firms.len())
+            .filter(|&f| net.firm_output[f] as usize == c && !crate::model::check::is_trader(&model.firms[f]))
+            .collect();
         let out: f64 = firms.iter().map(|&f| net.steady_output[f]).sum::<f64>() * 365.0;
         let cap: f64 = firms.iter().map(|&f| model.firms[f].capacity_per_day).sum::<f64>() * 365.0;
         let mut by_nation: BTreeMap<u16, f64> = BTreeMap::new();

@@ -348,6 +348,7 @@ fn check_firm(
     } else {
         check_amounts(src, &at(&firm, &[F("recipe")]), &what, &f.recipe)?;
     }
+    check_trader(src, f, finals)?;
     let recipe = f.effective_recipe();
     for input in recipe.keys() {
         let key = recipe_key(f, input);
@@ -355,7 +356,7 @@ fn check_firm(
         if finals.contains(input.as_str()) {
             return Err(src.error_in(&key, format!("{what}`{input}` is a final-demand good and cannot be an input")));
         }
-        if *input == f.output {
+        if *input == f.output && !is_trader(f) {
             return Err(src.error_in(
                 &key,
                 format!("{what}`{input}` is both its output and an input (a cycle in the commodity graph)"),
@@ -405,6 +406,15 @@ fn check_firm(
                             ),
                         ));
                     }
+                    if is_trader(f) && is_trader(sup) {
+                        return Err(src.error_in(
+                            &at(&entry, &[F("firm")]),
+                            format!(
+                                "trader `{}` lists trader `{}` as a supplier: a trader buys from producers only",
+                                f.id, s.firm
+                            ),
+                        ));
+                    }
                     range(
                         src,
                         &at(&entry, &[F("share")]),
@@ -432,7 +442,7 @@ fn check_firm(
                     if !model
                         .firms
                         .iter()
-                        .any(|s| s.nation == *n && s.output == *input && s.capacity_per_day > 0.0)
+                        .any(|s| s.nation == *n && s.output == *input && s.capacity_per_day > 0.0 && !(is_trader(f) && is_trader(s)))
                     {
                         return Err(src.error_in(
                             &nkey,
@@ -450,6 +460,79 @@ fn check_firm(
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// A firm with role `trader` and a `trading` section: a stockist (see [`super::Trading`]).
+pub fn is_trader(f: &Firm) -> bool {
+    f.role == super::TRADER_ROLE && f.trading.is_some()
+}
+
+/// A trader's section: given exactly when the role is `trader`, its numbers in range, its
+/// output a stockable good and its recipe exactly one unit of that good.
+fn check_trader(src: &Source, f: &Firm, finals: &BTreeSet<&str>) -> Result<(), ModelError> {
+    let firm = [F("firms"), Id(&f.id)];
+    let what = format!("firm `{}`: ", f.id);
+    let role = super::TRADER_ROLE;
+    let Some(t) = &f.trading else {
+        if f.role == role {
+            return Err(src.error_in(
+                &at(&firm, &[F("role")]),
+                format!("{what}role `{role}` needs a `trading` section, e.g. `trading: Some((base_stock: 500))`"),
+            ));
+        }
+        return Ok(());
+    };
+    if f.role != role {
+        return Err(src.error_in(
+            &at(&firm, &[F("trading")]),
+            format!("{what}a `trading` section is only for firms with role `{role}`, not `{}`", f.role),
+        ));
+    }
+    let tr = at(&firm, &[F("trading")]);
+    for (name, v, bounds, unit) in [
+        (
+            "holding_cost_per_year",
+            t.holding_cost_per_year,
+            Bounds::above(0.0, limits::MAX_HOLDING_COST_PER_YEAR),
+            "share of value",
+        ),
+        ("trend_days", t.trend_days, Bounds::closed(1.0, MAX_DAYS), "days"),
+        ("gain", t.gain, Bounds::closed(0.0, limits::MAX_TRADING_GAIN), ""),
+        (
+            "max_multiple",
+            t.max_multiple,
+            Bounds::closed(1.0, limits::MAX_TRADING_MULTIPLE),
+            "",
+        ),
+        ("base_stock", t.base_stock, Bounds::closed(0.0, limits::MAX_QUANTITY), ""),
+    ] {
+        range(src, &at(&tr, &[F(name)]), &what, &format!("trading.{name}"), v, bounds, unit)?;
+    }
+    if finals.contains(f.output.as_str()) {
+        return Err(src.error_in(
+            &at(&firm, &[F("output")]),
+            format!(
+                "{what}a trader cannot trade `{}`, a final-demand good (it is consumed when made, never stocked)",
+                f.output
+            ),
+        ));
+    }
+    let exact = f.lines.is_empty() && f.recipe.len() == 1 && f.recipe.get(&f.output) == Some(&1.0);
+    if !exact {
+        let path = if f.lines.is_empty() {
+            at(&firm, &[F("recipe")])
+        } else {
+            at(&firm, &[F("lines")])
+        };
+        return Err(src.error_in(
+            &path,
+            format!(
+                "{what}a trader passes goods through: its recipe must be exactly {{\"{}\": 1.0}} (its output), without lines",
+                f.output
+            ),
+        ));
     }
     Ok(())
 }
@@ -937,6 +1020,10 @@ fn check_cycles(model: &Model, src: &Source) -> Result<(), ModelError> {
     let recipes: Vec<BTreeMap<String, f64>> = model.firms.iter().map(|f| f.effective_recipe()).collect();
     for (f, recipe) in model.firms.iter().zip(&recipes) {
         for input in recipe.keys() {
+            // A trader's recipe is its own output: a stock passed through, not a cycle.
+            if is_trader(f) && *input == f.output {
+                continue;
+            }
             edges.entry(input.as_str()).or_default().insert(f.output.as_str());
         }
     }

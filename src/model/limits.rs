@@ -66,6 +66,14 @@ pub const MAX_COVER_TOLERANCE: f64 = 5.0;
 pub const MIN_COST_WEIGHT: f64 = 0.001;
 /// Largest price ratio a `PriceRatioAbove` condition may test.
 pub const MAX_PRICE_RATIO: f64 = 1e6;
+/// Largest holding cost of a trader, share of a unit's value per year (10 = 1,000%): the
+/// multiple divides by it, so it must stay positive; real costs are 5–20%.
+pub const MAX_HOLDING_COST_PER_YEAR: f64 = 10.0;
+/// Largest gain of a trader's multiple, in units of its holding cost.
+pub const MAX_TRADING_GAIN: f64 = 100.0;
+/// Largest multiple of its usual stock a trader may aim for (`trading.max_multiple`): keeps
+/// its orders within a hundred times its usual stock.
+pub const MAX_TRADING_MULTIPLE: f64 = 100.0;
 
 /// Default limit on a run's estimated output, bytes (2 GiB).
 pub const DEFAULT_MAX_OUTPUT_BYTES: u64 = 2 << 30;

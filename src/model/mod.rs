@@ -191,6 +191,71 @@ pub struct Firm {
     /// `selling.allocation`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allocation: Option<Allocation>,
+    /// A trader's rules (only, and always, with role `trader`): a stockist whose recipe is
+    /// exactly one unit of its output, that buys when the expected price gain beats the
+    /// holding cost and sells down when the price turns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trading: Option<Trading>,
+}
+
+/// The role a firm must have to carry a [`Trading`] section.
+pub const TRADER_ROLE: &str = "trader";
+
+/// How a trader (a speculative stockist) sizes its stock: its finished-stock target is
+/// m × (expected sales over its output cover + `base_stock`), where the multiple m follows
+/// the trend of its regional price against its holding cost (Sterman, *Business Dynamics*,
+/// 2000, ch. 16's TREND): with g the price's growth per day over `trend_days` and
+/// hc = `holding_cost_per_year` / 365, m = 1 + gain (g − hc) / hc when g > hc, 1 while
+/// |g| ≤ hc, max(0, 1 + gain (g + hc) / hc) when g < −hc, and never above `max_multiple`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Trading {
+    /// Cost of holding a unit of stock for a year, as a share of its value (interest plus
+    /// storage), above 0 and at most 10 (default 0.10).
+    #[serde(default = "default_holding_cost")]
+    pub holding_cost_per_year: f64,
+    /// Days over which the trader averages the log price to read its trend, 1 to 3,650
+    /// (default 30).
+    #[serde(default = "default_trend_days")]
+    pub trend_days: f64,
+    /// How strongly the multiple answers the expected gain net of holding cost, in units of
+    /// the holding cost, 0 to 100 (default 1).
+    #[serde(default = "default_trading_gain")]
+    pub gain: f64,
+    /// Largest multiple of its usual stock the trader aims for, 1 to 100 (default 3).
+    #[serde(default = "default_max_multiple")]
+    pub max_multiple: f64,
+    /// Working stock the trader holds on top of its sales cover, units, 0 to 1e15.
+    pub base_stock: f64,
+}
+
+fn default_holding_cost() -> f64 {
+    0.10
+}
+
+fn default_trend_days() -> f64 {
+    30.0
+}
+
+fn default_trading_gain() -> f64 {
+    1.0
+}
+
+fn default_max_multiple() -> f64 {
+    3.0
+}
+
+impl Trading {
+    /// A trader with the engine's defaults and working stock `base_stock` (units).
+    pub fn with_base_stock(base_stock: f64) -> Trading {
+        Trading {
+            holding_cost_per_year: default_holding_cost(),
+            trend_days: default_trend_days(),
+            gain: default_trading_gain(),
+            max_multiple: default_max_multiple(),
+            base_stock,
+        }
+    }
 }
 
 impl Firm {

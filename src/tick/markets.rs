@@ -4,7 +4,7 @@
 
 use crate::model::{Allocation, PriceRules};
 use crate::world::clock::Clock;
-use crate::world::firm::{Finished, Inputs, Plant, Production};
+use crate::world::firm::{Finished, Inputs, Plant, Production, Trading};
 use crate::world::invariants::{Invariants, ROUNDING};
 use crate::world::orders::{Order, OrderBook, SupplyLinks};
 use crate::world::params::Params;
@@ -229,7 +229,7 @@ fn claims_of(orders: &[Order], supplier: u32, history: &[f64], registry: &Regist
 }
 
 /// What the price step reads of each firm.
-type MarketFirm<'a> = (&'a Plant, &'a Production, &'a Finished, &'a Inputs);
+type MarketFirm<'a> = (&'a Plant, &'a Production, &'a Finished, &'a Inputs, Option<&'a Trading>);
 
 /// Moves each (region, commodity) price as a commodity market sets it (Sterman, *Business
 /// Dynamics*, 2000, ch. 20): with the cover of the stocks held in the region, and towards a
@@ -237,12 +237,13 @@ type MarketFirm<'a> = (&'a Plant, &'a Production, &'a Finished, &'a Inputs);
 ///
 /// - Cover: what the region holds — sellers' finished stock, buyers' input stock on hand and
 ///   on its way to them — against what they want to hold — sellers' expected sales over their
-///   output cover, buyers' expected use over their input cover plus their suppliers' mean
-///   transit time — perceived (as a log) over the price's adjustment time.
+///   output cover (a trader's: its stock target, which its multiple scales, so hoarding
+///   raises the price), buyers' expected use over their input cover plus their suppliers'
+///   mean transit time — perceived (as a log) over the price's adjustment time.
 /// - Cost anchor: the reference price moved by the change in the region's producers' unit
 ///   input cost at the region's prices, in proportion to the inputs' share of the reference
 ///   price, weighted by their expected output; where the region has no producer, the same
-///   over every producer of the good.
+///   over every producer of the good. Traders make nothing and are no part of it.
 ///
 /// Only stocks move a price: a licence delay that buyers have planned for leaves their stocks,
 /// and the price, where they were, and a region whose supply is cut keeps rising for as long
@@ -264,12 +265,15 @@ pub fn adjust_prices(
     book.output.fill(0.0);
     book.weighted_cost.fill(0.0);
     for &e in &registry.entity {
-        let (plant, prod, fin, inputs) = firms.get(e).expect("firm entity");
+        let (plant, prod, fin, inputs, trading) = firms.get(e).expect("firm entity");
         let region = plant.region as usize * nc;
         let out = region + plant.output as usize;
         if !plant.final_good {
             book.held[out] += fin.stock;
-            book.wanted[out] += fin.expected_sales * fin.cover_days / tick_days;
+            book.wanted[out] += match trading {
+                Some(t) => t.stock_target(fin.expected_sales, fin.cover_days, tick_days),
+                None => fin.expected_sales * fin.cover_days / tick_days,
+            };
         }
         let mut cost = 0.0;
         for s in &inputs.slots {
@@ -280,6 +284,10 @@ pub fn adjust_prices(
             book.wanted[cell] += wants;
             book.buyers[cell] += wants;
             cost += s.per_unit * book.price[cell];
+        }
+        // A trader makes nothing: its "input cost" is the price itself, which is no anchor.
+        if trading.is_some() {
+            continue;
         }
         let factor = if plant.cost_share > 0.0 {
             1.0 + plant.cost_share * (cost / plant.reference_input_cost - 1.0)

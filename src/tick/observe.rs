@@ -2,16 +2,19 @@
 //! Columns are plain vectors held in the [`Recorder`]; `output` turns them into Arrow batches.
 
 use crate::world::clock::Clock;
-use crate::world::firm::{Finished, FirmIndex, Inputs, Lines, Plant, Production};
+use crate::world::firm::{Finished, FirmIndex, Inputs, Lines, Plant, Production, Trading};
 use crate::world::prices::PriceBook;
 use crate::world::records::{FirmSnapshot, Recorder};
 use crate::world::registry::Registry;
 use crate::world::shipments::TradeBook;
 use bevy_ecs::prelude::*;
 
+/// What observation reads of each firm (and whether it is a trader).
+type ObservedFirm<'a> = (&'a FirmIndex, &'a Plant, &'a Production, &'a Finished, &'a Inputs, Has<Trading>);
+
 /// Appends this tick's rows to every table, in a fixed order (firm, nation, region index).
 pub fn record_tick(
-    firms: Query<(&FirmIndex, &Plant, &Production, &Finished, &Inputs)>,
+    firms: Query<ObservedFirm>,
     lines: Query<(&FirmIndex, &Lines)>,
     registry: Res<Registry>,
     clock: Res<Clock>,
@@ -33,10 +36,13 @@ pub fn record_tick(
         t.resize(nn * nc, 0.0);
     }
     let tick_days = f64::from(clock.tick_days);
-    for (idx, plant, prod, fin, inputs) in &firms {
+    for (idx, plant, prod, fin, inputs, trader) in &firms {
         let n = plant.nation as usize;
         let out = n * nc + plant.output as usize;
-        rec.totals.produced[out] += prod.produced;
+        // A trader's pass-through (its input taken into saleable stock) is neither made nor
+        // used in its nation: only its stocks count there.
+        let made = if trader { 0.0 } else { prod.produced };
+        rec.totals.produced[out] += made;
         if plant.final_good {
             rec.totals.consumed[out] += prod.produced;
         } else {
@@ -45,7 +51,9 @@ pub fn record_tick(
         let mut cover: Option<f64> = None;
         for s in &inputs.slots {
             let cell = n * nc + s.commodity as usize;
-            rec.totals.consumed[cell] += s.consumed;
+            if !trader {
+                rec.totals.consumed[cell] += s.consumed;
+            }
             rec.totals.stock[cell] += s.stock;
             rec.totals.in_transit[cell] += s.in_transit;
             let daily_use = prod.expected_output * s.per_unit / tick_days;

@@ -2,7 +2,7 @@
 
 use crate::world::clock::Clock;
 use crate::world::demand::MarketDemand;
-use crate::world::firm::{Finished, Inputs, LineRule, Lines, Plant, Production, Streams};
+use crate::world::firm::{Finished, Inputs, LineRule, Lines, Plant, Production, Streams, Trading};
 use crate::world::params::Params;
 use crate::world::prices::PriceBook;
 use crate::world::rng::standard_normal;
@@ -36,11 +36,13 @@ type ProducingFirm<'a> = (
     &'a mut Inputs,
     &'a mut Streams,
     Option<&'a mut Lines>,
+    Option<&'a mut Trading>,
 );
 
 /// Plans and makes this tick's output. Final-demand producers plan their capacity, moved by
 /// noise and by the cost of their inputs; others plan expected sales plus a share of the
-/// gap to their target stock. Output is limited by the scarcest input; the part of the
+/// gap to their target stock. A trader's target is its usual stock times the multiple it
+/// reads from its regional price's trend ([`Trading::read_price`]). Output is limited by the scarcest input; the part of the
 /// plan not made for lack of inputs is the shortfall.
 pub fn produce(
     mut firms: Query<ProducingFirm>,
@@ -61,7 +63,7 @@ pub fn produce(
     let adjust = (tick_days / params.planning.stock_adjust_days).min(1.0);
     let noise = params.planning.final_demand_noise;
     // The same work, on one thread or on the compute pool (each firm touches only itself).
-    let work = |(plant, mut prod, mut fin, mut inputs, mut streams, lines): bevy_ecs::query::QueryItem<'_, '_, ProducingFirm>| {
+    let work = |(plant, mut prod, mut fin, mut inputs, mut streams, lines, trading): bevy_ecs::query::QueryItem<'_, '_, ProducingFirm>| {
         let planned = if plant.final_good {
             let shock = if noise > 0.0 {
                 (1.0 + noise * standard_normal(&mut streams.demand)).max(0.0)
@@ -82,7 +84,13 @@ pub fn produce(
             };
             plant.capacity * market[plant.nation as usize] * shock * cost_factor
         } else {
-            let target = fin.expected_sales * fin.cover_days / tick_days;
+            let target = match trading {
+                Some(mut t) => {
+                    t.read_price(prices.price(plant.region, plant.output), tick_days);
+                    t.stock_target(fin.expected_sales, fin.cover_days, tick_days)
+                }
+                None => fin.expected_sales * fin.cover_days / tick_days,
+            };
             (fin.expected_sales + adjust * (target - fin.stock)).clamp(0.0, plant.capacity)
         };
         let produced = match lines {

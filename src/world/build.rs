@@ -10,7 +10,7 @@ use crate::model::calendar::Date;
 use crate::model::{Allocation, LineRationing, Model};
 use crate::world::clock::Clock;
 use crate::world::demand::MarketDemand;
-use crate::world::firm::{Finished, FirmIndex, InputSlot, Inputs, LineRule, LineState, Lines, Plant, Production, Streams};
+use crate::world::firm::{Finished, FirmIndex, InputSlot, Inputs, LineRule, LineState, Lines, Plant, Production, Streams, Trading};
 use crate::world::invariants::{Invariants, MaterialTotals};
 use crate::world::licences::Licensing;
 use crate::world::network::Network;
@@ -147,13 +147,15 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, seed: u6
         let final_good = network.final_demand[out as usize];
         let region = network.nation_region[network.firm_nation[f] as usize];
         let out_id = &network.commodities[out as usize];
+        // A trader starts with its working stock on top of its sales cover (multiple 1).
+        let base_stock = spec.trading.as_ref().map_or(0.0, |t| t.base_stock);
         let finished_stock = if final_good {
             0.0
         } else {
             spec.initial_stock
                 .get(out_id)
                 .copied()
-                .unwrap_or(sales * spec.output_cover_days / td)
+                .unwrap_or(sales * spec.output_cover_days / td + base_stock)
         };
         let reference_input_cost: f64 = slots.iter().map(|s| s.per_unit * reference[s.commodity as usize]).sum();
         let cost_share = (reference_input_cost / reference[out as usize]).min(1.0);
@@ -200,6 +202,17 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, seed: u6
             .id();
         if let Some(lines) = lines {
             world.entity_mut(e).insert(lines);
+        }
+        if let Some(t) = &spec.trading {
+            world.entity_mut(e).insert(Trading {
+                holding_cost_per_day: t.holding_cost_per_year / 365.0,
+                trend_days: t.trend_days,
+                gain: t.gain,
+                max_multiple: t.max_multiple,
+                base_stock: t.base_stock,
+                log_avg: reference[out as usize].ln(),
+                multiple: 1.0,
+            });
         }
         entities.push(e);
     }

@@ -148,3 +148,57 @@ pub struct Lines {
     pub order: Vec<usize>,
     pub avail: Vec<f64>,
 }
+
+/// A trader's rules and what it has read of its price (see [`crate::model::Trading`]); only
+/// traders have this component.
+#[derive(Component, Clone, Debug, PartialEq)]
+pub struct Trading {
+    /// Holding cost of a unit of stock, share of its value per day (the model's yearly cost
+    /// ÷ 365).
+    pub holding_cost_per_day: f64,
+    /// Days over which the log price is averaged to read its trend.
+    pub trend_days: f64,
+    /// Response of the multiple to the expected gain net of holding cost, in units of the
+    /// holding cost.
+    pub gain: f64,
+    /// Largest multiple of its usual stock the trader aims for.
+    pub max_multiple: f64,
+    /// Working stock held on top of the sales cover, units.
+    pub base_stock: f64,
+    /// The trader's average of the log of its regional price (ln USD per unit), smoothed over
+    /// `trend_days`; the log of the reference price at the start.
+    pub log_avg: f64,
+    /// The multiple m of its usual finished stock the trader now aims for, 0 to
+    /// `max_multiple` (1 at the start).
+    pub multiple: f64,
+}
+
+impl Trading {
+    /// Reads this tick's price `price` (USD per unit) after `tick_days` days and sets the
+    /// multiple (Sterman, *Business Dynamics*, 2000, ch. 16, TREND): the log price's
+    /// average moves min(1, tick / trend_days) of the way to it; the expected growth per day
+    /// is g = (ln price − average) / trend_days; against the daily holding cost hc, the
+    /// multiple is 1 + gain (g − hc) / hc above hc, 1 within ±hc, and max(0, 1 + gain
+    /// (g + hc) / hc) below −hc, capped at `max_multiple`.
+    pub fn read_price(&mut self, price: f64, tick_days: f64) {
+        let l = price.ln();
+        self.log_avg += (tick_days / self.trend_days).min(1.0) * (l - self.log_avg);
+        let g = (l - self.log_avg) / self.trend_days;
+        let hc = self.holding_cost_per_day;
+        let m = if g > hc {
+            1.0 + self.gain * (g - hc) / hc
+        } else if g < -hc {
+            (1.0 + self.gain * (g + hc) / hc).max(0.0)
+        } else {
+            1.0
+        };
+        self.multiple = m.min(self.max_multiple);
+    }
+
+    /// The finished stock the trader aims to hold, units: m × (expected sales over its cover
+    /// plus its working stock), for expected sales `expected_sales` per tick, `cover_days`
+    /// and `tick_days`.
+    pub fn stock_target(&self, expected_sales: f64, cover_days: f64, tick_days: f64) -> f64 {
+        self.multiple * (expected_sales * cover_days / tick_days + self.base_stock)
+    }
+}

@@ -1,6 +1,7 @@
 //! The supply network: ids turned into dense indices, supplier rules turned into weighted
 //! links with lead times, and the steady state the world starts in.
 
+use crate::model::check::is_trader;
 use crate::model::load::{ModelError, Source};
 use crate::model::{Model, Suppliers};
 use std::collections::BTreeMap;
@@ -93,6 +94,8 @@ impl Network {
                     home_share: None,
                 };
                 let rule = f.suppliers.get(input).unwrap_or(&default);
+                // A trader buys from producers only, never from a trader (itself included).
+                let sells_to_f = |k: usize| !(is_trader(f) && is_trader(&model.firms[k]));
                 let mut weighted: Vec<(usize, f64)> = match rule {
                     Suppliers::Listed(list) => list.iter().map(|s| (fidx[s.firm.as_str()], s.share)).collect(),
                     Suppliers::ByNation(shares) => {
@@ -100,7 +103,10 @@ impl Network {
                         for (n, &share) in shares {
                             let ks: Vec<usize> = (0..model.firms.len())
                                 .filter(|&k| {
-                                    model.firms[k].output == *input && model.firms[k].nation == *n && model.firms[k].capacity_per_day > 0.0
+                                    model.firms[k].output == *input
+                                        && model.firms[k].nation == *n
+                                        && model.firms[k].capacity_per_day > 0.0
+                                        && sells_to_f(k)
                                 })
                                 .collect();
                             let cap: f64 = ks.iter().map(|&k| model.firms[k].capacity_per_day).sum();
@@ -110,7 +116,7 @@ impl Network {
                     }
                     Suppliers::ByCapacity { nations: ns, home_share } => {
                         let cands: Vec<usize> = (0..model.firms.len())
-                            .filter(|&k| model.firms[k].output == *input && model.firms[k].capacity_per_day > 0.0)
+                            .filter(|&k| model.firms[k].output == *input && model.firms[k].capacity_per_day > 0.0 && sells_to_f(k))
                             .filter(|&k| ns.is_empty() || ns.contains(&model.firms[k].nation))
                             .collect();
                         let home: Vec<usize> = cands.iter().copied().filter(|&k| model.firms[k].nation == f.nation).collect();
@@ -199,12 +205,18 @@ impl Network {
 
     /// Propagates final demand up the supply chain: final producers run at capacity, every
     /// other firm makes what its buyers order (which may exceed its capacity; `validate` warns).
+    /// The traders of a good come before its other producers, so that what they buy reaches
+    /// their suppliers (a trader never buys from a trader).
     fn solve_steady_state(&mut self, model: &Model) {
         let order = self.commodities_downstream_first();
         let n = self.firms.len();
         let mut demand = vec![0.0; n];
+        let traders_first: Vec<usize> = (0..n)
+            .filter(|&f| is_trader(&model.firms[f]))
+            .chain((0..n).filter(|&f| !is_trader(&model.firms[f])))
+            .collect();
         for c in order {
-            for f in 0..n {
+            for &f in &traders_first {
                 if self.firm_output[f] as usize != c {
                     continue;
                 }
@@ -230,12 +242,17 @@ impl Network {
     }
 
     /// Commodity indices ordered so that every good comes before the goods it is made from.
+    /// A trader's input is its own output (checked: only traders have one), which is no step
+    /// downstream and is left out.
     pub fn commodities_downstream_first(&self) -> Vec<usize> {
         let nc = self.commodities.len();
         // depth = longest path to a final use; sort by depth ascending.
         let mut uses: Vec<Vec<usize>> = vec![Vec::new(); nc]; // input -> outputs
         for (f, specs) in self.inputs.iter().enumerate() {
             for s in specs {
+                if s.commodity == self.firm_output[f] {
+                    continue;
+                }
                 uses[s.commodity as usize].push(self.firm_output[f] as usize);
             }
         }
@@ -285,7 +302,11 @@ fn candidates(
     };
     let mut found: Vec<(usize, f64, usize, u32, u32)> = Vec::new();
     for (k, s) in model.firms.iter().enumerate() {
-        if s.output != input || s.capacity_per_day <= 0.0 || links.iter().any(|l| l.supplier as usize == k) {
+        if s.output != input
+            || s.capacity_per_day <= 0.0
+            || links.iter().any(|l| l.supplier as usize == k)
+            || (is_trader(buyer) && is_trader(s))
+        {
             continue;
         }
         let lead = if s.nation == buyer.nation {

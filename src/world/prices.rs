@@ -17,7 +17,7 @@ pub struct PriceBook {
     /// finished stock, buyers' input stock on hand and what is on its way to them.
     pub held: Vec<f64>,
     /// Units the region's sellers and buyers want to hold: sellers' expected sales over their
-    /// output cover, buyers' expected use over their input cover and their suppliers' mean
+    /// output cover (traders: their stock target), buyers' expected use over their input cover and their suppliers' mean
     /// transit time.
     pub wanted: Vec<f64>,
     /// The part of `wanted` that the region's buyers want (input stocks), and the same at the

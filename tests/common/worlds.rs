@@ -36,6 +36,7 @@ pub fn firm(id: &str, nation: &str, role: &str, output: &str, capacity: f64, rec
         lines: vec![],
         line_rationing: LineRationing::Proportional,
         allocation: None,
+        trading: None,
     }
 }
 
