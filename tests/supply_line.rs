@@ -244,3 +244,66 @@ fn buyers_inflate_orders_at_a_supplier_that_rations_proportionally_but_not_by_pa
     );
     assert_eq!(gamed, plain, "no phantom orders at a turn-and-earn supplier");
 }
+
+fn aa_event(date: &str, action: chokepoint::model::policy::Action) -> chokepoint::model::policy::Event {
+    chokepoint::model::policy::Event {
+        date: date.into(),
+        nation: "AA".into(),
+        action,
+        note: String::new(),
+        announced: None,
+    }
+}
+
+/// A fifth of applications pass for 200 days, so the buyer learns to ask for about five
+/// times its need; then (2025-07-20, day 200) every application passes. The licences it then
+/// holds are for several times its need, and it draws them down at the pace it wants its
+/// goods: its stock never goes far above its target (4,000 t), as it would if every licence
+/// were shipped whole on approval.
+#[test]
+fn a_licence_approved_for_more_than_the_need_is_drawn_down_at_the_buyers_pace() {
+    use chokepoint::model::EndUse;
+    use chokepoint::model::policy::Action;
+    let mut m = licensed_world(0.2, 500, 0.0);
+    m.policies.events.push(aa_event(
+        "2025-07-20",
+        Action::SetApproval {
+            control: "aa_ore".into(),
+            end_use: EndUse::Civil,
+            destination: None,
+            probability: 1.0,
+        },
+    ));
+    let (stock, approval) = buyer_stock(&m);
+    let peak = stock[200..].iter().copied().fold(0.0, f64::max);
+    assert!(peak <= 1.25 * 4000.0, "ore stock peaks at {peak:.0} t after approvals resume");
+    // It does get its goods: the stock is back near its target.
+    let late = &stock[400..];
+    let mean = late.iter().sum::<f64>() / late.len() as f64;
+    assert!((mean / 4000.0 - 1.0).abs() <= 0.1, "days 400-500: mean ore stock {mean:.0} t");
+    assert!(approval.iter().all(|&a| a > 0.9), "it relearns that licences pass: {approval:?}");
+}
+
+/// Every licence passes after 20 working days (28 calendar days), which the buyer learns to
+/// wait for; from 2025-06-30 (day 180) BB holds a general licence. The wait it remembers
+/// lengthened its supply line only for goods that needed a licence: with none needed, its
+/// stock returns to its target instead of filling the remembered 28 days of wait (2,800 t).
+#[test]
+fn after_a_general_licence_the_remembered_wait_holds_no_extra_stock() {
+    use chokepoint::model::policy::Action;
+    let mut m = licensed_world(1.0, 500, 0.0);
+    m.policies.events.push(aa_event(
+        "2025-06-30",
+        Action::GrantGeneral {
+            control: "aa_ore".into(),
+            destination: "BB".into(),
+        },
+    ));
+    let (stock, _) = buyer_stock(&m);
+    let late = &stock[350..];
+    let (lo, hi) = late.iter().fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+    assert!(
+        lo >= 0.9 * 4000.0 && hi <= 1.1 * 4000.0,
+        "days 350-500: ore stock between {lo:.0} and {hi:.0} t; its target is 4,000 t"
+    );
+}

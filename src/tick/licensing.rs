@@ -1,6 +1,7 @@
 //! Licensing (tick step 5): cross-border orders of controlled goods become licence
 //! applications; applications are decided after their review time; approved licences become
-//! standing orders on their supplier until shipped or expired; refusals go back to the buyer.
+//! standing orders on their supplier, drawn down at the pace the buyer wants its goods, until
+//! shipped or expired; refusals go back to the buyer.
 
 use crate::model::calendar::{Date, add_working_days};
 use crate::model::{Buying, EndUse};
@@ -245,7 +246,11 @@ pub fn license_trade(
         lic.applications.push(app);
     }
 
-    // 3. Live licences are standing orders; expired ones give their rest back to the buyer.
+    // 3. Live licences are standing orders, drawn down at the pace the buyer wants its goods
+    //    (`InputSlot::draw`, shared out over its licences oldest first): a licence for ten
+    //    times its need, asked for when it expected one in ten to pass, is not ten times its
+    //    need shipped at once. What is not yet drawn stays on order, so the buyer does not
+    //    apply for it again. Expired licences give their rest back to the buyer.
     let apps = &lic.applications;
     lic.licences.retain(|l| {
         if l.expires_tick > tick && l.remaining > 1e-12 {
@@ -260,12 +265,19 @@ pub fn license_trade(
     });
     for (li, l) in lic.licences.iter().enumerate() {
         let a = &apps[l.app as usize];
+        let mut buyer = inputs.get_mut(registry.entity[a.buyer as usize]).expect("buyer");
+        let slot = &mut buyer.slots[a.slot as usize];
+        let quantity = l.remaining.min(slot.draw);
+        if quantity <= 0.0 {
+            continue;
+        }
+        slot.draw -= quantity;
         book.orders.push(Order {
             supplier: a.supplier,
             buyer: a.buyer,
             slot: a.slot,
             commodity: a.commodity,
-            quantity: l.remaining,
+            quantity,
             filled: 0.0,
             link: a.link,
             licence: li as u32,

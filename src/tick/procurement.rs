@@ -152,7 +152,19 @@ pub fn place_orders(
             let rate = if wanted > s.precaution { up } else { relax };
             s.precaution += rate * (wanted - s.precaution);
             let use_per_tick = prod.expected_output * s.per_unit;
-            let target = use_per_tick * (cover_ticks * s.precaution + s.mean_lead_ticks + s.licence_wait_days / tick_days);
+            let near = use_per_tick * (cover_ticks * s.precaution + s.mean_lead_ticks);
+            s.draw = (use_per_tick + adjust * (near - s.stock - s.in_transit)).max(0.0);
+            // The licence wait it has learned lengthens the supply line only for the part of
+            // its supply that needs a licence now: once a control is lifted or a general
+            // licence granted, the wait it remembers no longer holds goods on order.
+            let licensed: f64 = (from..from + len)
+                .map(|li| {
+                    let l = &links.links[li as usize];
+                    let exporter = registry.nation[l.supplier as usize];
+                    l.share * policy.licensed_share(exporter, plant.nation, s.commodity, tick, td).1
+                })
+                .sum();
+            let target = near + use_per_tick * licensed * s.licence_wait_days / tick_days;
             // What awaits a decision counts at the approval share learned for its line.
             let at_risk: f64 = (from..from + len)
                 .map(|li| (1.0 - links.approval[li as usize]) * links.pending[li as usize])

@@ -141,6 +141,7 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, seed: u6
                 scale: stock,
                 in_flight: 0,
                 precaution: 1.0,
+                draw: 0.0,
             });
         }
         let out = network.firm_output[f];

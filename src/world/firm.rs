@@ -97,6 +97,11 @@ pub struct InputSlot {
     /// towards 1 + `buying.precaution_cover` × the scarcity the buyer perceives and relaxes
     /// slowly after; exactly 1 while it perceives none.
     pub precaution: f64,
+    /// Units the buyer wants shipped under its licences for this input this tick, set by
+    /// procurement: expected use plus a share of the gap between the stock it wants on hand
+    /// and in transit (its cover and the transit time) and what it has. Licences are drawn
+    /// down at this pace, not shipped whole on approval.
+    pub draw: f64,
 }
 
 /// The firm's recipe inputs (empty for miners).
