@@ -79,27 +79,37 @@ pub fn resolve_model(path: &Path, opts: &RunOptions) -> Result<(Model, Source, N
     {
         return Err(RunError::Usage(format!("--threads {n}: expected 1 to {MAX_THREADS}")));
     }
-    let (mut model, mut src) = load::load(path)?;
+    // The model is checked once, as it will run (a big world's check is not cheap).
+    let (mut model, mut src) = load::load_unchecked(path)?;
     // An error in a value set on the command line says so, instead of pointing at the file's.
     src.note_overrides(&model, &opts.set);
     for a in &opts.set {
         model = overrides::apply(&model, a).map_err(|m| src.error(m))?;
     }
-    if !opts.set.is_empty() {
-        check::check(&model, &src)?;
-    }
     if let Some(seed) = opts.seed {
         model.seed = seed;
     }
+    let mut until_date = None;
     if let Some(until) = &opts.until {
+        let start = Date::parse(&model.calendar.start);
         let d = Date::parse(until).ok_or_else(|| RunError::Usage(format!("--until `{until}` is not a date of the form YYYY-MM-DD")))?;
-        let start = Date::parse(&model.calendar.start)
-            .ok_or_else(|| RunError::Usage(format!("the model's start `{}` is not a date", model.calendar.start)))?;
-        if d < start {
+        if let Some(start) = start
+            && d < start
+        {
             return Err(RunError::Usage(format!("--until {d} is before the model's start {start}")));
         }
-        model.calendar.end = d.to_string();
-        check::check(&model, &src).map_err(|e| RunError::Usage(format!("--until {d}: {}", e.message)))?;
+        until_date = Some((d, std::mem::replace(&mut model.calendar.end, d.to_string())));
+    }
+    if let Err(e) = check::check(&model, &src) {
+        // An error that only the --until date makes is the option's, not the file's.
+        if let Some((d, end)) = until_date {
+            let mut as_written = model.clone();
+            as_written.calendar.end = end;
+            if check::check(&as_written, &src).is_ok() {
+                return Err(RunError::Usage(format!("--until {d}: {}", e.message)));
+            }
+        }
+        return Err(e.into());
     }
     let network = Network::resolve(&model, &src)?;
     Ok((model, src, network))

@@ -58,6 +58,9 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
     )?;
     let nations = unique(src, &[F("nations")], model.nations.iter().map(|n| n.id.as_str()), "nation")?;
     let firms = unique(src, &[F("firms")], model.firms.iter().map(|f| f.id.as_str()), "firm")?;
+    // Each firm by id, so that a `Listed` supplier is found in log time, not by a scan of
+    // every firm (quadratic start-up for big worlds).
+    let firm_of: BTreeMap<&str, &Firm> = model.firms.iter().map(|f| (f.id.as_str(), f)).collect();
 
     for c in &model.commodities {
         let here = [F("commodities"), Id(&c.id)];
@@ -98,7 +101,7 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
 
     let finals: BTreeSet<&str> = model.commodities.iter().filter(|c| c.final_demand).map(|c| c.id.as_str()).collect();
     for f in &model.firms {
-        check_firm(model, src, f, &commodities, &nations, &firms, &finals)?;
+        check_firm(model, src, f, &commodities, &nations, &firms, &firm_of, &finals)?;
     }
     // Every input must be made by somebody.
     let made: BTreeSet<&str> = model.firms.iter().map(|f| f.output.as_str()).collect();
@@ -268,6 +271,7 @@ fn check_firm(
     commodities: &BTreeSet<&str>,
     nations: &BTreeSet<&str>,
     firms: &BTreeSet<&str>,
+    firm_of: &BTreeMap<&str, &Firm>,
     finals: &BTreeSet<&str>,
 ) -> Result<(), ModelError> {
     let firm = [F("firms"), Id(&f.id)];
@@ -396,7 +400,7 @@ fn check_firm(
                 for (k, s) in list.iter().enumerate() {
                     let entry = at(&val, &[I(0), I(k)]);
                     known(src, &at(&entry, &[F("firm")]), &s.firm, firms, "firm")?;
-                    let sup = model.firms.iter().find(|x| x.id == s.firm).expect("known firm");
+                    let sup = firm_of[s.firm.as_str()];
                     if sup.output != *input {
                         return Err(src.error_in(
                             &at(&entry, &[F("firm")]),

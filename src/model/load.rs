@@ -308,6 +308,13 @@ pub fn load(path: &Path) -> Result<(Model, Source), ModelError> {
     Ok((model, src))
 }
 
+/// Reads and parses a model file as [`load`] does (a scenario's bases are checked), but leaves
+/// the model itself unchecked: for a caller that changes it further (`--set`, `--until`) and
+/// checks it once, as it will run.
+pub fn load_unchecked(path: &Path) -> Result<(Model, Source), ModelError> {
+    load_resolved(path, 0)
+}
+
 fn load_resolved(path: &Path, depth: usize) -> Result<(Model, Source), ModelError> {
     let mut src = Source::read(path)?;
     if !src.is_scenario() {

@@ -85,6 +85,7 @@ impl Network {
             }
         }
 
+        let producers = Producers::of(model);
         let mut inputs = Vec::with_capacity(model.firms.len());
         for f in &model.firms {
             let mut specs = Vec::new();
@@ -101,22 +102,18 @@ impl Network {
                     Suppliers::ByNation(shares) => {
                         let mut w = Vec::new();
                         for (n, &share) in shares {
-                            let ks: Vec<usize> = (0..model.firms.len())
-                                .filter(|&k| {
-                                    model.firms[k].output == *input
-                                        && model.firms[k].nation == *n
-                                        && model.firms[k].capacity_per_day > 0.0
-                                        && sells_to_f(k)
-                                })
-                                .collect();
+                            let ks: Vec<usize> = producers.in_nation(input, n).iter().copied().filter(|&k| sells_to_f(k)).collect();
                             let cap: f64 = ks.iter().map(|&k| model.firms[k].capacity_per_day).sum();
                             w.extend(ks.iter().map(|&k| (k, share * model.firms[k].capacity_per_day / cap)));
                         }
                         w
                     }
                     Suppliers::ByCapacity { nations: ns, home_share } => {
-                        let cands: Vec<usize> = (0..model.firms.len())
-                            .filter(|&k| model.firms[k].output == *input && model.firms[k].capacity_per_day > 0.0 && sells_to_f(k))
+                        let cands: Vec<usize> = producers
+                            .of_good(input)
+                            .iter()
+                            .copied()
+                            .filter(|&k| sells_to_f(k))
                             .filter(|&k| ns.is_empty() || ns.contains(&model.firms[k].nation))
                             .collect();
                         let home: Vec<usize> = cands.iter().copied().filter(|&k| model.firms[k].nation == f.nation).collect();
@@ -167,7 +164,7 @@ impl Network {
                         jitter_days,
                     });
                 }
-                let candidates = candidates(model, f, input, rule, &links, &routes);
+                let candidates = candidates(model, f, input, rule, &links, &routes, &producers, &fidx);
                 specs.push(InputSpec {
                     commodity: cidx[input.as_str()] as u16,
                     per_unit,
@@ -274,9 +271,78 @@ impl Network {
     }
 }
 
+/// The producers of each good with capacity, found once for the whole network so that no
+/// buyer's supplier rule or search scans every firm (which made start-up quadratic in the
+/// number of firms). Every list holds firm indices.
+struct Producers<'a> {
+    /// Per good, in firm-index order (the order sums over suppliers run in).
+    by_index: BTreeMap<&'a str, Vec<usize>>,
+    /// Per good and nation, in firm-index order.
+    in_nation: BTreeMap<&'a str, BTreeMap<&'a str, Vec<usize>>>,
+    /// Per good and per (good, nation), largest capacity first (ties by index): the order in
+    /// which supplier search tries them.
+    ranked: BTreeMap<&'a str, Vec<usize>>,
+    ranked_in: BTreeMap<&'a str, BTreeMap<&'a str, Vec<usize>>>,
+}
+
+impl<'a> Producers<'a> {
+    fn of(model: &'a Model) -> Producers<'a> {
+        let mut p = Producers {
+            by_index: BTreeMap::new(),
+            in_nation: BTreeMap::new(),
+            ranked: BTreeMap::new(),
+            ranked_in: BTreeMap::new(),
+        };
+        for (k, f) in model.firms.iter().enumerate() {
+            if f.capacity_per_day > 0.0 {
+                p.by_index.entry(f.output.as_str()).or_default().push(k);
+                p.in_nation
+                    .entry(f.output.as_str())
+                    .or_default()
+                    .entry(f.nation.as_str())
+                    .or_default()
+                    .push(k);
+            }
+        }
+        let by_capacity = |ks: &Vec<usize>| -> Vec<usize> {
+            let mut ks = ks.clone();
+            ks.sort_by(|&a, &b| {
+                model.firms[b]
+                    .capacity_per_day
+                    .total_cmp(&model.firms[a].capacity_per_day)
+                    .then(a.cmp(&b))
+            });
+            ks
+        };
+        p.ranked = p.by_index.iter().map(|(&c, ks)| (c, by_capacity(ks))).collect();
+        p.ranked_in = p
+            .in_nation
+            .iter()
+            .map(|(&c, by)| (c, by.iter().map(|(&n, ks)| (n, by_capacity(ks))).collect()))
+            .collect();
+        p
+    }
+
+    fn of_good(&self, good: &str) -> &[usize] {
+        self.by_index.get(good).map_or(&[], |v| v)
+    }
+
+    fn in_nation(&self, good: &str, nation: &str) -> &[usize] {
+        self.in_nation.get(good).and_then(|by| by.get(nation)).map_or(&[], |v| v)
+    }
+
+    fn ranked_in(&self, good: &str, nation: &str) -> &[usize] {
+        self.ranked_in.get(good).and_then(|by| by.get(nation)).map_or(&[], |v| v)
+    }
+}
+
 /// The candidates for supplier search of `buyer`'s input `input` (see [`InputSpec::candidates`]):
 /// producers with capacity, not linked, at home or with a route to the buyer, at most
-/// `buying.search_candidates`.
+/// `buying.search_candidates`: first those of the nations the rule names (heaviest first, ties
+/// by name), then those at home, then all others, each group largest capacity first (ties by
+/// firm index). It stops as soon as it has enough, so that a big world's buyers do not each
+/// sort every producer of their input.
+#[allow(clippy::too_many_arguments)]
 fn candidates(
     model: &Model,
     buyer: &crate::model::Firm,
@@ -284,51 +350,69 @@ fn candidates(
     rule: &Suppliers,
     links: &[Link],
     routes: &BTreeMap<(&str, &str), (u32, u32)>,
+    producers: &Producers,
+    fidx: &BTreeMap<&str, usize>,
 ) -> Vec<Link> {
-    // Nations named in the rule, heaviest first (ties by name).
+    let want = model.buying.search_candidates as usize;
+    let mut found = Vec::new();
+    if want == 0 {
+        return found;
+    }
+    // Nations named in the rule, heaviest first (ties by name), each once (at its first place).
     let mut named: Vec<(f64, &str)> = match rule {
         Suppliers::Listed(list) => list
             .iter()
-            .filter_map(|s| model.firms.iter().find(|f| f.id == s.firm).map(|f| (s.share, f.nation.as_str())))
+            .filter_map(|s| fidx.get(s.firm.as_str()).map(|&k| (s.share, model.firms[k].nation.as_str())))
             .collect(),
         Suppliers::ByNation(shares) => shares.iter().map(|(n, &w)| (w, n.as_str())).collect(),
         Suppliers::ByCapacity { nations, .. } => nations.iter().map(|n| (1.0, n.as_str())).collect(),
     };
     named.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
-    let rank = |nation: &str| match named.iter().position(|&(_, n)| n == nation) {
-        Some(i) => i,
-        None if nation == buyer.nation => named.len(),
-        None => named.len() + 1,
-    };
-    let mut found: Vec<(usize, f64, usize, u32, u32)> = Vec::new();
-    for (k, s) in model.firms.iter().enumerate() {
-        if s.output != input
-            || s.capacity_per_day <= 0.0
-            || links.iter().any(|l| l.supplier as usize == k)
-            || (is_trader(buyer) && is_trader(s))
-        {
-            continue;
+    let mut first: Vec<&str> = Vec::new();
+    for (_, n) in named {
+        if !first.contains(&n) {
+            first.push(n);
+        }
+    }
+    if !first.contains(&buyer.nation.as_str()) {
+        first.push(buyer.nation.as_str());
+    }
+    let take = |k: usize, found: &mut Vec<Link>| {
+        let s = &model.firms[k];
+        if links.iter().any(|l| l.supplier as usize == k) || (is_trader(buyer) && is_trader(s)) {
+            return;
         }
         let lead = if s.nation == buyer.nation {
             Some((model.routes.domestic_days, 0))
         } else {
             routes.get(&(s.nation.as_str(), buyer.nation.as_str())).copied()
         };
-        if let Some((days, jitter)) = lead {
-            found.push((rank(&s.nation), s.capacity_per_day, k, days, jitter));
+        if let Some((days, jitter_days)) = lead {
+            found.push(Link {
+                supplier: k as u32,
+                share: 0.0,
+                days,
+                jitter_days,
+            });
+        }
+    };
+    for &n in &first {
+        for &k in producers.ranked_in(input, n) {
+            if found.len() == want {
+                return found;
+            }
+            take(k, &mut found);
         }
     }
-    found.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
+    for &k in producers.ranked.get(input).map_or(&[][..], |v| v) {
+        if found.len() == want {
+            return found;
+        }
+        if !first.contains(&model.firms[k].nation.as_str()) {
+            take(k, &mut found);
+        }
+    }
     found
-        .into_iter()
-        .take(model.buying.search_candidates as usize)
-        .map(|(_, _, k, days, jitter_days)| Link {
-            supplier: k as u32,
-            share: 0.0,
-            days,
-            jitter_days,
-        })
-        .collect()
 }
 
 fn index(ids: &[String]) -> BTreeMap<&str, usize> {
