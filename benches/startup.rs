@@ -13,47 +13,15 @@
 //! variable `STARTUP_MAX_FIRMS` leaves out bigger worlds (to time an older, slower build).
 
 use chokepoint::model::load::Source;
-use chokepoint::model::{Model, SupplierShare, Suppliers};
-use chokepoint::run::{RunOptions, resolve_model};
 use chokepoint::tick::Simulation;
 use chokepoint::world::network::Network;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::path::Path;
 use std::time::Duration;
 
-/// The baseline copied `k` times (see the module comment).
-fn copies(k: usize) -> Model {
-    let (base, _, net) = resolve_model(Path::new("models/baseline.ron"), &RunOptions::default()).expect("baseline loads");
-    let mut m = base.clone();
-    m.firms.clear();
-    let kf = k as f64;
-    for c in 0..k {
-        for (i, f) in base.firms.iter().enumerate() {
-            let mut g = f.clone();
-            g.id = format!("{}_{c}", f.id);
-            g.capacity_per_day /= kf;
-            g.initial_stock.values_mut().for_each(|q| *q /= kf);
-            g.suppliers = net.inputs[i]
-                .iter()
-                .map(|spec| {
-                    let list = spec
-                        .links
-                        .iter()
-                        .map(|l| SupplierShare {
-                            firm: format!("{}_{c}", base.firms[l.supplier as usize].id),
-                            share: l.share,
-                        })
-                        .collect();
-                    (net.commodities[spec.commodity as usize].clone(), Suppliers::Listed(list))
-                })
-                .collect::<BTreeMap<_, _>>();
-            m.firms.push(g);
-        }
-    }
-    m
-}
+#[path = "support/worlds.rs"]
+mod worlds;
+use worlds::copies;
 
 fn benches(c: &mut Criterion) {
     let full = std::env::args().any(|a| a == "--bench");

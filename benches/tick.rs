@@ -2,14 +2,20 @@
 //!
 //! - `baseline/tick`: one tick of the world (all systems, rows recorded, no file I/O);
 //! - `baseline/3y_simulate`: build the world and run its 1,095 ticks, no file I/O;
-//! - `baseline/3y_run`: the whole `chokepoint run`, writing the run folder.
+//! - `baseline/3y_run`: the whole `chokepoint run`, writing the run folder;
+//! - `world/tick/N`: one tick of the baseline copied to N firms (10^3, 10^4; 10^5 under
+//!   `cargo bench`), every firm's rows recorded, no file I/O. Divide by N for the time per
+//!   firm-tick.
 
 use chokepoint::run::{RunOptions, resolve_model, run};
 use chokepoint::tick::Simulation;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
+
+#[path = "support/worlds.rs"]
+mod worlds;
 
 fn baseline() -> (chokepoint::model::Model, chokepoint::world::network::Network) {
     let (m, _, n) = resolve_model(Path::new("models/baseline.ron"), &RunOptions::default()).expect("baseline loads");
@@ -69,6 +75,36 @@ fn benches(c: &mut Criterion) {
     });
     g.finish();
     let _ = std::fs::remove_dir_all(&dir);
+
+    let full = std::env::args().any(|a| a == "--bench");
+    let sizes: &[usize] = if full { &[20, 200, 2000] } else { &[20, 200] };
+    let mut g = c.benchmark_group("world");
+    g.sample_size(10);
+    for &k in sizes {
+        let src = chokepoint::model::load::Source::new("copies.ron", "");
+        let model = worlds::copies(k);
+        let net = chokepoint::world::network::Network::resolve(&model, &src).expect("resolves");
+        let n = model.firms.len();
+        g.bench_with_input(BenchmarkId::new("tick", n), &model, |b, m| {
+            b.iter_custom(|iters| {
+                let mut sim = Simulation::new(m, net.clone(), m.seed);
+                let mut spent = Duration::ZERO;
+                for _ in 0..iters {
+                    if sim.finished() {
+                        sim = Simulation::new(m, net.clone(), m.seed);
+                    }
+                    let t = Instant::now();
+                    sim.step();
+                    spent += t.elapsed();
+                    if sim.clock().tick.is_multiple_of(64) {
+                        clear_rows(&mut sim);
+                    }
+                }
+                spent
+            })
+        });
+    }
+    g.finish();
 }
 
 criterion_group!(tick, benches);

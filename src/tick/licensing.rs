@@ -26,8 +26,8 @@ fn review_ticks(today: Date, working_days: u32, tick_days: u32) -> u32 {
 
 /// Shares a quota of `commodity` among the export links of `nation` by history, as China
 /// allocated its rare-earth export quotas to enterprises by their past exports and they
-/// served their established customers (WTO panel, *China — Rare Earths*, WT/DS431/R, 2014,
-/// §7.800–7.830): each active link from a firm of `nation` to a buyer abroad gets its buyer's
+/// served their established customers (WTO panel report *China — Rare Earths*, WT/DS431/R,
+/// 2014): each active link from a firm of `nation` to a buyer abroad gets its buyer's
 /// smoothed orders on it over those of all such links (equal shares if nobody has ordered).
 /// A link that was not exporting then (a supplier qualified later) gets no share.
 fn share_quota(shares: &mut [f64], nation: u16, commodity: u16, links: &SupplyLinks, registry: &Registry, inputs: &Query<&mut Inputs>) {
@@ -79,6 +79,11 @@ pub fn license_trade(
     let lic = &mut *lic;
     let policy = &mut *policy;
     let memory = (f64::from(td) / buying.licence_wait_memory_days).min(1.0);
+    // With no regime in force, nothing awaiting a decision, no live licence and nothing
+    // batched for filing, there is nothing to do: orders stay as procurement placed them.
+    if lic.due.is_empty() && lic.licences.is_empty() && policy.regimes.iter().all(|r| !r.active) && lic.batched.iter().all(|&b| b == 0.0) {
+        return;
+    }
 
     // 1. Decisions due today, in (tick, id) order.
     while let Some(&Reverse((due, id))) = lic.due.peek() {

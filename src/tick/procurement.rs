@@ -200,8 +200,9 @@ pub fn place_orders(
             }
         }
     }
-    // A fixed order, whatever the order in which the ECS visited the firms.
-    book.orders.sort_unstable_by_key(|o| (o.supplier, o.buyer, o.slot, o.licence));
+    // A fixed order, whatever the order in which the ECS visited the firms: by supplier, then
+    // buyer, then slot (each buyer's slots are visited in order).
+    book.sort_by_supplier(registry.entity.len());
 }
 
 /// Supplier search, qualification, habit and fade (run before orders, firm by firm in index

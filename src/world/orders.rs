@@ -101,4 +101,85 @@ pub struct OrderBook {
     /// Scratch for splitting one input's order across its links: (link, weight, cap, units);
     /// reused, so splitting allocates nothing once grown.
     pub split: Vec<(u32, f64, f64, f64)>,
+    /// Scratch for [`OrderBook::sort_by_supplier`], reused likewise.
+    sorted: Vec<Order>,
+    counts: Vec<u32>,
+}
+
+impl OrderBook {
+    /// Sorts the orders by (supplier, buyer), each buyer's orders to one supplier staying in
+    /// the order it placed them: two stable counting passes (by buyer, then by supplier) over
+    /// firm indices below `firms`, so the cost grows with orders + firms, not orders × log
+    /// orders. Where no buyer places two orders with one supplier (as procurement orders: one
+    /// per link, and a supplier makes one good) this is the order of (supplier, buyer, slot).
+    pub fn sort_by_supplier(&mut self, firms: usize) {
+        if self.orders.is_empty() {
+            return;
+        }
+        for by_supplier in [false, true] {
+            let key = |o: &Order| (if by_supplier { o.supplier } else { o.buyer }) as usize;
+            self.counts.clear();
+            self.counts.resize(firms + 1, 0);
+            for o in &self.orders {
+                self.counts[key(o) + 1] += 1;
+            }
+            for i in 0..firms {
+                self.counts[i + 1] += self.counts[i];
+            }
+            self.sorted.clear();
+            self.sorted.resize(self.orders.len(), self.orders[0]);
+            for o in &self.orders {
+                let at = &mut self.counts[key(o)];
+                self.sorted[*at as usize] = *o;
+                *at += 1;
+            }
+            std::mem::swap(&mut self.orders, &mut self.sorted);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{NO_LICENCE, Order, OrderBook};
+
+    #[test]
+    fn counting_sort_gives_the_order_of_supplier_buyer_and_slot() {
+        // Orders as procurement places them: buyers in any order, each buyer's slots in
+        // order, one order per (buyer, supplier).
+        let mut book = OrderBook::default();
+        let mut expected = Vec::new();
+        let mut x = 12345u64;
+        for buyer in [7u32, 2, 9, 0, 5, 3] {
+            for slot in 0..3u16 {
+                for _ in 0..2 {
+                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    let supplier = 10 + u32::from(slot) * 10 + (x >> 60) as u32 % 10;
+                    if book.orders.iter().any(|o: &Order| o.buyer == buyer && o.supplier == supplier) {
+                        continue;
+                    }
+                    let o = Order {
+                        supplier,
+                        buyer,
+                        slot,
+                        commodity: slot,
+                        quantity: (x >> 40) as f64,
+                        filled: 0.0,
+                        link: 0,
+                        licence: NO_LICENCE,
+                    };
+                    book.orders.push(o);
+                    expected.push(o);
+                }
+            }
+        }
+        expected.sort_unstable_by_key(|o| (o.supplier, o.buyer, o.slot, o.licence));
+        book.sort_by_supplier(40);
+        assert_eq!(book.orders, expected);
+        // Sorting again changes nothing, and an empty book is left alone.
+        book.sort_by_supplier(40);
+        assert_eq!(book.orders, expected);
+        let mut empty = OrderBook::default();
+        empty.sort_by_supplier(40);
+        assert!(empty.orders.is_empty());
+    }
 }
