@@ -80,8 +80,10 @@ pub fn license_trade(
     let policy = &mut *policy;
     let memory = (f64::from(td) / buying.licence_wait_memory_days).min(1.0);
     // With no regime in force, nothing awaiting a decision, no live licence and nothing
-    // batched for filing, there is nothing to do: orders stay as procurement placed them.
+    // batched for filing, there is nothing to file or settle: orders stay as procurement
+    // placed (and sorted) them, less any that is not a positive quantity, as below.
     if lic.due.is_empty() && lic.licences.is_empty() && policy.regimes.iter().all(|r| !r.active) && lic.batched.iter().all(|&b| b == 0.0) {
+        book.orders.retain(|o| o.quantity > 0.0);
         return;
     }
 

@@ -134,19 +134,23 @@ pub fn place_orders(
         let cover_ticks = inputs.cover_days / tick_days;
         for (k, s) in inputs.slots.iter_mut().enumerate() {
             let (from, len) = s.links;
+            // One pass over the input's links (sums in link order, each from -0.0 as `sum`
+            // does): the share it expects delivered (share × fill rate × the part not refused
+            // a licence), the share it sees coming under an announced control, the share that
+            // needs a licence now, and what awaits a decision at the risk of refusal.
+            let (mut expected, mut seen_coming, mut licensed, mut at_risk) = (-0.0, -0.0, -0.0, -0.0);
+            for li in from..from + len {
+                let l = li as usize;
+                let link = &links.links[l];
+                let exporter = registry.nation[link.supplier as usize];
+                let (_, ls) = policy.licensed_share(exporter, plant.nation, s.commodity, tick, td);
+                let delivered = if ls > 0.0 { 1.0 - ls + ls * links.approval[l] } else { 1.0 };
+                expected += link.share * links.fill[l] * delivered;
+                seen_coming += link.share * policy.announced_share(exporter, plant.nation, s.commodity);
+                licensed += link.share * ls;
+                at_risk += (1.0 - links.approval[l]) * links.pending[l];
+            }
             // Precaution: the scarcity the buyer perceives sets how far its cover rises.
-            let expected: f64 = (from..from + len)
-                .map(|li| {
-                    let l = li as usize;
-                    links.links[l].share * links.fill[l] * delivered(li, plant.nation, s.commodity)
-                })
-                .sum();
-            let seen_coming: f64 = (from..from + len)
-                .map(|li| {
-                    let exporter = registry.nation[links.links[li as usize].supplier as usize];
-                    links.links[li as usize].share * policy.announced_share(exporter, plant.nation, s.commodity)
-                })
-                .sum();
             let price = prices.price(plant.region, s.commodity) / prices.reference[s.commodity as usize];
             let wanted = 1.0 + buying.precaution_cover * scarcity(buying, expected, price, seen_coming);
             let rate = if wanted > s.precaution { up } else { relax };
@@ -156,19 +160,9 @@ pub fn place_orders(
             s.draw = (use_per_tick + adjust * (near - s.stock - s.in_transit)).max(0.0);
             // The licence wait it has learned lengthens the supply line only for the part of
             // its supply that needs a licence now: once a control is lifted or a general
-            // licence granted, the wait it remembers no longer holds goods on order.
-            let licensed: f64 = (from..from + len)
-                .map(|li| {
-                    let l = &links.links[li as usize];
-                    let exporter = registry.nation[l.supplier as usize];
-                    l.share * policy.licensed_share(exporter, plant.nation, s.commodity, tick, td).1
-                })
-                .sum();
+            // licence granted, the wait it remembers no longer holds goods on order. What
+            // awaits a decision counts at the approval share learned for its line.
             let target = near + use_per_tick * licensed * s.licence_wait_days / tick_days;
-            // What awaits a decision counts at the approval share learned for its line.
-            let at_risk: f64 = (from..from + len)
-                .map(|li| (1.0 - links.approval[li as usize]) * links.pending[li as usize])
-                .sum();
             let gap = use_per_tick + adjust * (target - s.stock - s.in_transit - s.on_order + at_risk);
             if gap <= 0.0 {
                 continue;
