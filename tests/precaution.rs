@@ -3,7 +3,6 @@
 //! towards it — and relaxes slowly after (Sterman & Dogan 2015); a control announced before
 //! it takes effect is front-run. A control merely in force raises nothing.
 
-use chokepoint::model::load::Source;
 use chokepoint::model::policy::{Action, Dist, Event};
 use chokepoint::model::{Model, Route, SupplierShare, Suppliers};
 use chokepoint::tick::Simulation;
@@ -13,16 +12,7 @@ use chokepoint::world::policy::PolicyState;
 use std::collections::BTreeMap;
 
 mod common;
-use common::worlds::{firm, ore_control, world};
-
-fn build(model: &Model) -> Simulation {
-    let src = Source::new("small.ron", "");
-    chokepoint::model::check::check(model, &src).expect("valid world");
-    let net = Network::resolve(model, &src).expect("resolvable world");
-    let mut sim = Simulation::new(model, net, model.seed);
-    sim.set_check(true);
-    sim
-}
+use common::worlds::{checked_simulation, firm, ore_control, world};
 
 fn listed(supplier: &str) -> Suppliers {
     Suppliers::Listed(vec![SupplierShare {
@@ -56,7 +46,7 @@ struct Trace {
 }
 
 fn trace(model: &Model) -> Trace {
-    let mut sim = build(model);
+    let mut sim = checked_simulation(model);
     let n = model.firms.len();
     let mut t = Trace {
         shipped: Vec::new(),

@@ -4,31 +4,20 @@
 //! back when the halt ends, a licence delay buyers have planned for is no shortage, and with
 //! no shock a shipped world's prices stay near reference.
 
-use chokepoint::model::load::Source;
 use chokepoint::model::policy::{Action, Event};
 use chokepoint::model::{Model, Route, Suppliers};
 use chokepoint::tick::Simulation;
 use chokepoint::world::firm::{FirmIndex, Inputs};
-use chokepoint::world::network::Network;
 use chokepoint::world::prices::PriceBook;
 use chokepoint::world::registry::Registry;
 use std::collections::BTreeMap;
 use std::path::Path;
 
 mod common;
-use common::worlds::{firm, ore_control, world};
+use common::worlds::{checked_simulation, firm, ore_control, world};
 
 /// The only ore commodity index in the small worlds (`ore`, `part`, `good`).
 const ORE: u16 = 0;
-
-fn build(model: &Model) -> Simulation {
-    let src = Source::new("small.ron", "");
-    chokepoint::model::check::check(model, &src).expect("valid world");
-    let net = Network::resolve(model, &src).expect("resolvable world");
-    let mut sim = Simulation::new(model, net, model.seed);
-    sim.set_check(true);
-    sim
-}
 
 fn event(date: &str, action: Action) -> Event {
     Event {
@@ -48,7 +37,7 @@ struct Series {
 }
 
 fn ore_prices(model: &Model) -> Series {
-    let mut sim = build(model);
+    let mut sim = checked_simulation(model);
     let buyer = model.firms.len() as u32 - 1;
     let (aa, bb) = {
         let reg = sim.world.resource::<Registry>();

@@ -2,16 +2,13 @@
 //! supplier of the same good, which gets orders only once qualified, and the supplier it no
 //! longer uses fades back to a candidate.
 
-use chokepoint::model::load::Source;
 use chokepoint::model::policy::{Action, Event};
 use chokepoint::model::{Model, Route, SupplierShare, Suppliers};
-use chokepoint::tick::Simulation;
-use chokepoint::world::network::Network;
 use chokepoint::world::orders::{LinkStatus, OrderBook, SupplyLinks};
 use std::collections::BTreeMap;
 
 mod common;
-use common::worlds::{firm, ore_control, world};
+use common::worlds::{checked_simulation, firm, ore_control, world};
 
 /// T3's world: mine M1 in AA and mine M2 in CC (200 t/day of ore each); final producer F in BB
 /// (50 units/day, 1 t of ore each, 20 days of cover) buys only from M1. Routes AA→BB and
@@ -72,11 +69,7 @@ struct Trace {
 }
 
 fn trace(model: &Model) -> Trace {
-    let src = Source::new("small.ron", "");
-    chokepoint::model::check::check(model, &src).expect("valid world");
-    let net = Network::resolve(model, &src).expect("resolvable world");
-    let mut sim = Simulation::new(model, net, model.seed);
-    sim.set_check(true);
+    let mut sim = checked_simulation(model);
     let mut t = Trace {
         m1: Vec::new(),
         m2: Vec::new(),

@@ -2,16 +2,13 @@
 //! (issue 10 §1: a supply line discounted by its expected yield, Sterman ch. 17–18), and apply
 //! for their need divided by that share.
 
-use chokepoint::model::load::Source;
 use chokepoint::model::{Model, Route, Suppliers};
-use chokepoint::tick::Simulation;
 use chokepoint::world::firm::{FirmIndex, Inputs};
-use chokepoint::world::network::Network;
 use chokepoint::world::orders::SupplyLinks;
 use std::collections::BTreeMap;
 
 mod common;
-use common::worlds::{firm, ore_control, world};
+use common::worlds::{checked_simulation, firm, ore_control, world};
 
 /// Twenty ore mines in AA (75 t/day each, 10 days of cover; many small applications, so that
 /// the lottery of single decisions averages out) supply one final producer in BB
@@ -42,15 +39,6 @@ fn licensed_world(approval: f64, days: i32, precaution: f64) -> Model {
     m
 }
 
-fn build(model: &Model) -> Simulation {
-    let src = Source::new("small.ron", "");
-    chokepoint::model::check::check(model, &src).expect("valid world");
-    let net = Network::resolve(model, &src).expect("resolvable world");
-    let mut sim = Simulation::new(model, net, model.seed);
-    sim.set_check(true);
-    sim
-}
-
 /// The buyer's ore stock at the end of every tick, and its learned approval shares (one per
 /// link) at the end of the run.
 fn buyer_stock(model: &Model) -> (Vec<f64>, Vec<f64>) {
@@ -60,7 +48,7 @@ fn buyer_stock(model: &Model) -> (Vec<f64>, Vec<f64>) {
 
 /// As [`buyer_stock`], with the buyer's precaution on its ore at the end of every tick.
 fn buyer_stock_and_precaution(model: &Model) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    let mut sim = build(model);
+    let mut sim = checked_simulation(model);
     let buyer = model.firms.len() as u32 - 1;
     let (mut stock, mut precaution) = (Vec::new(), Vec::new());
     while !sim.finished() {
@@ -154,7 +142,7 @@ fn orders_never_pile_on_a_supplier_that_cannot_deliver_while_another_has_room() 
     use chokepoint::world::firm::Finished;
     use chokepoint::world::orders::SupplierBoard;
     let model = two_suppliers(240);
-    let mut sim = build(&model);
+    let mut sim = checked_simulation(&model);
     let mut piled = 0;
     while !sim.finished() {
         sim.step_checked().expect("invariants hold");
@@ -215,7 +203,7 @@ fn short_supplier(rule: chokepoint::model::Allocation, phantom: f64) -> Model {
 /// Mean orders the miner received per day over days 30-150.
 fn orders_received(model: &Model) -> f64 {
     use chokepoint::world::firm::Finished;
-    let mut sim = build(model);
+    let mut sim = checked_simulation(model);
     let mut received = Vec::new();
     while !sim.finished() {
         sim.step_checked().expect("invariants hold");

@@ -2,16 +2,14 @@
 //! holding cost and sells down when the price turns, and whose stock carries its buyers
 //! through a halt of its supplier.
 
-use chokepoint::model::load::Source;
 use chokepoint::model::policy::{Action, Event};
 use chokepoint::model::{Model, Route, SupplierShare, Suppliers, Trading};
 use chokepoint::tick::Simulation;
-use chokepoint::world::network::Network;
 use chokepoint::world::prices::PriceBook;
 use std::collections::BTreeMap;
 
 mod common;
-use common::worlds::{firm, ore_control, world};
+use common::worlds::{checked_simulation, firm, ore_control, world};
 
 fn listed(shares: &[(&str, f64)]) -> BTreeMap<String, Suppliers> {
     BTreeMap::from([(
@@ -62,15 +60,6 @@ fn trader_world(with_trader: bool, days: i32) -> Model {
     world(&["AA", "BB"], firms, vec![route], 1, days, 0.0)
 }
 
-fn build(model: &Model) -> Simulation {
-    let src = Source::new("small.ron", "");
-    chokepoint::model::check::check(model, &src).expect("valid world");
-    let net = Network::resolve(model, &src).expect("resolvable world");
-    let mut sim = Simulation::new(model, net, model.seed);
-    sim.set_check(true);
-    sim
-}
-
 /// Column `col` of the firms table for firm `f`, one value per tick.
 fn column(sim: &mut Simulation, f: usize, col: fn(&chokepoint::world::records::FirmRows) -> &Vec<f64>) -> Vec<f64> {
     let n = sim.network.firms.len();
@@ -91,7 +80,7 @@ fn log_price_path(t: u32) -> f64 {
 #[test]
 fn a_trader_buys_on_a_rising_price_and_sells_when_it_turns() {
     let model = trader_world(true, 150);
-    let mut sim = build(&model);
+    let mut sim = checked_simulation(&model);
     let bb = sim.network.regions.iter().position(|r| r == "BB").unwrap();
     let ore = sim.network.commodities.iter().position(|c| c == "ore").unwrap();
     let t = sim.network.firms.iter().position(|f| f == "t").unwrap();
@@ -149,7 +138,7 @@ fn halt_world(with_trader: bool) -> Model {
 /// F's shortfall per tick, and T's stock (finished, then ore on hand) on the day of the ban.
 fn halt_run(with_trader: bool) -> (Vec<f64>, f64) {
     let model = halt_world(with_trader);
-    let mut sim = build(&model);
+    let mut sim = checked_simulation(&model);
     let mut held = 0.0;
     while !sim.finished() {
         if sim.clock().tick == 60 && with_trader {
@@ -209,7 +198,7 @@ fn market(max_multiple: f64) -> Market {
     let mut model = trader_world(true, 90);
     let t = model.firms.iter_mut().find(|f| f.id == "t").unwrap();
     t.trading.as_mut().unwrap().max_multiple = max_multiple;
-    let mut sim = build(&model);
+    let mut sim = checked_simulation(&model);
     let bb = sim.network.regions.iter().position(|r| r == "BB").unwrap();
     let ore = sim.network.commodities.iter().position(|c| c == "ore").unwrap();
     let mut m = Market {

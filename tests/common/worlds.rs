@@ -2,10 +2,13 @@
 //! known capacities and routes, so that a test's expected answer can be worked out by hand.
 #![allow(dead_code)]
 
+use chokepoint::model::load::Source;
 use chokepoint::model::policy::{Approval, Dist, ExportControl};
 use chokepoint::model::{
     Buying, Calendar, Commodity, Firm, LineRationing, Model, Nation, Planning, Policies, PriceRules, Route, Routes, Selling,
 };
+use chokepoint::tick::Simulation;
+use chokepoint::world::network::Network;
 use std::collections::BTreeMap;
 
 /// A commodity priced at 100 USD per unit (tonnes, or units for a final good).
@@ -123,4 +126,15 @@ pub fn ore_control(active: bool, approval: f64, review_days: f64) -> ExportContr
         general_licences: vec![],
         inspection: None,
     }
+}
+
+/// `model` checked and resolved as `chokepoint run` does, built as a simulation that checks
+/// its invariants every tick (`step_checked` reports the first violation).
+pub fn checked_simulation(model: &Model) -> Simulation {
+    let src = Source::new("small.ron", "");
+    chokepoint::model::check::check(model, &src).expect("valid world");
+    let net = Network::resolve(model, &src).expect("resolvable world");
+    let mut sim = Simulation::new(model, net, model.seed);
+    sim.set_check(true);
+    sim
 }
