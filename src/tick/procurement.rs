@@ -81,34 +81,21 @@ pub fn place_orders(
     let (tick, td) = (clock.tick, clock.tick_days);
     let links = &*links;
     let board = &*board;
-    // Expected share of an order on link `li` that is not refused a licence: 1 − x + x × â
-    // for the share x that needs one.
-    let delivered = |li: u32, importer: u16, commodity: u16| {
+    // A link's landed-cost term in its weight (the weight is base share × fill rate × expected
+    // delivered share × this). Buyers pay their own region's price whoever sells (as customs
+    // values imports), so a buyer's suppliers differ in landed cost by the tariff only.
+    let landed = |li: u32, importer: u16, commodity: u16| -> f64 {
         let exporter = registry.nation[links.links[li as usize].supplier as usize];
-        let (_, licensed) = policy.licensed_share(exporter, importer, commodity, tick, td);
-        if licensed > 0.0 {
-            1.0 - licensed + licensed * links.approval[li as usize]
-        } else {
-            1.0
-        }
-    };
-    // A link's weight: base share x fill rate x expected delivered share x landed-cost term.
-    // Buyers pay their own region's price whoever sells (as customs values imports), so a
-    // buyer's suppliers differ in landed cost by the tariff only.
-    let weight = |li: u32, importer: u16, commodity: u16| {
-        let l = &links.links[li as usize];
-        let exporter = registry.nation[l.supplier as usize];
         let tariff = if exporter == importer {
             0.0
         } else {
             policy.tariff(importer, exporter, commodity)
         };
-        let landed: f64 = if tariff > 0.0 && sensitivity > 0.0 {
+        if tariff > 0.0 && sensitivity > 0.0 {
             (1.0f64 + tariff).powf(-sensitivity)
         } else {
             1.0
-        };
-        l.share * links.fill[li as usize] * delivered(li, importer, commodity) * landed
+        }
     };
     // What the supplier of a link can deliver to this buyer per tick: its share of the
     // supplier's deliverable by the buyer's past orders when the supplier is oversubscribed,
@@ -138,14 +125,19 @@ pub fn place_orders(
             // does): the share it expects delivered (share × fill rate × the part not refused
             // a licence), the share it sees coming under an announced control, the share that
             // needs a licence now, and what awaits a decision at the risk of refusal.
+            // Each link's share × fill rate × expected delivered share (1 − x + x × â for the
+            // share x that needs a licence) is kept in the split scratch as its weight so far.
             let (mut expected, mut seen_coming, mut licensed, mut at_risk) = (-0.0, -0.0, -0.0, -0.0);
+            book.split.clear();
             for li in from..from + len {
                 let l = li as usize;
                 let link = &links.links[l];
                 let exporter = registry.nation[link.supplier as usize];
                 let (_, ls) = policy.licensed_share(exporter, plant.nation, s.commodity, tick, td);
                 let delivered = if ls > 0.0 { 1.0 - ls + ls * links.approval[l] } else { 1.0 };
-                expected += link.share * links.fill[l] * delivered;
+                let weight = link.share * links.fill[l] * delivered;
+                book.split.push((li, weight, 0.0, 0.0));
+                expected += weight;
                 seen_coming += link.share * policy.announced_share(exporter, plant.nation, s.commodity);
                 licensed += link.share * ls;
                 at_risk += (1.0 - links.approval[l]) * links.pending[l];
@@ -167,9 +159,9 @@ pub fn place_orders(
             if gap <= 0.0 {
                 continue;
             }
-            book.split.clear();
-            for li in from..from + len {
-                book.split.push((li, weight(li, plant.nation, s.commodity), cap(li), 0.0));
+            for e in book.split.iter_mut() {
+                e.1 *= landed(e.0, plant.nation, s.commodity);
+                e.2 = cap(e.0);
             }
             split(&mut book.split, gap);
             for &(li, _, _, q) in &book.split {
