@@ -6,14 +6,14 @@
 use crate::model::calendar::{Date, add_working_days};
 use crate::model::{Buying, EndUse};
 use crate::world::clock::Clock;
-use crate::world::firm::{Inputs, Streams};
+use crate::world::firm::Inputs;
 use crate::world::invariants::{Invariant, Invariants, ROUNDING, settle_rounding};
 use crate::world::licences::{Application, Licence, Licensing, Outcome};
 use crate::world::orders::{LinkStatus, NO_LICENCE, Order, OrderBook, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
 use crate::world::registry::Registry;
-use crate::world::rng::uniform;
+use crate::world::rng::{FirmStreams, Purpose};
 use bevy_ecs::prelude::*;
 use std::cmp::Reverse;
 
@@ -69,7 +69,7 @@ pub fn license_trade(
     params: Res<Params>,
     mut inv: ResMut<Invariants>,
     mut inputs: Query<&mut Inputs>,
-    mut streams: Query<&mut Streams>,
+    mut streams: ResMut<FirmStreams>,
 ) {
     let tick = clock.tick;
     let td = clock.tick_days;
@@ -94,7 +94,7 @@ pub fn license_trade(
         }
         lic.due.pop();
         let app = &mut lic.applications[id as usize];
-        let u = uniform(&mut streams.get_mut(registry.entity[app.buyer as usize]).expect("buyer").licensing);
+        let u = streams.firms[app.buyer as usize].uniform(Purpose::Licensing, tick);
         let regime = &mut policy.regimes[app.regime as usize];
         let mut approved = !regime.active || u < regime.approval(app.importer, app.end_use);
         let mut granted = if approved { app.quantity } else { 0.0 };
@@ -210,13 +210,13 @@ pub fn license_trade(
         }
         lic.last_applied[o.link as usize] = Some(tick);
         let controlled = std::mem::take(&mut lic.batched[o.link as usize]);
-        let mut st = streams.get_mut(registry.entity[o.buyer as usize]).expect("buyer");
-        let end_use = if uniform(&mut st.licensing) < registry.defence_share[o.buyer as usize] {
+        let st = &mut streams.firms[o.buyer as usize];
+        let end_use = if st.uniform(Purpose::Licensing, tick) < registry.defence_share[o.buyer as usize] {
             EndUse::Defence
         } else {
             EndUse::Civil
         };
-        let review = regime.review.quantile(uniform(&mut st.licensing)).ceil().max(0.0) as u32;
+        let review = regime.review.quantile(st.uniform(Purpose::Licensing, tick)).ceil().max(0.0) as u32;
         let id = lic.applications.len() as u32;
         let mut app = Application {
             regime: ri as u16,

@@ -2,10 +2,10 @@
 
 use crate::world::clock::Clock;
 use crate::world::demand::MarketDemand;
-use crate::world::firm::{Finished, Inputs, LineRule, Lines, Plant, Production, Streams, Trading};
+use crate::world::firm::{Finished, FirmIndex, Inputs, LineRule, Lines, Plant, Production, Trading};
 use crate::world::params::Params;
 use crate::world::prices::PriceBook;
-use crate::world::rng::standard_normal;
+use crate::world::rng::{FirmStreams, Purpose, normal_at};
 use bevy_ecs::prelude::*;
 
 /// The most a final-demand producer's plan rises above its capacity when its inputs get
@@ -14,27 +14,27 @@ use bevy_ecs::prelude::*;
 /// the factor infinite, and 0 × ∞ a NaN plan). The shipped models stay below 2.
 pub const MAX_COST_FACTOR: f64 = 10.0;
 
-/// Moves every nation's shock on by one tick of `tick_days`.
-fn step_demand(m: &mut MarketDemand, sd: f64, days: f64, tick_days: f64) {
+/// Moves every nation's shock on by one tick of `tick_days` (the draw of tick `tick`).
+fn step_demand(m: &mut MarketDemand, sd: f64, days: f64, tick_days: f64, tick: u32) {
     if sd <= 0.0 {
         return;
     }
     let keep = (-tick_days / days).exp();
     let fresh = (1.0 - keep * keep).sqrt() * sd;
     m.variance = keep * keep * m.variance + fresh * fresh;
-    for ((x, f), rng) in m.log_level.iter_mut().zip(m.factor.iter_mut()).zip(m.streams.iter_mut()) {
-        *x = keep * *x + fresh * standard_normal(rng);
+    for ((x, f), &key) in m.log_level.iter_mut().zip(m.factor.iter_mut()).zip(m.keys.iter()) {
+        *x = keep * *x + fresh * normal_at(key, Purpose::Demand, tick, 0);
         *f = (*x - 0.5 * m.variance).exp();
     }
 }
 
 /// What production reads and changes of each firm.
 type ProducingFirm<'a> = (
+    &'a FirmIndex,
     &'a Plant,
     &'a mut Production,
     &'a mut Finished,
     &'a mut Inputs,
-    &'a mut Streams,
     Option<&'a mut Lines>,
     Option<&'a mut Trading>,
 );
@@ -49,6 +49,7 @@ pub fn produce(
     clock: Res<Clock>,
     params: Res<Params>,
     prices: Res<PriceBook>,
+    streams: Res<FirmStreams>,
     mut market: ResMut<MarketDemand>,
 ) {
     let tick_days = f64::from(clock.tick_days);
@@ -57,16 +58,18 @@ pub fn produce(
         params.planning.market_shock_sd,
         params.planning.market_shock_days,
         tick_days,
+        clock.tick,
     );
     let market = &market.factor;
+    let (streams, tick) = (&streams.firms, clock.tick);
     let smooth = (tick_days / params.planning.demand_smoothing_days).min(1.0);
     let adjust = (tick_days / params.planning.stock_adjust_days).min(1.0);
     let noise = params.planning.final_demand_noise;
     // The same work, on one thread or on the compute pool (each firm touches only itself).
-    let work = |(plant, mut prod, mut fin, mut inputs, mut streams, lines, trading): bevy_ecs::query::QueryItem<'_, '_, ProducingFirm>| {
+    let work = |(idx, plant, mut prod, mut fin, mut inputs, lines, trading): bevy_ecs::query::QueryItem<'_, '_, ProducingFirm>| {
         let planned = if plant.final_good {
             let shock = if noise > 0.0 {
-                (1.0 + noise * standard_normal(&mut streams.demand)).max(0.0)
+                (1.0 + noise * streams[idx.0 as usize].demand_normal(tick)).max(0.0)
             } else {
                 1.0
             };
@@ -200,8 +203,8 @@ mod tests {
         let (n, lag) = (400_000usize, 60usize);
         let mut logs = Vec::with_capacity(n);
         let mut factors = 0.0;
-        for _ in 0..n {
-            step_demand(&mut m, sd, days, 1.0);
+        for t in 0..n {
+            step_demand(&mut m, sd, days, 1.0, t as u32);
             logs.push(m.log_level[0]);
             factors += m.factor[0];
         }
@@ -217,7 +220,7 @@ mod tests {
         assert_ne!(m.log_level[0], m.log_level[1]);
         // Off: no draws, factor 1.
         let mut off = MarketDemand::new(11, &["AA".to_string()]);
-        step_demand(&mut off, 0.0, days, 1.0);
+        step_demand(&mut off, 0.0, days, 1.0, 0);
         assert_eq!(off.factor, vec![1.0]);
     }
 }

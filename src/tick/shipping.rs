@@ -2,13 +2,13 @@
 //! Trade is booked for customs statistics: exports when goods leave, imports when they arrive.
 
 use crate::world::clock::Clock;
-use crate::world::firm::{Inputs, Streams};
+use crate::world::firm::Inputs;
 use crate::world::invariants::{Invariant, Invariants, ROUNDING, settle_rounding};
 use crate::world::orders::{NO_LICENCE, OrderBook, SupplyLinks};
 use crate::world::policy::PolicyState;
 use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
-use crate::world::rng::uniform;
+use crate::world::rng::{FirmStreams, Purpose};
 use crate::world::shipments::{Shipment, ShipmentQueue, TradeBook};
 use bevy_ecs::prelude::*;
 
@@ -53,7 +53,7 @@ pub fn ship_goods(
     mut trade: ResMut<TradeBook>,
     mut inv: ResMut<Invariants>,
     mut buyers: Query<&mut Inputs>,
-    mut streams: Query<&mut Streams>,
+    mut streams: ResMut<FirmStreams>,
 ) {
     trade.exported.fill(0.0);
     trade.imported.fill(0.0);
@@ -106,21 +106,17 @@ pub fn ship_goods(
     }
     queue.give_back(tick, due);
 
-    // Common random numbers: each supplier's shipping draws of tick t come from ChaCha stream
-    // t of its key, so the k-th shipment a supplier sends on a given day draws the same numbers
-    // in every scenario, however many it sent on earlier days.
-    for mut st in streams.iter_mut() {
-        st.shipping.set_stream(u64::from(tick));
-        st.shipping.set_word_pos(0);
-    }
+    // Common random numbers: the k-th shipment a supplier sends on a given day draws the same
+    // numbers in every scenario, however many it sent on earlier days (see `world::rng`).
+    let streams = &mut streams.firms;
     for o in book.orders.iter().filter(|o| o.filled > 0.0) {
         let l = &links.links[o.link as usize];
         let exporter = registry.nation[o.supplier as usize];
         let importer = registry.nation[o.buyer as usize];
-        let mut st = streams.get_mut(registry.entity[o.supplier as usize]).expect("supplier entity");
+        let st = &mut streams[o.supplier as usize];
         let days = if l.jitter_days > 0 {
             let span = 2 * u64::from(l.jitter_days) + 1;
-            let draw = ((uniform(&mut st.shipping) * span as f64) as u64).min(span - 1);
+            let draw = ((st.uniform(Purpose::Shipping, tick) * span as f64) as u64).min(span - 1);
             (u64::from(l.days) + draw).saturating_sub(u64::from(l.jitter_days))
         } else {
             u64::from(l.days)
@@ -135,9 +131,9 @@ pub fn ship_goods(
             None
         };
         if let Some((share, hold)) = inspection
-            && uniform(&mut st.customs) < *share
+            && st.uniform(Purpose::Customs, tick) < *share
         {
-            let days = hold.quantile(uniform(&mut st.customs)).round().max(1.0) as u32;
+            let days = hold.quantile(st.uniform(Purpose::Customs, tick)).round().max(1.0) as u32;
             hold_ticks = days.div_ceil(td).max(1);
         }
         let mut inputs = buyers.get_mut(registry.entity[o.buyer as usize]).expect("buyer entity");

@@ -10,7 +10,7 @@ use crate::model::calendar::Date;
 use crate::model::{Allocation, LineRationing, Model};
 use crate::world::clock::Clock;
 use crate::world::demand::MarketDemand;
-use crate::world::firm::{Finished, FirmIndex, InputSlot, Inputs, LineRule, LineState, Lines, Plant, Production, Streams, Trading};
+use crate::world::firm::{Finished, FirmIndex, InputSlot, Inputs, LineRule, LineState, Lines, Plant, Production, Trading};
 use crate::world::invariants::{Invariants, MaterialTotals};
 use crate::world::licences::Licensing;
 use crate::world::network::Network;
@@ -20,7 +20,7 @@ use crate::world::policy::PolicyState;
 use crate::world::prices::PriceBook;
 use crate::world::records::Recorder;
 use crate::world::registry::Registry;
-use crate::world::rng::{Purpose, stream};
+use crate::world::rng::{FirmStreams, Streams};
 use crate::world::shipments::{Pipeline, Shipment, ShipmentQueue, TradeBook};
 use bevy_ecs::prelude::*;
 
@@ -29,7 +29,7 @@ use bevy_ecs::prelude::*;
 pub fn build_world(model: &Model, network: &Network, seed: u64) -> World {
     let clock = clock_of(model);
     let mut world = World::new();
-    let firms = spawn_firms(&mut world, model, network, seed, clock.tick_days);
+    let firms = spawn_firms(&mut world, model, network, clock.tick_days);
     let queue = fill_pipelines(&mut world, network, &firms);
     insert_resources(&mut world, model, network, seed, clock, firms, queue);
     world
@@ -64,9 +64,9 @@ pub struct SpawnedFirms {
 
 /// Spawns one entity per firm, in model order: its plant, production at its steady output,
 /// finished stock at its target cover, input slots with stocks at their target cover, product
-/// lines if it has several, and its random streams. Records each supply line's starting
+/// lines if it has several. Records each supply line's starting
 /// pipeline on the way.
-pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, seed: u64, tick_days: u32) -> SpawnedFirms {
+pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, tick_days: u32) -> SpawnedFirms {
     let td = f64::from(tick_days);
     let lead_ticks = |days: u32| days.div_ceil(tick_days).max(1);
     let mut links = SupplyLinks::default();
@@ -192,12 +192,6 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, seed: u6
                 Inputs {
                     slots,
                     cover_days: spec.target_cover_days,
-                },
-                Streams {
-                    demand: stream(seed, &spec.id, Purpose::Demand),
-                    shipping: stream(seed, &spec.id, Purpose::Shipping),
-                    customs: stream(seed, &spec.id, Purpose::Customs),
-                    licensing: stream(seed, &spec.id, Purpose::Licensing),
                 },
             ))
             .id();
@@ -346,6 +340,9 @@ pub fn insert_resources(
     world.insert_resource(PriceBook::new(network.regions.len(), reference));
     world.insert_resource(Recorder::default());
     world.insert_resource(MarketDemand::new(seed, &network.nations));
+    world.insert_resource(FirmStreams {
+        firms: network.firms.iter().map(|id| Streams::new(seed, id)).collect(),
+    });
     world.insert_resource(Invariants {
         firm_ids: network.firms.clone(),
         commodity_ids: network.commodities.clone(),

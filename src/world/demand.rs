@@ -1,9 +1,8 @@
 //! Final demand: each nation's persistent demand shock (the data; it moves each tick in
 //! `tick/production.rs`).
 
-use crate::world::rng::{Purpose, stream};
+use crate::world::rng::agent_key;
 use bevy_ecs::prelude::*;
-use rand_chacha::ChaCha8Rng;
 
 /// Each nation's persistent demand shock. The log of the shock follows a first-order
 /// autoregression that forgets e^-1 of itself every `market_shock_days` and settles at a
@@ -19,7 +18,8 @@ pub struct MarketDemand {
     pub variance: f64,
     /// Each nation's factor on planned final output this tick.
     pub factor: Vec<f64>,
-    pub streams: Vec<ChaCha8Rng>,
+    /// Each nation's key for its draws (see [`crate::world::rng`]).
+    pub keys: Vec<u64>,
 }
 
 impl MarketDemand {
@@ -29,10 +29,7 @@ impl MarketDemand {
             log_level: vec![0.0; nation_ids.len()],
             variance: 0.0,
             factor: vec![1.0; nation_ids.len()],
-            streams: nation_ids
-                .iter()
-                .map(|n| stream(seed, &format!("nation/{n}"), Purpose::Demand))
-                .collect(),
+            keys: nation_ids.iter().map(|n| agent_key(seed, &format!("nation/{n}"))).collect(),
         }
     }
 }

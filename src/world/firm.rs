@@ -2,7 +2,6 @@
 //! them live in the module of their economic process.
 
 use bevy_ecs::prelude::*;
-use rand_chacha::ChaCha8Rng;
 
 /// Dense index of the firm in the [`crate::world::network::Network`] (its stable order).
 #[derive(Component, Clone, Copy, Debug)]
@@ -110,15 +109,6 @@ pub struct Inputs {
     pub slots: Vec<InputSlot>,
     /// Days of input use the firm aims to hold on hand.
     pub cover_days: f64,
-}
-
-/// The firm's own random streams, keyed by (seed, firm id, purpose).
-#[derive(Component, Clone, Debug)]
-pub struct Streams {
-    pub demand: ChaCha8Rng,
-    pub shipping: ChaCha8Rng,
-    pub customs: ChaCha8Rng,
-    pub licensing: ChaCha8Rng,
 }
 
 /// One product line of a firm, as it runs.
