@@ -5,7 +5,7 @@
 //! - `baseline/3y_run`: the whole `chokepoint run`, writing the run folder;
 //! - `world/tick/N`: one tick of the baseline copied to N firms (10^3, 10^4; 10^5 under
 //!   `cargo bench`), every firm's rows recorded, no file I/O. Divide by N for the time per
-//!   firm-tick.
+//!   firm-tick. `world/tick_1thread/N`: the same on one thread.
 
 use chokepoint::run::{RunOptions, resolve_model, run};
 use chokepoint::tick::Simulation;
@@ -85,24 +85,33 @@ fn benches(c: &mut Criterion) {
         let model = worlds::copies(k);
         let net = chokepoint::world::network::Network::resolve(&model, &src).expect("resolves");
         let n = model.firms.len();
-        g.bench_with_input(BenchmarkId::new("tick", n), &model, |b, m| {
-            b.iter_custom(|iters| {
-                let mut sim = Simulation::new(m, net.clone(), m.seed);
-                let mut spent = Duration::ZERO;
-                for _ in 0..iters {
-                    if sim.finished() {
-                        sim = Simulation::new(m, net.clone(), m.seed);
+        // `tick`: the default (systems that pay run on every core); `tick_1thread`: all on
+        // the calling thread, as `--threads 1`.
+        for (name, parallel) in [("tick", true), ("tick_1thread", false)] {
+            g.bench_with_input(BenchmarkId::new(name, n), &model, |b, m| {
+                b.iter_custom(|iters| {
+                    let new = || {
+                        let mut sim = Simulation::new(m, net.clone(), m.seed);
+                        sim.set_parallel(parallel);
+                        sim
+                    };
+                    let mut sim = new();
+                    let mut spent = Duration::ZERO;
+                    for _ in 0..iters {
+                        if sim.finished() {
+                            sim = new();
+                        }
+                        let t = Instant::now();
+                        sim.step();
+                        spent += t.elapsed();
+                        if sim.clock().tick.is_multiple_of(64) {
+                            clear_rows(&mut sim);
+                        }
                     }
-                    let t = Instant::now();
-                    sim.step();
-                    spent += t.elapsed();
-                    if sim.clock().tick.is_multiple_of(64) {
-                        clear_rows(&mut sim);
-                    }
-                }
-                spent
-            })
-        });
+                    spent
+                })
+            });
+        }
     }
     g.finish();
 }

@@ -6,7 +6,7 @@ use crate::model::policy::PRECAUTION_PRICE_FROM;
 use crate::model::{Allocation, Buying};
 use crate::world::clock::Clock;
 use crate::world::firm::{Finished, FirmIndex, Inputs, Plant, Production};
-use crate::world::orders::{LinkStatus, NO_LICENCE, Order, OrderBook, SupplierBoard, SupplyLinks};
+use crate::world::orders::{BuyerScratch, LinkStatus, NO_LICENCE, Order, OrderBook, SupplierBoard, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
 use crate::world::prices::PriceBook;
@@ -117,7 +117,10 @@ pub fn place_orders(
         (tick_days / buying.precaution_up_days).min(1.0),
         (tick_days / buying.precaution_relax_days).min(1.0),
     );
-    for (idx, plant, mut inputs, prod, _) in &mut firms {
+    // Each buyer orders on its own (it reads the links, suppliers and prices, and changes only
+    // its own inputs), so buyers order in parallel, each worker into its own list; the sort
+    // below gives the book one order whatever worker placed what.
+    let order_inputs = |(idx, plant, mut inputs, prod, _): bevy_ecs::query::QueryItem<'_, '_, BuyingFirm>, local: &mut BuyerScratch| {
         let cover_ticks = inputs.cover_days / tick_days;
         for (k, s) in inputs.slots.iter_mut().enumerate() {
             let (from, len) = s.links;
@@ -128,7 +131,7 @@ pub fn place_orders(
             // Each link's share × fill rate × expected delivered share (1 − x + x × â for the
             // share x that needs a licence) is kept in the split scratch as its weight so far.
             let (mut expected, mut seen_coming, mut licensed, mut at_risk) = (-0.0, -0.0, -0.0, -0.0);
-            book.split.clear();
+            local.split.clear();
             for li in from..from + len {
                 let l = li as usize;
                 let link = &links.links[l];
@@ -136,7 +139,7 @@ pub fn place_orders(
                 let (_, ls) = policy.licensed_share(exporter, plant.nation, s.commodity, tick, td);
                 let delivered = if ls > 0.0 { 1.0 - ls + ls * links.approval[l] } else { 1.0 };
                 let weight = link.share * links.fill[l] * delivered;
-                book.split.push((li, weight, 0.0, 0.0));
+                local.split.push((li, weight, 0.0, 0.0));
                 expected += weight;
                 seen_coming += link.share * policy.announced_share(exporter, plant.nation, s.commodity);
                 licensed += link.share * ls;
@@ -159,12 +162,12 @@ pub fn place_orders(
             if gap <= 0.0 {
                 continue;
             }
-            for e in book.split.iter_mut() {
+            for e in local.split.iter_mut() {
                 e.1 *= landed(e.0, plant.nation, s.commodity);
                 e.2 = cap(e.0);
             }
-            split(&mut book.split, gap);
-            for &(li, _, _, q) in &book.split {
+            split(&mut local.split, gap);
+            for &(li, _, _, q) in &local.split {
                 if q <= 0.0 {
                     continue;
                 }
@@ -173,7 +176,7 @@ pub fn place_orders(
                     links.fill[li as usize],
                     registry.allocation[links.links[li as usize].supplier as usize],
                 );
-                book.orders.push(Order {
+                local.orders.push(Order {
                     supplier: links.links[li as usize].supplier,
                     buyer: idx.0,
                     slot: k as u16,
@@ -185,9 +188,18 @@ pub fn place_orders(
                 });
             }
         }
+    };
+    if params.parallel {
+        let local = &book.local;
+        firms.par_iter_mut().for_each(|firm| local.scope(|l| order_inputs(firm, l)));
+    } else {
+        let local = &mut *book.local.borrow_local_mut();
+        firms.iter_mut().for_each(|firm| order_inputs(firm, local));
     }
-    // A fixed order, whatever the order in which the ECS visited the firms: by supplier, then
-    // buyer, then slot (each buyer's slots are visited in order).
+    book.gather();
+    // A fixed order, whatever the order in which the ECS visited the firms and whichever
+    // worker placed them: by supplier, then buyer, then slot (each buyer's slots are visited
+    // in order, by one worker).
     book.sort_by_supplier(registry.entity.len());
 }
 

@@ -4,6 +4,7 @@
 
 use crate::world::network::Link;
 use bevy_ecs::prelude::*;
+use bevy_utils::Parallel;
 
 /// Every firm's supplier links, in one flat list; a firm's input slot holds its range.
 #[derive(Resource, Debug, Default)]
@@ -95,18 +96,40 @@ pub struct Order {
 
 /// This tick's orders; the vector is reused every tick, so ordering allocates nothing once
 /// it has grown to its working size.
-#[derive(Resource, Debug, Default)]
+#[derive(Resource, Default)]
 pub struct OrderBook {
     pub orders: Vec<Order>,
-    /// Scratch for splitting one input's order across its links: (link, weight, cap, units);
-    /// reused, so splitting allocates nothing once grown.
-    pub split: Vec<(u32, f64, f64, f64)>,
+    /// Each worker thread's orders and scratch while buyers order in parallel; reused every
+    /// tick, so ordering allocates nothing once grown.
+    pub local: Parallel<BuyerScratch>,
     /// Scratch for [`OrderBook::sort_by_supplier`], reused likewise.
     sorted: Vec<Order>,
     counts: Vec<u32>,
 }
 
+/// One worker thread's share of procurement: the orders its buyers placed, in the order they
+/// placed them, and the scratch for splitting one input's order across its links: (link,
+/// weight, cap, units).
+#[derive(Debug, Default)]
+pub struct BuyerScratch {
+    pub orders: Vec<Order>,
+    pub split: Vec<(u32, f64, f64, f64)>,
+}
+
+impl std::fmt::Debug for OrderBook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrderBook").field("orders", &self.orders).finish_non_exhaustive()
+    }
+}
+
 impl OrderBook {
+    /// Moves every worker's orders into `orders` (in no particular order: sort them after).
+    pub fn gather(&mut self) {
+        for local in self.local.iter_mut() {
+            self.orders.append(&mut local.orders);
+        }
+    }
+
     /// Sorts the orders by (supplier, buyer), each buyer's orders to one supplier staying in
     /// the order it placed them: two stable counting passes (by buyer, then by supplier) over
     /// firm indices below `firms`, so the cost grows with orders + firms, not orders × log
