@@ -1,38 +1,122 @@
-//! Start-up and the first ticks of the baseline copied to 10^6 firms (issue 11), timed with
-//! the clock rather than criterion: one world takes about 8 GB and 30 s, too much for
+//! Start-up and ticks of the baseline copied to 10^6 firms (issue 11), timed with the clock
+//! rather than criterion: one world takes several GB and tens of seconds, too much for
 //! criterion's ten samples of each step. Under `cargo bench --bench million` it builds the
 //! world three times and prints, per step, the three times and their median; run it under
 //! `/usr/bin/time -v` for the peak memory. `MILLION_COPIES` sets the number of copies of the
 //! 50-firm baseline (default 20,000: 10^6 firms). Under `cargo test` it runs 20 copies once.
+//!
+//! Each world steps `TICKS` ticks with the systems that pay run on every core, then `TICKS`
+//! on one thread (as `--threads 1`); every firm's rows are recorded and dropped after each
+//! tick (no file I/O). After the last tick it counts the bytes of state that tick read or
+//! wrote ([`Simulation::state_bytes`]) and runs a STREAM triad (McCalpin 1995: a[i] = b[i] +
+//! s·c[i], 24 bytes per element) on arrays far larger than the caches, on one thread and on
+//! every core: the bandwidth bound of a tick is its bytes over the triad's bandwidth.
 
 use chokepoint::model::load::Source;
-use chokepoint::tick::Simulation;
+use chokepoint::tick::{Simulation, StateBytes};
 use chokepoint::world::network::Network;
-use std::time::{Duration, Instant};
+use rayon::prelude::*;
+use std::hint::black_box;
+use std::time::Instant;
 
 #[path = "support/worlds.rs"]
 mod worlds;
 
 const TICKS: u32 = 5;
 
-/// Seconds taken by check, resolve, build and `TICKS` ticks of one world of `k` copies.
-fn once(k: usize) -> [Duration; 4] {
+struct Run {
+    check: f64,
+    resolve: f64,
+    build: f64,
+    /// Seconds per tick, every core / one thread.
+    tick: f64,
+    tick_1thread: f64,
+    bytes: StateBytes,
+}
+
+fn drop_rows(sim: &mut Simulation) {
+    let mut rec = sim.recorder_mut();
+    rec.firms = Default::default();
+    rec.nations = Default::default();
+    rec.flows = Default::default();
+    rec.prices = Default::default();
+    rec.lines = Default::default();
+}
+
+/// Seconds per tick over `TICKS` ticks.
+fn ticks(sim: &mut Simulation) -> f64 {
+    let mut spent = 0.0;
+    for _ in 0..TICKS {
+        drop_rows(sim);
+        let t = Instant::now();
+        sim.step();
+        spent += t.elapsed().as_secs_f64();
+    }
+    spent / f64::from(TICKS)
+}
+
+fn once(k: usize) -> Run {
     let model = worlds::copies(k);
     let src = Source::new("copies.ron", "");
     let t = Instant::now();
     chokepoint::model::check::check(&model, &src).expect("valid");
-    let check = t.elapsed();
+    let check = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let net = Network::resolve(&model, &src).expect("resolves");
-    let resolve = t.elapsed();
+    let resolve = t.elapsed().as_secs_f64();
+    drop(model);
+    let model = worlds::copies(k);
     let t = Instant::now();
     let mut sim = Simulation::new(&model, net, model.seed);
-    let build = t.elapsed();
-    let t = Instant::now();
-    for _ in 0..TICKS {
-        sim.step();
+    let build = t.elapsed().as_secs_f64();
+    drop(model);
+    let tick = ticks(&mut sim);
+    sim.set_parallel(false);
+    let tick_1thread = ticks(&mut sim);
+    let bytes = sim.state_bytes();
+    Run {
+        check,
+        resolve,
+        build,
+        tick,
+        tick_1thread,
+        bytes,
     }
-    [check, resolve, build, t.elapsed()]
+}
+
+/// Best of five STREAM triads over `n` doubles per array, in bytes per second: on the calling
+/// thread, or split across the rayon pool.
+fn triad(n: usize, parallel: bool) -> f64 {
+    let b = vec![1.0f64; n];
+    let c = vec![2.0f64; n];
+    let mut a = vec![0.0f64; n];
+    let s = 3.0;
+    let mut best = f64::INFINITY;
+    for _ in 0..5 {
+        let t = Instant::now();
+        if parallel {
+            let chunk = n.div_ceil(rayon::current_num_threads()).max(1);
+            a.par_chunks_mut(chunk)
+                .zip(b.par_chunks(chunk).zip(c.par_chunks(chunk)))
+                .for_each(|(a, (b, c))| {
+                    for ((a, b), c) in a.iter_mut().zip(b).zip(c) {
+                        *a = b + s * c;
+                    }
+                });
+        } else {
+            for ((a, b), c) in a.iter_mut().zip(&b).zip(&c) {
+                *a = b + s * c;
+            }
+        }
+        best = best.min(t.elapsed().as_secs_f64());
+        black_box(&a);
+    }
+    (3 * 8 * n) as f64 / best
+}
+
+fn median(mut t: Vec<f64>) -> f64 {
+    t.sort_by(f64::total_cmp);
+    t[t.len() / 2]
 }
 
 fn main() {
@@ -42,12 +126,56 @@ fn main() {
     } else {
         20
     };
-    let runs: Vec<[Duration; 4]> = (0..if bench { 3 } else { 1 }).map(|_| once(k)).collect();
+    let runs: Vec<Run> = (0..if bench { 3 } else { 1 }).map(|_| once(k)).collect();
+    let firms = (k * 50) as f64;
     println!("{} firms, {} run(s):", k * 50, runs.len());
-    for (i, step) in ["check", "resolve", "build", "5 ticks"].iter().enumerate() {
-        let mut t: Vec<f64> = runs.iter().map(|r| r[i].as_secs_f64()).collect();
-        let shown: Vec<String> = t.iter().map(|x| format!("{x:.2}")).collect();
-        t.sort_by(f64::total_cmp);
-        println!("  {step:8} median {:.2} s  (runs: {} s)", t[t.len() / 2], shown.join(", "));
+    type Step = (&'static str, fn(&Run) -> f64);
+    let steps: [Step; 5] = [
+        ("check", |r| r.check),
+        ("resolve", |r| r.resolve),
+        ("build", |r| r.build),
+        ("tick, every core", |r| r.tick),
+        ("tick, 1 thread", |r| r.tick_1thread),
+    ];
+    for (name, get) in steps {
+        let t: Vec<f64> = runs.iter().map(get).collect();
+        let shown: Vec<String> = t.iter().map(|x| format!("{x:.3}")).collect();
+        println!("  {name:17} median {:.3} s  (runs: {} s)", median(t), shown.join(", "));
     }
+    let tick = median(runs.iter().map(|r| r.tick).collect());
+    let tick1 = median(runs.iter().map(|r| r.tick_1thread).collect());
+    println!(
+        "  per firm-tick: {:.0} ns every core, {:.0} ns on 1 thread; parallel speed-up {:.2}x",
+        tick / firms * 1e9,
+        tick1 / firms * 1e9,
+        tick1 / tick
+    );
+    let b = runs[runs.len() / 2].bytes;
+    println!(
+        "  state touched by a tick: {:.1} MB (firms {:.1}, links {:.1}, orders {:.1}, shipments {:.1}, rows {:.1}), {:.0} B per firm",
+        b.total() as f64 / 1e6,
+        b.firms as f64 / 1e6,
+        b.links as f64 / 1e6,
+        b.orders as f64 / 1e6,
+        b.shipments as f64 / 1e6,
+        b.rows as f64 / 1e6,
+        b.total() as f64 / firms
+    );
+    // Arrays of 2^25 doubles (256 MB each) outrun any cache; 2^16 under `cargo test`.
+    let n = if bench { 1 << 25 } else { 1 << 16 };
+    let (bw1, bw) = (triad(n, false), triad(n, true));
+    println!(
+        "  STREAM triad: {:.1} GB/s on 1 thread, {:.1} GB/s on every core",
+        bw1 / 1e9,
+        bw / 1e9
+    );
+    let bound1 = b.total() as f64 / bw1;
+    let bound = b.total() as f64 / bw;
+    println!(
+        "  bandwidth bound: {:.1} ms a tick on 1 thread (tick is {:.1}x it), {:.1} ms on every core (tick is {:.1}x it)",
+        bound1 * 1e3,
+        tick1 / bound1,
+        bound * 1e3,
+        tick / bound
+    );
 }

@@ -5,7 +5,9 @@
 //! - `baseline/3y_run`: the whole `chokepoint run`, writing the run folder;
 //! - `world/tick/N`: one tick of the baseline copied to N firms (10^3, 10^4; 10^5 under
 //!   `cargo bench`), every firm's rows recorded, no file I/O. Divide by N for the time per
-//!   firm-tick. `world/tick_1thread/N`: the same on one thread.
+//!   firm-tick. `world/tick_1thread/N`: the same on one thread;
+//! - `output/flush/10000`: writing 16 ticks of the 10^4-firm world's rows to Arrow files
+//!   (criterion reports the throughput in bytes of recorded columns per second).
 
 use chokepoint::run::{RunOptions, resolve_model, run};
 use chokepoint::tick::Simulation;
@@ -114,6 +116,48 @@ fn benches(c: &mut Criterion) {
         }
     }
     g.finish();
+
+    // `output/flush/N`: writing 16 ticks of rows of the 10^4-firm world (every table) as one
+    // Arrow IPC batch per table to files in a temporary folder; the throughput is the
+    // recorded column bytes over the median time.
+    let mut g = c.benchmark_group("output");
+    g.sample_size(10);
+    let k = 200;
+    let model = worlds::copies(k);
+    let src = chokepoint::model::load::Source::new("copies.ron", "");
+    let net = chokepoint::world::network::Network::resolve(&model, &src).expect("resolves");
+    let dir = std::env::temp_dir().join(format!("chokepoint-flush-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp folder");
+    let mut sim = Simulation::new(&model, net.clone(), model.seed);
+    for _ in 0..16 {
+        sim.step();
+    }
+    let bytes = sim.recorder_mut().bytes() as u64;
+    clear_rows(&mut sim);
+    g.throughput(criterion::Throughput::Bytes(bytes));
+    g.bench_function(BenchmarkId::new("flush", model.firms.len()), |b| {
+        b.iter_custom(|iters| {
+            let kinds = chokepoint::world::policy::event_kinds(&model);
+            let mut writer = chokepoint::output::writer::RunWriter::create(&dir, &net, &[], kinds).expect("writer");
+            let mut spent = Duration::ZERO;
+            for _ in 0..iters {
+                if sim.finished() {
+                    sim = Simulation::new(&model, net.clone(), model.seed);
+                }
+                for _ in 0..16 {
+                    sim.step();
+                }
+                let mut rec = sim.recorder_mut();
+                let t = Instant::now();
+                writer.flush(&mut rec).expect("flush");
+                spent += t.elapsed();
+            }
+            writer.finish().expect("finish");
+            spent
+        })
+    });
+    g.finish();
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 criterion_group!(tick, benches);

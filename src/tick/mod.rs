@@ -17,13 +17,17 @@ pub mod shipping;
 use crate::model::Model;
 use crate::world::build::build_world;
 use crate::world::clock::Clock;
-use crate::world::firm::{Finished, Inputs, Plant, Production};
+use crate::world::firm::{Finished, InputSlot, Inputs, Plant, Production};
 use crate::world::invariants::{Invariants, MaterialTotals, Violation, add_totals};
 use crate::world::network::Network;
+use crate::world::orders::{Order, OrderBook, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::records::Recorder;
+use crate::world::rng::{FirmStreams, Streams};
+use crate::world::shipments::Shipment;
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::SingleThreadedExecutor;
+use std::mem::size_of;
 
 /// The steps of one tick. Licensing (design brief step 5) runs between procurement and
 /// markets, so that controlled orders become applications before suppliers fill anything;
@@ -82,6 +86,27 @@ pub fn day() -> Schedule {
         observe::record_tick.in_set(Step::Observation),
     ));
     schedule
+}
+
+/// Bytes of state one tick reads or writes, by kind (see [`Simulation::state_bytes`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StateBytes {
+    /// Firms' components and input slots, draw counts and supplier-board entries.
+    pub firms: u64,
+    /// Supply links and their per-link state.
+    pub links: u64,
+    /// The day's order book.
+    pub orders: u64,
+    /// Shipments sent and arriving.
+    pub shipments: u64,
+    /// Output rows recorded.
+    pub rows: u64,
+}
+
+impl StateBytes {
+    pub fn total(&self) -> u64 {
+        self.firms + self.links + self.orders + self.shipments + self.rows
+    }
 }
 
 /// One run: the ECS world, its schedule and the network it was built from.
@@ -166,6 +191,41 @@ impl Simulation {
             add_totals(&mut totals, plant, prod, fin, inputs);
         }
         totals
+    }
+
+    /// The bytes of state the last tick had to read or write, each counted once (issue 11's
+    /// bandwidth bound: no tick can take less than these bytes over the memory bandwidth).
+    /// Call it right after [`Simulation::step`], with the recorder emptied before the step so
+    /// its rows are that tick's.
+    pub fn state_bytes(&mut self) -> StateBytes {
+        let mut firms = 0;
+        let mut q = self.world.query::<(&Plant, &Production, &Finished, &Inputs)>();
+        for (_, _, _, inputs) in q.iter(&self.world) {
+            firms += size_of::<Plant>() + size_of::<Production>() + size_of::<Finished>() + size_of::<Inputs>();
+            firms += inputs.slots.len() * size_of::<InputSlot>();
+        }
+        let n_firms = self.world.resource::<FirmStreams>().firms.len();
+        // Each firm's draw counts, its deliverable and claims on the supplier board.
+        firms += n_firms * (size_of::<Streams>() + 2 * size_of::<f64>());
+        let links = self.world.resource::<SupplyLinks>();
+        let per_link = size_of::<crate::world::network::Link>()
+            + 8 * size_of::<f64>()
+            + size_of::<crate::world::orders::LinkStatus>()
+            + if links.track_history { size_of::<f64>() } else { 0 };
+        let links = links.links.len() * per_link;
+        let book = self.world.resource::<OrderBook>();
+        let orders = book.orders.len() * size_of::<Order>();
+        // Each filled order is sent as a shipment today; in the steady state as many arrive.
+        let sent = book.orders.iter().filter(|o| o.filled > 0.0).count();
+        let shipments = 2 * sent * size_of::<Shipment>();
+        let rows = self.world.resource::<Recorder>().bytes();
+        StateBytes {
+            firms: firms as u64,
+            links: links as u64,
+            orders: orders as u64,
+            shipments: shipments as u64,
+            rows: rows as u64,
+        }
     }
 
     /// The recorder with the rows not yet written.

@@ -113,4 +113,59 @@ impl Recorder {
     pub fn pending_rows(&self) -> usize {
         self.firms.tick.len() + self.nations.tick.len() + self.lines.tick.len()
     }
+
+    /// Bytes held in rows not yet written (column values only).
+    pub fn bytes(&self) -> usize {
+        fn b<T>(v: &[T]) -> usize {
+            std::mem::size_of_val(v)
+        }
+        let f = &self.firms;
+        let n = &self.nations;
+        let w = &self.flows;
+        let p = &self.prices;
+        let l = &self.lines;
+        b(&f.tick)
+            + b(&f.date)
+            + b(&f.firm)
+            + b(&f.nation)
+            + b(&f.role)
+            + b(&f.commodity)
+            + b(&f.produced)
+            + b(&f.planned)
+            + b(&f.capacity)
+            + b(&f.shortfall)
+            + b(&f.inventory)
+            + b(&f.input_cover_days)
+            + b(&f.orders_received)
+            + b(&f.shipped)
+            + b(&n.tick)
+            + b(&n.date)
+            + b(&n.nation)
+            + b(&n.commodity)
+            + b(&n.produced)
+            + b(&n.consumed)
+            + b(&n.imported)
+            + b(&n.exported)
+            + b(&n.stock)
+            + b(&n.in_transit)
+            + b(&w.tick)
+            + b(&w.date)
+            + b(&w.exporter)
+            + b(&w.importer)
+            + b(&w.commodity)
+            + b(&w.quantity)
+            + b(&w.value_usd)
+            + b(&w.tariff_usd)
+            + b(&p.tick)
+            + b(&p.date)
+            + b(&p.region)
+            + b(&p.commodity)
+            + b(&p.price_usd)
+            + b(&l.tick)
+            + b(&l.date)
+            + b(&l.firm)
+            + b(&l.line)
+            + b(&l.planned)
+            + b(&l.produced)
+    }
 }
