@@ -135,6 +135,11 @@ pub fn place_orders(
             for li in from..from + len {
                 let l = li as usize;
                 let link = &links.links[l];
+                // A link with no share and nothing awaiting a decision (a candidate of supplier
+                // search) adds nothing to any sum and gets no order: skip its state.
+                if link.share == 0.0 && links.pending[l] == 0.0 {
+                    continue;
+                }
                 let exporter = registry.nation[link.supplier as usize];
                 let (_, ls) = policy.licensed_share(exporter, plant.nation, s.commodity, tick, td);
                 let delivered = if ls > 0.0 { 1.0 - ls + ls * links.approval[l] } else { 1.0 };
