@@ -183,7 +183,8 @@ const BASE_MEMORY: u64 = 16 << 20;
 const BUFFERED_ROW_BYTES: u64 = 160;
 /// Memory per licence application, kept for the whole run and written at its end.
 const APPLICATION_BYTES: u64 = 256;
-/// Memory per shipment in transit (a 40-byte record in a vector that may be half empty).
+/// Memory per shipment in transit (a 24-byte record in a vector that may be half empty, with
+/// room to spare).
 const SHIPMENT_BYTES: u64 = 96;
 /// Memory per firm (components, input slots, random streams) and per supplier link.
 const FIRM_BYTES: u64 = 4096;

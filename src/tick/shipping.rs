@@ -15,10 +15,12 @@ use bevy_ecs::prelude::*;
 /// Goods arriving at their buyer: into its stock, out of its in-transit, booked as imports
 /// (from abroad). When the buyer has nothing left on the way, what its in-transit still shows
 /// is rounding and is set to zero; otherwise a rounding error below zero is.
-fn arrive(s: &Shipment, registry: &Registry, buyers: &mut Query<&mut Inputs>, trade: &mut TradeBook, clamped: &mut u64) {
-    let importer = registry.nation[s.buyer as usize];
-    let mut inputs = buyers.get_mut(registry.entity[s.buyer as usize]).expect("buyer entity");
-    let slot = &mut inputs.slots[s.slot as usize];
+fn arrive(s: &Shipment, links: &SupplyLinks, registry: &Registry, buyers: &mut Query<&mut Inputs>, trade: &mut TradeBook, clamped: &mut u64) {
+    let o = links.owner[s.link as usize];
+    let exporter = registry.nation[links.links[s.link as usize].supplier as usize];
+    let importer = registry.nation[o.buyer as usize];
+    let mut inputs = buyers.get_mut(registry.entity[o.buyer as usize]).expect("buyer entity");
+    let slot = &mut inputs.slots[o.slot as usize];
     slot.stock += s.quantity;
     slot.scale = slot.scale.max(slot.stock);
     slot.in_transit -= s.quantity;
@@ -31,8 +33,8 @@ fn arrive(s: &Shipment, registry: &Registry, buyers: &mut Query<&mut Inputs>, tr
     } else {
         settle_rounding(&mut slot.in_transit, slot.scale, clamped);
     }
-    if importer != s.exporter {
-        trade.imported[importer as usize * trade.commodities + s.commodity as usize] += s.quantity;
+    if importer != exporter {
+        trade.imported[importer as usize * trade.commodities + o.commodity as usize] += s.quantity;
     }
 }
 
@@ -70,29 +72,31 @@ pub fn ship_goods(
     // The starting pipelines deliver first (they were queued before anything else).
     let mut pipeline = std::mem::take(&mut queue.pipeline);
     for p in pipeline.iter().filter(|p| p.until > tick) {
-        arrive(&p.shipment, &registry, &mut buyers, trade, &mut inv.clamped);
+        arrive(&p.shipment, &links, &registry, &mut buyers, trade, &mut inv.clamped);
     }
     pipeline.retain(|p| p.until > tick.saturating_add(1));
     queue.pipeline = pipeline;
 
     let mut due = queue.take_due(tick);
     for s in due.drain(..) {
-        let importer = registry.nation[s.buyer as usize];
-        if s.held {
-            let price = prices.price(registry.nation_region[importer as usize], s.commodity);
+        if s.held() {
+            let o = links.owner[s.link as usize];
+            let exporter = registry.nation[links.links[s.link as usize].supplier as usize];
+            let importer = registry.nation[o.buyer as usize];
+            let price = prices.price(registry.nation_region[importer as usize], o.commodity);
             trade.book_export(
-                s.exporter,
+                exporter,
                 importer,
-                s.commodity,
+                o.commodity,
                 s.quantity,
                 price,
-                policy.tariff(importer, s.exporter, s.commodity),
+                policy.tariff(importer, exporter, o.commodity),
             );
             queue.push(
                 tick,
                 Shipment {
-                    held: false,
-                    due_tick: tick.saturating_add(s.transit_ticks),
+                    held_transit: 0,
+                    due_tick: tick.saturating_add(s.held_transit),
                     sent_tick: tick,
                     ..s
                 },
@@ -102,7 +106,7 @@ pub fn ship_goods(
         if inv.check {
             check_lead_time(inv, &clock, &links, &s);
         }
-        arrive(&s, &registry, &mut buyers, trade, &mut inv.clamped);
+        arrive(&s, &links, &registry, &mut buyers, trade, &mut inv.clamped);
     }
     queue.give_back(tick, due);
 
@@ -142,23 +146,18 @@ pub fn ship_goods(
         slot.scale = slot.scale.max(slot.in_transit);
         slot.in_flight += 1;
         let s = Shipment {
-            buyer: o.buyer,
-            slot: o.slot,
-            commodity: o.commodity,
-            exporter,
             quantity: o.filled,
-            due_tick: 0,
-            held: false,
-            transit_ticks,
             link: o.link,
+            due_tick: 0,
             sent_tick: tick,
+            held_transit: 0,
         };
         if hold_ticks > 0 {
             queue.push(
                 tick,
                 Shipment {
                     due_tick: tick.saturating_add(hold_ticks),
-                    held: true,
+                    held_transit: transit_ticks,
                     ..s
                 },
             );
@@ -196,7 +195,10 @@ fn check_lead_time(inv: &mut Invariants, clock: &Clock, links: &SupplyLinks, s: 
     }
     let who = format!(
         "shipment of {} units of `{}` from firm `{}` to firm `{}`",
-        s.quantity, inv.commodity_ids[s.commodity as usize], inv.firm_ids[l.supplier as usize], inv.firm_ids[s.buyer as usize]
+        s.quantity,
+        inv.commodity_ids[links.owner[s.link as usize].commodity as usize],
+        inv.firm_ids[l.supplier as usize],
+        inv.firm_ids[links.owner[s.link as usize].buyer as usize]
     );
     inv.report(
         clock,

@@ -14,7 +14,7 @@ use crate::world::firm::{Finished, FirmIndex, InputSlot, Inputs, LineRule, LineS
 use crate::world::invariants::{Invariants, MaterialTotals};
 use crate::world::licences::Licensing;
 use crate::world::network::Network;
-use crate::world::orders::{LinkStatus, OrderBook, SupplierBoard, SupplyLinks};
+use crate::world::orders::{LinkOwner, LinkStatus, OrderBook, SupplierBoard, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
 use crate::world::prices::PriceBook;
@@ -81,6 +81,11 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, tick_day
         let mut slots = Vec::with_capacity(network.inputs[f].len());
         for (k, input) in network.inputs[f].iter().enumerate() {
             let from = links.links.len() as u32;
+            let owner = LinkOwner {
+                buyer: f as u32,
+                slot: k as u16,
+                commodity: input.commodity,
+            };
             let mut mean_lead = 0.0;
             for l in &input.links {
                 let lt = lead_ticks(l.days);
@@ -92,21 +97,17 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, tick_day
                 if flow > 0.0 {
                     pipelines.push(Pipeline {
                         shipment: Shipment {
-                            buyer: f as u32,
-                            slot: k as u16,
-                            commodity: input.commodity,
-                            exporter: network.firm_nation[l.supplier as usize],
                             quantity: flow,
-                            due_tick: 0,
-                            held: false,
-                            transit_ticks: lt,
                             link: links.links.len() as u32,
+                            due_tick: 0,
                             sent_tick: 0,
+                            held_transit: 0,
                         },
                         until: lt,
                     });
                 }
                 links.history.push(flow);
+                links.owner.push(owner);
                 links.links.push(l.clone());
                 links.expected.push(flow.max(0.0));
                 links.status.push(LinkStatus::Active);
@@ -115,6 +116,7 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, tick_day
             // Candidates for supplier search: no share, no flow, no pipeline.
             for l in &input.candidates {
                 links.history.push(0.0);
+                links.owner.push(owner);
                 links.links.push(l.clone());
                 links.expected.push(0.0);
                 links.status.push(LinkStatus::Candidate);
@@ -263,13 +265,15 @@ pub fn fill_pipelines(world: &mut World, network: &Network, firms: &SpawnedFirms
     let longest = firms.pipelines.iter().map(|p| p.until).max().unwrap_or(0);
     for arrival in 0..longest {
         for p in firms.pipelines.iter().filter(|p| p.until > arrival) {
-            transit[p.shipment.buyer as usize][p.shipment.slot as usize] += p.shipment.quantity;
+            let o = firms.links.owner[p.shipment.link as usize];
+            transit[o.buyer as usize][o.slot as usize] += p.shipment.quantity;
         }
     }
     let mut queue = ShipmentQueue::new(firms.max_lead_ticks as usize);
     for p in &firms.pipelines {
-        let mut inputs = world.get_mut::<Inputs>(firms.entities[p.shipment.buyer as usize]).expect("buyer");
-        inputs.slots[p.shipment.slot as usize].in_flight += u64::from(p.until);
+        let o = firms.links.owner[p.shipment.link as usize];
+        let mut inputs = world.get_mut::<Inputs>(firms.entities[o.buyer as usize]).expect("buyer");
+        inputs.slots[o.slot as usize].in_flight += u64::from(p.until);
         queue.add_pipeline(*p);
     }
     for (f, t) in transit.iter().enumerate() {

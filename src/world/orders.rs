@@ -10,6 +10,8 @@ use bevy_utils::Parallel;
 #[derive(Resource, Debug, Default)]
 pub struct SupplyLinks {
     pub links: Vec<Link>,
+    /// Whose input each link supplies (shipments on the link carry only its index).
+    pub owner: Vec<LinkOwner>,
     /// The approval share the buyer has learned for each link, in
     /// [`min_expected_approval`, 1]: 1 until a licence on the link is decided, then moved a
     /// step towards each decision's outcome (`buying.approval_learning`). It discounts what
@@ -70,6 +72,14 @@ pub struct SupplierBoard {
     /// What its buyers' orders have been, smoothed (its expected sales), units per tick: the
     /// claims on its deliverable.
     pub claims: Vec<f64>,
+}
+
+/// The buyer, input slot and commodity of a link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkOwner {
+    pub buyer: u32,
+    pub slot: u16,
+    pub commodity: u16,
 }
 
 /// `Order::licence` of an order not placed under a licence.

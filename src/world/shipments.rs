@@ -5,24 +5,27 @@ use bevy_ecs::prelude::*;
 use std::collections::BTreeMap;
 
 /// Goods on their way to a buyer: either held by customs in the exporting nation (they have
-/// not left yet) or travelling (they arrive at `due_tick`).
+/// not left yet) or travelling (they arrive at `due_tick`). 24 bytes: the buyer, its input
+/// slot, the commodity and the exporting nation are the link's
+/// ([`crate::world::orders::SupplyLinks::owner`] and the supplier's nation).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Shipment {
-    pub buyer: u32,
-    pub slot: u16,
-    pub commodity: u16,
-    /// Nation the goods leave.
-    pub exporter: u16,
     pub quantity: f64,
-    /// Tick of arrival, or of release by customs if `held`.
-    pub due_tick: u32,
-    /// Held by customs; on release it travels for `transit_ticks`.
-    pub held: bool,
-    pub transit_ticks: u32,
-    /// Index of the supply link it travels on (for its route's lead time).
+    /// Index of the supply link it travels on.
     pub link: u32,
+    /// Tick of arrival, or of release by customs if held.
+    pub due_tick: u32,
     /// Tick it was sent: left the supplier (held) or left customs (travelling).
     pub sent_tick: u32,
+    /// 0 when travelling; when held by customs, the ticks it travels once released (≥ 1).
+    pub held_transit: u32,
+}
+
+impl Shipment {
+    /// Held by customs (it has not left yet).
+    pub fn held(&self) -> bool {
+        self.held_transit > 0
+    }
 }
 
 /// The steady flow on one supply line at the start date: one shipment was sent on each of
@@ -207,16 +210,11 @@ mod tests {
 
     fn shipment(due_tick: u32, quantity: f64) -> Shipment {
         Shipment {
-            buyer: 0,
-            slot: 0,
-            commodity: 0,
-            exporter: 0,
             quantity,
-            due_tick,
-            held: false,
-            transit_ticks: 1,
             link: 0,
+            due_tick,
             sent_tick: 0,
+            held_transit: 0,
         }
     }
 
