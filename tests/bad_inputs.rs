@@ -209,7 +209,7 @@ static CASES: &[Case] = &[
         plain,
         &["sweep", "{dir}/m.ron", "--seeds", "5000", "--jobs", "2", "--out", "{dir}/s"],
         3,
-        "the sweep as a whole (all runs, 2 at once): this run is large: its output is estimated at 83.2 GB, over the limit of 68.7 GB",
+        "the sweep as a whole (all runs, 2 at once): this run is large: its output is estimated at 103.0 GB, over the limit of 68.7 GB",
     ),
     cli(
         "--until that is not a date",
@@ -1030,7 +1030,7 @@ static CASES: &[Case] = &[
         files: || baseline_edit("    seed: 20250101,", "    seed: 20250101,\n    output: (firm_rows: \"evry:7\"),"),
         args: VALIDATE,
         code: 2,
-        at: At::Text("bad.ron", "\"evry:7\"", 0),
+        at: At::Text("bad.ron", "\"evry:7\"", 1),
         message: "firm_rows `evry:7`: expected \"all\", \"every:K\"",
     },
     Case {
