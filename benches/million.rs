@@ -41,6 +41,7 @@ fn drop_rows(sim: &mut Simulation) {
     rec.flows = Default::default();
     rec.prices = Default::default();
     rec.lines = Default::default();
+    rec.groups = Default::default();
 }
 
 /// Seconds per tick over `TICKS` ticks.

@@ -23,6 +23,7 @@ fn opts(jobs: usize, out: PathBuf) -> SweepOptions {
         quiet: true,
         allow_large: false,
         check: false,
+        firm_rows: None,
     }
 }
 

@@ -6,11 +6,19 @@
 //! - `world/tick/N`: one tick of the baseline copied to N firms (10^3, 10^4; 10^5 under
 //!   `cargo bench`), every firm's rows recorded, no file I/O. Divide by N for the time per
 //!   firm-tick. `world/tick_1thread/N`: the same on one thread;
-//! - `output/flush/10000`: writing 16 ticks of the 10^4-firm world's rows to Arrow files
-//!   (criterion reports the throughput in bytes of recorded columns per second).
+//! - `write/flush/10000`: writing 16 ticks of the 10^4-firm world's rows to Arrow files
+//!   (criterion reports the throughput in bytes of recorded columns per second);
+//! - `output/<level>/N`: observation alone (`record_tick`) on the 10^4-firm world at each
+//!   output level (`all`, `every:7`, `sample:0.01`, `none`), with the rows written to Arrow
+//!   files every 64 ticks as a run does (the write counted): what recording costs per tick.
 
+use chokepoint::model::output::FirmRowLevel;
+use chokepoint::output::writer::RunWriter;
 use chokepoint::run::{RunOptions, resolve_model, run};
 use chokepoint::tick::Simulation;
+use chokepoint::tick::observe::record_tick;
+use chokepoint::world::clock::Clock;
+use chokepoint::world::policy::event_kinds;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::path::Path;
@@ -30,6 +38,7 @@ fn clear_rows(sim: &mut Simulation) {
     rec.nations = Default::default();
     rec.flows = Default::default();
     rec.prices = Default::default();
+    rec.groups = Default::default();
 }
 
 fn benches(c: &mut Criterion) {
@@ -117,10 +126,10 @@ fn benches(c: &mut Criterion) {
     }
     g.finish();
 
-    // `output/flush/N`: writing 16 ticks of rows of the 10^4-firm world (every table) as one
+    // `write/flush/N`: writing 16 ticks of rows of the 10^4-firm world (every table) as one
     // Arrow IPC batch per table to files in a temporary folder; the throughput is the
     // recorded column bytes over the median time.
-    let mut g = c.benchmark_group("output");
+    let mut g = c.benchmark_group("write");
     g.sample_size(10);
     let k = 200;
     let model = worlds::copies(k);
@@ -156,6 +165,54 @@ fn benches(c: &mut Criterion) {
             spent
         })
     });
+    g.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let mut g = c.benchmark_group("output");
+    g.sample_size(20);
+    let src = chokepoint::model::load::Source::new("copies.ron", "");
+    let mut model = worlds::copies(200);
+    let net = chokepoint::world::network::Network::resolve(&model, &src).expect("resolves");
+    let n = model.firms.len();
+    let dir = std::env::temp_dir().join(format!("chokepoint-bench-output-{}", std::process::id()));
+    for level in ["all", "every:7", "sample:0.01", "none"] {
+        model.output.firm_rows = FirmRowLevel::parse(level).expect("a level");
+        // The world after a few ticks; observation then runs alone, on tick numbers going round.
+        let mut sim = Simulation::new(&model, net.clone(), model.seed);
+        for _ in 0..8 {
+            sim.step();
+        }
+        clear_rows(&mut sim);
+        let record = sim.world.register_system(record_tick);
+        let open = |sim: &Simulation| {
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("temporary folder");
+            RunWriter::create(&dir, &sim.network, &[], event_kinds(&model)).expect("writer")
+        };
+        let mut writer = open(&sim);
+        let mut tick = 0u32;
+        g.bench_function(BenchmarkId::new(level, n), |b| {
+            b.iter_custom(|iters| {
+                let mut spent = Duration::ZERO;
+                for _ in 0..iters {
+                    tick = (tick + 1) % 1024;
+                    sim.world.resource_mut::<Clock>().tick = tick;
+                    let t = Instant::now();
+                    sim.world.run_system(record).expect("observation runs");
+                    if tick.is_multiple_of(64) {
+                        writer.flush(&mut sim.recorder_mut()).expect("written");
+                    }
+                    spent += t.elapsed();
+                    // At most 1,024 ticks of files on disk: start them again (not timed).
+                    if tick == 0 {
+                        std::mem::replace(&mut writer, open(&sim)).finish().expect("closed");
+                    }
+                }
+                spent
+            })
+        });
+        drop(writer);
+    }
     g.finish();
     let _ = std::fs::remove_dir_all(&dir);
 }

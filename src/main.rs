@@ -46,6 +46,11 @@ enum Command {
         /// licence decided or shipment arriving early. Stops at the first broken invariant (exit 5).
         #[arg(long)]
         check: bool,
+        /// Per-firm rows of firms.arrow and lines.arrow: all (default), every:K (ticks 0, K,
+        /// 2K, ...), sample:F (a fixed share F of firms, every tick) or none; over the model's
+        /// `output.firm_rows`. groups.arrow has per (nation, role, commodity) sums every tick.
+        #[arg(long, value_name = "all|every:K|sample:F|none", value_parser = chokepoint::model::output::FirmRowLevel::parse_checked)]
+        firm_rows: Option<chokepoint::model::output::FirmRowLevel>,
     },
     /// Load and check a model file; print a summary of its world.
     Validate {
@@ -90,6 +95,11 @@ enum Command {
         /// Check every tick of every run, as `run --check`.
         #[arg(long)]
         check: bool,
+        /// Per-firm rows of firms.arrow and lines.arrow: all (default), every:K (ticks 0, K,
+        /// 2K, ...), sample:F (a fixed share F of firms, every tick) or none; over the model's
+        /// `output.firm_rows`. groups.arrow has per (nation, role, commodity) sums every tick.
+        #[arg(long, value_name = "all|every:K|sample:F|none", value_parser = chokepoint::model::output::FirmRowLevel::parse_checked)]
+        firm_rows: Option<chokepoint::model::output::FirmRowLevel>,
     },
     /// Draw an indicator's monthly time series: one line per run, or a median and 90% band
     /// per scenario of a sweep.
@@ -212,6 +222,7 @@ fn sweep_cmd(
     quiet: bool,
     allow_large: bool,
     check: bool,
+    firm_rows: Option<chokepoint::model::output::FirmRowLevel>,
 ) -> Result<(), RunError> {
     use chokepoint::sweep::{SweepOptions, parse_grid, parse_shard, sweep};
     if seeds == 0 {
@@ -243,6 +254,7 @@ fn sweep_cmd(
         quiet,
         allow_large,
         check,
+        firm_rows,
     })?;
     if !quiet {
         eprintln!(
@@ -276,6 +288,7 @@ fn main() -> ExitCode {
             threads,
             allow_large,
             check,
+            firm_rows,
         } => {
             let opts = RunOptions {
                 out,
@@ -287,6 +300,7 @@ fn main() -> ExitCode {
                 threads,
                 allow_large,
                 check,
+                firm_rows,
             };
             run(&model, &opts).map(|(dir, m)| {
                 if !quiet {
@@ -320,7 +334,21 @@ fn main() -> ExitCode {
             quiet,
             allow_large,
             check,
-        } => sweep_cmd(models, seeds, grid, jobs, out, shard, resume, force, quiet, allow_large, check),
+            firm_rows,
+        } => sweep_cmd(
+            models,
+            seeds,
+            grid,
+            jobs,
+            out,
+            shard,
+            resume,
+            force,
+            quiet,
+            allow_large,
+            check,
+            firm_rows,
+        ),
         Command::Schema { json } => {
             if json {
                 println!("{}", chokepoint::output::schema::tables_json());

@@ -2,6 +2,7 @@
 
 use crate::model::calendar::Date;
 use crate::model::load::{ModelError, Source};
+use crate::model::output::FirmRowLevel;
 use crate::model::{Model, check, limits, load, overrides};
 use crate::output::OutputError;
 use crate::output::folders::prepare_run_dir;
@@ -64,6 +65,8 @@ pub struct RunOptions {
     /// Check the invariants every tick (no NaN, no stock below rounding, material balance,
     /// no early licence decision or arrival) and stop at the first broken one.
     pub check: bool,
+    /// The output level (`--firm-rows`), over the model's `output.firm_rows`.
+    pub firm_rows: Option<FirmRowLevel>,
 }
 
 /// Most worker threads a run accepts (far above any machine's useful count; larger values
@@ -88,6 +91,9 @@ pub fn resolve_model(path: &Path, opts: &RunOptions) -> Result<(Model, Source, N
     }
     if let Some(seed) = opts.seed {
         model.seed = seed;
+    }
+    if let Some(f) = opts.firm_rows {
+        model.output.firm_rows = f;
     }
     let mut until_date = None;
     if let Some(until) = &opts.until {
@@ -184,6 +190,7 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
         wall_seconds: t0.elapsed().as_secs_f64(),
         checked: checking,
         clamped: sim.clamped(),
+        firm_rows: model.output.firm_rows.to_string(),
         complete: true,
     };
     write_manifest(&dir, &manifest)?;

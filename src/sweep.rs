@@ -40,6 +40,8 @@ pub struct SweepOptions {
     pub allow_large: bool,
     /// Check every tick of every run (`--check`).
     pub check: bool,
+    /// Every run's output level (`--firm-rows`), over the models' `output.firm_rows`.
+    pub firm_rows: Option<crate::model::output::FirmRowLevel>,
 }
 
 /// Most runs a sweep plans without `--allow-large`.
@@ -185,7 +187,14 @@ pub fn plan(opts: &SweepOptions) -> Result<(Vec<PlanItem>, Vec<Model>), RunError
         }
         for point in &points {
             let set: Vec<String> = point.iter().filter(|(_, v)| v != "none").map(|(p, v)| format!("{p}={v}")).collect();
-            let (m, _, _) = resolve_model(model, &RunOptions { set, ..Default::default() })?;
+            let (m, _, _) = resolve_model(
+                model,
+                &RunOptions {
+                    set,
+                    firm_rows: opts.firm_rows,
+                    ..Default::default()
+                },
+            )?;
             resolved.push(m.clone());
             for seed in 1..=opts.seeds {
                 let mut dir = format!("scenario={}", hive(&m.name, true));
@@ -333,6 +342,7 @@ pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
                         force: true,
                         allow_large: opts.allow_large,
                         check: opts.check,
+                        firm_rows: opts.firm_rows,
                         ..Default::default()
                     };
                     run(Path::new(&it.model), &run_opts)?;

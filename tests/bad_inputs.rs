@@ -209,7 +209,7 @@ static CASES: &[Case] = &[
         plain,
         &["sweep", "{dir}/m.ron", "--seeds", "5000", "--jobs", "2", "--out", "{dir}/s"],
         3,
-        "the sweep as a whole (all runs, 2 at once): this run is large: its output is estimated at 83.2 GB, over the limit of 68.7 GB",
+        "the sweep as a whole (all runs, 2 at once): this run is large: its output is estimated at 103.0 GB, over the limit of 68.7 GB",
     ),
     cli(
         "--until that is not a date",
@@ -1003,6 +1003,58 @@ static CASES: &[Case] = &[
         at: At::Text("bad.ron", "0.0, base_stock", 0),
         message: "firm `jp_trader`: trading.holding_cost_per_year must be a positive number",
     },
+    // ---- output levels
+    Case {
+        name: "firm rows every 0 ticks",
+        files: || baseline_edit("    seed: 20250101,", "    seed: 20250101,\n    output: (firm_rows: \"every:0\"),"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "\"every:0\"", 0),
+        message: "output: firm_rows: K of `every:K` must be at least 1 ticks, found 0",
+    },
+    Case {
+        name: "a sample of more than all firms",
+        files: || {
+            baseline_edit(
+                "    seed: 20250101,",
+                "    seed: 20250101,\n    output: (firm_rows: \"sample:1.5\"),",
+            )
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "\"sample:1.5\"", 0),
+        message: "F of `sample:F` must be at most 1, found 1.5",
+    },
+    Case {
+        name: "an output level misspelt",
+        files: || baseline_edit("    seed: 20250101,", "    seed: 20250101,\n    output: (firm_rows: \"evry:7\"),"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "\"evry:7\"", 1),
+        message: "firm_rows `evry:7`: expected \"all\", \"every:K\"",
+    },
+    Case {
+        name: "a scenario's sample of no firms",
+        files: || scenario("    output: (firm_rows: \"sample:0\"),"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "\"sample:0\"", 0),
+        message: "F of `sample:F` must be a positive number, found 0",
+    },
+    cli(
+        "--firm-rows misspelt",
+        plain,
+        &["run", "{dir}/m.ron", "--firm-rows", "some", "--out", "{dir}/o"],
+        3,
+        "firm_rows `some`: expected \"all\"",
+    ),
+    cli(
+        "--firm-rows every 0 ticks on a sweep",
+        plain,
+        &["sweep", "{dir}/m.ron", "--seeds", "1", "--firm-rows", "every:0", "--out", "{dir}/o"],
+        3,
+        "K of `every:K` must be at least 1 ticks, found 0",
+    ),
     // ---- the size estimate
     Case {
         name: "validate prints the estimated output and memory",

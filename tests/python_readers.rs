@@ -12,10 +12,20 @@ fn every_table_opens_in_pyarrow_and_polars_with_the_documented_types() {
     assert!(schema.status.success());
     let schema_path = dir.path().join("schema.json");
     std::fs::write(&schema_path, &schema.stdout).unwrap();
-    // The baseline (no licences, no events) and a policy run (both).
-    for (model, until) in [("baseline", "2025-06-30"), ("april_2025", "2025-09-30")] {
-        let out = dir.path().join(model);
-        run_model(&root().join(format!("models/{model}.ron")), &out, &["--until", until]);
+    // The baseline (no licences, no events), a policy run (both), and the baseline with
+    // thinned firm rows (a sample) and none.
+    for (model, until, level) in [
+        ("baseline", "2025-06-30", "all"),
+        ("april_2025", "2025-09-30", "all"),
+        ("baseline", "2025-03-31", "sample:0.2"),
+        ("baseline", "2025-03-31", "none"),
+    ] {
+        let out = dir.path().join(format!("{model}-{level}"));
+        run_model(
+            &root().join(format!("models/{model}.ron")),
+            &out,
+            &["--until", until, "--firm-rows", level],
+        );
         let o = Command::new(python())
             .arg(root().join("tests/readers.py"))
             .arg(&out)
@@ -24,14 +34,14 @@ fn every_table_opens_in_pyarrow_and_polars_with_the_documented_types() {
             .expect("python runs");
         assert!(
             o.status.success(),
-            "readers.py failed on {model}:\n{}\n{}",
+            "readers.py failed on {model} at {level}:\n{}\n{}",
             String::from_utf8_lossy(&o.stdout),
             String::from_utf8_lossy(&o.stderr)
         );
         let s = String::from_utf8_lossy(&o.stdout);
-        assert!(s.starts_with("ok: 7 tables"), "{s}");
+        assert!(s.starts_with("ok: 8 tables"), "{s}");
     }
-    let licences = read_table(&dir.path().join("april_2025/licenses.arrow"));
+    let licences = read_table(&dir.path().join("april_2025-all/licenses.arrow"));
     assert!(
         licences.iter().map(|b| b.num_rows()).sum::<usize>() > 100,
         "the policy run has licence applications"
@@ -120,7 +130,13 @@ fn the_readme_r_snippet_loads_a_run_into_a_data_frame_and_draws_vehicles_lost() 
     let dir = readme_world();
     let script = dir.path().join("snippet.R");
     // After the snippet, check what it made: a data frame with every automaker nation.
-    let check = "\nstopifnot(is.data.frame(cars), nrow(cars) > 0, all(c(\"EU\", \"IN\", \"US\") %in% lost$nation), sum(lost$shortfall) > 0)\ncat(sprintf(\"ok: %d rows, %d nations\\n\", nrow(cars), nrow(lost)))\n";
+    // And groups.arrow, read the same way, gives the same vehicles lost per nation.
+    let check = "\nstopifnot(is.data.frame(cars), nrow(cars) > 0, all(c(\"EU\", \"IN\", \"US\") %in% lost$nation), sum(lost$shortfall) > 0)\n\
+        groups <- import(\"pyarrow.feather\")$read_table(\"runs/april_2025/groups.arrow\", columns = list(\"nation\", \"role\", \"firms_stalled\", \"shortfall\"))\n\
+        g <- subset(as.data.frame(groups$to_pydict()), role == \"automaker\")\n\
+        glost <- aggregate(shortfall ~ nation, data = g, FUN = sum)\n\
+        stopifnot(identical(glost$nation, lost$nation), all(abs(glost$shortfall - lost$shortfall) <= 1e-6 * pmax(1, lost$shortfall)), sum(g$firms_stalled) > 0)\n\
+        cat(sprintf(\"ok: %d rows, %d nations\\n\", nrow(cars), nrow(lost)))\n";
     std::fs::write(&script, format!("{}{check}", blocks[0])).unwrap();
     let o = Command::new("Rscript")
         .arg(&script)

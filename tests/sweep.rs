@@ -73,7 +73,7 @@ fn complete_runs(dir: &Path) -> Vec<String> {
     v
 }
 
-const TABLES: [&str; 7] = ["firms", "nations", "flows", "prices", "lines", "licenses", "events"];
+const TABLES: [&str; 8] = ["firms", "groups", "nations", "flows", "prices", "lines", "licenses", "events"];
 
 /// Every complete run's tables appear in the sweep's per-table folders as the run's own
 /// files (hard links), and nothing else does.

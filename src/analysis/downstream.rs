@@ -7,15 +7,23 @@
 //! output for lack of inputs. Days to a stall are counted from the control that caused it: the
 //! latest activation, at or before the stall, of an export control whose commodities lie
 //! upstream of the producer's output (a control in force at the start counts from the start).
+//!
+//! Runs with every firm's row every tick (`output.firm_rows: "all"`) are read from
+//! `firms.arrow`. Runs whose firm rows are thinned are read from `groups.arrow`, whose sums and
+//! counts of stalled firms per (nation, role, commodity) and tick give the same totals, stall
+//! days and first stalls; per-firm stalls (`final_producers`) are then reported for the firms
+//! that have every tick's row (a `sample:F`'s firms), and for no firm at `every:K` or `none`.
 
 use crate::model::calendar::Date;
+use crate::model::output::{FirmRowLevel, sampled};
 use crate::model::{Action, Model};
 use crate::output::read::{ReadError, RunFolder};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Share of planned output lost that makes a day a stall.
-pub const STALL_SHARE: f64 = 0.10;
+/// Share of planned output lost that makes a day a stall (defined with the recorder, which
+/// counts stalled firms per group).
+pub use crate::world::records::STALL_SHARE;
 
 /// What the final producers of one final good in one nation made and lost over a run.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -254,40 +262,23 @@ pub fn downstream(run: &RunFolder) -> Result<DownstreamIndicators, ReadError> {
     let causes = causes(model, &acts);
     let finals: BTreeSet<String> = final_goods(model).into_iter().collect();
 
-    // Work on dictionary codes, not strings: a run has hundreds of thousands of rows.
-    let firms = run.columns("firms", &["firm", "date", "produced", "planned", "shortfall"])?;
-    let (firm, date) = (firms.codes("firm")?, firms.i32s("date")?);
-    let (produced, planned, short) = (firms.f64s("produced")?, firms.f64s("planned")?, firms.f64s("shortfall")?);
-    // Firm code -> index in the model of a final producer.
-    let index: std::collections::HashMap<&str, usize> = model
-        .firms
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| finals.contains(&f.output))
-        .map(|(k, f)| (f.id.as_str(), k))
-        .collect();
-    let producer_of: Vec<Option<usize>> = firm.names.iter().map(|n| index.get(n.as_str()).copied()).collect();
-    #[derive(Clone, Copy, Default)]
-    struct Tally {
-        produced: f64,
-        short: f64,
-        stall_days: u32,
-        first_stall: Option<i32>,
-    }
-    let mut tally: Vec<Tally> = vec![Tally::default(); model.firms.len()];
-    for i in 0..firm.len() {
-        let Some(p) = producer_of[firm.codes[i] as usize] else { continue };
-        let t = &mut tally[p];
-        t.produced += produced[i];
-        t.short += short[i];
-        if planned[i] > 0.0 && short[i] >= STALL_SHARE * planned[i] {
-            t.stall_days += 1;
-            let d = date[i].unwrap_or(start);
-            if t.first_stall.is_none_or(|f| d < f) {
-                t.first_stall = Some(d);
-            }
-        }
-    }
+    // Which firms have a row every tick, and so a per-firm tally.
+    let level = model.output.firm_rows;
+    let has_series = |id: &str| match level {
+        FirmRowLevel::All => true,
+        FirmRowLevel::Sample(share) => sampled(id, share),
+        FirmRowLevel::Every(_) | FirmRowLevel::None => false,
+    };
+    let tally = if matches!(level, FirmRowLevel::All | FirmRowLevel::Sample(_)) {
+        firm_tallies(run, &finals, start)?
+    } else {
+        vec![Tally::default(); model.firms.len()]
+    };
+    let groups = if level == FirmRowLevel::All {
+        None
+    } else {
+        Some(group_tallies(run, &finals, start)?)
+    };
 
     let mut out = DownstreamIndicators {
         first_control,
@@ -302,22 +293,34 @@ pub fn downstream(run: &RunFolder) -> Result<DownstreamIndicators, ReadError> {
         }
         let cause = |d: Option<i32>| d.and_then(|d| cause(&causes[&f.output], d).map(|c| (d - c.0, c.1.clone(), c.0)));
         let c = cause(t.first_stall);
-        out.final_producers.insert(
-            f.id.clone(),
-            FinalProducer {
-                commodity: f.output.clone(),
-                nation: f.nation.clone(),
-                role: f.role.clone(),
-                produced: t.produced,
-                short: t.short,
-                stall_days: t.stall_days,
-                first_stall: t.first_stall.map(|d| Date(d).to_string()),
-                days_to_first_stall: c.as_ref().map(|c| c.0),
-                stall_control: c.as_ref().map(|c| c.1.clone()),
-                stall_control_date: c.as_ref().map(|c| Date(c.2).to_string()),
-            },
-        );
+        if has_series(&f.id) {
+            out.final_producers.insert(
+                f.id.clone(),
+                FinalProducer {
+                    commodity: f.output.clone(),
+                    nation: f.nation.clone(),
+                    role: f.role.clone(),
+                    produced: t.produced,
+                    short: t.short,
+                    stall_days: t.stall_days,
+                    first_stall: t.first_stall.map(|d| Date(d).to_string()),
+                    days_to_first_stall: c.as_ref().map(|c| c.0),
+                    stall_control: c.as_ref().map(|c| c.1.clone()),
+                    stall_control_date: c.as_ref().map(|c| Date(c.2).to_string()),
+                },
+            );
+        }
         let key = format!("{}:{}", f.output, f.nation);
+        // From the groups, the (good, nation)'s totals at once; from firms, this firm's share.
+        let t = match &groups {
+            Some(g) => {
+                if out.downstream.contains_key(&key) {
+                    continue;
+                }
+                g.get(&(f.output.clone(), f.nation.clone())).copied().unwrap_or_default()
+            }
+            None => *t,
+        };
         let d = out.downstream.entry(key.clone()).or_insert_with(|| Downstream {
             commodity: f.output.clone(),
             nation: f.nation.clone(),
@@ -348,6 +351,77 @@ pub fn downstream(run: &RunFolder) -> Result<DownstreamIndicators, ReadError> {
             d.days_to_first_stall = c.as_ref().map(|c| c.0);
             d.stall_control = c.as_ref().map(|c| c.1.clone());
             d.stall_control_date = c.as_ref().map(|c| Date(c.2).to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// What a final producer, or a (good, nation)'s final producers together, made and lost.
+#[derive(Clone, Copy, Default)]
+struct Tally {
+    produced: f64,
+    short: f64,
+    stall_days: u32,
+    first_stall: Option<i32>,
+}
+
+/// Each final producer's tally (by model index) from `firms.arrow`; firms without rows
+/// keep an empty one.
+fn firm_tallies(run: &RunFolder, finals: &BTreeSet<String>, start: i32) -> Result<Vec<Tally>, ReadError> {
+    let model = &run.model;
+    // Work on dictionary codes, not strings: a run has hundreds of thousands of rows.
+    let firms = run.columns("firms", &["firm", "date", "produced", "planned", "shortfall"])?;
+    let (firm, date) = (firms.codes("firm")?, firms.i32s("date")?);
+    let (produced, planned, short) = (firms.f64s("produced")?, firms.f64s("planned")?, firms.f64s("shortfall")?);
+    // Firm code -> index in the model of a final producer.
+    let index: std::collections::HashMap<&str, usize> = model
+        .firms
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| finals.contains(&f.output))
+        .map(|(k, f)| (f.id.as_str(), k))
+        .collect();
+    let producer_of: Vec<Option<usize>> = firm.names.iter().map(|n| index.get(n.as_str()).copied()).collect();
+    let mut tally: Vec<Tally> = vec![Tally::default(); model.firms.len()];
+    for i in 0..firm.len() {
+        let Some(p) = producer_of[firm.codes[i] as usize] else { continue };
+        let t = &mut tally[p];
+        t.produced += produced[i];
+        t.short += short[i];
+        if planned[i] > 0.0 && short[i] >= STALL_SHARE * planned[i] {
+            t.stall_days += 1;
+            let d = date[i].unwrap_or(start);
+            if t.first_stall.is_none_or(|f| d < f) {
+                t.first_stall = Some(d);
+            }
+        }
+    }
+    Ok(tally)
+}
+
+/// Each (final good, nation)'s tally from `groups.arrow`: sums over its roles and ticks, its
+/// stalled firms counted per day, and the first day with any.
+fn group_tallies(run: &RunFolder, finals: &BTreeSet<String>, start: i32) -> Result<BTreeMap<(String, String), Tally>, ReadError> {
+    let g = run.columns("groups", &["date", "nation", "commodity", "produced", "shortfall", "firms_stalled"])?;
+    let (date, nation, com) = (g.i32s("date")?, g.codes("nation")?, g.codes("commodity")?);
+    let (produced, short, stalled) = (g.f64s("produced")?, g.f64s("shortfall")?, g.i64s("firms_stalled")?);
+    // Commodity code -> the final good it is, if it is one.
+    let is_final: Vec<bool> = com.names.iter().map(|n| finals.contains(n)).collect();
+    let mut out: BTreeMap<(String, String), Tally> = BTreeMap::new();
+    for i in 0..com.len() {
+        if !is_final[com.codes[i] as usize] {
+            continue;
+        }
+        let key = (com.name(i).to_string(), nation.name(i).to_string());
+        let t = out.entry(key).or_default();
+        t.produced += produced[i];
+        t.short += short[i];
+        if stalled[i] > 0 {
+            t.stall_days += u32::try_from(stalled[i]).unwrap_or(u32::MAX);
+            let d = date[i].unwrap_or(start);
+            if t.first_stall.is_none_or(|f| d < f) {
+                t.first_stall = Some(d);
+            }
         }
     }
     Ok(out)

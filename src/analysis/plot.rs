@@ -11,6 +11,7 @@
 
 use crate::analysis::downstream::final_goods;
 use crate::model::calendar::Date;
+use crate::model::output::FirmRowLevel;
 use crate::output::read::{ReadError, RunFolder};
 use plotters::prelude::*;
 use std::collections::BTreeMap;
@@ -57,7 +58,13 @@ pub fn series(run: &RunFolder, metric: &str, by: Option<By>) -> Result<Series, S
                     if finals.is_empty() { "none".to_string() } else { finals.join(", ") }
                 ));
             }
-            let t = run.columns("firms", &["commodity", "nation", "date", column]).map_err(e)?;
+            // Thinned firm rows do not add up to the nations' output: read the groups' sums.
+            let table = if run.model.output.firm_rows == FirmRowLevel::All {
+                "firms"
+            } else {
+                "groups"
+            };
+            let t = run.columns(table, &["commodity", "nation", "date", column]).map_err(e)?;
             let (com, nation, date) = (
                 t.codes("commodity").map_err(e)?,
                 t.codes("nation").map_err(e)?,

@@ -11,6 +11,15 @@ use super::spans::Seg::{self, F, I, Id, K, Key, Route};
 use super::{Firm, Model, Suppliers};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// `output.firm_rows`: every K ≥ 1 ticks (at most [`limits::MAX_FIRM_ROWS_EVERY`]), or a
+/// sample of a positive share of firms, at most all of them.
+fn check_output(model: &Model, src: &Source) -> Result<(), ModelError> {
+    match model.output.firm_rows.range_problem() {
+        Some(why) => Err(src.error_in(&[F("output"), F("firm_rows")], format!("output: firm_rows: {why}"))),
+        None => Ok(()),
+    }
+}
+
 /// `base` followed by `rest`.
 fn at<'a>(base: &[Seg<'a>], rest: &[Seg<'a>]) -> Vec<Seg<'a>> {
     base.iter().chain(rest).copied().collect()
@@ -157,6 +166,7 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
         Bounds::closed(1.0, MAX_DAYS),
         "days",
     )?;
+    check_output(model, src)?;
     let b = &model.buying;
     for (name, v, bounds) in [
         (

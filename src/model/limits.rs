@@ -75,6 +75,10 @@ pub const MAX_TRADING_GAIN: f64 = 100.0;
 /// its orders within a hundred times its usual stock.
 pub const MAX_TRADING_MULTIPLE: f64 = 100.0;
 
+/// Longest interval between ticks with per-firm rows (`output.firm_rows: "every:K"`), ticks:
+/// the longest calendar in days ([`MAX_SPAN_DAYS`]); a larger K writes tick 0 only, as this does.
+pub const MAX_FIRM_ROWS_EVERY: u32 = 73_050;
+
 /// Default limit on a run's estimated output, bytes (2 GiB).
 pub const DEFAULT_MAX_OUTPUT_BYTES: u64 = 2 << 30;
 /// Default limit on a run's estimated peak memory, bytes (4 GiB).
@@ -164,8 +168,9 @@ pub struct Estimate {
 }
 
 /// Bytes per row written, an upper bound per table (measured on the shipped models: firms
-/// 88, nations 64, flows 44, prices 24, lines 32, licenses 73 bytes per row, uncompressed).
-const ROW_BYTES: [(&str, u64); 7] = [
+/// 88, nations 64, flows 44, prices 24, lines 32, licenses 73, groups 100 bytes per row,
+/// uncompressed).
+const ROW_BYTES: [(&str, u64); 8] = [
     ("firms", 96),
     ("nations", 72),
     ("flows", 48),
@@ -173,7 +178,10 @@ const ROW_BYTES: [(&str, u64); 7] = [
     ("lines", 40),
     ("licenses", 96),
     ("events", 640),
+    ("groups", 112),
 ];
+/// Tables a run writes (each has a schema, dictionaries and a footer).
+const TABLES: u64 = ROW_BYTES.len() as u64;
 /// Rows the run loop buffers before it writes a batch (`run.rs`).
 const BATCH_ROWS: u64 = 1 << 16;
 /// Memory a run needs whatever its size (program, thread pools, allocator), bytes; the
@@ -282,28 +290,50 @@ pub fn estimate(model: &Model) -> Estimate {
         .iter()
         .map(|r| ticks / u64::from(r.cooldown_days.max(r.for_days).max(1)).div_ceil(tick_days).max(1) + 1)
         .sum();
+    // Per-firm rows (firms and their product lines) at the run's output level.
+    use super::output::{FirmRowLevel, sampled};
+    let (firm_rows, line_rows) = match model.output.firm_rows {
+        FirmRowLevel::All => (firms * ticks, lines * ticks),
+        FirmRowLevel::Every(k) => {
+            let t = ticks.div_ceil(u64::from(k.max(1)));
+            (firms * t, lines * t)
+        }
+        FirmRowLevel::Sample(share) => {
+            let kept = model.firms.iter().filter(|f| sampled(&f.id, share));
+            kept.fold((0, 0), |(f, l), x| (f + ticks, l + n(x.lines.len()) * ticks))
+        }
+        FirmRowLevel::None => (0, 0),
+    };
+    let groups: std::collections::BTreeSet<(&str, &str, &str)> = model
+        .firms
+        .iter()
+        .map(|f| (f.nation.as_str(), f.role.as_str(), f.output.as_str()))
+        .collect();
     let rows = [
-        firms * ticks,
+        firm_rows,
         nations * commodities * ticks,
         n(flow_cells.len()) * ticks,
         regions * commodities * ticks,
-        lines * ticks,
+        line_rows,
         applications,
         n(model.policies.events.len()) + rule_firings,
+        n(groups.len()) * ticks,
     ];
-    let per_tick_rows = rows[..5].iter().sum::<u64>() / ticks.max(1);
+    let per_tick = [0, 1, 2, 3, 4, 7];
+    let per_tick_total = per_tick.iter().map(|&k| rows[k]).sum::<u64>();
+    let per_tick_rows = per_tick_total / ticks.max(1);
     let batches = rows.iter().sum::<u64>() / BATCH_ROWS + 1;
     let id_bytes: u64 = model.firms.iter().map(|f| n(f.id.len() + f.role.len()) + 8).sum::<u64>()
         + model.nations.iter().map(|x| n(x.id.len() + x.price_region.len()) + 8).sum::<u64>()
         + model.commodities.iter().map(|c| n(c.id.len()) + 8).sum::<u64>();
     let model_bytes = model_text_bytes(model);
     let output_bytes = rows.iter().zip(ROW_BYTES).map(|(r, (_, b))| r * b).sum::<u64>()
-        + 7 * (16 << 10)          // schema, dictionaries' framing and footer of each table
-        + 7 * id_bytes            // dictionaries, written once per table
-        + batches * 7 * 2048      // per-batch metadata
+        + TABLES * (16 << 10)     // schema, dictionaries' framing and footer of each table
+        + TABLES * id_bytes       // dictionaries, written once per table
+        + batches * TABLES * 2048 // per-batch metadata
         + model_bytes
         + 4096; // manifest
-    let buffered = (BATCH_ROWS + per_tick_rows).min(rows[..5].iter().sum::<u64>() + 1);
+    let buffered = (BATCH_ROWS + per_tick_rows).min(per_tick_total + 1);
     let memory_bytes = BASE_MEMORY
         + buffered * BUFFERED_ROW_BYTES
         + applications * APPLICATION_BYTES

@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod check;
 pub mod limits;
 pub mod load;
+pub mod output;
 pub mod overrides;
 pub mod policy;
 pub mod scenario;
@@ -44,6 +45,9 @@ pub struct Model {
     /// the orders).
     #[serde(default)]
     pub selling: Selling,
+    /// What the run writes per firm (default: every firm, every tick).
+    #[serde(default)]
+    pub output: output::Output,
 }
 
 /// How suppliers sell when they are short.

@@ -4,7 +4,7 @@
 //! `description`, `seed`; `commodities`, `nations`, `firms` (each replaces the base's element with
 //! the same id, or is added); `routes` (replace the lane with the same from/to, or are added);
 //! `policies` (controls and rules replace same-id ones or are added; tariffs and events are
-//! added); `buying`, `prices`, `planning`, `selling` (replace the base's); and `set`, a map of
+//! added); `buying`, `prices`, `planning`, `selling`, `output` (replace the base's); and `set`, a map of
 //! `PATH: VALUE` overrides applied last, as with `--set`. A scenario keeps its base's calendar,
 //! so that runs compare day by day.
 
@@ -43,6 +43,9 @@ pub struct Scenario {
     pub planning: Option<Planning>,
     #[serde(default)]
     pub selling: Option<Selling>,
+    /// What the scenario's runs write per firm (replaces the base's `output`).
+    #[serde(default)]
+    pub output: Option<super::output::Output>,
     /// PATH -> VALUE, applied last (VALUE as in `--set`).
     #[serde(default)]
     pub set: BTreeMap<String, String>,
@@ -133,6 +136,9 @@ pub fn apply(base: Model, sc: &Scenario, src: &Source) -> Result<(Model, Vec<(St
     }
     if let Some(s) = &sc.selling {
         m.selling = s.clone();
+    }
+    if let Some(o) = &sc.output {
+        m.output = o.clone();
     }
     let mut sets = Vec::new();
     for (path, value) in &sc.set {

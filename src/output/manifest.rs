@@ -25,6 +25,9 @@ pub struct Manifest {
     pub checked: bool,
     /// Rounding-sized negative quantities (within 1e-9 of their scale) set to zero.
     pub clamped: u64,
+    /// The output level of `firms.arrow` and `lines.arrow` (`all`, `every:K`, `sample:F`,
+    /// `none`; see `chokepoint schema`).
+    pub firm_rows: String,
     pub complete: bool,
 }
 

@@ -2,7 +2,7 @@
 
 use crate::model::Model;
 use arrow_array::types::Int32Type;
-use arrow_array::{Array, DictionaryArray, Float64Array, Int32Array, RecordBatch, StringArray};
+use arrow_array::{Array, DictionaryArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
 use std::path::{Path, PathBuf};
 
 /// A problem reading a run folder.
@@ -162,6 +162,20 @@ impl Table {
                     .map_err(|e| err(&self.path, e.to_string()))?,
             );
             out.extend((0..a.len()).map(|i| if a.is_null(i) { None } else { Some(a.value(i)) }));
+        }
+        Ok(out)
+    }
+
+    /// An int64 column (nulls as 0).
+    pub fn i64s(&self, name: &str) -> Result<Vec<i64>, ReadError> {
+        let mut out = Vec::new();
+        for b in &self.batches {
+            let a = self
+                .column(b, name)?
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .ok_or_else(|| err(&self.path, format!("`{name}` is not int64")))?;
+            out.extend((0..a.len()).map(|i| if a.is_null(i) { 0 } else { a.value(i) }));
         }
         Ok(out)
     }

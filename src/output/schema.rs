@@ -120,6 +120,55 @@ pub fn tables() -> Vec<Table> {
             .concat(),
         },
         Table {
+            name: "groups",
+            file: "groups.arrow",
+            description: "One row per (tick, nation, role, output commodity) with firms: the firms' sums, written every tick whatever the run's firm_rows level",
+            columns: [
+                tick_date().to_vec(),
+                vec![
+                    col("nation", Kind::Id(Ids::Nation), "id", "Nation of the firms"),
+                    col("role", Kind::Id(Ids::Role), "id", "Role of the firms"),
+                    col(
+                        "commodity",
+                        Kind::Id(Ids::Commodity),
+                        "id",
+                        "The firms' output commodity; quantities are in its unit",
+                    ),
+                    col("firms", Kind::Count, "firms", "Firms in the group"),
+                    col("produced", q, "output units per tick", "Output made this tick"),
+                    col("planned", q, "output units per tick", "Output planned this tick"),
+                    col(
+                        "capacity",
+                        q,
+                        "output units per tick",
+                        "Capacity (for final-demand producers: planned output before noise and prices)",
+                    ),
+                    col(
+                        "shortfall",
+                        q,
+                        "output units per tick",
+                        "Planned output not made for lack of inputs",
+                    ),
+                    col(
+                        "inventory",
+                        q,
+                        "output units",
+                        "Finished stock of the output at the end of the tick (0 for final goods)",
+                    ),
+                    col("orders_received", q, "output units per tick", "Units their buyers ordered this tick"),
+                    col("shipped", q, "output units per tick", "Units they filled and sent off this tick"),
+                    col("firms_short", Kind::Count, "firms", "Firms with any shortfall this tick"),
+                    col(
+                        "firms_stalled",
+                        Kind::Count,
+                        "firms",
+                        "Firms that lost at least 10% of a positive plan for lack of inputs this tick (a stall)",
+                    ),
+                ],
+            ]
+            .concat(),
+        },
+        Table {
             name: "nations",
             file: "nations.arrow",
             description: "Long form: one row per nation per commodity per tick",
@@ -364,8 +413,23 @@ pub fn describe_tables() -> String {
         }
         s.push('\n');
     }
+    s.push_str(OUTPUT_LEVELS);
     s
 }
+
+/// The output levels, as `chokepoint schema` explains them.
+pub const OUTPUT_LEVELS: &str = "\
+Output levels (model file `output: (firm_rows: \"...\")`, or `run`/`sweep --firm-rows ...`):
+  all          firms.arrow and lines.arrow: every firm, every tick (the default)
+  every:K      every firm on ticks 0, K, 2K, ... only
+  sample:F     every tick, the firms whose id hashes below the share F (0 < F <= 1); the same
+               firms in every seed and scenario, so runs pair firm by firm
+  none         no per-firm rows
+groups.arrow and every other table are written every tick at every level; manifest.json's
+`firm_rows` names the level. compare, sweep summaries and plot take the downstream figures
+from groups.arrow when firm rows are thinned (the same figures as from all rows); per-firm
+stalls (compare's final_producers) are reported for the firms that have every tick's row.
+";
 
 /// Every table and column as JSON, for tools and tests that check files against the docs.
 pub fn tables_json() -> String {

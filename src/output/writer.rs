@@ -96,6 +96,8 @@ impl RunWriter {
         let flows = std::mem::take(&mut rec.flows);
         let prices = std::mem::take(&mut rec.prices);
         let lines = std::mem::take(&mut rec.lines);
+        let groups = std::mem::take(&mut rec.groups);
+        let counts = |v: Vec<i64>| Arc::new(Int64Array::from(v)) as ArrayRef;
         let ints = |v: Vec<i32>| Arc::new(Int32Array::from(v)) as ArrayRef;
         let dates = |v: Vec<i32>| Arc::new(Date32Array::from(v)) as ArrayRef;
         let nums = |v: Vec<f64>| Arc::new(Float64Array::from(v)) as ArrayRef;
@@ -104,76 +106,98 @@ impl RunWriter {
                 DictionaryArray::<Int32Type>::try_new(Int32Array::from(v), self.dicts[key].clone()).expect("keys index the dictionary"),
             )
         };
-        let columns: Vec<Vec<ArrayRef>> = vec![
-            vec![
-                ints(firms.tick),
-                dates(firms.date),
-                ids("firm", firms.firm),
-                ids("nation", firms.nation),
-                ids("role", firms.role),
-                ids("commodity", firms.commodity),
-                nums(firms.produced),
-                nums(firms.planned),
-                nums(firms.capacity),
-                nums(firms.shortfall),
-                nums(firms.inventory),
-                Arc::new(Float64Array::from(firms.input_cover_days)),
-                nums(firms.orders_received),
-                nums(firms.shipped),
-            ],
-            vec![
-                ints(nations.tick),
-                dates(nations.date),
-                ids("nation", nations.nation),
-                ids("commodity", nations.commodity),
-                nums(nations.produced),
-                nums(nations.consumed),
-                nums(nations.imported),
-                nums(nations.exported),
-                nums(nations.stock),
-                nums(nations.in_transit),
-            ],
-            vec![
-                ints(flows.tick),
-                dates(flows.date),
-                ids("nation", flows.exporter),
-                ids("nation", flows.importer),
-                ids("commodity", flows.commodity),
-                nums(flows.quantity),
-                nums(flows.value_usd),
-                nums(flows.tariff_usd),
-            ],
-            vec![
-                ints(prices.tick),
-                dates(prices.date),
-                ids("region", prices.region),
-                ids("commodity", prices.commodity),
-                nums(prices.price_usd),
-            ],
-            vec![
-                ints(lines.tick),
-                dates(lines.date),
-                ids("firm", lines.firm),
-                ids("line", lines.line),
-                nums(lines.planned),
-                nums(lines.produced),
-            ],
+        let columns: Vec<(&str, Vec<ArrayRef>)> = vec![
+            (
+                "firms",
+                vec![
+                    ints(firms.tick),
+                    dates(firms.date),
+                    ids("firm", firms.firm),
+                    ids("nation", firms.nation),
+                    ids("role", firms.role),
+                    ids("commodity", firms.commodity),
+                    nums(firms.produced),
+                    nums(firms.planned),
+                    nums(firms.capacity),
+                    nums(firms.shortfall),
+                    nums(firms.inventory),
+                    Arc::new(Float64Array::from(firms.input_cover_days)),
+                    nums(firms.orders_received),
+                    nums(firms.shipped),
+                ],
+            ),
+            (
+                "groups",
+                vec![
+                    ints(groups.tick),
+                    dates(groups.date),
+                    ids("nation", groups.nation),
+                    ids("role", groups.role),
+                    ids("commodity", groups.commodity),
+                    counts(groups.firms),
+                    nums(groups.produced),
+                    nums(groups.planned),
+                    nums(groups.capacity),
+                    nums(groups.shortfall),
+                    nums(groups.inventory),
+                    nums(groups.orders_received),
+                    nums(groups.shipped),
+                    counts(groups.firms_short),
+                    counts(groups.firms_stalled),
+                ],
+            ),
+            (
+                "nations",
+                vec![
+                    ints(nations.tick),
+                    dates(nations.date),
+                    ids("nation", nations.nation),
+                    ids("commodity", nations.commodity),
+                    nums(nations.produced),
+                    nums(nations.consumed),
+                    nums(nations.imported),
+                    nums(nations.exported),
+                    nums(nations.stock),
+                    nums(nations.in_transit),
+                ],
+            ),
+            (
+                "flows",
+                vec![
+                    ints(flows.tick),
+                    dates(flows.date),
+                    ids("nation", flows.exporter),
+                    ids("nation", flows.importer),
+                    ids("commodity", flows.commodity),
+                    nums(flows.quantity),
+                    nums(flows.value_usd),
+                    nums(flows.tariff_usd),
+                ],
+            ),
+            (
+                "prices",
+                vec![
+                    ints(prices.tick),
+                    dates(prices.date),
+                    ids("region", prices.region),
+                    ids("commodity", prices.commodity),
+                    nums(prices.price_usd),
+                ],
+            ),
+            (
+                "lines",
+                vec![
+                    ints(lines.tick),
+                    dates(lines.date),
+                    ids("firm", lines.firm),
+                    ids("line", lines.line),
+                    nums(lines.planned),
+                    nums(lines.produced),
+                ],
+            ),
         ];
-        for (w, cols) in self.writers.iter_mut().zip(columns) {
-            debug_assert_eq!(w.table.columns.len(), cols.len());
-            let n = cols[0].len();
-            if n == 0 {
-                continue;
-            }
-            let batch = RecordBatch::try_new(w.schema.clone(), cols).map_err(|source| OutputError::Arrow {
-                path: w.partial.clone(),
-                source,
-            })?;
-            w.writer.write(&batch).map_err(|source| OutputError::Arrow {
-                path: w.partial.clone(),
-                source,
-            })?;
-            w.rows += n as u64;
+        for (table, cols) in columns {
+            self.write_batch(table, cols)?;
         }
         Ok(())
     }
@@ -215,7 +239,7 @@ impl RunWriter {
                         .collect(),
                 ),
             ];
-            self.write_batch(5, cols)?;
+            self.write_batch("licenses", cols)?;
         }
         let log = &pol.log;
         let kinds = self.event_kinds;
@@ -228,11 +252,17 @@ impl RunWriter {
             Arc::new(StringArray::from_iter_values(log.iter().map(|e| e.source.as_str()))),
             Arc::new(StringArray::from_iter_values(log.iter().map(|e| e.detail.as_str()))),
         ];
-        self.write_batch(6, cols)
+        self.write_batch("events", cols)
     }
 
-    fn write_batch(&mut self, table: usize, cols: Vec<ArrayRef>) -> Result<(), OutputError> {
-        let w = &mut self.writers[table];
+    /// Writes `cols` as one batch of the table named `table` (nothing if they have no rows).
+    fn write_batch(&mut self, table: &str, cols: Vec<ArrayRef>) -> Result<(), OutputError> {
+        let w = self
+            .writers
+            .iter_mut()
+            .find(|w| w.table.name == table)
+            .expect("every table has a writer");
+        debug_assert_eq!(w.table.columns.len(), cols.len());
         let n = cols[0].len();
         if n == 0 {
             return Ok(());

@@ -1,10 +1,14 @@
 //! Observation (tick step 8): this tick's state appended to the output tables' columns.
 //! Columns are plain vectors held in the [`Recorder`]; `output` turns them into Arrow batches.
+//! Per-firm rows (`firms`, `lines`) follow the run's output level (`output.firm_rows`): every
+//! firm, every K ticks, a fixed sample, or none; the per-group sums (`groups`) and the other
+//! tables are recorded every tick at every level.
 
+use crate::model::output::FirmRowLevel;
 use crate::world::clock::Clock;
 use crate::world::firm::{Finished, FirmIndex, Inputs, Lines, Plant, Production, Trading};
 use crate::world::prices::PriceBook;
-use crate::world::records::{FirmSnapshot, Recorder};
+use crate::world::records::{FirmRows, FirmSnapshot, GroupSums, Recorder, STALL_SHARE};
 use crate::world::registry::Registry;
 use crate::world::shipments::TradeBook;
 use bevy_ecs::prelude::*;
@@ -36,7 +40,12 @@ pub fn record_tick(
         t.resize(nn * nc, 0.0);
     }
     let tick_days = f64::from(clock.tick_days);
+    // Which firms get rows this tick: all of them, the sample's, or none.
+    let level = rec.grouping.firm_rows;
+    let all_rows = level.all_firms_on(clock.tick);
+    let sample = matches!(level, FirmRowLevel::Sample(_));
     for (idx, plant, prod, fin, inputs, trader) in &firms {
+        let row = all_rows || (sample && rec.grouping.in_sample[idx.0 as usize]);
         let n = plant.nation as usize;
         let out = n * nc + plant.output as usize;
         // A trader's pass-through (its input taken into saleable stock) is neither made nor
@@ -56,6 +65,9 @@ pub fn record_tick(
             }
             rec.totals.stock[cell] += s.stock;
             rec.totals.in_transit[cell] += s.in_transit;
+            if !row {
+                continue;
+            }
             let daily_use = prod.expected_output * s.per_unit / tick_days;
             let days = if daily_use > 0.0 { s.stock / daily_use } else { f64::INFINITY };
             cover = Some(cover.map_or(days, |c: f64| c.min(days)));
@@ -73,8 +85,7 @@ pub fn record_tick(
     }
     let tick = clock.tick as i32;
     let date = clock.date().0;
-    let r = &mut rec.firms;
-    for (i, s) in rec.scratch.iter().enumerate() {
+    let push = |r: &mut FirmRows, i: usize, s: &FirmSnapshot| {
         r.tick.push(tick);
         r.date.push(date);
         r.firm.push(i as i32);
@@ -89,6 +100,48 @@ pub fn record_tick(
         r.input_cover_days.push(s.input_cover_days);
         r.orders_received.push(s.received);
         r.shipped.push(s.shipped);
+    };
+    if all_rows {
+        for (i, s) in rec.scratch.iter().enumerate() {
+            push(&mut rec.firms, i, s);
+        }
+    } else if sample {
+        for &i in &rec.grouping.sample {
+            push(&mut rec.firms, i as usize, &rec.scratch[i as usize]);
+        }
+    }
+    // Group sums, in firm-index order, into buffers kept for the run.
+    rec.group_sums.fill(GroupSums::default());
+    for (s, &g) in rec.scratch.iter().zip(&rec.grouping.group_of) {
+        let sums = &mut rec.group_sums[g as usize];
+        sums.produced += s.produced;
+        sums.planned += s.planned;
+        sums.capacity += s.capacity;
+        sums.shortfall += s.shortfall;
+        sums.inventory += s.inventory;
+        sums.received += s.received;
+        sums.shipped += s.shipped;
+        sums.short += i64::from(s.shortfall > 0.0);
+        sums.stalled += i64::from(s.planned > 0.0 && s.shortfall >= STALL_SHARE * s.planned);
+    }
+    let r = &mut rec.groups;
+    for (g, sums) in rec.group_sums.iter().enumerate() {
+        let (n, role, c) = rec.grouping.keys[g];
+        r.tick.push(tick);
+        r.date.push(date);
+        r.nation.push(i32::from(n));
+        r.role.push(i32::from(role));
+        r.commodity.push(i32::from(c));
+        r.firms.push(rec.grouping.firms[g]);
+        r.produced.push(sums.produced);
+        r.planned.push(sums.planned);
+        r.capacity.push(sums.capacity);
+        r.shortfall.push(sums.shortfall);
+        r.inventory.push(sums.inventory);
+        r.orders_received.push(sums.received);
+        r.shipped.push(sums.shipped);
+        r.firms_short.push(sums.short);
+        r.firms_stalled.push(sums.stalled);
     }
     let r = &mut rec.nations;
     for n in 0..nn {
@@ -125,9 +178,14 @@ pub fn record_tick(
         }
     }
     rec.line_scratch.clear();
-    for (idx, ls) in &lines {
-        for (k, l) in ls.lines.iter().enumerate() {
-            rec.line_scratch.push((idx.0, k, l.id, l.planned, l.produced));
+    if all_rows || (sample && !rec.grouping.sample.is_empty()) {
+        for (idx, ls) in &lines {
+            if !all_rows && !rec.grouping.in_sample[idx.0 as usize] {
+                continue;
+            }
+            for (k, l) in ls.lines.iter().enumerate() {
+                rec.line_scratch.push((idx.0, k, l.id, l.planned, l.produced));
+            }
         }
     }
     rec.line_scratch.sort_unstable_by_key(|x| (x.0, x.1));

@@ -15,7 +15,14 @@ use bevy_ecs::prelude::*;
 /// Goods arriving at their buyer: into its stock, out of its in-transit, booked as imports
 /// (from abroad). When the buyer has nothing left on the way, what its in-transit still shows
 /// is rounding and is set to zero; otherwise a rounding error below zero is.
-fn arrive(s: &Shipment, links: &SupplyLinks, registry: &Registry, buyers: &mut Query<&mut Inputs>, trade: &mut TradeBook, clamped: &mut u64) {
+fn arrive(
+    s: &Shipment,
+    links: &SupplyLinks,
+    registry: &Registry,
+    buyers: &mut Query<&mut Inputs>,
+    trade: &mut TradeBook,
+    clamped: &mut u64,
+) {
     let o = links.owner[s.link as usize];
     let exporter = registry.nation[links.links[s.link as usize].supplier as usize];
     let importer = registry.nation[o.buyer as usize];

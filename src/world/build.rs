@@ -342,7 +342,7 @@ pub fn insert_resources(
     world.insert_resource(queue);
     world.insert_resource(TradeBook::new(nn, nc));
     world.insert_resource(PriceBook::new(network.regions.len(), reference));
-    world.insert_resource(Recorder::default());
+    world.insert_resource(Recorder::new(model.output.firm_rows, network));
     world.insert_resource(MarketDemand::new(seed, &network.nations));
     world.insert_resource(FirmStreams {
         firms: network.firms.iter().map(|id| Streams::new(seed, id)).collect(),

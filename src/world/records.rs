@@ -1,7 +1,14 @@
 //! The rows a run has recorded and not yet written: one column vector per output column
 //! (filled by `tick/observe.rs`, turned into Arrow batches and written by `output/`).
 
+use crate::model::output::{FirmRowLevel, sampled};
+use crate::world::network::Network;
 use bevy_ecs::prelude::*;
+use std::collections::BTreeMap;
+
+/// Share of its planned output a firm must lose for lack of inputs for its day to count as a
+/// stall (`groups.arrow`'s `firms_stalled`; the downstream indicators' stalls).
+pub const STALL_SHARE: f64 = 0.10;
 
 /// Rows of `firms.arrow` not yet written.
 #[derive(Debug, Default, Clone)]
@@ -71,6 +78,90 @@ pub struct LineRows {
     pub produced: Vec<f64>,
 }
 
+/// Rows of `groups.arrow`: one per (nation, role, output commodity) with firms, per tick.
+#[derive(Debug, Default, Clone)]
+pub struct GroupRows {
+    pub tick: Vec<i32>,
+    pub date: Vec<i32>,
+    pub nation: Vec<i32>,
+    pub role: Vec<i32>,
+    pub commodity: Vec<i32>,
+    pub firms: Vec<i64>,
+    pub produced: Vec<f64>,
+    pub planned: Vec<f64>,
+    pub capacity: Vec<f64>,
+    pub shortfall: Vec<f64>,
+    pub inventory: Vec<f64>,
+    pub orders_received: Vec<f64>,
+    pub shipped: Vec<f64>,
+    pub firms_short: Vec<i64>,
+    pub firms_stalled: Vec<i64>,
+}
+
+/// One group's sums over its firms in one tick (summed in firm-index order).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct GroupSums {
+    pub produced: f64,
+    pub planned: f64,
+    pub capacity: f64,
+    pub shortfall: f64,
+    pub inventory: f64,
+    pub received: f64,
+    pub shipped: f64,
+    /// Firms with any shortfall.
+    pub short: i64,
+    /// Firms that lost at least [`STALL_SHARE`] of a positive plan.
+    pub stalled: i64,
+}
+
+/// The groups firms are summed into, and which firms get rows at the run's output level;
+/// fixed for the run.
+#[derive(Debug, Default, Clone)]
+pub struct Grouping {
+    /// The run's output level (`output.firm_rows`).
+    pub firm_rows: FirmRowLevel,
+    /// Firms in the sample (`sample:F`), by dense index, ascending; empty at other levels.
+    pub sample: Vec<u32>,
+    /// Whether each firm is in the sample, by dense index (empty unless `sample:F`).
+    pub in_sample: Vec<bool>,
+    /// Each firm's group.
+    pub group_of: Vec<u32>,
+    /// Each group's (nation, role, commodity) indices, sorted.
+    pub keys: Vec<(u16, u16, u16)>,
+    /// Firms in each group.
+    pub firms: Vec<i64>,
+}
+
+impl Grouping {
+    /// The groups of `network`'s firms (one per (nation, role, output) that has firms, in that
+    /// order of indices) and the sample of `firm_rows`.
+    pub fn new(firm_rows: FirmRowLevel, network: &Network) -> Grouping {
+        let key = |i: usize| (network.firm_nation[i], network.firm_role[i], network.firm_output[i]);
+        let n = network.firms.len();
+        let mut index: BTreeMap<(u16, u16, u16), u32> = (0..n).map(|i| (key(i), 0)).collect();
+        for (k, v) in index.values_mut().enumerate() {
+            *v = k as u32;
+        }
+        let group_of: Vec<u32> = (0..n).map(|i| index[&key(i)]).collect();
+        let mut firms = vec![0i64; index.len()];
+        for &g in &group_of {
+            firms[g as usize] += 1;
+        }
+        let in_sample: Vec<bool> = match firm_rows {
+            FirmRowLevel::Sample(share) => network.firms.iter().map(|id| sampled(id, share)).collect(),
+            _ => Vec::new(),
+        };
+        Grouping {
+            firm_rows,
+            sample: (0..in_sample.len() as u32).filter(|&i| in_sample[i as usize]).collect(),
+            in_sample,
+            group_of,
+            keys: index.into_keys().collect(),
+            firms,
+        }
+    }
+}
+
 /// Per-(nation, commodity) totals of one tick, kept for the material-balance check.
 #[derive(Debug, Default, Clone)]
 pub struct NationTotals {
@@ -88,7 +179,12 @@ pub struct Recorder {
     pub flows: FlowRows,
     pub prices: PriceRows,
     pub lines: LineRows,
+    pub groups: GroupRows,
     pub totals: NationTotals,
+    /// Groups and the sample, fixed for the run.
+    pub grouping: Grouping,
+    /// This tick's sums per group; reused.
+    pub group_sums: Vec<GroupSums>,
     /// (firm, line position, line id, planned, produced), sorted each tick; reused.
     pub line_scratch: Vec<(u32, usize, u16, f64, f64)>,
     /// One snapshot per firm, by dense index, so rows come out in a fixed order.
@@ -109,63 +205,94 @@ pub struct FirmSnapshot {
 }
 
 impl Recorder {
-    /// Rows waiting in the firm table (the largest), to decide when to flush.
+    /// An empty recorder for `network`'s firms at the output level `firm_rows`.
+    pub fn new(firm_rows: FirmRowLevel, network: &Network) -> Recorder {
+        let grouping = Grouping::new(firm_rows, network);
+        Recorder {
+            group_sums: vec![GroupSums::default(); grouping.keys.len()],
+            grouping,
+            ..Recorder::default()
+        }
+    }
+
+    /// Rows waiting in the per-tick tables, to decide when to flush. With every firm's row
+    /// every tick, group rows (never more than firm rows) are left out, so batches of the
+    /// other tables break where they always did and their files keep their bytes.
     pub fn pending_rows(&self) -> usize {
-        self.firms.tick.len() + self.nations.tick.len() + self.lines.tick.len()
+        let groups = if self.grouping.firm_rows == FirmRowLevel::All {
+            0
+        } else {
+            self.groups.tick.len()
+        };
+        self.firms.tick.len() + self.nations.tick.len() + self.lines.tick.len() + groups
     }
 
     /// Bytes held in rows not yet written (column values only).
     pub fn bytes(&self) -> usize {
-        fn b<T>(v: &[T]) -> usize {
-            std::mem::size_of_val(v)
-        }
-        let f = &self.firms;
-        let n = &self.nations;
-        let w = &self.flows;
-        let p = &self.prices;
-        let l = &self.lines;
-        b(&f.tick)
-            + b(&f.date)
-            + b(&f.firm)
-            + b(&f.nation)
-            + b(&f.role)
-            + b(&f.commodity)
-            + b(&f.produced)
-            + b(&f.planned)
-            + b(&f.capacity)
-            + b(&f.shortfall)
-            + b(&f.inventory)
-            + b(&f.input_cover_days)
-            + b(&f.orders_received)
-            + b(&f.shipped)
-            + b(&n.tick)
-            + b(&n.date)
-            + b(&n.nation)
-            + b(&n.commodity)
-            + b(&n.produced)
-            + b(&n.consumed)
-            + b(&n.imported)
-            + b(&n.exported)
-            + b(&n.stock)
-            + b(&n.in_transit)
-            + b(&w.tick)
-            + b(&w.date)
-            + b(&w.exporter)
-            + b(&w.importer)
-            + b(&w.commodity)
-            + b(&w.quantity)
-            + b(&w.value_usd)
-            + b(&w.tariff_usd)
-            + b(&p.tick)
-            + b(&p.date)
-            + b(&p.region)
-            + b(&p.commodity)
-            + b(&p.price_usd)
-            + b(&l.tick)
-            + b(&l.date)
-            + b(&l.firm)
-            + b(&l.line)
-            + b(&l.planned)
-            + b(&l.produced)
+        use std::mem::size_of_val as b;
+        let (f, n, w, p, l, g) = (&self.firms, &self.nations, &self.flows, &self.prices, &self.lines, &self.groups);
+        let ints = [
+            &f.tick,
+            &f.date,
+            &f.firm,
+            &f.nation,
+            &f.role,
+            &f.commodity,
+            &n.tick,
+            &n.date,
+            &n.nation,
+            &n.commodity,
+            &w.tick,
+            &w.date,
+            &w.exporter,
+            &w.importer,
+            &w.commodity,
+            &p.tick,
+            &p.date,
+            &p.region,
+            &p.commodity,
+            &l.tick,
+            &l.date,
+            &l.firm,
+            &l.line,
+            &g.tick,
+            &g.date,
+            &g.nation,
+            &g.role,
+            &g.commodity,
+        ];
+        let floats = [
+            &f.produced,
+            &f.planned,
+            &f.capacity,
+            &f.shortfall,
+            &f.inventory,
+            &f.orders_received,
+            &f.shipped,
+            &n.produced,
+            &n.consumed,
+            &n.imported,
+            &n.exported,
+            &n.stock,
+            &n.in_transit,
+            &w.quantity,
+            &w.value_usd,
+            &w.tariff_usd,
+            &p.price_usd,
+            &l.planned,
+            &l.produced,
+            &g.produced,
+            &g.planned,
+            &g.capacity,
+            &g.shortfall,
+            &g.inventory,
+            &g.orders_received,
+            &g.shipped,
+        ];
+        let counts = [&g.firms, &g.firms_short, &g.firms_stalled];
+        ints.iter().map(|v| b(v.as_slice())).sum::<usize>()
+            + floats.iter().map(|v| b(v.as_slice())).sum::<usize>()
+            + counts.iter().map(|v| b(v.as_slice())).sum::<usize>()
+            + b(f.input_cover_days.as_slice())
     }
 }
