@@ -74,6 +74,16 @@ pub const MAX_TRADING_GAIN: f64 = 100.0;
 /// Largest multiple of its usual stock a trader may aim for (`trading.max_multiple`): keeps
 /// its orders within a hundred times its usual stock.
 pub const MAX_TRADING_MULTIPLE: f64 = 100.0;
+/// Most firms a `synthetic` section may generate (10^7): at the 8 KiB a firm costs today that
+/// is 80 GB, beyond any one machine; real studies need 10^6.
+pub const MAX_SYNTHETIC_FIRMS: u64 = 10_000_000;
+/// Range of the Pareto shape of generated firm sizes (`synthetic.size_tail`): below 0.5 one
+/// firm holds nearly all of its template's capacity; above 10 sizes are nearly equal.
+pub const MIN_SIZE_TAIL: f64 = 0.5;
+pub const MAX_SIZE_TAIL: f64 = 10.0;
+/// Most layers of links of a generated buyer per input (`synthetic.suppliers_per_input`):
+/// each is at least one link kept for the whole run, as [`MAX_SEARCH_CANDIDATES`].
+pub const MAX_SUPPLIERS_PER_INPUT: u32 = 64;
 
 /// Default limit on a run's estimated output, bytes (2 GiB).
 pub const DEFAULT_MAX_OUTPUT_BYTES: u64 = 2 << 30;

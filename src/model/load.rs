@@ -212,7 +212,10 @@ impl Source {
         };
         let found = match path {
             [Seg::F("name" | "extends" | "set"), ..] => here(path),
-            [Seg::F(f @ ("description" | "seed" | "buying" | "prices" | "planning")), ..] if own(&[Seg::F(f)]).is_some() => here(path),
+            [
+                Seg::F(f @ ("description" | "seed" | "buying" | "prices" | "planning" | "synthetic")),
+                ..,
+            ] if own(&[Seg::F(f)]).is_some() => here(path),
             [Seg::F(l @ ("commodities" | "nations" | "firms")), s @ Seg::Id(_), ..] if own(&[Seg::F(l), *s]).is_some() => here(path),
             [Seg::F("routes"), Seg::F("links"), s @ Seg::Route(..), rest @ ..] if own(&[Seg::F("routes"), *s]).is_some() => {
                 let p: Vec<Seg> = [Seg::F("routes"), *s].into_iter().chain(rest.iter().copied()).collect();

@@ -4,14 +4,14 @@
 //! `description`, `seed`; `commodities`, `nations`, `firms` (each replaces the base's element with
 //! the same id, or is added); `routes` (replace the lane with the same from/to, or are added);
 //! `policies` (controls and rules replace same-id ones or are added; tariffs and events are
-//! added); `buying`, `prices`, `planning`, `selling` (replace the base's); and `set`, a map of
+//! added); `buying`, `prices`, `planning`, `selling`, `synthetic` (replace the base's); and `set`, a map of
 //! `PATH: VALUE` overrides applied last, as with `--set`. A scenario keeps its base's calendar,
 //! so that runs compare day by day.
 
 use super::load::{ModelError, Source};
 use super::policy::{Buying, Policies};
 use super::spans::Seg;
-use super::{Commodity, Firm, Model, Nation, Planning, PriceRules, Route, Selling};
+use super::{Commodity, Firm, Model, Nation, Planning, PriceRules, Route, Selling, Synthetic};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -43,6 +43,9 @@ pub struct Scenario {
     pub planning: Option<Planning>,
     #[serde(default)]
     pub selling: Option<Selling>,
+    /// Generate a world at firm grain from the (base's) firms; replaces the base's.
+    #[serde(default)]
+    pub synthetic: Option<Synthetic>,
     /// PATH -> VALUE, applied last (VALUE as in `--set`).
     #[serde(default)]
     pub set: BTreeMap<String, String>,
@@ -133,6 +136,9 @@ pub fn apply(base: Model, sc: &Scenario, src: &Source) -> Result<(Model, Vec<(St
     }
     if let Some(s) = &sc.selling {
         m.selling = s.clone();
+    }
+    if let Some(s) = &sc.synthetic {
+        m.synthetic = Some(s.clone());
     }
     let mut sets = Vec::new();
     for (path, value) in &sc.set {

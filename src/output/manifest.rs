@@ -25,6 +25,10 @@ pub struct Manifest {
     pub checked: bool,
     /// Rounding-sized negative quantities (within 1e-9 of their scale) set to zero.
     pub clamped: u64,
+    /// The generator's spec (firms, size and degree tails, seed) when the world was generated
+    /// from the model's `synthetic` section; `model.ron` holds the model with that section.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub synthetic: Option<crate::model::Synthetic>,
     pub complete: bool,
 }
 

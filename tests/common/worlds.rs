@@ -99,6 +99,7 @@ pub fn world(nations: &[&str], firms: Vec<Firm>, routes: Vec<Route>, tick_days: 
         },
         policies: Policies::default(),
         selling: Selling::default(),
+        synthetic: None,
     }
 }
 
