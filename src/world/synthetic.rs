@@ -132,6 +132,12 @@ pub fn expand(spec: &Model, net: &Network, syn: &Synthetic) -> Expansion {
     let mut template = Vec::with_capacity(total);
     let mut firms: Vec<Firm> = Vec::with_capacity(total);
     for (j, tf) in spec.firms.iter().enumerate() {
+        // What every generated firm copies: the template without its extensive maps and rules.
+        let like = Firm {
+            initial_stock: BTreeMap::new(),
+            suppliers: BTreeMap::new(),
+            ..tf.clone()
+        };
         let w = &weights[j];
         let capacity = split(tf.capacity_per_day, w);
         let stocks: BTreeMap<&String, Vec<f64>> = tf.initial_stock.iter().map(|(c, &q)| (c, split(q, w))).collect();
@@ -141,8 +147,7 @@ pub fn expand(spec: &Model, net: &Network, syn: &Synthetic) -> Expansion {
                 id: format!("{}{SYNTHETIC_ID_SEPARATOR}{k}", tf.id),
                 capacity_per_day: capacity[k],
                 initial_stock: stocks.iter().map(|(&c, q)| (c.clone(), q[k])).collect(),
-                suppliers: BTreeMap::new(),
-                ..tf.clone()
+                ..like.clone()
             };
             if let (Some(tr), Some(b)) = (f.trading.as_mut(), &base_stock) {
                 tr.base_stock = b[k];
