@@ -1,9 +1,14 @@
-//! Start-up and ticks of the baseline copied to 10^6 firms (issue 11), timed with the clock
-//! rather than criterion: one world takes several GB and tens of seconds, too much for
-//! criterion's ten samples of each step. Under `cargo bench --bench million` it builds the
-//! world three times and prints, per step, the three times and their median; run it under
-//! `/usr/bin/time -v` for the peak memory. `MILLION_COPIES` sets the number of copies of the
-//! 50-firm baseline (default 20,000: 10^6 firms). Under `cargo test` it runs 20 copies once.
+//! Start-up and ticks of a 10^6-firm world (issue 11), timed with the clock rather than
+//! criterion: one world takes several GB and tens of seconds, too much for criterion's ten
+//! samples of each step. Under `cargo bench --bench million` it builds the world three times
+//! and prints, per step, the three times and their median; run it under `/usr/bin/time -v` for
+//! the peak memory. The world comes from `MILLION_WORLD`:
+//! - `spec` (default): `models/synthetic/baseline_1m.ron`, generated from its `synthetic`
+//!   section (`world::synthetic`); the `generate` step is load, check and resolve of the spec
+//!   plus the expansion. `MILLION_FIRMS` changes the number of firms.
+//! - `copies`: the 50-firm baseline copied `MILLION_COPIES` times (default 20,000).
+//!
+//! Under `cargo test` it builds 5,000 firms from the spec once.
 //!
 //! Each world steps `TICKS` ticks with the systems that pay run on every core, then `TICKS`
 //! on one thread (as `--threads 1`); every firm's rows are recorded and dropped after each
@@ -13,10 +18,12 @@
 //! every core: the bandwidth bound of a tick is its bytes over the triad's bandwidth.
 
 use chokepoint::model::load::Source;
+use chokepoint::run::{RunOptions, resolve_run};
 use chokepoint::tick::{Simulation, StateBytes};
 use chokepoint::world::network::Network;
 use rayon::prelude::*;
 use std::hint::black_box;
+use std::path::Path;
 use std::time::Instant;
 
 #[path = "support/worlds.rs"]
@@ -25,6 +32,7 @@ mod worlds;
 const TICKS: u32 = 5;
 
 struct Run {
+    generate: f64,
     check: f64,
     resolve: f64,
     build: f64,
@@ -56,26 +64,36 @@ fn ticks(sim: &mut Simulation) -> f64 {
     spent / f64::from(TICKS)
 }
 
-fn once(k: usize) -> Run {
-    let model = worlds::copies(k);
-    let src = Source::new("copies.ron", "");
+fn once(spec: bool, size: u64) -> Run {
+    let t = Instant::now();
+    let model = if spec {
+        let opts = RunOptions {
+            set: vec![format!("synthetic.firms={size}")],
+            ..RunOptions::default()
+        };
+        resolve_run(Path::new("models/synthetic/baseline_1m.ron"), &opts)
+            .expect("spec loads")
+            .model
+    } else {
+        worlds::copies(size as usize)
+    };
+    let generate = t.elapsed().as_secs_f64();
+    let src = Source::new("world.ron", "");
     let t = Instant::now();
     chokepoint::model::check::check(&model, &src).expect("valid");
     let check = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let net = Network::resolve(&model, &src).expect("resolves");
     let resolve = t.elapsed().as_secs_f64();
-    drop(model);
-    let model = worlds::copies(k);
     let t = Instant::now();
     let mut sim = Simulation::new(&model, net, model.seed);
     let build = t.elapsed().as_secs_f64();
-    drop(model);
     let tick = ticks(&mut sim);
     sim.set_parallel(false);
     let tick_1thread = ticks(&mut sim);
     let bytes = sim.state_bytes();
     Run {
+        generate,
         check,
         resolve,
         build,
@@ -122,16 +140,26 @@ fn median(mut t: Vec<f64>) -> f64 {
 
 fn main() {
     let bench = std::env::args().any(|a| a == "--bench");
-    let k: usize = if bench {
-        std::env::var("MILLION_COPIES").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000)
-    } else {
-        20
+    let spec = std::env::var("MILLION_WORLD").map_or(true, |v| v != "copies");
+    let env = |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let size = match (bench, spec) {
+        (true, true) => env("MILLION_FIRMS", 1_000_000),
+        (true, false) => env("MILLION_COPIES", 20_000),
+        (false, true) => 5_000,
+        (false, false) => 20,
     };
-    let runs: Vec<Run> = (0..if bench { 3 } else { 1 }).map(|_| once(k)).collect();
-    let firms = (k * 50) as f64;
-    println!("{} firms, {} run(s):", k * 50, runs.len());
+    let runs: Vec<Run> = (0..if bench { 3 } else { 1 }).map(|_| once(spec, size)).collect();
+    let n = if spec { size } else { size * 50 };
+    let firms = n as f64;
+    let how = if spec {
+        "generated from the spec"
+    } else {
+        "copies of the baseline"
+    };
+    println!("{n} firms ({how}), {} run(s):", runs.len());
     type Step = (&'static str, fn(&Run) -> f64);
-    let steps: [Step; 5] = [
+    let steps: [Step; 6] = [
+        ("generate", |r| r.generate),
         ("check", |r| r.check),
         ("resolve", |r| r.resolve),
         ("build", |r| r.build),

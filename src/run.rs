@@ -75,8 +75,52 @@ pub const MAX_THREADS: usize = 256;
 
 /// Loads a model file and applies the run's overrides (`--set`, then `--seed` and `--until`),
 /// checking the overridden model before `--until` reads its calendar. The source is kept for
-/// error positions.
+/// error positions. A model with a `synthetic` section comes back generated at firm grain
+/// (see [`resolve_run`] for the model as written too).
 pub fn resolve_model(path: &Path, opts: &RunOptions) -> Result<(Model, Source, Network), RunError> {
+    let r = resolve_run(path, opts)?;
+    Ok((r.model, r.src, r.network))
+}
+
+/// A model ready to run.
+pub struct Resolved {
+    /// The model that runs: for a `synthetic` spec, the generated world.
+    pub model: Model,
+    /// The model as written, with the run's overrides, when it has a `synthetic` section: what
+    /// the run folder's `model.ron` records instead of millions of generated firms.
+    pub spec: Option<Model>,
+    pub src: Source,
+    pub network: Network,
+}
+
+/// [`resolve_model`], keeping the `synthetic` spec apart from the world generated from it.
+/// The spec is checked (so errors point into its file), resolved, and expanded
+/// (`world::synthetic`); the generated world is checked again only with `--check` (or
+/// `CHOKEPOINT_CHECK`), as it is valid by construction and its check is not cheap.
+pub fn resolve_run(path: &Path, opts: &RunOptions) -> Result<Resolved, RunError> {
+    let (model, src, network) = resolve_spec(path, opts)?;
+    let Some(syn) = model.synthetic.clone() else {
+        return Ok(Resolved {
+            model,
+            spec: None,
+            src,
+            network,
+        });
+    };
+    let world = crate::world::synthetic::expand(&model, &network, &syn).model;
+    if opts.check || check_from_env() {
+        check::check(&world, &src)?;
+    }
+    let network = Network::resolve(&world, &src)?;
+    Ok(Resolved {
+        model: world,
+        spec: Some(model),
+        src,
+        network,
+    })
+}
+
+fn resolve_spec(path: &Path, opts: &RunOptions) -> Result<(Model, Source, Network), RunError> {
     if let Some(n) = opts.threads
         && !(1..=MAX_THREADS).contains(&n)
     {
@@ -124,14 +168,16 @@ pub fn resolve_model(path: &Path, opts: &RunOptions) -> Result<(Model, Source, N
 /// Runs a model file into its run folder; returns the folder and the manifest.
 pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunError> {
     let t0 = Instant::now();
-    let (model, _src, network) = resolve_model(path, opts)?;
+    let Resolved { model, spec, network, .. } = resolve_run(path, opts)?;
     if !opts.allow_large {
         let e = limits::estimate(&model);
         limits::check_limits(&e, limits::DEFAULT_MAX_OUTPUT_BYTES, limits::DEFAULT_MAX_MEMORY_BYTES).map_err(RunError::Usage)?;
     }
     let dir = opts.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&model.name));
     prepare_run_dir(&dir, opts.force)?;
-    let resolved = ron::ser::to_string_pretty(&model, ron::ser::PrettyConfig::default()).expect("a model serialises");
+    // A generated world is recorded as its spec: the same spec and seed give the same world.
+    let written = spec.as_ref().unwrap_or(&model);
+    let resolved = ron::ser::to_string_pretty(written, ron::ser::PrettyConfig::default()).expect("a model serialises");
     write_model(&dir, &resolved)?;
 
     if let Some(n) = opts.threads.filter(|&n| n > 1) {
@@ -191,6 +237,7 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
         checked: checking,
         clamped: sim.clamped(),
         firm_rows: model.output.firm_rows.to_string(),
+        synthetic: spec.and_then(|s| s.synthetic),
         complete: true,
     };
     write_manifest(&dir, &manifest)?;

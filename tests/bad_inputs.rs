@@ -242,6 +242,21 @@ static CASES: &[Case] = &[
         "calendar start `xyz` is not a date of the form YYYY-MM-DD (years 0000 to 9999) (the value comes from --set calendar.start=xyz)",
     ),
     cli(
+        "--set synthetic.firms below the templates",
+        || {
+            vec![
+                ("baseline.ron", Input::Text(text("baseline.ron"))),
+                (
+                    "m.ron",
+                    Input::Text("(extends: \"baseline.ron\", name: \"s\", synthetic: (firms: 100))".into()),
+                ),
+            ]
+        },
+        &["validate", "{dir}/m.ron", "--set", "synthetic.firms=3"],
+        2,
+        "synthetic: firms must be from 50 (one per firm of the model, its templates) to 10000000, found 3 (the value comes from --set synthetic.firms=3)",
+    ),
+    cli(
         "--set name=.. (item 2)",
         plain,
         &["run", "{dir}/m.ron", "--set", "name=..", "--out", "{dir}/o"],
@@ -642,6 +657,82 @@ static CASES: &[Case] = &[
         code: 2,
         at: At::Text("bad.ron", "\"\", nation", 0),
         message: "a firm has an empty id",
+    },
+    Case {
+        name: "synthetic firms fewer than the templates",
+        files: || scenario("    synthetic: (firms: 10),"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "10),", 0),
+        message: "synthetic: firms must be from 50 (one per firm of the model, its templates) to 10000000, found 10",
+    },
+    Case {
+        name: "synthetic firms of 10^8",
+        files: || scenario("    synthetic: (firms: 100000000),"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "100000000", 0),
+        message: "to 10000000, found 100000000",
+    },
+    Case {
+        name: "synthetic size_tail of 0.1",
+        files: || scenario("    synthetic: (firms: 100, size_tail: 0.1),"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "0.1)", 0),
+        message: "synthetic: size_tail must be at least 0.5, found 0.1",
+    },
+    Case {
+        name: "synthetic size_tail NaN",
+        files: || scenario("    synthetic: (firms: 100, size_tail: NaN),"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "NaN", 0),
+        message: "synthetic: size_tail must be a finite number",
+    },
+    Case {
+        name: "synthetic suppliers_per_input of 0",
+        files: || scenario("    synthetic: (firms: 100, suppliers_per_input: 0),"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "0),", 0),
+        message: "synthetic: suppliers_per_input must be at least 1, found 0",
+    },
+    Case {
+        name: "synthetic suppliers_per_input of 65",
+        files: || scenario("    synthetic: (firms: 100, suppliers_per_input: 65),"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "65", 0),
+        message: "synthetic: suppliers_per_input must be at most 64, found 65",
+    },
+    Case {
+        name: "an unknown field in synthetic",
+        files: || scenario("    synthetic: (firms: 100, home_bias: 0.5),"),
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "home_bias", 0),
+        message: "Unexpected field named `home_bias`",
+    },
+    Case {
+        name: "a template id with the generated ids' separator",
+        files: || {
+            scenario(
+                "    synthetic: (firms: 100),\n    firms: [(id: \"cn~extra\", nation: \"CN\", role: \"miner\", output: \"re_concentrate\", capacity_per_day: 1.0)],",
+            )
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text("bad.ron", "\"cn~extra\"", 0),
+        message: "firm id `cn~extra` contains `~`, which the ids of generated firms use",
+    },
+    Case {
+        name: "a synthetic scenario of the baseline is valid",
+        files: || scenario("    synthetic: (firms: 120, seed: 3),"),
+        args: VALIDATE,
+        code: 0,
+        at: At::Success,
+        message: "120 firms",
     },
     Case {
         name: "a scenario of only extends and name is valid",

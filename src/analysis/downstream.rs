@@ -381,16 +381,44 @@ fn firm_tallies(run: &RunFolder, finals: &BTreeSet<String>, start: i32) -> Resul
         .filter(|(_, f)| finals.contains(&f.output))
         .map(|(k, f)| (f.id.as_str(), k))
         .collect();
-    let producer_of: Vec<Option<usize>> = firm.names.iter().map(|n| index.get(n.as_str()).copied()).collect();
+    // A generated world's model.ron holds its templates: a generated firm `<template>~<k>`
+    // counts towards its template.
+    let synthetic = model.synthetic.is_some();
+    let template_of = |n: &str| -> Option<usize> {
+        let id = match n.rsplit_once(crate::model::SYNTHETIC_ID_SEPARATOR) {
+            Some((t, _)) if synthetic => t,
+            _ => n,
+        };
+        index.get(id).copied()
+    };
+    let producer_of: Vec<Option<usize>> = firm.names.iter().map(|n| template_of(n)).collect();
     let mut tally: Vec<Tally> = vec![Tally::default(); model.firms.len()];
+    // In a generated world a template stalls on a day when its generated firms together
+    // fall short: (template, date) -> (planned, short).
+    let mut days: BTreeMap<(usize, i32), (f64, f64)> = BTreeMap::new();
     for i in 0..firm.len() {
         let Some(p) = producer_of[firm.codes[i] as usize] else { continue };
         let t = &mut tally[p];
         t.produced += produced[i];
         t.short += short[i];
+        if synthetic {
+            let e = days.entry((p, date[i].unwrap_or(start))).or_insert((0.0, 0.0));
+            e.0 += planned[i];
+            e.1 += short[i];
+            continue;
+        }
         if planned[i] > 0.0 && short[i] >= STALL_SHARE * planned[i] {
             t.stall_days += 1;
             let d = date[i].unwrap_or(start);
+            if t.first_stall.is_none_or(|f| d < f) {
+                t.first_stall = Some(d);
+            }
+        }
+    }
+    for (&(p, d), &(planned, short)) in &days {
+        let t = &mut tally[p];
+        if planned > 0.0 && short >= STALL_SHARE * planned {
+            t.stall_days += 1;
             if t.first_stall.is_none_or(|f| d < f) {
                 t.first_stall = Some(d);
             }

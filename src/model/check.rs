@@ -125,6 +125,9 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
         }
     }
     check_cycles(model, src)?;
+    if let Some(syn) = &model.synthetic {
+        check_synthetic(model, src, syn)?;
+    }
 
     for r in &model.routes.links {
         let here = [F("routes"), F("links"), Route(&r.from, &r.to)];
@@ -269,6 +272,50 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
                 format!("planning: {name} must be in [0, 0.5), found {v}"),
             ));
         }
+    }
+    Ok(())
+}
+
+/// A `synthetic` section: every number in its range, at least one firm per template, and
+/// template ids free of the separator generated ids use.
+fn check_synthetic(model: &Model, src: &Source, syn: &super::Synthetic) -> Result<(), ModelError> {
+    let here = [F("synthetic")];
+    let what = "synthetic: ";
+    let templates = model.firms.len() as u64;
+    if syn.firms < templates || syn.firms > limits::MAX_SYNTHETIC_FIRMS {
+        return Err(src.error_in(
+            &at(&here, &[F("firms")]),
+            format!(
+                "{what}firms must be from {templates} (one per firm of the model, its templates) to {}, found {}",
+                limits::MAX_SYNTHETIC_FIRMS,
+                syn.firms
+            ),
+        ));
+    }
+    for (name, v, bounds) in [
+        (
+            "size_tail",
+            syn.size_tail,
+            Bounds::closed(limits::MIN_SIZE_TAIL, limits::MAX_SIZE_TAIL),
+        ),
+        (
+            "suppliers_per_input",
+            f64::from(syn.suppliers_per_input),
+            Bounds::closed(1.0, f64::from(limits::MAX_SUPPLIERS_PER_INPUT)),
+        ),
+    ] {
+        range(src, &at(&here, &[F(name)]), what, name, v, bounds, "")?;
+    }
+    if let Some(f) = model.firms.iter().find(|f| f.id.contains(super::SYNTHETIC_ID_SEPARATOR)) {
+        return Err(src.error_in(
+            &[F("firms"), Id(&f.id), F("id")],
+            format!(
+                "firm id `{}` contains `{}`, which the ids of generated firms use (`<template>{}<k>`); rename it",
+                f.id,
+                super::SYNTHETIC_ID_SEPARATOR,
+                super::SYNTHETIC_ID_SEPARATOR
+            ),
+        ));
     }
     Ok(())
 }

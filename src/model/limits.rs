@@ -74,6 +74,16 @@ pub const MAX_TRADING_GAIN: f64 = 100.0;
 /// Largest multiple of its usual stock a trader may aim for (`trading.max_multiple`): keeps
 /// its orders within a hundred times its usual stock.
 pub const MAX_TRADING_MULTIPLE: f64 = 100.0;
+/// Most firms a `synthetic` section may generate (10^7): at the 8 KiB a firm costs today that
+/// is 80 GB, beyond any one machine; real studies need 10^6.
+pub const MAX_SYNTHETIC_FIRMS: u64 = 10_000_000;
+/// Range of the Pareto shape of generated firm sizes (`synthetic.size_tail`): below 0.5 one
+/// firm holds nearly all of its template's capacity; above 10 sizes are nearly equal.
+pub const MIN_SIZE_TAIL: f64 = 0.5;
+pub const MAX_SIZE_TAIL: f64 = 10.0;
+/// Most layers of links of a generated buyer per input (`synthetic.suppliers_per_input`):
+/// each is at least one link kept for the whole run, as [`MAX_SEARCH_CANDIDATES`].
+pub const MAX_SUPPLIERS_PER_INPUT: u32 = 64;
 
 /// Longest interval between ticks with per-firm rows (`output.firm_rows: "every:K"`), ticks:
 /// the longest calendar in days ([`MAX_SPAN_DAYS`]); a larger K writes tick 0 only, as this does.
@@ -203,6 +213,7 @@ const LINK_BYTES: u64 = 256;
 /// and a 20-year run; see the tests). Candidate supplier links are counted from each firm's
 /// supplier rule, so the bound holds before the network is resolved.
 pub fn estimate(model: &Model) -> Estimate {
+    use std::collections::BTreeMap;
     let span = super::calendar::Date::parse(&model.calendar.end)
         .zip(super::calendar::Date::parse(&model.calendar.start))
         .map_or(1, |(e, s)| (i64::from(e.0) - i64::from(s.0) + 1).max(1) as u64);
@@ -249,34 +260,70 @@ pub fn estimate(model: &Model) -> Estimate {
         };
         u64::from(days).div_ceil(tick_days).max(1)
     };
+    // Makers per (good, nation) and firms by id, so that each buyer's rule is counted from
+    // its nations or its list, not by a scan of every maker (quadratic in big worlds).
+    let mut makers_in: BTreeMap<&str, BTreeMap<&str, u64>> = BTreeMap::new();
+    for f in &model.firms {
+        *makers_in
+            .entry(f.output.as_str())
+            .or_default()
+            .entry(f.nation.as_str())
+            .or_default() += 1;
+    }
+    let firm_of: std::collections::HashMap<&str, &super::Firm> = model.firms.iter().map(|f| (f.id.as_str(), f)).collect();
+    let mut leads: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    let no_nations = BTreeMap::new();
     for buyer in &model.firms {
         for input in buyer.effective_recipe().keys() {
-            let all = makers.get(input.as_str()).map_or(&[][..], |v| v.as_slice());
-            let allowed = |s: &super::Firm| match buyer.suppliers.get(input) {
-                Some(super::Suppliers::Listed(list)) => list.iter().any(|x| x.firm == s.id),
-                Some(super::Suppliers::ByNation(w)) => w.contains_key(&s.nation),
-                Some(super::Suppliers::ByCapacity { nations, .. }) => nations.is_empty() || nations.contains(&s.nation),
-                None => true,
+            // The model's own string for the good (the recipe is a temporary); a good nobody
+            // makes has no supplier to count.
+            let Some((&input, ms)) = makers.get_key_value(input.as_str()) else {
+                continue;
             };
-            // Candidate suppliers for the search: at most `search_candidates` more links.
-            let others = all.iter().filter(|&&k| !allowed(&model.firms[k])).count();
-            links += n(others.min(model.buying.search_candidates as usize));
-            for &k in all {
-                let s = &model.firms[k];
-                if !allowed(s) {
-                    continue;
+            let all = ms.len();
+            let in_nation = makers_in.get(input).unwrap_or(&no_nations);
+            // Allowed makers, as (nation, how many).
+            let allowed: Vec<(&str, u64)> = match buyer.suppliers.get(input) {
+                Some(super::Suppliers::Listed(list)) => {
+                    let mut ids: Vec<&str> = list
+                        .iter()
+                        .map(|x| x.firm.as_str())
+                        .filter(|id| firm_of.get(id).is_some_and(|s| s.output == input))
+                        .collect();
+                    ids.sort_unstable();
+                    ids.dedup();
+                    ids.iter().map(|id| (firm_of[id].nation.as_str(), 1)).collect()
                 }
-                links += 1;
-                lead_shipments += lead_ticks(&s.nation, &buyer.nation);
-                flow_cells.insert((nation_of(&s.nation), nation_of(&buyer.nation), input.clone()));
-                if s.nation != buyer.nation
+                Some(super::Suppliers::ByNation(w)) => w
+                    .keys()
+                    .filter_map(|n| in_nation.get(n.as_str()).map(|&c| (n.as_str(), c)))
+                    .collect(),
+                Some(super::Suppliers::ByCapacity { nations, .. }) if !nations.is_empty() => {
+                    let mut ns: Vec<&str> = nations.iter().map(String::as_str).collect();
+                    ns.sort_unstable();
+                    ns.dedup();
+                    ns.iter().filter_map(|n| in_nation.get(n).map(|&c| (*n, c))).collect()
+                }
+                _ => in_nation.iter().map(|(&n, &c)| (n, c)).collect(),
+            };
+            let count: u64 = allowed.iter().map(|a| a.1).sum();
+            // Candidate suppliers for the search: at most `search_candidates` more links.
+            links += (n(all) - count).min(u64::from(model.buying.search_candidates));
+            for (nation, c) in allowed {
+                links += c;
+                let lead = *leads
+                    .entry((nation, buyer.nation.as_str()))
+                    .or_insert_with(|| lead_ticks(nation, &buyer.nation));
+                lead_shipments += c * lead;
+                flow_cells.insert((nation_of(nation), nation_of(&buyer.nation), input));
+                if nation != buyer.nation
                     && model
                         .policies
                         .controls
                         .iter()
-                        .any(|c| c.nation == s.nation && c.commodities.contains_key(input))
+                        .any(|x| x.nation == nation && x.commodities.contains_key(input))
                 {
-                    controlled_links += 1;
+                    controlled_links += c;
                 }
             }
         }

@@ -213,7 +213,7 @@ impl Source {
         let found = match path {
             [Seg::F("name" | "extends" | "set"), ..] => here(path),
             [
-                Seg::F(f @ ("description" | "seed" | "buying" | "prices" | "planning" | "output")),
+                Seg::F(f @ ("description" | "seed" | "buying" | "prices" | "planning" | "output" | "synthetic")),
                 ..,
             ] if own(&[Seg::F(f)]).is_some() => here(path),
             [Seg::F(l @ ("commodities" | "nations" | "firms")), s @ Seg::Id(_), ..] if own(&[Seg::F(l), *s]).is_some() => here(path),

@@ -48,6 +48,51 @@ pub struct Model {
     /// What the run writes per firm (default: every firm, every tick).
     #[serde(default)]
     pub output: output::Output,
+    /// A world at firm grain generated from this model's firms at load time (see
+    /// [`Synthetic`]); absent, the firms run as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synthetic: Option<Synthetic>,
+}
+
+/// The separator of a generated firm's id: `<template id>~<k>`, k = 0 for its largest.
+pub const SYNTHETIC_ID_SEPARATOR: char = '~';
+
+/// How to expand the model's firms (the calibrated templates) into `firms` firms when the
+/// model is loaded, so that a big world needs no big file (`world::synthetic`). Each template
+/// becomes a group of firms of its nation, role and recipe whose sizes are heavy-tailed and sum
+/// to its capacity and stocks; each generated buyer gets a few suppliers per input among the
+/// generated firms of the template's suppliers (a large buyer more, and a large supplier more
+/// customers), and the flows between templates (so between nations) are the model's own.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Synthetic {
+    /// Firms in the generated world, at least one per template, at most 10^7; shared among the
+    /// templates equally (the first ones take one more when it does not divide), so roles and
+    /// nations keep the model's proportions.
+    pub firms: u64,
+    /// Pareto shape α of firm sizes within a template (P(size > x) ∝ x^-α), 0.5 to 10:
+    /// smaller is more concentrated. Default 1.06, Axtell (2001, Science 293: 1818) for U.S.
+    /// firms by employees (a Zipf law).
+    #[serde(default = "default_size_tail")]
+    pub size_tail: f64,
+    /// Layers of links, 1 to 64: each generated buyer's orders of an input are matched to
+    /// suppliers this many times over, each time in a new random order, so that a small buyer
+    /// has about this many suppliers per input (a large one more, in proportion to its size).
+    /// Default 3 (ASSUMPTION: "a few", as in firm-level production networks, Bernard, Moxnes &
+    /// Saito 2019, J. Political Economy 127(2)).
+    #[serde(default = "default_suppliers_per_input")]
+    pub suppliers_per_input: u32,
+    /// Seed of the generator (not of the run): the same spec and seed give the same world.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+fn default_size_tail() -> f64 {
+    1.06
+}
+
+fn default_suppliers_per_input() -> u32 {
+    3
 }
 
 /// How suppliers sell when they are short.

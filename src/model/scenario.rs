@@ -4,14 +4,15 @@
 //! `description`, `seed`; `commodities`, `nations`, `firms` (each replaces the base's element with
 //! the same id, or is added); `routes` (replace the lane with the same from/to, or are added);
 //! `policies` (controls and rules replace same-id ones or are added; tariffs and events are
-//! added); `buying`, `prices`, `planning`, `selling`, `output` (replace the base's); and `set`, a map of
+//! added); `buying`, `prices`, `planning`, `selling`, `output`, `synthetic` (replace the base's); and
+//! `set`, a map of
 //! `PATH: VALUE` overrides applied last, as with `--set`. A scenario keeps its base's calendar,
 //! so that runs compare day by day.
 
 use super::load::{ModelError, Source};
 use super::policy::{Buying, Policies};
 use super::spans::Seg;
-use super::{Commodity, Firm, Model, Nation, Planning, PriceRules, Route, Selling};
+use super::{Commodity, Firm, Model, Nation, Planning, PriceRules, Route, Selling, Synthetic};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -46,6 +47,9 @@ pub struct Scenario {
     /// What the scenario's runs write per firm (replaces the base's `output`).
     #[serde(default)]
     pub output: Option<super::output::Output>,
+    /// Generate a world at firm grain from the (base's) firms; replaces the base's.
+    #[serde(default)]
+    pub synthetic: Option<Synthetic>,
     /// PATH -> VALUE, applied last (VALUE as in `--set`).
     #[serde(default)]
     pub set: BTreeMap<String, String>,
@@ -139,6 +143,9 @@ pub fn apply(base: Model, sc: &Scenario, src: &Source) -> Result<(Model, Vec<(St
     }
     if let Some(o) = &sc.output {
         m.output = o.clone();
+    }
+    if let Some(s) = &sc.synthetic {
+        m.synthetic = Some(s.clone());
     }
     let mut sets = Vec::new();
     for (path, value) in &sc.set {

@@ -28,6 +28,10 @@ pub struct Manifest {
     /// The output level of `firms.arrow` and `lines.arrow` (`all`, `every:K`, `sample:F`,
     /// `none`; see `chokepoint schema`).
     pub firm_rows: String,
+    /// The generator's spec (firms, size and degree tails, seed) when the world was generated
+    /// from the model's `synthetic` section; `model.ron` holds the model with that section.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub synthetic: Option<crate::model::Synthetic>,
     pub complete: bool,
 }
 

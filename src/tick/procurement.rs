@@ -196,7 +196,9 @@ pub fn place_orders(
     };
     if params.parallel {
         let local = &book.local;
-        firms.par_iter_mut().for_each_init(|| local.borrow_local_mut(), |l, firm| order_inputs(firm, l));
+        firms
+            .par_iter_mut()
+            .for_each_init(|| local.borrow_local_mut(), |l, firm| order_inputs(firm, l));
     } else {
         let local = &mut *book.local.borrow_local_mut();
         firms.iter_mut().for_each(|firm| order_inputs(firm, local));

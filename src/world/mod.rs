@@ -20,3 +20,4 @@ pub mod records;
 pub mod registry;
 pub mod rng;
 pub mod shipments;
+pub mod synthetic;

@@ -70,9 +70,15 @@ impl Network {
         regions.sort();
         regions.dedup();
         let ridx = index(&regions);
-        let mut roles: Vec<String> = model.firms.iter().map(|f| f.role.clone()).collect();
-        roles.sort();
-        roles.dedup();
+        // Distinct roles first (a big world has millions of firms and a handful of roles).
+        let roles: Vec<String> = model
+            .firms
+            .iter()
+            .map(|f| f.role.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(String::from)
+            .collect();
         let roleidx = index(&roles);
         let firms: Vec<String> = model.firms.iter().map(|f| f.id.clone()).collect();
         let fidx = index(&firms);
@@ -351,7 +357,7 @@ fn candidates(
     links: &[Link],
     routes: &BTreeMap<(&str, &str), (u32, u32)>,
     producers: &Producers,
-    fidx: &BTreeMap<&str, usize>,
+    fidx: &std::collections::HashMap<&str, usize>,
 ) -> Vec<Link> {
     let want = model.buying.search_candidates as usize;
     let mut found = Vec::new();
@@ -415,6 +421,8 @@ fn candidates(
     found
 }
 
-fn index(ids: &[String]) -> BTreeMap<&str, usize> {
+/// Each id's position: hashed, as a big world's firm ids share long prefixes
+/// (`cn_magnet_ningbo~…`) that an ordered map compares again at every level.
+fn index(ids: &[String]) -> std::collections::HashMap<&str, usize> {
     ids.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect()
 }

@@ -100,6 +100,7 @@ pub fn world(nations: &[&str], firms: Vec<Firm>, routes: Vec<Route>, tick_days: 
         policies: Policies::default(),
         selling: Selling::default(),
         output: Default::default(),
+        synthetic: None,
     }
 }
 
