@@ -168,7 +168,9 @@ fn resolve_spec(path: &Path, opts: &RunOptions) -> Result<(Model, Source, Networ
 /// Runs a model file into its run folder; returns the folder and the manifest.
 pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunError> {
     let t0 = Instant::now();
-    let Resolved { model, spec, network, .. } = resolve_run(path, opts)?;
+    let Resolved {
+        mut model, spec, network, ..
+    } = resolve_run(path, opts)?;
     if !opts.allow_large {
         let e = limits::estimate(&model);
         limits::check_limits(&e, limits::DEFAULT_MAX_OUTPUT_BYTES, limits::DEFAULT_MAX_MEMORY_BYTES).map_err(RunError::Usage)?;
@@ -184,6 +186,10 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
         bevy_tasks::ComputeTaskPool::get_or_init(|| bevy_tasks::TaskPoolBuilder::new().num_threads(n).build());
     }
     let mut sim = Simulation::new(&model, network, model.seed);
+    // The world now holds its firms and links: the firms' specs and the network's per-firm
+    // inputs are not read again, and at 10^6 firms they are gigabytes.
+    model.firms = Vec::new();
+    sim.network.inputs = Vec::new();
     // One thread: no compute pool at all.
     sim.set_parallel(opts.threads.is_none_or(|n| n > 1));
     let checking = opts.check || check_from_env();

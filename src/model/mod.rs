@@ -5,6 +5,7 @@
 
 pub mod calendar;
 pub mod check;
+pub mod hash;
 pub mod limits;
 pub mod load;
 pub mod output;

@@ -108,18 +108,10 @@ impl fmt::Display for FirmRowLevel {
 
 /// Whether the firm with this id is in the sample of `share` of all firms: a hash of the id
 /// alone (no seed), so the same firms are sampled in every seed and scenario and paired
-/// comparisons line up firm by firm. The id's FNV-1a hash (as `world::rng::stable_hash`,
-/// written here because the model layer imports no other), spread by a SplitMix64 finaliser;
-/// its top 53 bits, as a share of 2^53, are compared with `share`.
+/// comparisons line up firm by firm. The id's FNV-1a hash spread by SplitMix64's finaliser
+/// (`model::hash`); its top 53 bits, as a share of 2^53, are compared with `share`.
 pub fn sampled(id: &str, share: f64) -> bool {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in id.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    h ^= h >> 31;
+    let h = super::hash::mix64(super::hash::stable_hash(id));
     ((h >> 11) as f64) / ((1u64 << 53) as f64) < share
 }
 

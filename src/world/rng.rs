@@ -28,23 +28,7 @@ pub enum Purpose {
     Licensing = 4,
 }
 
-/// 64-bit FNV-1a of a string: a stable hash of an agent's id across runs and platforms.
-pub fn stable_hash(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
-/// SplitMix64's output function (Steele, Lea & Flood 2014): a bijective 64-bit mix.
-pub fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
+pub use crate::model::hash::{splitmix, stable_hash};
 
 /// The key of agent `agent_id`'s draws in a run with `seed`.
 pub fn agent_key(seed: u64, agent_id: &str) -> u64 {

@@ -29,6 +29,7 @@
 
 use crate::model::{Firm, Model, SYNTHETIC_ID_SEPARATOR, SupplierShare, Suppliers, Synthetic};
 use crate::world::network::Network;
+use crate::world::rng::{splitmix as mix, stable_hash as fnv};
 use std::collections::BTreeMap;
 
 /// A generated world.
@@ -38,24 +39,6 @@ pub struct Expansion {
     pub model: Model,
     /// Index in the spec's firms of each generated firm's template.
     pub template: Vec<u32>,
-}
-
-/// 64-bit FNV-1a of a string (stable across runs and platforms).
-fn fnv(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
-/// SplitMix64's finaliser (Steele, Lea & Flood 2014): a bijective mixing of 64 bits.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 /// Counter-based uniform draws for one (seed, template, purpose): draw `i` is a hash of the
