@@ -77,10 +77,12 @@ pub struct Synthetic {
     #[serde(default = "default_size_tail")]
     pub size_tail: f64,
     /// Layers of links, 1 to 64: each generated buyer's orders of an input are matched to
-    /// suppliers this many times over, each time in a new random order, so that a small buyer
-    /// has about this many suppliers per input (a large one more, in proportion to its size).
-    /// Default 3 (ASSUMPTION: "a few", as in firm-level production networks, Bernard, Moxnes &
-    /// Saito 2019, J. Political Economy 127(2)).
+    /// suppliers this many times over, each time in a new random order. Each layer gives a
+    /// buyer on average 1 + N suppliers per input, N the number of its template's supplier
+    /// templates (a large buyer more, in proportion to its size), so links and the shipments
+    /// in flight on them grow with the layers. Default 1 (ASSUMPTION: 1 + N is the template's
+    /// own number of suppliers, "a few", as in firm-level production networks, Bernard,
+    /// Moxnes & Saito 2019, J. Political Economy 127(2)).
     #[serde(default = "default_suppliers_per_input")]
     pub suppliers_per_input: u32,
     /// Seed of the generator (not of the run): the same spec and seed give the same world.
@@ -93,7 +95,7 @@ fn default_size_tail() -> f64 {
 }
 
 fn default_suppliers_per_input() -> u32 {
-    3
+    1
 }
 
 /// How suppliers sell when they are short.

@@ -113,7 +113,7 @@ impl Streams {
         }
     }
 
-    /// The next uniform draw in [0, 1) of `purpose` at `tick`.
+    /// The next uniform draw in [0, 1) of `purpose` (shipping, customs or licensing) at `tick`.
     pub fn uniform(&mut self, purpose: Purpose, tick: u32) -> f64 {
         if tick != self.tick {
             self.tick = tick;
@@ -125,8 +125,7 @@ impl Streams {
             Purpose::Shipping => &mut self.shipping,
             Purpose::Customs => &mut self.customs,
             Purpose::Licensing => &mut self.licensing,
-            // One demand draw per tick: the pure function, no count.
-            Purpose::Demand => return uniform_at(self.key, purpose, tick, 0),
+            Purpose::Demand => panic!("demand draws one normal per agent and tick: use demand_normal"),
         };
         let n = *count;
         *count += 1;
