@@ -12,7 +12,7 @@ use crate::tick::Simulation;
 use crate::world::licences::Licensing;
 use crate::world::network::Network;
 use crate::world::policy::{PolicyState, event_kinds};
-use crate::world::records::Recorder;
+use crate::world::records::{BATCH_ROWS, Recorder};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -208,7 +208,6 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
             .progress_chars("=> "),
     );
     bar.set_message(model.name.clone());
-    const BATCH_ROWS: usize = 1 << 16;
     while !sim.finished() {
         sim.step_checked()?;
         bar.inc(1);

@@ -8,7 +8,7 @@ use crate::model::output::FirmRowLevel;
 use crate::world::clock::Clock;
 use crate::world::firm::{Finished, FirmIndex, Inputs, Lines, Plant, Production, Trading};
 use crate::world::prices::PriceBook;
-use crate::world::records::{FirmRows, FirmSnapshot, GroupSums, Recorder, STALL_SHARE};
+use crate::world::records::{BATCH_ROWS, FirmRows, FirmSnapshot, GroupSums, Recorder, STALL_SHARE};
 use crate::world::registry::Registry;
 use crate::world::shipments::TradeBook;
 use bevy_ecs::prelude::*;
@@ -101,6 +101,19 @@ pub fn record_tick(
         r.orders_received.push(s.received);
         r.shipped.push(s.shipped);
     };
+    // A fresh batch (the writer took the last one) gets room for the ticks it will hold
+    // before the run writes it (a batch is written once it has `BATCH_ROWS` rows).
+    let rows = if all_rows {
+        nf
+    } else if sample {
+        rec.grouping.sample.len()
+    } else {
+        0
+    };
+    if rows > 0 && rec.firms.tick.capacity() - rec.firms.tick.len() < rows {
+        let ticks = BATCH_ROWS.div_ceil(rows);
+        rec.firms.reserve_exact(rows * ticks);
+    }
     if all_rows {
         for (i, s) in rec.scratch.iter().enumerate() {
             push(&mut rec.firms, i, s);

@@ -101,12 +101,8 @@ pub fn ship_goods(
             );
             queue.push(
                 tick,
-                Shipment {
-                    held_transit: 0,
-                    due_tick: tick.saturating_add(s.held_transit),
-                    sent_tick: tick,
-                    ..s
-                },
+                tick.saturating_add(s.held_transit()),
+                Shipment::travelling(s.quantity, s.link, tick),
             );
             continue;
         }
@@ -152,29 +148,17 @@ pub fn ship_goods(
         slot.in_transit += o.filled;
         slot.scale = slot.scale.max(slot.in_transit);
         slot.in_flight += 1;
-        let s = Shipment {
-            quantity: o.filled,
-            link: o.link,
-            due_tick: 0,
-            sent_tick: tick,
-            held_transit: 0,
-        };
         if hold_ticks > 0 {
             queue.push(
                 tick,
-                Shipment {
-                    due_tick: tick.saturating_add(hold_ticks),
-                    held_transit: transit_ticks,
-                    ..s
-                },
+                tick.saturating_add(hold_ticks),
+                Shipment::held_by_customs(o.filled, o.link, transit_ticks),
             );
         } else {
             queue.push(
                 tick,
-                Shipment {
-                    due_tick: tick.saturating_add(transit_ticks),
-                    ..s
-                },
+                tick.saturating_add(transit_ticks),
+                Shipment::travelling(o.filled, o.link, tick),
             );
             if exporter != importer {
                 let price = prices.price(registry.nation_region[importer as usize], o.commodity);
@@ -196,8 +180,9 @@ pub fn ship_goods(
 fn check_lead_time(inv: &mut Invariants, clock: &Clock, links: &SupplyLinks, s: &Shipment) {
     let l = &links.links[s.link as usize];
     let shortest = u64::from(l.days.saturating_sub(l.jitter_days));
-    let elapsed = u64::from(clock.tick.saturating_sub(s.sent_tick)) * u64::from(clock.tick_days);
-    if clock.tick >= s.sent_tick && elapsed >= shortest {
+    let sent = s.sent_tick().unwrap_or(clock.tick);
+    let elapsed = u64::from(clock.tick.saturating_sub(sent)) * u64::from(clock.tick_days);
+    if clock.tick >= sent && elapsed >= shortest {
         return;
     }
     let who = format!(
@@ -214,7 +199,7 @@ fn check_lead_time(inv: &mut Invariants, clock: &Clock, links: &SupplyLinks, s: 
         || {
             format!(
                 "arrived {elapsed} days after it left at tick {}; its route takes at least {shortest} days",
-                s.sent_tick
+                sent
             )
         },
     );

@@ -96,13 +96,7 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, tick_day
                 let flow = y * input.per_unit * l.share;
                 if flow > 0.0 {
                     pipelines.push(Pipeline {
-                        shipment: Shipment {
-                            quantity: flow,
-                            link: links.links.len() as u32,
-                            due_tick: 0,
-                            sent_tick: 0,
-                            held_transit: 0,
-                        },
+                        shipment: Shipment::travelling(flow, links.links.len() as u32, 0),
                         until: lt,
                     });
                 }

@@ -10,6 +10,10 @@ use std::collections::BTreeMap;
 /// stall (`groups.arrow`'s `firms_stalled`; the downstream indicators' stalls).
 pub const STALL_SHARE: f64 = 0.10;
 
+/// Rows the run collects before it writes them as one record batch per table (counted by
+/// [`Recorder::pending_rows`]).
+pub const BATCH_ROWS: usize = 1 << 16;
+
 /// Rows of `firms.arrow` not yet written.
 #[derive(Debug, Default, Clone)]
 pub struct FirmRows {
@@ -27,6 +31,27 @@ pub struct FirmRows {
     pub input_cover_days: Vec<Option<f64>>,
     pub orders_received: Vec<f64>,
     pub shipped: Vec<f64>,
+}
+
+impl FirmRows {
+    /// Makes room for `rows` more rows in every column at once, so that a batch's columns
+    /// are allocated once instead of being doubled and copied as they fill.
+    pub fn reserve_exact(&mut self, rows: usize) {
+        self.tick.reserve_exact(rows);
+        self.date.reserve_exact(rows);
+        self.firm.reserve_exact(rows);
+        self.nation.reserve_exact(rows);
+        self.role.reserve_exact(rows);
+        self.commodity.reserve_exact(rows);
+        self.produced.reserve_exact(rows);
+        self.planned.reserve_exact(rows);
+        self.capacity.reserve_exact(rows);
+        self.shortfall.reserve_exact(rows);
+        self.inventory.reserve_exact(rows);
+        self.input_cover_days.reserve_exact(rows);
+        self.orders_received.reserve_exact(rows);
+        self.shipped.reserve_exact(rows);
+    }
 }
 
 /// Rows of `nations.arrow` (one per nation and commodity per tick).

@@ -5,26 +5,57 @@ use bevy_ecs::prelude::*;
 use std::collections::BTreeMap;
 
 /// Goods on their way to a buyer: either held by customs in the exporting nation (they have
-/// not left yet) or travelling (they arrive at `due_tick`). 24 bytes: the buyer, its input
-/// slot, the commodity and the exporting nation are the link's
-/// ([`crate::world::orders::SupplyLinks::owner`] and the supplier's nation).
+/// not left yet) or travelling. 16 bytes: the buyer, its input slot, the commodity and the
+/// exporting nation are the link's ([`crate::world::orders::SupplyLinks::owner`] and the
+/// supplier's nation), and the tick it is due (to arrive, or to be released by customs) is
+/// where it waits in the [`ShipmentQueue`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Shipment {
     pub quantity: f64,
     /// Index of the supply link it travels on.
     pub link: u32,
-    /// Tick of arrival, or of release by customs if held.
-    pub due_tick: u32,
-    /// Tick it was sent: left the supplier (held) or left customs (travelling).
-    pub sent_tick: u32,
-    /// 0 when travelling; when held by customs, the ticks it travels once released (≥ 1).
-    pub held_transit: u32,
+    /// Travelling: the tick it left (the supplier, or customs after a hold). Held by customs:
+    /// [`HELD`] | the ticks it travels once released (≥ 1).
+    stamp: u32,
 }
 
+/// The bit of [`Shipment`]'s stamp that marks goods held by customs; the other 31 bits hold a
+/// tick or a number of ticks (a run's ticks stay far below 2^31: 5.9 million years of days).
+const HELD: u32 = 1 << 31;
+
 impl Shipment {
+    /// Goods that left at tick `sent_tick` and are travelling.
+    pub fn travelling(quantity: f64, link: u32, sent_tick: u32) -> Shipment {
+        Shipment {
+            quantity,
+            link,
+            stamp: sent_tick.min(HELD - 1),
+        }
+    }
+
+    /// Goods held by customs that travel `transit_ticks` (at least 1) once released.
+    pub fn held_by_customs(quantity: f64, link: u32, transit_ticks: u32) -> Shipment {
+        Shipment {
+            quantity,
+            link,
+            stamp: HELD | transit_ticks.clamp(1, HELD - 1),
+        }
+    }
+
     /// Held by customs (it has not left yet).
     pub fn held(&self) -> bool {
-        self.held_transit > 0
+        self.stamp & HELD != 0
+    }
+
+    /// The tick travelling goods left (the supplier, or customs after a hold); `None` while
+    /// held.
+    pub fn sent_tick(&self) -> Option<u32> {
+        (!self.held()).then_some(self.stamp)
+    }
+
+    /// The ticks goods held by customs travel once released; 0 for travelling goods.
+    pub fn held_transit(&self) -> u32 {
+        if self.held() { self.stamp & !HELD } else { 0 }
     }
 }
 
@@ -99,25 +130,32 @@ impl ShipmentQueue {
         self.ring.len()
     }
 
-    /// Queues a shipment due at `s.due_tick`, which is not before `now`.
-    pub fn push(&mut self, now: u32, s: Shipment) {
-        debug_assert!(s.due_tick >= now, "shipment due in the past");
-        let ahead = (s.due_tick.saturating_sub(now)) as usize;
+    /// Queues a shipment due at tick `due` (to arrive, or to be released by customs), which
+    /// is not before `now`.
+    pub fn push(&mut self, now: u32, due: u32, s: Shipment) {
+        debug_assert!(due >= now, "shipment due in the past");
+        debug_assert_eq!(now, self.now, "queued at another tick than the ring's");
+        let ahead = (due.saturating_sub(now)) as usize;
         if ahead >= self.ring.len() && self.ring.len() < RING_TICKS_MAX {
             let mut len = self.ring.len();
             while ahead >= len && len < RING_TICKS_MAX {
                 len = (len * 2).min(RING_TICKS_MAX);
             }
+            // Bucket i of the old ring holds what is due at the one tick of
+            // `self.now .. self.now + old length` that is i modulo the old length.
             let old = std::mem::take(&mut self.ring);
+            let n = old.len() as u64;
             self.ring = (0..len).map(|_| Vec::new()).collect();
-            for x in old.into_iter().flatten() {
-                self.ring[x.due_tick as usize % len].push(x);
+            for (i, bucket) in old.into_iter().enumerate() {
+                let from = u64::from(self.now);
+                let due = from + (i as u64 + n - from % n) % n;
+                self.ring[(due % len as u64) as usize].extend(bucket);
             }
             self.advance(now);
         }
         if ahead < self.ring.len() {
             let n = self.ring.len();
-            let bucket = &mut self.ring[s.due_tick as usize % n];
+            let bucket = &mut self.ring[due as usize % n];
             // Buckets keep their memory from tick to tick, so grow them by a quarter rather
             // than double: at 10^6 firms the shipments in flight are gigabytes, and doubling
             // would leave up to half of that unused.
@@ -126,7 +164,7 @@ impl ShipmentQueue {
             }
             bucket.push(s);
         } else {
-            self.later.entry(s.due_tick).or_default().push(s);
+            self.later.entry(due).or_default().push(s);
         }
     }
 
@@ -215,14 +253,9 @@ impl TradeBook {
 mod tests {
     use super::*;
 
-    fn shipment(due_tick: u32, quantity: f64) -> Shipment {
-        Shipment {
-            quantity,
-            link: 0,
-            due_tick,
-            sent_tick: 0,
-            held_transit: 0,
-        }
+    /// A shipment due at `due` whose link records that tick (so a test can see when it came).
+    fn push(q: &mut ShipmentQueue, now: u32, due: u32, quantity: f64) {
+        q.push(now, due, Shipment::travelling(quantity, due, now));
     }
 
     /// Takes what is due at each tick of `from..to`, as `ship_goods` does.
@@ -230,25 +263,51 @@ mod tests {
         let mut out = Vec::new();
         for t in from..to {
             let due = q.take_due(t);
-            assert!(due.iter().all(|s| s.due_tick == t), "tick {t}: {due:?}");
-            out.extend(due.iter().map(|s| (s.due_tick, s.quantity)));
+            assert!(due.iter().all(|s| s.link == t), "tick {t}: {due:?}");
+            out.extend(due.iter().map(|s| (t, s.quantity)));
             q.give_back(t, due);
         }
         out
     }
 
     #[test]
+    fn a_shipment_is_16_bytes_and_keeps_its_stamp() {
+        assert_eq!(std::mem::size_of::<Shipment>(), 16);
+        let s = Shipment::travelling(2.5, 7, 1234);
+        assert_eq!((s.held(), s.sent_tick(), s.held_transit()), (false, Some(1234), 0));
+        let h = Shipment::held_by_customs(2.5, 7, 30);
+        assert_eq!((h.held(), h.sent_tick(), h.held_transit()), (true, None, 30));
+        assert_eq!(Shipment::held_by_customs(1.0, 0, 0).held_transit(), 1);
+    }
+
+    #[test]
+    fn the_ring_grows_without_losing_or_reordering_what_waits_in_it() {
+        let mut q = ShipmentQueue::new(4);
+        let mut got = drain(&mut q, 0, 4);
+        // At tick 3 the ring reaches ticks 3..8; fill it, one bucket twice, then reach far.
+        for (due, x) in [(4, 1.0), (7, 2.0), (5, 3.0), (7, 4.0), (6, 5.0)] {
+            push(&mut q, 3, due, x);
+        }
+        push(&mut q, 3, 40, 6.0);
+        assert_eq!(q.reach(), 40);
+        push(&mut q, 3, 7, 7.0);
+        got.extend(drain(&mut q, 4, 41));
+        assert_eq!(got, vec![(4, 1.0), (5, 3.0), (6, 5.0), (7, 2.0), (7, 4.0), (7, 7.0), (40, 6.0)]);
+        assert!(q.is_empty());
+    }
+
+    #[test]
     fn far_shipments_wait_outside_the_ring_and_arrive_on_time_in_queued_order() {
         let mut q = ShipmentQueue::new(2);
         let far = RING_TICKS_MAX as u32 * 3;
-        q.push(0, shipment(far, 1.0));
-        q.push(0, shipment(5, 2.0));
-        q.push(0, shipment(far, 3.0));
+        push(&mut q, 0, far, 1.0);
+        push(&mut q, 0, 5, 2.0);
+        push(&mut q, 0, far, 3.0);
         assert_eq!(q.reach(), RING_TICKS_MAX, "the ring grows only to its cap");
         assert_eq!(q.len(), 3);
         let mut got = drain(&mut q, 0, far - 9);
         // Queued later, when its tick is within reach: after those queued earlier for it.
-        q.push(far - 10, shipment(far, 4.0));
+        push(&mut q, far - 10, far, 4.0);
         got.extend(drain(&mut q, far - 9, far + 1));
         assert_eq!(got, vec![(5, 2.0), (far, 1.0), (far, 3.0), (far, 4.0)]);
         assert!(q.is_empty());
@@ -258,7 +317,7 @@ mod tests {
     fn a_lead_time_of_four_billion_days_costs_no_memory_beyond_the_capped_ring() {
         let mut q = ShipmentQueue::new(u32::MAX as usize);
         assert_eq!(q.reach(), RING_TICKS_MAX);
-        q.push(0, shipment(u32::MAX, 1.0));
+        push(&mut q, 0, u32::MAX, 1.0);
         assert_eq!(q.reach(), RING_TICKS_MAX);
         assert_eq!(q.len(), 1);
     }
