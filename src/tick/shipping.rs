@@ -12,37 +12,93 @@ use crate::world::rng::{FirmStreams, Purpose};
 use crate::world::shipments::{Shipment, ShipmentQueue, TradeBook};
 use bevy_ecs::prelude::*;
 
-/// Goods arriving at their buyer: into its stock, out of its in-transit, booked as imports
-/// (from abroad). When the buyer has nothing left on the way, what its in-transit still shows
-/// is rounding and is set to zero; otherwise a rounding error below zero is.
-fn arrive(
-    s: &Shipment,
-    links: &SupplyLinks,
-    registry: &Registry,
-    buyers: &mut Query<&mut Inputs>,
-    trade: &mut TradeBook,
-    clamped: &mut u64,
-) {
-    let o = links.owner[s.link as usize];
-    let exporter = registry.nation[links.links[s.link as usize].supplier as usize];
-    let importer = registry.nation[o.buyer as usize];
-    let mut inputs = buyers.get_mut(registry.entity[o.buyer as usize]).expect("buyer entity");
-    let slot = &mut inputs.slots[o.slot as usize];
-    slot.stock += s.quantity;
-    slot.scale = slot.scale.max(slot.stock);
-    slot.in_transit -= s.quantity;
-    slot.in_flight = slot.in_flight.saturating_sub(1);
-    if slot.in_flight == 0 {
-        if slot.in_transit != 0.0 && slot.in_transit.abs() <= ROUNDING * slot.scale {
-            slot.in_transit = 0.0;
-            *clamped += 1;
+/// A change to a buyer's input slot that shipping makes today: goods arriving (into its stock,
+/// out of its in-transit) or goods sent (into its in-transit). Shipping first lists them in
+/// the order the goods move, then applies them buyer by buyer (see [`ShippingScratch`]).
+#[derive(Clone, Copy, Debug, Default)]
+struct SlotChange {
+    quantity: f64,
+    buyer: u32,
+    slot: u16,
+    arrival: bool,
+}
+
+/// Shipping's lists, kept from tick to tick so that shipping allocates nothing once they have
+/// grown to their working size: the day's slot changes in the order the goods moved, the same
+/// grouped by buyer, and the counts that group them.
+#[derive(Default)]
+pub struct ShippingScratch {
+    changes: Vec<SlotChange>,
+    by_buyer: Vec<SlotChange>,
+    counts: Vec<u32>,
+}
+
+impl ShippingScratch {
+    /// Groups the changes by buyer with one stable counting pass over firm indices below
+    /// `firms`: each buyer's changes keep the order in which the goods moved, so every slot
+    /// sees its arrivals (in queue order), then what was sent to it (in the order of the book),
+    /// exactly as if they were applied one by one, while the buyers' state is visited in
+    /// index order, not in the suppliers' order (the delivery into buyer-contiguous state of
+    /// issue 11: a chain of cache misses per shipment becomes one streaming pass).
+    fn group_by_buyer(&mut self, firms: usize) {
+        self.counts.clear();
+        self.counts.resize(firms + 1, 0);
+        for c in &self.changes {
+            self.counts[c.buyer as usize + 1] += 1;
         }
-    } else {
-        settle_rounding(&mut slot.in_transit, slot.scale, clamped);
+        for i in 0..firms {
+            self.counts[i + 1] += self.counts[i];
+        }
+        self.by_buyer.clear();
+        self.by_buyer.resize(self.changes.len(), SlotChange::default());
+        for c in &self.changes {
+            let at = &mut self.counts[c.buyer as usize];
+            self.by_buyer[*at as usize] = *c;
+            *at += 1;
+        }
     }
-    if importer != exporter {
-        trade.imported[importer as usize * trade.commodities + o.commodity as usize] += s.quantity;
+}
+
+/// Applies a buyer's slot changes in order. An arrival goes into stock and out of in-transit;
+/// when the buyer then has nothing left on the way, what its in-transit still shows is
+/// rounding and is set to zero; otherwise a rounding error below zero is. Goods sent go into
+/// in-transit.
+fn apply(inputs: &mut Inputs, changes: &[SlotChange], clamped: &mut u64) {
+    for c in changes {
+        let slot = &mut inputs.slots[c.slot as usize];
+        if c.arrival {
+            slot.stock += c.quantity;
+            slot.scale = slot.scale.max(slot.stock);
+            slot.in_transit -= c.quantity;
+            slot.in_flight = slot.in_flight.saturating_sub(1);
+            if slot.in_flight == 0 {
+                if slot.in_transit != 0.0 && slot.in_transit.abs() <= ROUNDING * slot.scale {
+                    slot.in_transit = 0.0;
+                    *clamped += 1;
+                }
+            } else {
+                settle_rounding(&mut slot.in_transit, slot.scale, clamped);
+            }
+        } else {
+            slot.in_transit += c.quantity;
+            slot.scale = slot.scale.max(slot.in_transit);
+            slot.in_flight += 1;
+        }
     }
+}
+
+/// Goods arriving at their buyer: booked as imports (from abroad) and listed for delivery.
+fn arrive(s: &Shipment, links: &SupplyLinks, trade: &mut TradeBook, changes: &mut Vec<SlotChange>) {
+    let o = links.owner[s.link as usize];
+    if o.importer != o.exporter {
+        trade.imported[o.importer as usize * trade.commodities + o.commodity as usize] += s.quantity;
+    }
+    changes.push(SlotChange {
+        quantity: s.quantity,
+        buyer: o.buyer,
+        slot: o.slot,
+        arrival: true,
+    });
 }
 
 /// Delivers this tick's arrivals into buyers' stocks and releases goods held by customs, then
@@ -50,6 +106,10 @@ fn arrive(
 /// uniform draw in ±jitter days from the supplier's shipping stream. Where the exporting
 /// nation's regime inspects a commodity, that share of shipments not under licence is held
 /// before it leaves. Exports are booked when goods leave, imports when they arrive.
+///
+/// Goods move (and trade is booked, and draws are made) in the order of the queue and of the
+/// book; the buyers' input slots are then updated buyer by buyer, each slot's changes in
+/// that same order (see [`ShippingScratch::group_by_buyer`]).
 #[allow(clippy::too_many_arguments)]
 pub fn ship_goods(
     book: Res<OrderBook>,
@@ -63,6 +123,7 @@ pub fn ship_goods(
     mut inv: ResMut<Invariants>,
     mut buyers: Query<&mut Inputs>,
     mut streams: ResMut<FirmStreams>,
+    mut scratch: Local<ShippingScratch>,
 ) {
     trade.exported.fill(0.0);
     trade.imported.fill(0.0);
@@ -75,11 +136,13 @@ pub fn ship_goods(
     let inv = &mut *inv;
     let queue = &mut *queue;
     let trade = &mut *trade;
+    let scratch = &mut *scratch;
+    scratch.changes.clear();
 
     // The starting pipelines deliver first (they were queued before anything else).
     let mut pipeline = std::mem::take(&mut queue.pipeline);
     for p in pipeline.iter().filter(|p| p.until > tick) {
-        arrive(&p.shipment, &links, &registry, &mut buyers, trade, &mut inv.clamped);
+        arrive(&p.shipment, &links, trade, &mut scratch.changes);
     }
     pipeline.retain(|p| p.until > tick.saturating_add(1));
     queue.pipeline = pipeline;
@@ -88,16 +151,14 @@ pub fn ship_goods(
     for s in due.drain(..) {
         if s.held() {
             let o = links.owner[s.link as usize];
-            let exporter = registry.nation[links.links[s.link as usize].supplier as usize];
-            let importer = registry.nation[o.buyer as usize];
-            let price = prices.price(registry.nation_region[importer as usize], o.commodity);
+            let price = prices.price(registry.nation_region[o.importer as usize], o.commodity);
             trade.book_export(
-                exporter,
-                importer,
+                o.exporter,
+                o.importer,
                 o.commodity,
                 s.quantity,
                 price,
-                policy.tariff(importer, exporter, o.commodity),
+                policy.tariff(o.importer, o.exporter, o.commodity),
             );
             queue.push(
                 tick,
@@ -109,7 +170,7 @@ pub fn ship_goods(
         if inv.check {
             check_lead_time(inv, &clock, &links, &s);
         }
-        arrive(&s, &links, &registry, &mut buyers, trade, &mut inv.clamped);
+        arrive(&s, &links, trade, &mut scratch.changes);
     }
     queue.give_back(tick, due);
 
@@ -143,11 +204,12 @@ pub fn ship_goods(
             let days = hold.quantile(st.uniform(Purpose::Customs, tick)).round().max(1.0) as u32;
             hold_ticks = days.div_ceil(td).max(1);
         }
-        let mut inputs = buyers.get_mut(registry.entity[o.buyer as usize]).expect("buyer entity");
-        let slot = &mut inputs.slots[o.slot as usize];
-        slot.in_transit += o.filled;
-        slot.scale = slot.scale.max(slot.in_transit);
-        slot.in_flight += 1;
+        scratch.changes.push(SlotChange {
+            quantity: o.filled,
+            buyer: o.buyer,
+            slot: o.slot,
+            arrival: false,
+        });
         if hold_ticks > 0 {
             queue.push(
                 tick,
@@ -172,6 +234,13 @@ pub fn ship_goods(
                 );
             }
         }
+    }
+
+    // The buyers' side, buyer by buyer in index order.
+    scratch.group_by_buyer(registry.entity.len());
+    for run in scratch.by_buyer.chunk_by(|a, b| a.buyer == b.buyer) {
+        let mut inputs = buyers.get_mut(registry.entity[run[0].buyer as usize]).expect("buyer entity");
+        apply(&mut inputs, run, &mut inv.clamped);
     }
 }
 

@@ -85,6 +85,8 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, tick_day
                 buyer: f as u32,
                 slot: k as u16,
                 commodity: input.commodity,
+                exporter: 0,
+                importer: network.firm_nation[f],
             };
             let mut mean_lead = 0.0;
             for l in &input.links {
@@ -101,7 +103,10 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, tick_day
                     });
                 }
                 links.history.push(flow);
-                links.owner.push(owner);
+                links.owner.push(LinkOwner {
+                    exporter: network.firm_nation[l.supplier as usize],
+                    ..owner
+                });
                 links.links.push(l.clone());
                 links.expected.push(flow.max(0.0));
                 links.status.push(LinkStatus::Active);
@@ -110,7 +115,10 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, tick_day
             // Candidates for supplier search: no share, no flow, no pipeline.
             for l in &input.candidates {
                 links.history.push(0.0);
-                links.owner.push(owner);
+                links.owner.push(LinkOwner {
+                    exporter: network.firm_nation[l.supplier as usize],
+                    ..owner
+                });
                 links.links.push(l.clone());
                 links.expected.push(0.0);
                 links.status.push(LinkStatus::Candidate);

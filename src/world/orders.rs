@@ -74,12 +74,15 @@ pub struct SupplierBoard {
     pub claims: Vec<f64>,
 }
 
-/// The buyer, input slot and commodity of a link.
+/// The buyer, input slot and commodity of a link, and the nations its goods leave and enter
+/// (the supplier's and the buyer's), so that shipping reads one record per shipment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LinkOwner {
     pub buyer: u32,
     pub slot: u16,
     pub commodity: u16,
+    pub exporter: u16,
+    pub importer: u16,
 }
 
 /// `Order::licence` of an order not placed under a licence.
