@@ -6,12 +6,13 @@ use crate::model::policy::PRECAUTION_PRICE_FROM;
 use crate::model::{Allocation, Buying};
 use crate::world::clock::Clock;
 use crate::world::firm::{Finished, FirmIndex, Inputs, Plant, Production};
-use crate::world::orders::{BuyerScratch, LinkStatus, NO_LICENCE, Order, OrderBook, SupplierBoard, SupplyLinks};
+use crate::world::orders::{BuyerScratch, LinkStatus, Order, OrderBook, SupplierBoard, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
 use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
 use bevy_ecs::prelude::*;
+use std::sync::atomic::Ordering;
 
 /// What procurement reads of every firm: as a buyer (its inputs and plan; its precaution
 /// changes) and as a supplier (what it holds and can make).
@@ -79,135 +80,130 @@ pub fn place_orders(
     let sensitivity = params.buying.tariff_sensitivity;
     let overask = params.buying.overask_limit;
     let (tick, td) = (clock.tick, clock.tick_days);
-    let links = &*links;
-    let board = &*board;
-    // A link's landed-cost term in its weight (the weight is base share × fill rate × expected
-    // delivered share × this). Buyers pay their own region's price whoever sells (as customs
-    // values imports), so a buyer's suppliers differ in landed cost by the tariff only.
-    let landed = |li: u32, importer: u16, commodity: u16| -> f64 {
-        let exporter = registry.nation[links.links[li as usize].supplier as usize];
-        let tariff = if exporter == importer {
-            0.0
-        } else {
-            policy.tariff(importer, exporter, commodity)
+    // The buyers' pass reads the links (and writes only what each buyer wants on its own).
+    let placed: usize = {
+        let links = &*links;
+        let board = &*board;
+        // A link's landed-cost term in its weight (the weight is base share × fill rate × expected
+        // delivered share × this). Buyers pay their own region's price whoever sells (as customs
+        // values imports), so a buyer's suppliers differ in landed cost by the tariff only.
+        let landed = |li: u32, importer: u16, commodity: u16| -> f64 {
+            let exporter = registry.nation[links.links[li as usize].supplier as usize];
+            let tariff = if exporter == importer {
+                0.0
+            } else {
+                policy.tariff(importer, exporter, commodity)
+            };
+            if tariff > 0.0 && sensitivity > 0.0 {
+                (1.0f64 + tariff).powf(-sensitivity)
+            } else {
+                1.0
+            }
         };
-        if tariff > 0.0 && sensitivity > 0.0 {
-            (1.0f64 + tariff).powf(-sensitivity)
-        } else {
-            1.0
-        }
-    };
-    // What the supplier of a link can deliver to this buyer per tick: its share of the
-    // supplier's deliverable by the buyer's past orders when the supplier is oversubscribed,
-    // else the buyer's own orders plus its part of the supplier's spare.
-    let cap = |li: u32| {
-        let s = links.links[li as usize].supplier as usize;
-        let deliverable = board.deliverable[s];
-        let claims = board.claims[s];
-        let own = links.expected[li as usize];
-        let fair = if claims >= deliverable && claims > 0.0 {
-            deliverable * own / claims
-        } else {
-            own + (deliverable - claims) * links.spare_share[li as usize]
+        // What the supplier of a link can deliver to this buyer per tick: its share of the
+        // supplier's deliverable by the buyer's past orders when the supplier is oversubscribed,
+        // else the buyer's own orders plus its part of the supplier's spare.
+        let cap = |li: u32| {
+            let s = links.links[li as usize].supplier as usize;
+            let deliverable = board.deliverable[s];
+            let claims = board.claims[s];
+            let own = links.expected[li as usize];
+            let fair = if claims >= deliverable && claims > 0.0 {
+                deliverable * own / claims
+            } else {
+                own + (deliverable - claims) * links.spare_share[li as usize]
+            };
+            overask * fair
         };
-        overask * fair
-    };
-    let buying = &params.buying;
-    let (up, relax) = (
-        (tick_days / buying.precaution_up_days).min(1.0),
-        (tick_days / buying.precaution_relax_days).min(1.0),
-    );
-    // Each buyer orders on its own (it reads the links, suppliers and prices, and changes only
-    // its own inputs), so buyers order in parallel, each worker into its own list; the sort
-    // below gives the book one order whatever worker placed what.
-    let order_inputs = |(idx, plant, mut inputs, prod, _): bevy_ecs::query::QueryItem<'_, '_, BuyingFirm>, local: &mut BuyerScratch| {
-        let cover_ticks = inputs.cover_days / tick_days;
-        for (k, s) in inputs.slots.iter_mut().enumerate() {
-            let (from, len) = s.links;
-            // One pass over the input's links (sums in link order, each from -0.0 as `sum`
-            // does): the share it expects delivered (share × fill rate × the part not refused
-            // a licence), the share it sees coming under an announced control, the share that
-            // needs a licence now, and what awaits a decision at the risk of refusal.
-            // Each link's share × fill rate × expected delivered share (1 − x + x × â for the
-            // share x that needs a licence) is kept in the split scratch as its weight so far.
-            let (mut expected, mut seen_coming, mut licensed, mut at_risk) = (-0.0, -0.0, -0.0, -0.0);
-            local.split.clear();
-            for li in from..from + len {
-                let l = li as usize;
-                let link = &links.links[l];
-                // A link with no share and nothing awaiting a decision (a candidate of supplier
-                // search) adds nothing to any sum and gets no order: skip its state.
-                if link.share == 0.0 && links.pending[l] == 0.0 {
+        let buying = &params.buying;
+        let (up, relax) = (
+            (tick_days / buying.precaution_up_days).min(1.0),
+            (tick_days / buying.precaution_relax_days).min(1.0),
+        );
+        // Each buyer orders on its own (it reads the links, suppliers and prices, and changes only
+        // its own inputs), so buyers order in parallel, each worker into its own list; the sort
+        // below gives the book one order whatever worker placed what.
+        let order_inputs = |(_, plant, mut inputs, prod, _): bevy_ecs::query::QueryItem<'_, '_, BuyingFirm>, local: &mut BuyerScratch| {
+            let cover_ticks = inputs.cover_days / tick_days;
+            for s in inputs.slots.iter_mut() {
+                let (from, len) = s.links;
+                // One pass over the input's links (sums in link order, each from -0.0 as `sum`
+                // does): the share it expects delivered (share × fill rate × the part not refused
+                // a licence), the share it sees coming under an announced control, the share that
+                // needs a licence now, and what awaits a decision at the risk of refusal.
+                // Each link's share × fill rate × expected delivered share (1 − x + x × â for the
+                // share x that needs a licence) is kept in the split scratch as its weight so far.
+                let (mut expected, mut seen_coming, mut licensed, mut at_risk) = (-0.0, -0.0, -0.0, -0.0);
+                local.split.clear();
+                for li in from..from + len {
+                    let l = li as usize;
+                    let link = &links.links[l];
+                    // A link with no share and nothing awaiting a decision (a candidate of supplier
+                    // search) adds nothing to any sum and gets no order: skip its state.
+                    if link.share == 0.0 && links.pending[l] == 0.0 {
+                        continue;
+                    }
+                    let exporter = registry.nation[link.supplier as usize];
+                    let (_, ls) = policy.licensed_share(exporter, plant.nation, s.commodity, tick, td);
+                    let delivered = if ls > 0.0 { 1.0 - ls + ls * links.approval[l] } else { 1.0 };
+                    let weight = link.share * links.fill[l] * delivered;
+                    local.split.push((li, weight, 0.0, 0.0));
+                    expected += weight;
+                    seen_coming += link.share * policy.announced_share(exporter, plant.nation, s.commodity);
+                    licensed += link.share * ls;
+                    at_risk += (1.0 - links.approval[l]) * links.pending[l];
+                }
+                // Precaution: the scarcity the buyer perceives sets how far its cover rises.
+                let price = prices.price(plant.region, s.commodity) / prices.reference[s.commodity as usize];
+                let wanted = 1.0 + buying.precaution_cover * scarcity(buying, expected, price, seen_coming);
+                let rate = if wanted > s.precaution { up } else { relax };
+                s.precaution += rate * (wanted - s.precaution);
+                let use_per_tick = prod.expected_output * s.per_unit;
+                let near = use_per_tick * (cover_ticks * s.precaution + s.mean_lead_ticks);
+                s.draw = (use_per_tick + adjust * (near - s.stock - s.in_transit)).max(0.0);
+                // The licence wait it has learned lengthens the supply line only for the part of
+                // its supply that needs a licence now: once a control is lifted or a general
+                // licence granted, the wait it remembers no longer holds goods on order. What
+                // awaits a decision counts at the approval share learned for its line.
+                let target = near + use_per_tick * licensed * s.licence_wait_days / tick_days;
+                let gap = use_per_tick + adjust * (target - s.stock - s.in_transit - s.on_order + at_risk);
+                if gap <= 0.0 {
                     continue;
                 }
-                let exporter = registry.nation[link.supplier as usize];
-                let (_, ls) = policy.licensed_share(exporter, plant.nation, s.commodity, tick, td);
-                let delivered = if ls > 0.0 { 1.0 - ls + ls * links.approval[l] } else { 1.0 };
-                let weight = link.share * links.fill[l] * delivered;
-                local.split.push((li, weight, 0.0, 0.0));
-                expected += weight;
-                seen_coming += link.share * policy.announced_share(exporter, plant.nation, s.commodity);
-                licensed += link.share * ls;
-                at_risk += (1.0 - links.approval[l]) * links.pending[l];
-            }
-            // Precaution: the scarcity the buyer perceives sets how far its cover rises.
-            let price = prices.price(plant.region, s.commodity) / prices.reference[s.commodity as usize];
-            let wanted = 1.0 + buying.precaution_cover * scarcity(buying, expected, price, seen_coming);
-            let rate = if wanted > s.precaution { up } else { relax };
-            s.precaution += rate * (wanted - s.precaution);
-            let use_per_tick = prod.expected_output * s.per_unit;
-            let near = use_per_tick * (cover_ticks * s.precaution + s.mean_lead_ticks);
-            s.draw = (use_per_tick + adjust * (near - s.stock - s.in_transit)).max(0.0);
-            // The licence wait it has learned lengthens the supply line only for the part of
-            // its supply that needs a licence now: once a control is lifted or a general
-            // licence granted, the wait it remembers no longer holds goods on order. What
-            // awaits a decision counts at the approval share learned for its line.
-            let target = near + use_per_tick * licensed * s.licence_wait_days / tick_days;
-            let gap = use_per_tick + adjust * (target - s.stock - s.in_transit - s.on_order + at_risk);
-            if gap <= 0.0 {
-                continue;
-            }
-            for e in local.split.iter_mut() {
-                e.1 *= landed(e.0, plant.nation, s.commodity);
-                e.2 = cap(e.0);
-            }
-            split(&mut local.split, gap);
-            for &(li, _, _, q) in &local.split {
-                if q <= 0.0 {
-                    continue;
+                for e in local.split.iter_mut() {
+                    e.1 *= landed(e.0, plant.nation, s.commodity);
+                    e.2 = cap(e.0);
                 }
-                let q = q * phantom(
-                    buying.phantom_ordering,
-                    links.fill[li as usize],
-                    registry.allocation[links.links[li as usize].supplier as usize],
-                );
-                local.orders.push(Order {
-                    supplier: links.links[li as usize].supplier,
-                    buyer: idx.0,
-                    slot: k as u16,
-                    commodity: s.commodity,
-                    quantity: q,
-                    filled: 0.0,
-                    link: li,
-                    licence: NO_LICENCE,
-                });
+                split(&mut local.split, gap);
+                for &(li, _, _, q) in &local.split {
+                    if q <= 0.0 {
+                        continue;
+                    }
+                    let q = q * phantom(
+                        buying.phantom_ordering,
+                        links.fill[li as usize],
+                        registry.allocation[links.links[li as usize].supplier as usize],
+                    );
+                    // One buyer per link: a plain store, whatever worker runs this buyer.
+                    links.wanted[li as usize].store(q.to_bits(), Ordering::Relaxed);
+                    local.placed += 1;
+                }
             }
+        };
+        if params.parallel {
+            let local = &book.local;
+            firms
+                .par_iter_mut()
+                .for_each_init(|| local.borrow_local_mut(), |l, firm| order_inputs(firm, l));
+        } else {
+            let local = &mut *book.local.borrow_local_mut();
+            firms.iter_mut().for_each(|firm| order_inputs(firm, local));
         }
+        // A fixed order, whatever the order in which the ECS visited the firms and whichever
+        // worker placed them: by supplier, then buyer, then slot.
+        book.local.iter_mut().map(|l| std::mem::take(&mut l.placed)).sum()
     };
-    if params.parallel {
-        let local = &book.local;
-        firms
-            .par_iter_mut()
-            .for_each_init(|| local.borrow_local_mut(), |l, firm| order_inputs(firm, l));
-    } else {
-        let local = &mut *book.local.borrow_local_mut();
-        firms.iter_mut().for_each(|firm| order_inputs(firm, local));
-    }
-    book.gather();
-    // A fixed order, whatever the order in which the ECS visited the firms and whichever
-    // worker placed them: by supplier, then buyer, then slot (each buyer's slots are visited
-    // in order, by one worker).
-    book.sort_by_supplier(registry.entity.len());
+    book.build(&mut links, placed);
 }
 
 /// Supplier search, qualification, habit and fade (run before orders, firm by firm in index

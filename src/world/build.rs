@@ -23,6 +23,7 @@ use crate::world::registry::Registry;
 use crate::world::rng::{FirmStreams, Streams};
 use crate::world::shipments::{Pipeline, Shipment, ShipmentQueue, TradeBook};
 use bevy_ecs::prelude::*;
+use std::sync::atomic::AtomicU64;
 
 /// The world of a run at its start date: firms, the goods on their way, and every resource
 /// the tick's systems read and write.
@@ -334,6 +335,7 @@ pub fn insert_resources(
     links.fill = vec![1.0; links.links.len()];
     links.spare_share = spare_shares(&links, network.firms.len());
     links.ordered = vec![0.0; links.links.len()];
+    links.wanted = (0..links.links.len()).map(|_| AtomicU64::new(0)).collect();
     links.filled = vec![0.0; links.links.len()];
     world.insert_resource(SupplierBoard {
         deliverable: vec![0.0; network.firms.len()],

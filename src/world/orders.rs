@@ -5,6 +5,7 @@
 use crate::world::network::Link;
 use bevy_ecs::prelude::*;
 use bevy_utils::Parallel;
+use std::sync::atomic::AtomicU64;
 
 /// Every firm's supplier links, in one flat list; a firm's input slot holds its range.
 #[derive(Resource, Debug, Default)]
@@ -49,6 +50,11 @@ pub struct SupplyLinks {
     /// Units ordered and filled on each link in the last tick (tallies, reset each tick).
     pub ordered: Vec<f64>,
     pub filled: Vec<f64>,
+    /// Units each link's buyer orders on it today (the bits of an `f64`; 0 for no order),
+    /// written by procurement and cleared as the book is built from it
+    /// ([`OrderBook::build`]). Only a link's own buyer writes it, so buyers order in
+    /// parallel without sharing anything; atomics make that visible to the compiler.
+    pub wanted: Vec<AtomicU64>,
 }
 
 /// Where a link stands in its buyer's supplier search.
@@ -112,20 +118,30 @@ pub struct Order {
 #[derive(Resource, Default)]
 pub struct OrderBook {
     pub orders: Vec<Order>,
-    /// Each worker thread's orders and scratch while buyers order in parallel; reused every
-    /// tick, so ordering allocates nothing once grown.
+    /// Each worker thread's scratch while buyers order in parallel; reused every tick, so
+    /// ordering allocates nothing once grown.
     pub local: Parallel<BuyerScratch>,
-    /// Scratch for [`OrderBook::sort_by_supplier`], reused likewise.
-    sorted: Vec<Order>,
+    /// The links that may carry an order, in the book's order (see [`OrderBook::build`]).
+    listed: Vec<Listed>,
+    /// Scratch for the listing, reused likewise.
     counts: Vec<u32>,
 }
 
-/// One worker thread's share of procurement: the orders its buyers placed, in the order they
-/// placed them, and the scratch for splitting one input's order across its links: (link,
-/// weight, cap, units).
+/// A link in the book's list: what an order on it says besides its quantity.
+#[derive(Clone, Copy, Debug, Default)]
+struct Listed {
+    link: u32,
+    supplier: u32,
+    buyer: u32,
+    slot: u16,
+    commodity: u16,
+}
+
+/// One worker thread's share of procurement: how many links its buyers ordered on, and the
+/// scratch for splitting one input's order across its links: (link, weight, cap, units).
 #[derive(Debug, Default)]
 pub struct BuyerScratch {
-    pub orders: Vec<Order>,
+    pub placed: usize,
     pub split: Vec<(u32, f64, f64, f64)>,
 }
 
@@ -136,86 +152,162 @@ impl std::fmt::Debug for OrderBook {
 }
 
 impl OrderBook {
-    /// Moves every worker's orders into `orders` (in no particular order: sort them after).
-    pub fn gather(&mut self) {
-        for local in self.local.iter_mut() {
-            self.orders.append(&mut local.orders);
+    /// Builds today's book from the units buyers want on each link (`links.wanted`, cleared as
+    /// it is read), one order per link that has some, in the order of (supplier, buyer,
+    /// link): the order in which suppliers fill them, and the book's order whatever worker
+    /// placed what (a buyer's links are numbered by its input slots, so this is (supplier,
+    /// buyer, slot) too). Grouping orders by supplier through a list of links kept from tick
+    /// to tick costs one pass, where sorting the day's orders cost two (issue 11).
+    ///
+    /// The list holds the links with a share of their buyer's orders. `placed` is how many
+    /// links the buyers ordered on: when the book comes out shorter, some link carries an
+    /// order for the first time (a supplier newly qualified by search), and the list is made
+    /// again from the links' shares and wants before the book is built again.
+    pub fn build(&mut self, links: &mut SupplyLinks, placed: usize) {
+        self.orders.clear();
+        self.take_orders(links);
+        if self.orders.len() != placed {
+            for o in &self.orders {
+                *links.wanted[o.link as usize].get_mut() = o.quantity.to_bits();
+            }
+            self.orders.clear();
+            self.list(links);
+            self.take_orders(links);
+            assert_eq!(self.orders.len(), placed, "every order placed is in the book");
         }
     }
 
-    /// Sorts the orders by (supplier, buyer), each buyer's orders to one supplier staying in
-    /// the order it placed them: two stable counting passes (by buyer, then by supplier) over
-    /// firm indices below `firms`, so the cost grows with orders + firms, not orders × log
-    /// orders. Where no buyer places two orders with one supplier (as procurement orders: one
-    /// per link, and a supplier makes one good) this is the order of (supplier, buyer, slot).
-    pub fn sort_by_supplier(&mut self, firms: usize) {
-        if self.orders.is_empty() {
-            return;
+    /// Appends an order for every listed link with units wanted, in list order, and clears
+    /// what it takes.
+    fn take_orders(&mut self, links: &mut SupplyLinks) {
+        for e in &self.listed {
+            let wanted = links.wanted[e.link as usize].get_mut();
+            if *wanted == 0 {
+                continue;
+            }
+            let quantity = f64::from_bits(std::mem::take(wanted));
+            self.orders.push(Order {
+                supplier: e.supplier,
+                buyer: e.buyer,
+                slot: e.slot,
+                commodity: e.commodity,
+                quantity,
+                filled: 0.0,
+                link: e.link,
+                licence: NO_LICENCE,
+            });
         }
-        for by_supplier in [false, true] {
-            let key = |o: &Order| (if by_supplier { o.supplier } else { o.buyer }) as usize;
-            self.counts.clear();
-            self.counts.resize(firms + 1, 0);
-            for o in &self.orders {
-                self.counts[key(o) + 1] += 1;
+    }
+
+    /// Lists the links with a share or units wanted by supplier, in link order within a
+    /// supplier (one stable counting pass over the links, which are numbered buyer by buyer).
+    fn list(&mut self, links: &mut SupplyLinks) {
+        let firms = links.links.iter().map(|l| l.supplier as usize + 1).max().unwrap_or(0);
+        let listed = |l: usize, links: &mut SupplyLinks| links.links[l].share > 0.0 || *links.wanted[l].get_mut() != 0;
+        self.counts.clear();
+        self.counts.resize(firms + 1, 0);
+        let mut n = 0;
+        for l in 0..links.links.len() {
+            if listed(l, links) {
+                self.counts[links.links[l].supplier as usize + 1] += 1;
+                n += 1;
             }
-            for i in 0..firms {
-                self.counts[i + 1] += self.counts[i];
-            }
-            self.sorted.clear();
-            self.sorted.resize(self.orders.len(), self.orders[0]);
-            for o in &self.orders {
-                let at = &mut self.counts[key(o)];
-                self.sorted[*at as usize] = *o;
+        }
+        for i in 0..firms {
+            self.counts[i + 1] += self.counts[i];
+        }
+        self.listed.clear();
+        self.listed.resize(n, Listed::default());
+        for l in 0..links.links.len() {
+            if listed(l, links) {
+                let (supplier, o) = (links.links[l].supplier, links.owner[l]);
+                let at = &mut self.counts[supplier as usize];
+                self.listed[*at as usize] = Listed {
+                    link: l as u32,
+                    supplier,
+                    buyer: o.buyer,
+                    slot: o.slot,
+                    commodity: o.commodity,
+                };
                 *at += 1;
             }
-            std::mem::swap(&mut self.orders, &mut self.sorted);
         }
+    }
+
+    /// The links listed for the book (see [`OrderBook::build`]).
+    pub fn listed_links(&self) -> usize {
+        self.listed.len()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{NO_LICENCE, Order, OrderBook};
+    use super::{LinkOwner, OrderBook, SupplyLinks};
+    use crate::world::network::Link;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// Links numbered buyer by buyer, as the world builds them: (buyer, slot, supplier, share).
+    fn links(spec: &[(u32, u16, u32, f64)]) -> SupplyLinks {
+        let mut links = SupplyLinks::default();
+        for &(buyer, slot, supplier, share) in spec {
+            links.links.push(Link {
+                supplier,
+                share,
+                days: 1,
+                jitter_days: 0,
+            });
+            links.owner.push(LinkOwner {
+                buyer,
+                slot,
+                commodity: slot,
+                exporter: 0,
+                importer: 0,
+            });
+            links.wanted.push(AtomicU64::new(0));
+        }
+        links
+    }
+
+    fn want(links: &SupplyLinks, link: usize, q: f64) {
+        links.wanted[link].store(q.to_bits(), Ordering::Relaxed);
+    }
 
     #[test]
-    fn counting_sort_gives_the_order_of_supplier_buyer_and_slot() {
-        // Orders as procurement places them: buyers in any order, each buyer's slots in
-        // order, one order per (buyer, supplier).
+    fn the_book_is_in_the_order_of_supplier_buyer_and_slot_and_takes_every_order_once() {
+        // Buyers 0, 1 and 2; suppliers 7, 8 and 9; link 5 is a candidate (no share).
+        let mut links = links(&[
+            (0, 0, 9, 0.5),
+            (0, 0, 8, 0.5),
+            (0, 1, 7, 1.0),
+            (1, 0, 8, 1.0),
+            (2, 0, 9, 1.0),
+            (2, 0, 7, 0.0),
+        ]);
         let mut book = OrderBook::default();
-        let mut expected = Vec::new();
-        let mut x = 12345u64;
-        for buyer in [7u32, 2, 9, 0, 5, 3] {
-            for slot in 0..3u16 {
-                for _ in 0..2 {
-                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                    let supplier = 10 + u32::from(slot) * 10 + (x >> 60) as u32 % 10;
-                    if book.orders.iter().any(|o: &Order| o.buyer == buyer && o.supplier == supplier) {
-                        continue;
-                    }
-                    let o = Order {
-                        supplier,
-                        buyer,
-                        slot,
-                        commodity: slot,
-                        quantity: (x >> 40) as f64,
-                        filled: 0.0,
-                        link: 0,
-                        licence: NO_LICENCE,
-                    };
-                    book.orders.push(o);
-                    expected.push(o);
-                }
-            }
+        for (l, q) in [(0, 1.0), (1, 2.0), (2, 3.0), (3, 4.0), (4, 5.0)] {
+            want(&links, l, q);
         }
-        expected.sort_unstable_by_key(|o| (o.supplier, o.buyer, o.slot, o.licence));
-        book.sort_by_supplier(40);
-        assert_eq!(book.orders, expected);
-        // Sorting again changes nothing, and an empty book is left alone.
-        book.sort_by_supplier(40);
-        assert_eq!(book.orders, expected);
-        let mut empty = OrderBook::default();
-        empty.sort_by_supplier(40);
-        assert!(empty.orders.is_empty());
+        book.build(&mut links, 5);
+        let got: Vec<_> = book.orders.iter().map(|o| (o.supplier, o.buyer, o.slot, o.link, o.quantity)).collect();
+        assert_eq!(
+            got,
+            vec![(7, 0, 1, 2, 3.0), (8, 0, 0, 1, 2.0), (8, 1, 0, 3, 4.0), (9, 0, 0, 0, 1.0), (9, 2, 0, 4, 5.0)]
+        );
+        assert_eq!(book.listed_links(), 5, "the candidate is not listed");
+        assert!(links.wanted.iter().all(|w| w.load(Ordering::Relaxed) == 0), "wants are taken");
+
+        // A link without orders today gets none; the candidate, qualified, gets its first
+        // order: the list is made again and the book keeps its order.
+        want(&links, 0, 1.5);
+        want(&links, 5, 6.0);
+        want(&links, 4, 2.5);
+        book.build(&mut links, 3);
+        let got: Vec<_> = book.orders.iter().map(|o| (o.supplier, o.buyer, o.link, o.quantity)).collect();
+        assert_eq!(got, vec![(7, 2, 5, 6.0), (9, 0, 0, 1.5), (9, 2, 4, 2.5)]);
+        assert_eq!(book.listed_links(), 6);
+
+        // No orders: an empty book.
+        book.build(&mut links, 0);
+        assert!(book.orders.is_empty());
     }
 }
