@@ -288,10 +288,20 @@ mod tests {
             want(&links, l, q);
         }
         book.build(&mut links, 5);
-        let got: Vec<_> = book.orders.iter().map(|o| (o.supplier, o.buyer, o.slot, o.link, o.quantity)).collect();
+        let got: Vec<_> = book
+            .orders
+            .iter()
+            .map(|o| (o.supplier, o.buyer, o.slot, o.link, o.quantity))
+            .collect();
         assert_eq!(
             got,
-            vec![(7, 0, 1, 2, 3.0), (8, 0, 0, 1, 2.0), (8, 1, 0, 3, 4.0), (9, 0, 0, 0, 1.0), (9, 2, 0, 4, 5.0)]
+            vec![
+                (7, 0, 1, 2, 3.0),
+                (8, 0, 0, 1, 2.0),
+                (8, 1, 0, 3, 4.0),
+                (9, 0, 0, 0, 1.0),
+                (9, 2, 0, 4, 5.0)
+            ]
         );
         assert_eq!(book.listed_links(), 5, "the candidate is not listed");
         assert!(links.wanted.iter().all(|w| w.load(Ordering::Relaxed) == 0), "wants are taken");
