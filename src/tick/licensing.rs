@@ -174,8 +174,7 @@ pub fn license_trade(
     let interval = buying.application_interval_days;
     for k in 0..book.orders.len() {
         let o = book.orders[k];
-        let exporter = registry.nation[o.supplier as usize];
-        let importer = registry.nation[o.buyer as usize];
+        let (exporter, importer) = (o.exporter, o.importer);
         if o.licence != NO_LICENCE {
             continue;
         }
@@ -288,6 +287,8 @@ pub fn license_trade(
             filled: 0.0,
             link: a.link,
             licence: li as u32,
+            exporter: links.owner[a.link as usize].exporter,
+            importer: links.owner[a.link as usize].importer,
         });
     }
     book.orders.retain(|o| o.quantity > 0.0);

@@ -221,7 +221,7 @@ fn claims_of(orders: &[Order], supplier: u32, history: &[f64], registry: &Regist
                 } else {
                     0.0
                 },
-                home: registry.nation[o.buyer as usize] == home,
+                home: o.importer == home,
             });
         }
         k = end;

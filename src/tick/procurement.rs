@@ -9,6 +9,7 @@ use crate::world::firm::{Finished, FirmIndex, Inputs, Plant, Production};
 use crate::world::orders::{BuyerScratch, LinkStatus, Order, OrderBook, SupplierBoard, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
+use crate::world::prefetch::{AHEAD, prefetch};
 use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
 use bevy_ecs::prelude::*;
@@ -88,7 +89,7 @@ pub fn place_orders(
         // delivered share × this). Buyers pay their own region's price whoever sells (as customs
         // values imports), so a buyer's suppliers differ in landed cost by the tariff only.
         let landed = |li: u32, importer: u16, commodity: u16| -> f64 {
-            let exporter = registry.nation[links.links[li as usize].supplier as usize];
+            let exporter = links.owner[li as usize].exporter;
             let tariff = if exporter == importer {
                 0.0
             } else {
@@ -143,7 +144,7 @@ pub fn place_orders(
                     if link.share == 0.0 && links.pending[l] == 0.0 {
                         continue;
                     }
-                    let exporter = registry.nation[link.supplier as usize];
+                    let exporter = links.owner[l].exporter;
                     let (_, ls) = policy.licensed_share(exporter, plant.nation, s.commodity, tick, td);
                     let delivered = if ls > 0.0 { 1.0 - ls + ls * links.approval[l] } else { 1.0 };
                     let weight = link.share * links.fill[l] * delivered;
@@ -308,14 +309,14 @@ fn adapt_links(
                     .clone()
                     .filter(|&l| links.status[l] == LinkStatus::Active)
                     .map(|l| {
-                        let exporter = registry.nation[links.links[l].supplier as usize];
+                        let exporter = links.owner[l].exporter;
                         let (_, x) = policy.licensed_share(exporter, importer, s.commodity, tick, td);
                         links.links[l].share * links.fill[l] * (1.0 - x + x * links.approval[l])
                     })
                     .sum();
                 if expected < buying.search_below {
                     let eligible = range.clone().find(|&l| {
-                        let exporter = registry.nation[links.links[l].supplier as usize];
+                        let exporter = links.owner[l].exporter;
                         links.status[l] == LinkStatus::Candidate
                             && policy.licensed_share(exporter, importer, s.commodity, tick, td).0.is_none()
                     });
@@ -357,7 +358,11 @@ fn take_part_of_spare(links: &mut SupplyLinks, li: usize) {
 /// (ordered and filled per link, licensed standing orders included). A link nobody ordered on
 /// keeps its fill rate, and its claim on the supplier fades.
 fn learn_from_fills(orders: &[Order], links: &mut SupplyLinks, tick_days: f64, fill_memory_days: f64, smoothing_days: f64) {
-    for o in orders {
+    for (i, o) in orders.iter().enumerate() {
+        if let Some(next) = orders.get(i + AHEAD) {
+            prefetch(&links.ordered, next.link as usize);
+            prefetch(&links.filled, next.link as usize);
+        }
         links.ordered[o.link as usize] += o.quantity;
         links.filled[o.link as usize] += o.filled;
     }

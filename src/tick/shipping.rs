@@ -6,6 +6,7 @@ use crate::world::firm::Inputs;
 use crate::world::invariants::{Invariant, Invariants, ROUNDING, settle_rounding};
 use crate::world::orders::{NO_LICENCE, OrderBook, SupplyLinks};
 use crate::world::policy::PolicyState;
+use crate::world::prefetch::{AHEAD, prefetch};
 use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
 use crate::world::rng::{FirmStreams, Purpose};
@@ -147,8 +148,12 @@ pub fn ship_goods(
     pipeline.retain(|p| p.until > tick.saturating_add(1));
     queue.pipeline = pipeline;
 
-    let mut due = queue.take_due(tick);
-    for s in due.drain(..) {
+    let due = queue.take_due(tick);
+    for i in 0..due.len() {
+        if let Some(next) = due.get(i + AHEAD) {
+            prefetch(&links.owner, next.link as usize);
+        }
+        let s = due[i];
         if s.held() {
             let o = links.owner[s.link as usize];
             let price = prices.price(registry.nation_region[o.importer as usize], o.commodity);
@@ -177,10 +182,15 @@ pub fn ship_goods(
     // Common random numbers: the k-th shipment a supplier sends on a given day draws the same
     // numbers in every scenario, however many it sent on earlier days (see `world::rng`).
     let streams = &mut streams.firms;
-    for o in book.orders.iter().filter(|o| o.filled > 0.0) {
+    for (i, o) in book.orders.iter().enumerate() {
+        if let Some(next) = book.orders.get(i + AHEAD) {
+            prefetch(&links.links, next.link as usize);
+        }
+        if o.filled <= 0.0 {
+            continue;
+        }
         let l = &links.links[o.link as usize];
-        let exporter = registry.nation[o.supplier as usize];
-        let importer = registry.nation[o.buyer as usize];
+        let (exporter, importer) = (o.exporter, o.importer);
         let st = &mut streams[o.supplier as usize];
         let days = if l.jitter_days > 0 {
             let span = 2 * u64::from(l.jitter_days) + 1;

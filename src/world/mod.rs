@@ -15,6 +15,7 @@ pub mod network;
 pub mod orders;
 pub mod params;
 pub mod policy;
+pub mod prefetch;
 pub mod prices;
 pub mod records;
 pub mod registry;

@@ -3,6 +3,7 @@
 //! `tick/licensing.rs` and shipped in `tick/shipping.rs`).
 
 use crate::world::network::Link;
+use crate::world::prefetch::{AHEAD, prefetch};
 use bevy_ecs::prelude::*;
 use bevy_utils::Parallel;
 use std::sync::atomic::AtomicU64;
@@ -111,6 +112,9 @@ pub struct Order {
     pub link: u32,
     /// Index of the live licence this order ships under, or [`NO_LICENCE`].
     pub licence: u32,
+    /// The supplier's nation and the buyer's (the link's; in the padding of the other fields).
+    pub exporter: u16,
+    pub importer: u16,
 }
 
 /// This tick's orders; the vector is reused every tick, so ordering allocates nothing once
@@ -135,6 +139,8 @@ struct Listed {
     buyer: u32,
     slot: u16,
     commodity: u16,
+    exporter: u16,
+    importer: u16,
 }
 
 /// One worker thread's share of procurement: how many links its buyers ordered on, and the
@@ -180,7 +186,10 @@ impl OrderBook {
     /// Appends an order for every listed link with units wanted, in list order, and clears
     /// what it takes.
     fn take_orders(&mut self, links: &mut SupplyLinks) {
-        for e in &self.listed {
+        for (i, e) in self.listed.iter().enumerate() {
+            if let Some(next) = self.listed.get(i + AHEAD) {
+                prefetch(&links.wanted, next.link as usize);
+            }
             let wanted = links.wanted[e.link as usize].get_mut();
             if *wanted == 0 {
                 continue;
@@ -195,6 +204,8 @@ impl OrderBook {
                 filled: 0.0,
                 link: e.link,
                 licence: NO_LICENCE,
+                exporter: e.exporter,
+                importer: e.importer,
             });
         }
     }
@@ -228,6 +239,8 @@ impl OrderBook {
                     buyer: o.buyer,
                     slot: o.slot,
                     commodity: o.commodity,
+                    exporter: o.exporter,
+                    importer: o.importer,
                 };
                 *at += 1;
             }
