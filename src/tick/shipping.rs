@@ -2,9 +2,10 @@
 //! Trade is booked for customs statistics: exports when goods leave, imports when they arrive.
 
 use crate::world::clock::Clock;
-use crate::world::firm::Inputs;
+use crate::world::firm::{FirmIndex, Inputs};
 use crate::world::invariants::{Invariant, Invariants, ROUNDING, settle_rounding};
 use crate::world::orders::{NO_LICENCE, OrderBook, SupplyLinks};
+use crate::world::params::Params;
 use crate::world::policy::PolicyState;
 use crate::world::prefetch::{AHEAD, prefetch};
 use crate::world::prices::PriceBook;
@@ -12,6 +13,7 @@ use crate::world::registry::Registry;
 use crate::world::rng::{FirmStreams, Purpose};
 use crate::world::shipments::{Shipment, ShipmentQueue, TradeBook};
 use bevy_ecs::prelude::*;
+use bevy_utils::Parallel;
 
 /// A change to a buyer's input slot that shipping makes today: goods arriving (into its stock,
 /// out of its in-transit) or goods sent (into its in-transit). Shipping first lists them in
@@ -31,7 +33,11 @@ struct SlotChange {
 pub struct ShippingScratch {
     changes: Vec<SlotChange>,
     by_buyer: Vec<SlotChange>,
+    /// After grouping: where each buyer's changes end in `by_buyer` (they start where the
+    /// previous buyer's end).
     counts: Vec<u32>,
+    /// Each worker's count of rounding errors set to zero.
+    clamped: Parallel<u64>,
 }
 
 impl ShippingScratch {
@@ -57,6 +63,12 @@ impl ShippingScratch {
             self.by_buyer[*at as usize] = *c;
             *at += 1;
         }
+    }
+
+    /// Buyer `b`'s changes, once grouped.
+    fn of_buyer(&self, b: usize) -> &[SlotChange] {
+        let from = if b == 0 { 0 } else { self.counts[b - 1] as usize };
+        &self.by_buyer[from..self.counts[b] as usize]
     }
 }
 
@@ -122,9 +134,10 @@ pub fn ship_goods(
     mut queue: ResMut<ShipmentQueue>,
     mut trade: ResMut<TradeBook>,
     mut inv: ResMut<Invariants>,
-    mut buyers: Query<&mut Inputs>,
+    mut buyers: Query<(&FirmIndex, &mut Inputs)>,
     mut streams: ResMut<FirmStreams>,
     mut scratch: Local<ShippingScratch>,
+    params: Res<Params>,
 ) {
     trade.exported.fill(0.0);
     trade.imported.fill(0.0);
@@ -246,12 +259,26 @@ pub fn ship_goods(
         }
     }
 
-    // The buyers' side, buyer by buyer in index order.
+    // The buyers' side: each firm applies its own changes, in the order the goods moved.
+    // Firms are visited in the order they are stored (no lookup per shipment), on every core
+    // when that pays: no two firms share a slot, and what else they count is a whole number.
     scratch.group_by_buyer(registry.entity.len());
-    for run in scratch.by_buyer.chunk_by(|a, b| a.buyer == b.buyer) {
-        let mut inputs = buyers.get_mut(registry.entity[run[0].buyer as usize]).expect("buyer entity");
-        apply(&mut inputs, run, &mut inv.clamped);
+    let shared: &ShippingScratch = scratch;
+    let deliver = |(idx, mut inputs): (&FirmIndex, Mut<Inputs>), clamped: &mut u64| {
+        let changes = shared.of_buyer(idx.0 as usize);
+        if !changes.is_empty() {
+            apply(&mut inputs, changes, clamped);
+        }
+    };
+    if params.parallel {
+        buyers
+            .par_iter_mut()
+            .for_each_init(|| shared.clamped.borrow_local_mut(), |c, firm| deliver(firm, c));
+    } else {
+        let c = &mut *shared.clamped.borrow_local_mut();
+        buyers.iter_mut().for_each(|firm| deliver(firm, c));
     }
+    inv.clamped += scratch.clamped.iter_mut().map(std::mem::take).sum::<u64>();
 }
 
 /// The lead-time invariant, for a shipment arriving now: the days since it left (the supplier,
