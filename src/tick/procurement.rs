@@ -13,11 +13,23 @@ use crate::world::prefetch::{AHEAD, prefetch};
 use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
 use bevy_ecs::prelude::*;
+use bevy_utils::Parallel;
 use std::sync::atomic::Ordering;
 
 /// What procurement reads of every firm: as a buyer (its inputs and plan; its precaution
 /// changes) and as a supplier (what it holds and can make).
 type BuyingFirm<'a> = (&'a FirmIndex, &'a Plant, &'a mut Inputs, &'a Production, &'a Finished);
+
+/// The buyers whose links may change this tick (see `needs_adapting`), found by each worker,
+/// then in index order; kept from tick to tick.
+#[derive(Default)]
+pub struct Adapting {
+    local: Parallel<Vec<u32>>,
+    which: Vec<u32>,
+}
+
+/// A firm as procurement's read-only passes see it.
+type BuyingItem<'a> = (&'a FirmIndex, &'a Plant, &'a Inputs, &'a Production, &'a Finished);
 
 /// Each buyer first learns from last tick's orders, still in the book: every link's fill rate
 /// (filled ÷ ordered) moves towards what it was, smoothed over `buying.fill_memory_days` (the
@@ -60,6 +72,7 @@ pub fn place_orders(
     clock: Res<Clock>,
     params: Res<Params>,
     mut book: ResMut<OrderBook>,
+    mut adapting: Local<Adapting>,
 ) {
     let tick_days = f64::from(clock.tick_days);
     if clock.tick > 0 {
@@ -72,7 +85,30 @@ pub fn place_orders(
         );
     }
     if params.buying.search_below > 0.0 {
-        adapt_links(&mut firms, &mut links, &registry, &policy, &clock, &params.buying);
+        // Only buyers whose links can change adapt, in index order; finding them reads each
+        // buyer's own links only, so it runs on every core when that pays.
+        let (tick, td, below) = (clock.tick, clock.tick_days, params.buying.search_below);
+        let (shared, policy) = (&*links, &*policy);
+        let flag = |(idx, plant, inputs, _, _): BuyingItem<'_>, list: &mut Vec<u32>| {
+            if needs_adapting(plant, inputs, shared, policy, tick, td, below) {
+                list.push(idx.0);
+            }
+        };
+        if params.parallel {
+            firms
+                .par_iter()
+                .for_each_init(|| adapting.local.borrow_local_mut(), |l, firm| flag(firm, l));
+        } else {
+            let list = &mut *adapting.local.borrow_local_mut();
+            firms.iter().for_each(|firm| flag(firm, list));
+        }
+        let adapting = &mut *adapting;
+        adapting.which.clear();
+        for l in adapting.local.iter_mut() {
+            adapting.which.append(l);
+        }
+        adapting.which.sort_unstable();
+        adapt_links(&mut firms, &adapting.which, &mut links, &registry, policy, &clock, &params.buying);
     }
     publish_deliverables(&firms, &mut board);
     let book = &mut *book;
@@ -225,6 +261,7 @@ pub fn place_orders(
 ///   approval takes.
 fn adapt_links(
     firms: &mut Query<BuyingFirm>,
+    which: &[u32],
     links: &mut SupplyLinks,
     registry: &Registry,
     policy: &PolicyState,
@@ -236,8 +273,8 @@ fn adapt_links(
     let lead_ticks = |days: u32| f64::from(days.div_ceil(td).max(1));
     let habit = (tick_days / buying.habit_days).min(1.0);
     let qualify_ticks = (buying.qualification_days / tick_days).ceil() as u32;
-    for &entity in &registry.entity {
-        let Ok((_, plant, mut inputs, _, _)) = firms.get_mut(entity) else {
+    for &f in which {
+        let Ok((_, plant, mut inputs, _, _)) = firms.get_mut(registry.entity[f as usize]) else {
             continue;
         };
         let importer = plant.nation;
@@ -304,35 +341,94 @@ fn adapt_links(
             }
             // Search when deliveries fail and no candidate is being qualified.
             let qualifying = range.clone().any(|l| matches!(links.status[l], LinkStatus::Qualifying { .. }));
-            if !qualifying {
-                let expected: f64 = range
-                    .clone()
-                    .filter(|&l| links.status[l] == LinkStatus::Active)
-                    .map(|l| {
-                        let exporter = links.owner[l].exporter;
-                        let (_, x) = policy.licensed_share(exporter, importer, s.commodity, tick, td);
-                        links.links[l].share * links.fill[l] * (1.0 - x + x * links.approval[l])
-                    })
-                    .sum();
-                if expected < buying.search_below {
-                    let eligible = range.clone().find(|&l| {
-                        let exporter = links.owner[l].exporter;
-                        links.status[l] == LinkStatus::Candidate
-                            && policy.licensed_share(exporter, importer, s.commodity, tick, td).0.is_none()
-                    });
-                    if let Some(l) = eligible {
-                        links.status[l] = LinkStatus::Qualifying {
-                            ready_tick: tick + qualify_ticks,
-                        };
-                        s.searched = true;
-                    }
-                }
+            if !qualifying
+                && expected_delivered(links, range.clone(), policy, importer, s.commodity, tick, td) < buying.search_below
+                && let Some(l) = eligible_candidate(links, range.clone(), policy, importer, s.commodity, tick, td)
+            {
+                links.status[l] = LinkStatus::Qualifying {
+                    ready_tick: tick + qualify_ticks,
+                };
+                s.searched = true;
             }
             if changed {
                 s.mean_lead_ticks = range.clone().map(|l| links.links[l].share * lead_ticks(links.links[l].days)).sum();
             }
         }
     }
+}
+
+/// The share of a buyer's orders of an input it expects delivered: the sum of share × fill rate
+/// × (1 − x + x × learned approval) over the input's links `range` that are suppliers, for the
+/// share x that needs a licence from the supplier's nation (`importer` is the buyer's).
+fn expected_delivered(
+    links: &SupplyLinks,
+    range: std::ops::Range<usize>,
+    policy: &PolicyState,
+    importer: u16,
+    commodity: u16,
+    tick: u32,
+    td: u32,
+) -> f64 {
+    range
+        .filter(|&l| links.status[l] == LinkStatus::Active)
+        .map(|l| {
+            let exporter = links.owner[l].exporter;
+            let (_, x) = policy.licensed_share(exporter, importer, commodity, tick, td);
+            links.links[l].share * links.fill[l] * (1.0 - x + x * links.approval[l])
+        })
+        .sum()
+}
+
+/// The first candidate of an input's links `range` that search may qualify: not in a nation
+/// whose active control covers the input towards the buyer's nation `importer`.
+fn eligible_candidate(
+    links: &SupplyLinks,
+    mut range: std::ops::Range<usize>,
+    policy: &PolicyState,
+    importer: u16,
+    commodity: u16,
+    tick: u32,
+    td: u32,
+) -> Option<usize> {
+    range.find(|&l| {
+        let exporter = links.owner[l].exporter;
+        links.status[l] == LinkStatus::Candidate && policy.licensed_share(exporter, importer, commodity, tick, td).0.is_none()
+    })
+}
+
+/// Whether [`adapt_links`] can change anything of a buyer's links this tick: for some input a
+/// candidate's qualification is complete, or the buyer has searched for it (habit and fade run
+/// every tick from then on), or no candidate is being qualified while its expected delivered
+/// share is below `search_below` and a candidate is eligible. It reads only the buyer's own
+/// links' status, shares, fill rates and approvals, which no other buyer's adapting changes,
+/// so every buyer can be asked at once, before any adapts.
+fn needs_adapting(
+    plant: &Plant,
+    inputs: &Inputs,
+    links: &SupplyLinks,
+    policy: &PolicyState,
+    tick: u32,
+    td: u32,
+    search_below: f64,
+) -> bool {
+    inputs.slots.iter().any(|s| {
+        if s.searched {
+            return true;
+        }
+        let range = s.links.0 as usize..(s.links.0 + s.links.1) as usize;
+        let mut qualifying = false;
+        for l in range.clone() {
+            if let LinkStatus::Qualifying { ready_tick } = links.status[l] {
+                if ready_tick <= tick {
+                    return true;
+                }
+                qualifying = true;
+            }
+        }
+        !qualifying
+            && expected_delivered(links, range.clone(), policy, plant.nation, s.commodity, tick, td) < search_below
+            && eligible_candidate(links, range, policy, plant.nation, s.commodity, tick, td).is_some()
+    })
 }
 
 /// A newly qualified link takes an equal part (1 / its supplier's buyers) of its supplier's
