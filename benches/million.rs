@@ -8,6 +8,8 @@
 //!   plus the expansion. `MILLION_FIRMS` changes the number of firms.
 //! - `copies`: the 50-firm baseline copied `MILLION_COPIES` times (default 20,000).
 //!
+//! `MILLION_FIRM_ROWS` sets the output level (default `all`; `none` as in the 10^6-firm year).
+//!
 //! Under `cargo test` it builds 5,000 firms from the spec once.
 //!
 //! Each world steps one untimed tick, then `TICKS` ticks with the systems that pay run on
@@ -16,6 +18,10 @@
 //! wrote ([`Simulation::state_bytes`]) and runs a STREAM triad (McCalpin 1995: a[i] = b[i] +
 //! s·c[i], 24 bytes per element) on arrays far larger than the caches, on one thread and on
 //! every core: the bandwidth bound of a tick is its bytes over the triad's bandwidth.
+
+/// As the binary: large arrays on huge pages.
+#[global_allocator]
+static ALLOC: chokepoint::alloc::HugePages = chokepoint::alloc::HugePages;
 
 use chokepoint::model::load::Source;
 use chokepoint::run::{RunOptions, resolve_run};
@@ -71,6 +77,13 @@ fn ticks(sim: &mut Simulation) -> (f64, f64) {
     (spent[0] / f64::from(TICKS), spent[1] / f64::from(TICKS))
 }
 
+/// The output level of the worlds: `MILLION_FIRM_ROWS` (`all`, the default, or another level
+/// of `--firm-rows`, e.g. `none` as in the 10^6-firm year).
+fn firm_rows() -> chokepoint::model::output::FirmRowLevel {
+    let level = std::env::var("MILLION_FIRM_ROWS").unwrap_or_else(|_| "all".into());
+    chokepoint::model::output::FirmRowLevel::parse(&level).expect("MILLION_FIRM_ROWS is an output level")
+}
+
 fn once(spec: bool, size: u64) -> Run {
     let t = Instant::now();
     let model = if spec {
@@ -84,6 +97,8 @@ fn once(spec: bool, size: u64) -> Run {
     } else {
         worlds::copies(size as usize)
     };
+    let mut model = model;
+    model.output.firm_rows = firm_rows();
     let generate = t.elapsed().as_secs_f64();
     let src = Source::new("world.ron", "");
     let t = Instant::now();
@@ -161,7 +176,7 @@ fn main() {
     } else {
         "copies of the baseline"
     };
-    println!("{n} firms ({how}), {} run(s):", runs.len());
+    println!("{n} firms ({how}), firm rows `{}`, {} run(s):", firm_rows(), runs.len());
     type Step = (&'static str, fn(&Run) -> f64);
     let steps: [Step; 6] = [
         ("generate", |r| r.generate),

@@ -12,6 +12,10 @@
 //!   output level (`all`, `every:7`, `sample:0.01`, `none`), with the rows written to Arrow
 //!   files every 64 ticks as a run does (the write counted): what recording costs per tick.
 
+/// As the binary: large arrays on huge pages.
+#[global_allocator]
+static ALLOC: chokepoint::alloc::HugePages = chokepoint::alloc::HugePages;
+
 use chokepoint::model::output::FirmRowLevel;
 use chokepoint::output::writer::RunWriter;
 use chokepoint::run::{RunOptions, resolve_model, run};

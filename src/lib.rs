@@ -9,8 +9,11 @@
 //! - [`output`] — table schemas, the Arrow writer, run and sweep folders, reading a run back:
 //!   the only layer that writes files;
 //! - [`analysis`] — compare, ensemble statistics, plots, the `validate` summary;
-//! - [`run`] and [`sweep`] — one run, many runs.
+//! - [`run`] and [`sweep`] — one run, many runs;
+//! - [`alloc`] — the allocator the binary and the benchmarks install (large arrays on huge
+//!   pages).
 
+pub mod alloc;
 pub mod analysis;
 pub mod model;
 pub mod output;

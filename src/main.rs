@@ -5,6 +5,10 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Large arrays on huge pages (see `chokepoint::alloc`).
+#[global_allocator]
+static ALLOC: chokepoint::alloc::HugePages = chokepoint::alloc::HugePages;
+
 #[derive(Parser)]
 #[command(name = "chokepoint", version, about = "Agent-based model of trade wars over critical minerals")]
 struct Cli {
