@@ -172,7 +172,10 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
         mut model, spec, network, ..
     } = resolve_run(path, opts)?;
     if !opts.allow_large {
-        let e = limits::estimate(&model);
+        let e = match &spec {
+            Some(spec) => limits::estimate_generated(&model, spec),
+            None => limits::estimate(&model),
+        };
         limits::check_limits(&e, limits::DEFAULT_MAX_OUTPUT_BYTES, limits::DEFAULT_MAX_MEMORY_BYTES).map_err(RunError::Usage)?;
     }
     let dir = opts.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&model.name));

@@ -201,10 +201,11 @@ const BASE_MEMORY: u64 = 16 << 20;
 const BUFFERED_ROW_BYTES: u64 = 160;
 /// Memory per licence application, kept for the whole run and written at its end.
 const APPLICATION_BYTES: u64 = 256;
-/// Memory per shipment in transit (a 24-byte record in a vector that may be half empty, with
+/// Memory per shipment in transit (a 16-byte record in a bucket that grows by a quarter, with
 /// room to spare).
-const SHIPMENT_BYTES: u64 = 96;
-/// Memory per firm (components, input slots, random streams) and per supplier link.
+const SHIPMENT_BYTES: u64 = 48;
+/// Memory per firm (its spec while the world is built, components, input slots, random
+/// streams) and per supplier link (about 150 bytes of state, with room to spare).
 const FIRM_BYTES: u64 = 4096;
 const LINK_BYTES: u64 = 256;
 
@@ -213,6 +214,16 @@ const LINK_BYTES: u64 = 256;
 /// and a 20-year run; see the tests). Candidate supplier links are counted from each firm's
 /// supplier rule, so the bound holds before the network is resolved.
 pub fn estimate(model: &Model) -> Estimate {
+    estimate_written(model, model)
+}
+
+/// [`estimate`] for a world generated from a `synthetic` spec: the run writes (and parses)
+/// the spec's text, not the world's; the generated firms are counted per firm.
+pub fn estimate_generated(world: &Model, spec: &Model) -> Estimate {
+    estimate_written(world, spec)
+}
+
+fn estimate_written(model: &Model, written: &Model) -> Estimate {
     use std::collections::BTreeMap;
     let span = super::calendar::Date::parse(&model.calendar.end)
         .zip(super::calendar::Date::parse(&model.calendar.start))
@@ -373,7 +384,7 @@ pub fn estimate(model: &Model) -> Estimate {
     let id_bytes: u64 = model.firms.iter().map(|f| n(f.id.len() + f.role.len()) + 8).sum::<u64>()
         + model.nations.iter().map(|x| n(x.id.len() + x.price_region.len()) + 8).sum::<u64>()
         + model.commodities.iter().map(|c| n(c.id.len()) + 8).sum::<u64>();
-    let model_bytes = model_text_bytes(model);
+    let model_bytes = model_text_bytes(written);
     let output_bytes = rows.iter().zip(ROW_BYTES).map(|(r, (_, b))| r * b).sum::<u64>()
         + TABLES * (16 << 10)     // schema, dictionaries' framing and footer of each table
         + TABLES * id_bytes       // dictionaries, written once per table
