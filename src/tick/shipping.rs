@@ -4,13 +4,14 @@
 use crate::world::clock::Clock;
 use crate::world::firm::{FirmIndex, Inputs};
 use crate::world::invariants::{Invariant, Invariants, ROUNDING, settle_rounding};
+use crate::world::orders::Order;
 use crate::world::orders::{NO_LICENCE, OrderBook, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
 use crate::world::prefetch::{AHEAD, prefetch};
 use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
-use crate::world::rng::{FirmStreams, Purpose};
+use crate::world::rng::{FirmStreams, Purpose, Streams};
 use crate::world::shipments::{Shipment, ShipmentQueue, TradeBook};
 use bevy_ecs::prelude::*;
 use bevy_utils::Parallel;
@@ -38,6 +39,129 @@ pub struct ShippingScratch {
     counts: Vec<u32>,
     /// Each worker's count of rounding errors set to zero.
     clamped: Parallel<u64>,
+    /// Each order's plan (aligned with the book), and where the book is cut into parts.
+    plans: Vec<Plan>,
+    cuts: Vec<usize>,
+}
+
+/// How a filled order travels: its transit time and the customs hold before it (0 for none),
+/// in ticks.
+#[derive(Clone, Copy, Debug, Default)]
+struct Plan {
+    transit: u32,
+    hold: u32,
+}
+
+/// Plans the filled orders of `orders` (one supplier's or several whole suppliers', in book
+/// order) into `plans`; `streams` are the suppliers' from firm index `first` on. Transit is
+/// the link's days plus a uniform draw in ±jitter days from the supplier's shipping stream;
+/// where the exporting nation's regime inspects the commodity, that share of orders not under
+/// licence is held before it leaves, for a hold drawn from its distribution. Common random
+/// numbers: the k-th shipment a supplier sends on a given day draws the same numbers in every
+/// scenario, however many it sent on earlier days (see `world::rng`).
+#[allow(clippy::too_many_arguments)]
+fn plan_shipments(
+    orders: &[Order],
+    plans: &mut [Plan],
+    streams: &mut [Streams],
+    first: usize,
+    links: &SupplyLinks,
+    policy: &PolicyState,
+    tick: u32,
+    td: u32,
+) {
+    for (i, (o, plan)) in orders.iter().zip(plans.iter_mut()).enumerate() {
+        if let Some(next) = orders.get(i + AHEAD) {
+            prefetch(&links.links, next.link as usize);
+        }
+        if o.filled <= 0.0 {
+            continue;
+        }
+        let l = &links.links[o.link as usize];
+        let st = &mut streams[o.supplier as usize - first];
+        let days = if l.jitter_days > 0 {
+            let span = 2 * u64::from(l.jitter_days) + 1;
+            let draw = ((st.uniform(Purpose::Shipping, tick) * span as f64) as u64).min(span - 1);
+            (u64::from(l.days) + draw).saturating_sub(u64::from(l.jitter_days))
+        } else {
+            u64::from(l.days)
+        };
+        let transit = u32::try_from(days.div_ceil(u64::from(td)).max(1)).unwrap_or(u32::MAX);
+        let mut hold = 0;
+        let inspection = if o.exporter != o.importer && o.licence == NO_LICENCE {
+            policy
+                .regime_for(o.exporter, o.commodity)
+                .and_then(|r| policy.regimes[r].inspection.as_ref())
+        } else {
+            None
+        };
+        if let Some((share, h)) = inspection
+            && st.uniform(Purpose::Customs, tick) < *share
+        {
+            let days = h.quantile(st.uniform(Purpose::Customs, tick)).round().max(1.0) as u32;
+            hold = days.div_ceil(td).max(1);
+        }
+        *plan = Plan { transit, hold };
+    }
+}
+
+/// Plans every order of the book (see [`plan_shipments`]): in one pass, or cut into one part
+/// per worker at suppliers' boundaries, each part with its own suppliers' streams, so every
+/// draw is the one a single pass would make.
+#[allow(clippy::too_many_arguments)]
+fn plan_all(
+    orders: &[Order],
+    streams: &mut [Streams],
+    links: &SupplyLinks,
+    policy: &PolicyState,
+    tick: u32,
+    td: u32,
+    parallel: bool,
+    scratch: &mut ShippingScratch,
+) {
+    let n = orders.len();
+    scratch.plans.clear();
+    scratch.plans.resize(n, Plan::default());
+    let pool = bevy_tasks::ComputeTaskPool::get();
+    let parts = if parallel { pool.thread_num().max(1) } else { 1 };
+    if parts == 1 || n < 2 * parts {
+        plan_shipments(orders, &mut scratch.plans, streams, 0, links, policy, tick, td);
+        return;
+    }
+    // Cut points: near n × k / parts, moved forward to the first order of a supplier.
+    scratch.cuts.clear();
+    scratch.cuts.push(0);
+    for k in 1..parts {
+        let mut at = (n * k / parts).max(*scratch.cuts.last().expect("a cut"));
+        while at < n && at > 0 && orders[at].supplier == orders[at - 1].supplier {
+            at += 1;
+        }
+        scratch.cuts.push(at);
+    }
+    scratch.cuts.push(n);
+    let cuts = &scratch.cuts;
+    pool.scope(|s| {
+        let mut plans = &mut scratch.plans[..];
+        let mut streams = streams;
+        let mut first = 0;
+        for w in cuts.windows(2) {
+            let (from, to) = (w[0], w[1]);
+            let (mine, rest) = std::mem::take(&mut plans).split_at_mut(to - from);
+            plans = rest;
+            // This part's suppliers run up to the next part's first supplier.
+            let end = if to < n {
+                orders[to].supplier as usize
+            } else {
+                first + streams.len()
+            };
+            let (own, others) = std::mem::take(&mut streams).split_at_mut(end - first);
+            streams = others;
+            let part = &orders[from..to];
+            let base = first;
+            s.spawn(async move { plan_shipments(part, mine, own, base, links, policy, tick, td) });
+            first = end;
+        }
+    });
 }
 
 impl ShippingScratch {
@@ -192,41 +316,28 @@ pub fn ship_goods(
     }
     queue.give_back(tick, due);
 
-    // Common random numbers: the k-th shipment a supplier sends on a given day draws the same
-    // numbers in every scenario, however many it sent on earlier days (see `world::rng`).
-    let streams = &mut streams.firms;
+    // Each filled order's transit and customs hold, planned supplier by supplier (on every
+    // core when parallel: a supplier's draws are its own, see `plan_shipments`), then sent in
+    // the order of the book.
+    plan_all(
+        &book.orders,
+        &mut streams.firms,
+        &links,
+        &policy,
+        tick,
+        td,
+        params.parallel,
+        scratch,
+    );
     for (i, o) in book.orders.iter().enumerate() {
-        if let Some(next) = book.orders.get(i + AHEAD) {
-            prefetch(&links.links, next.link as usize);
-        }
         if o.filled <= 0.0 {
             continue;
         }
-        let l = &links.links[o.link as usize];
         let (exporter, importer) = (o.exporter, o.importer);
-        let st = &mut streams[o.supplier as usize];
-        let days = if l.jitter_days > 0 {
-            let span = 2 * u64::from(l.jitter_days) + 1;
-            let draw = ((st.uniform(Purpose::Shipping, tick) * span as f64) as u64).min(span - 1);
-            (u64::from(l.days) + draw).saturating_sub(u64::from(l.jitter_days))
-        } else {
-            u64::from(l.days)
-        };
-        let transit_ticks = u32::try_from(days.div_ceil(u64::from(td)).max(1)).unwrap_or(u32::MAX);
-        let mut hold_ticks = 0;
-        let inspection = if exporter != importer && o.licence == NO_LICENCE {
-            policy
-                .regime_for(exporter, o.commodity)
-                .and_then(|r| policy.regimes[r].inspection.as_ref())
-        } else {
-            None
-        };
-        if let Some((share, hold)) = inspection
-            && st.uniform(Purpose::Customs, tick) < *share
-        {
-            let days = hold.quantile(st.uniform(Purpose::Customs, tick)).round().max(1.0) as u32;
-            hold_ticks = days.div_ceil(td).max(1);
-        }
+        let Plan {
+            transit: transit_ticks,
+            hold: hold_ticks,
+        } = scratch.plans[i];
         scratch.changes.push(SlotChange {
             quantity: o.filled,
             buyer: o.buyer,
