@@ -174,7 +174,10 @@ impl ShippingScratch {
     fn group_by_buyer(&mut self, firms: usize) {
         self.counts.clear();
         self.counts.resize(firms + 1, 0);
-        for c in &self.changes {
+        for (i, c) in self.changes.iter().enumerate() {
+            if let Some(next) = self.changes.get(i + AHEAD) {
+                prefetch(&self.counts, next.buyer as usize + 1);
+            }
             self.counts[c.buyer as usize + 1] += 1;
         }
         for i in 0..firms {
@@ -182,7 +185,10 @@ impl ShippingScratch {
         }
         self.by_buyer.clear();
         self.by_buyer.resize(self.changes.len(), SlotChange::default());
-        for c in &self.changes {
+        for (i, c) in self.changes.iter().enumerate() {
+            if let Some(next) = self.changes.get(i + AHEAD) {
+                prefetch(&self.counts, next.buyer as usize);
+            }
             let at = &mut self.counts[c.buyer as usize];
             self.by_buyer[*at as usize] = *c;
             *at += 1;
@@ -290,6 +296,9 @@ pub fn ship_goods(
         if let Some(next) = due.get(i + AHEAD) {
             prefetch(&links.owner, next.link as usize);
         }
+        // The bucket itself was written a transit time ago: read ahead of the processor's
+        // own prefetcher, which stops at every 4 KiB page.
+        prefetch(&due, i + 4 * AHEAD);
         let s = due[i];
         if s.held() {
             let o = links.owner[s.link as usize];
