@@ -40,7 +40,7 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
-        /// Worker threads (default: one per core); the output does not depend on it.
+        /// Worker threads (default: one per core, or one for worlds under 5,000 firms); the output does not depend on it.
         #[arg(long)]
         threads: Option<usize>,
         /// Run even if the estimated output or memory passes the limits `validate` prints.

@@ -58,7 +58,8 @@ pub struct RunOptions {
     pub force: bool,
     pub quiet: bool,
     /// Worker threads for systems that run in parallel (default: one per core; 1 runs
-    /// everything on the calling thread). Results do not depend on it.
+    /// everything on the calling thread; without it, so do worlds of fewer than
+    /// [`crate::world::params::PARALLEL_FROM_FIRMS`] firms). Results do not depend on it.
     pub threads: Option<usize>,
     /// Run even when the estimated output or memory passes the limits.
     pub allow_large: bool,
@@ -194,7 +195,12 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
     model.firms = Vec::new();
     sim.network.inputs = Vec::new();
     // One thread: no compute pool at all.
-    sim.set_parallel(opts.threads.is_none_or(|n| n > 1));
+    // Small worlds run faster on one thread (see `PARALLEL_FROM_FIRMS`), unless asked.
+    let firms = sim.world.resource::<crate::world::registry::Registry>().entity.len();
+    sim.set_parallel(match opts.threads {
+        Some(n) => n > 1,
+        None => firms >= crate::world::params::PARALLEL_FROM_FIRMS,
+    });
     let checking = opts.check || check_from_env();
     sim.set_check(checking);
     let controls: Vec<String> = model.policies.controls.iter().map(|c| c.id.clone()).collect();

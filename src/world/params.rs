@@ -14,3 +14,9 @@ pub struct Params {
     /// as in sweeps, where runs are the unit of parallelism). Results are the same.
     pub parallel: bool,
 }
+
+/// Without `--threads`, worlds with fewer firms run every system on the calling thread:
+/// handing work to the pool and joining it costs more than the work saved (on this 2-core
+/// machine a 10^3-firm tick took 0.86 ms on 2 threads and 0.59 ms on one; at 10^4, 6.8 and
+/// 7.2 ms; BENCHMARKS.md).
+pub const PARALLEL_FROM_FIRMS: usize = 5_000;
