@@ -289,6 +289,8 @@ pub fn license_trade(
             licence: li as u32,
             exporter: links.owner[a.link as usize].exporter,
             importer: links.owner[a.link as usize].importer,
+            days: links.links[a.link as usize].days,
+            jitter_days: links.links[a.link as usize].jitter_days,
         });
     }
     book.orders.retain(|o| o.quantity > 0.0);

@@ -60,33 +60,21 @@ struct Plan {
 /// numbers: the k-th shipment a supplier sends on a given day draws the same numbers in every
 /// scenario, however many it sent on earlier days (see `world::rng`).
 #[allow(clippy::too_many_arguments)]
-fn plan_shipments(
-    orders: &[Order],
-    plans: &mut [Plan],
-    streams: &mut [Streams],
-    first: usize,
-    links: &SupplyLinks,
-    policy: &PolicyState,
-    tick: u32,
-    td: u32,
-) {
-    for (i, (o, plan)) in orders.iter().zip(plans.iter_mut()).enumerate() {
-        if let Some(next) = orders.get(i + AHEAD) {
-            prefetch(&links.links, next.link as usize);
-        }
+fn plan_shipments(orders: &[Order], plans: &mut [Plan], streams: &mut [Streams], first: usize, policy: &PolicyState, tick: u32, td: u32) {
+    for (o, plan) in orders.iter().zip(plans.iter_mut()) {
         if o.filled <= 0.0 {
             continue;
         }
-        let l = &links.links[o.link as usize];
         let st = &mut streams[o.supplier as usize - first];
-        let days = if l.jitter_days > 0 {
-            let span = 2 * u64::from(l.jitter_days) + 1;
+        let days = if o.jitter_days > 0 {
+            let span = 2 * u64::from(o.jitter_days) + 1;
             let draw = ((st.uniform(Purpose::Shipping, tick) * span as f64) as u64).min(span - 1);
-            (u64::from(l.days) + draw).saturating_sub(u64::from(l.jitter_days))
+            (u64::from(o.days) + draw).saturating_sub(u64::from(o.jitter_days))
         } else {
-            u64::from(l.days)
+            u64::from(o.days)
         };
-        let transit = u32::try_from(days.div_ceil(u64::from(td)).max(1)).unwrap_or(u32::MAX);
+        let ticks = if td == 1 { days } else { days.div_ceil(u64::from(td)) };
+        let transit = u32::try_from(ticks.max(1)).unwrap_or(u32::MAX);
         let mut hold = 0;
         let inspection = if o.exporter != o.importer && o.licence == NO_LICENCE {
             policy
@@ -112,7 +100,6 @@ fn plan_shipments(
 fn plan_all(
     orders: &[Order],
     streams: &mut [Streams],
-    links: &SupplyLinks,
     policy: &PolicyState,
     tick: u32,
     td: u32,
@@ -125,7 +112,7 @@ fn plan_all(
     let pool = bevy_tasks::ComputeTaskPool::get();
     let parts = if parallel { pool.thread_num().max(1) } else { 1 };
     if parts == 1 || n < 2 * parts {
-        plan_shipments(orders, &mut scratch.plans, streams, 0, links, policy, tick, td);
+        plan_shipments(orders, &mut scratch.plans, streams, 0, policy, tick, td);
         return;
     }
     // Cut points: near n × k / parts, moved forward to the first order of a supplier.
@@ -158,7 +145,7 @@ fn plan_all(
             streams = others;
             let part = &orders[from..to];
             let base = first;
-            s.spawn(async move { plan_shipments(part, mine, own, base, links, policy, tick, td) });
+            s.spawn(async move { plan_shipments(part, mine, own, base, policy, tick, td) });
             first = end;
         }
     });
@@ -328,16 +315,7 @@ pub fn ship_goods(
     // Each filled order's transit and customs hold, planned supplier by supplier (on every
     // core when parallel: a supplier's draws are its own, see `plan_shipments`), then sent in
     // the order of the book.
-    plan_all(
-        &book.orders,
-        &mut streams.firms,
-        &links,
-        &policy,
-        tick,
-        td,
-        params.parallel,
-        scratch,
-    );
+    plan_all(&book.orders, &mut streams.firms, &policy, tick, td, params.parallel, scratch);
     for (i, o) in book.orders.iter().enumerate() {
         if o.filled <= 0.0 {
             continue;
