@@ -158,8 +158,8 @@ pub fn place_orders(
             (tick_days / buying.precaution_relax_days).min(1.0),
         );
         // Each buyer orders on its own (it reads the links, suppliers and prices, and changes only
-        // its own inputs), so buyers order in parallel, each worker into its own list; the sort
-        // below gives the book one order whatever worker placed what.
+        // its own inputs and what it wants on its own links), so buyers order in parallel; the
+        // book is then built in one order whatever worker placed what (`OrderBook::build`).
         let order_inputs = |(_, plant, mut inputs, prod, _): bevy_ecs::query::QueryItem<'_, '_, BuyingFirm>, local: &mut BuyerScratch| {
             let cover_ticks = inputs.cover_days / tick_days;
             for s in inputs.slots.iter_mut() {
