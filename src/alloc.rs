@@ -84,27 +84,26 @@ unsafe extern "C" {
 mod tests {
     use super::*;
 
+    /// The number after `key` on its line of the file `path` (a /proc table), if any.
+    #[cfg(target_os = "linux")]
+    fn proc_number(path: &str, key: &str) -> Option<u64> {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
     /// Kilobytes of anonymous memory this process has on huge pages.
     #[cfg(target_os = "linux")]
     fn huge_kb() -> u64 {
-        let smaps = std::fs::read_to_string("/proc/self/smaps_rollup").expect("smaps_rollup");
-        smaps
-            .lines()
-            .find_map(|l| l.strip_prefix("AnonHugePages:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("AnonHugePages")
+        proc_number("/proc/self/smaps_rollup", "AnonHugePages:").expect("AnonHugePages")
     }
 
     /// The kernel's count of page faults that wanted a huge page and fell back to small ones
     /// (no free 2 MiB of memory), for all processes.
     #[cfg(target_os = "linux")]
     fn thp_fallbacks() -> u64 {
-        let vmstat = std::fs::read_to_string("/proc/vmstat").expect("vmstat");
-        vmstat
-            .lines()
-            .find_map(|l| l.strip_prefix("thp_fault_fallback "))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0)
+        proc_number("/proc/vmstat", "thp_fault_fallback ").unwrap_or(0)
     }
 
     #[test]
