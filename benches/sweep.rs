@@ -7,23 +7,21 @@ use chokepoint::sweep::{SweepOptions, sweep};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use std::path::PathBuf;
 
+/// The plan: 50 seeds under `cargo bench`; under `cargo test` (which runs each bench once to
+/// see that it works) 2 seeds, so the test suite does not spend half a minute here.
 fn opts(jobs: usize, out: PathBuf) -> SweepOptions {
+    let full = std::env::args().any(|a| a == "--bench");
     SweepOptions {
         models: vec![PathBuf::from("models/baseline.ron"), PathBuf::from("models/april_2025.ron")],
-        seeds: 50,
+        seeds: vec![(1, if full { 50 } else { 2 })],
         grid: vec![(
             "policies.controls.cn_2025_04_rare_earths.approval.civil".into(),
             vec!["0.25".into(), "0.6".into()],
         )],
         jobs,
         out,
-        shard: None,
-        resume: false,
-        force: false,
         quiet: true,
-        allow_large: false,
-        check: false,
-        firm_rows: None,
+        ..Default::default()
     }
 }
 

@@ -156,7 +156,7 @@ fn benches(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("flush", model.firms.len()), |b| {
         b.iter_custom(|iters| {
             let kinds = chokepoint::world::policy::event_kinds(&model);
-            let mut writer = chokepoint::output::writer::RunWriter::create(&dir, &net, &[], kinds).expect("writer");
+            let mut writer = chokepoint::output::writer::RunWriter::create(&dir, &net, &[], kinds, &model.output).expect("writer");
             let mut spent = Duration::ZERO;
             for _ in 0..iters {
                 if sim.finished() {
@@ -196,7 +196,7 @@ fn benches(c: &mut Criterion) {
         let open = |sim: &Simulation| {
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).expect("temporary folder");
-            RunWriter::create(&dir, &sim.network, &[], event_kinds(&model)).expect("writer")
+            RunWriter::create(&dir, &sim.network, &[], event_kinds(&model), &model.output).expect("writer")
         };
         let mut writer = open(&sim);
         let mut tick = 0u32;

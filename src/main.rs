@@ -50,11 +50,8 @@ enum Command {
         /// licence decided or shipment arriving early. Stops at the first broken invariant (exit 5).
         #[arg(long)]
         check: bool,
-        /// Per-firm rows of firms.arrow and lines.arrow: all (default), every:K (ticks 0, K,
-        /// 2K, ...), sample:F (a fixed share F of firms, every tick) or none; over the model's
-        /// `output.firm_rows`. groups.arrow has per (nation, role, commodity) sums every tick.
-        #[arg(long, value_name = "all|every:K|sample:F|none", value_parser = chokepoint::model::output::FirmRowLevel::parse_checked)]
-        firm_rows: Option<chokepoint::model::output::FirmRowLevel>,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Load and check a model file; print a summary of its world.
     Validate {
@@ -63,47 +60,25 @@ enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
     },
-    /// Run every model x grid point x seed in parallel, one Hive-style folder per run; each
+    /// Run every model x point x seed in parallel, one Hive-style folder per run; each
     /// table of every run also opens as one dataset under DIR/tables/<table>/.
-    Sweep {
-        /// Model files (.ron).
-        #[arg(required = true)]
-        models: Vec<PathBuf>,
-        /// Seeds 1..=N for every model and grid point.
+    Sweep(SweepArgs),
+    /// Write one table of a finished run as CSV, Parquet or Arrow.
+    Export {
+        /// Run folder.
+        run: PathBuf,
+        /// Table: firms, groups, nations, flows, prices, lines, licenses or events.
         #[arg(long)]
-        seeds: u64,
-        /// A parameter and its values: PATH=V1,V2,... (repeatable; the plan is their product).
-        #[arg(long = "grid", value_name = "PATH=V1,V2,...")]
-        grid: Vec<String>,
-        /// Runs at once (default: one per core).
+        table: String,
+        /// csv, parquet or arrow (default: from --out's extension, else csv).
+        #[arg(long, value_parser = chokepoint::output::export::ExportFormat::parse)]
+        format: Option<chokepoint::output::export::ExportFormat>,
+        /// Output file (default: <table>.<format> in the current folder).
         #[arg(long)]
-        jobs: Option<usize>,
-        /// Sweep folder (default runs/sweep).
-        #[arg(long, default_value = "runs/sweep")]
-        out: PathBuf,
-        /// Run only slice I of N of the plan (for job arrays): I/N.
-        #[arg(long)]
-        shard: Option<String>,
-        /// Skip runs already complete; redo partial ones.
-        #[arg(long)]
-        resume: bool,
-        /// Replace an existing sweep folder.
+        out: Option<PathBuf>,
+        /// Replace an existing output file.
         #[arg(long)]
         force: bool,
-        /// No progress bar.
-        #[arg(long)]
-        quiet: bool,
-        /// Sweep even if the plan or its estimated output passes the limits.
-        #[arg(long)]
-        allow_large: bool,
-        /// Check every tick of every run, as `run --check`.
-        #[arg(long)]
-        check: bool,
-        /// Per-firm rows of firms.arrow and lines.arrow: all (default), every:K (ticks 0, K,
-        /// 2K, ...), sample:F (a fixed share F of firms, every tick) or none; over the model's
-        /// `output.firm_rows`. groups.arrow has per (nation, role, commodity) sums every tick.
-        #[arg(long, value_name = "all|every:K|sample:F|none", value_parser = chokepoint::model::output::FirmRowLevel::parse_checked)]
-        firm_rows: Option<chokepoint::model::output::FirmRowLevel>,
     },
     /// Draw an indicator's monthly time series: one line per run, or a median and 90% band
     /// per scenario of a sweep.
@@ -149,6 +124,82 @@ enum Format {
     Csv,
     Json,
 }
+
+/// What a run writes: flags shared by `run` and `sweep`, each over the model's `output` section.
+#[derive(clap::Args, Clone, Copy)]
+struct OutputArgs {
+    /// Per-firm rows of firms and lines: all (default), every:K (ticks 0, K, 2K, ...),
+    /// sample:F (a fixed share F of firms, every tick) or none; over the model's
+    /// `output.firm_rows`. groups has per (nation, role, commodity) sums every tick.
+    #[arg(long, value_name = "all|every:K|sample:F|none", value_parser = chokepoint::model::output::FirmRowLevel::parse_checked)]
+    firm_rows: Option<chokepoint::model::output::FirmRowLevel>,
+    /// Table files: arrow (Arrow IPC, <table>.arrow; default) or parquet (<table>.parquet).
+    #[arg(long, value_name = "arrow|parquet", value_parser = chokepoint::model::output::TableFormat::parse)]
+    format: Option<chokepoint::model::output::TableFormat>,
+    /// Column compression: zstd (default), lz4 or none.
+    #[arg(long, value_name = "zstd|lz4|none", value_parser = chokepoint::model::output::Compression::parse)]
+    compression: Option<chokepoint::model::output::Compression>,
+}
+
+/// `chokepoint sweep`'s command line.
+#[derive(clap::Args)]
+struct SweepArgs {
+    /// Model files (.ron).
+    #[arg(required = true)]
+    models: Vec<PathBuf>,
+    /// Seeds of every model and point: N (1 to N), A..B (A to B) or a list A,B,C (default 1).
+    #[arg(long, value_parser = chokepoint::sweep::parse_seeds)]
+    seeds: Option<Seeds>,
+    /// A parameter and its values: PATH=V1,V2,... (repeatable; the plan is their product).
+    #[arg(long = "grid", value_name = "PATH=V1,V2,...")]
+    grid: Vec<String>,
+    /// A file of parameter points (.csv with a header row, or .parquet): one run per row and
+    /// seed, its columns model paths (as --set); a `seed` column gives each row its seed.
+    #[arg(long, value_name = "FILE")]
+    points: Option<PathBuf>,
+    /// Change a field of every run: PATH=VALUE, as in `run` (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+    /// Stop every run after this day (YYYY-MM-DD).
+    #[arg(long)]
+    until: Option<String>,
+    /// Keep only these tables of each run (comma-separated, or `none`); the summary is
+    /// always written. Default: every table.
+    #[arg(long, value_name = "T1,T2,...|none", value_parser = chokepoint::sweep::parse_keep)]
+    keep: Option<Tables>,
+    /// Runs at once (default: one per core).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Sweep folder (default runs/sweep).
+    #[arg(long, default_value = "runs/sweep")]
+    out: PathBuf,
+    /// Run only slice I of N of the plan (for job arrays): I/N.
+    #[arg(long)]
+    shard: Option<String>,
+    /// Skip runs already complete; redo partial ones.
+    #[arg(long)]
+    resume: bool,
+    /// Replace an existing sweep folder.
+    #[arg(long)]
+    force: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+    /// Sweep even if the plan or its estimated output passes the limits.
+    #[arg(long)]
+    allow_large: bool,
+    /// Check every tick of every run, as `run --check`.
+    #[arg(long)]
+    check: bool,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// A parsed `--seeds`: inclusive ranges (an alias, so that clap takes it as one value).
+type Seeds = Vec<(u64, u64)>;
+
+/// A parsed `--keep`: table names (an alias, so that clap takes it as one value).
+type Tables = Vec<String>;
 
 /// `plot`: reading the inputs is a usage error (3), writing the picture an output error (4).
 fn plot_cmd(inputs: &[PathBuf], metric: &str, by: Option<chokepoint::analysis::plot::By>, out: &std::path::Path) -> Result<(), RunError> {
@@ -213,61 +264,75 @@ fn compare_sweep(dir: &std::path::Path, baseline: Option<&str>, format: Format) 
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn sweep_cmd(
-    models: Vec<PathBuf>,
-    seeds: u64,
-    grid: Vec<String>,
-    jobs: Option<usize>,
-    out: PathBuf,
-    shard: Option<String>,
-    resume: bool,
-    force: bool,
-    quiet: bool,
-    allow_large: bool,
-    check: bool,
-    firm_rows: Option<chokepoint::model::output::FirmRowLevel>,
-) -> Result<(), RunError> {
-    use chokepoint::sweep::{SweepOptions, parse_grid, parse_shard, sweep};
-    if seeds == 0 {
-        return Err(RunError::Usage("--seeds must be at least 1".into()));
-    }
-    let grid = grid
+fn sweep_cmd(a: SweepArgs) -> Result<(), RunError> {
+    use chokepoint::sweep::{SweepOptions, parse_grid, parse_shard, read_points, sweep};
+    let grid = a
+        .grid
         .iter()
         .map(|g| parse_grid(g))
         .collect::<Result<Vec<_>, _>>()
         .map_err(RunError::Usage)?;
-    let shard = shard.as_deref().map(parse_shard).transpose().map_err(RunError::Usage)?;
+    let points = a.points.as_deref().map(read_points).transpose().map_err(RunError::Usage)?;
+    let shard = a.shard.as_deref().map(parse_shard).transpose().map_err(RunError::Usage)?;
     let max = chokepoint::run::MAX_THREADS;
-    if let Some(j) = jobs
+    if let Some(j) = a.jobs
         && !(1..=max).contains(&j)
     {
         return Err(RunError::Usage(format!("--jobs {j}: expected 1 to {max}")));
     }
-    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let jobs = a
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let t0 = std::time::Instant::now();
     let done = sweep(&SweepOptions {
-        models,
-        seeds,
+        models: a.models,
+        seeds: a.seeds.unwrap_or_default(),
         grid,
+        points,
+        set: a.set,
+        until: a.until,
+        keep: a.keep,
         jobs,
-        out: out.clone(),
+        out: a.out.clone(),
         shard,
-        resume,
-        force,
-        quiet,
-        allow_large,
-        check,
-        firm_rows,
+        resume: a.resume,
+        force: a.force,
+        quiet: a.quiet,
+        allow_large: a.allow_large,
+        check: a.check,
+        firm_rows: a.output.firm_rows,
+        format: a.output.format,
+        compression: a.output.compression,
     })?;
-    if !quiet {
+    if !a.quiet {
         eprintln!(
             "swept {} runs into {} ({:.1} s)",
             done.len(),
-            out.display(),
+            a.out.display(),
             t0.elapsed().as_secs_f64()
         );
     }
+    Ok(())
+}
+
+/// `export`: a table of a run as CSV, Parquet or Arrow.
+fn export_cmd(
+    run: &std::path::Path,
+    table: &str,
+    format: Option<chokepoint::output::export::ExportFormat>,
+    out: Option<PathBuf>,
+    force: bool,
+) -> Result<(), RunError> {
+    use chokepoint::output::export::{ExportError, ExportFormat, export};
+    let format = format
+        .or_else(|| out.as_deref().and_then(ExportFormat::of_path))
+        .unwrap_or(ExportFormat::Csv);
+    let out = out.unwrap_or_else(|| PathBuf::from(format!("{table}.{}", format.extension())));
+    let rows = export(run, table, format, &out, force).map_err(|e| match e {
+        ExportError::Output(o) => RunError::Output(o),
+        other => RunError::Usage(other.to_string()),
+    })?;
+    eprintln!("wrote {} ({rows} rows)", out.display());
     Ok(())
 }
 
@@ -292,7 +357,7 @@ fn main() -> ExitCode {
             threads,
             allow_large,
             check,
-            firm_rows,
+            output,
         } => {
             let opts = RunOptions {
                 out,
@@ -304,7 +369,9 @@ fn main() -> ExitCode {
                 threads,
                 allow_large,
                 check,
-                firm_rows,
+                firm_rows: output.firm_rows,
+                format: output.format,
+                compression: output.compression,
             };
             run(&model, &opts).map(|(dir, m)| {
                 if !quiet {
@@ -326,33 +393,14 @@ fn main() -> ExitCode {
                 compare(&runs, format)
             }
         }
-        Command::Sweep {
-            models,
-            seeds,
-            grid,
-            jobs,
+        Command::Sweep(args) => sweep_cmd(args),
+        Command::Export {
+            run,
+            table,
+            format,
             out,
-            shard,
-            resume,
             force,
-            quiet,
-            allow_large,
-            check,
-            firm_rows,
-        } => sweep_cmd(
-            models,
-            seeds,
-            grid,
-            jobs,
-            out,
-            shard,
-            resume,
-            force,
-            quiet,
-            allow_large,
-            check,
-            firm_rows,
-        ),
+        } => export_cmd(&run, &table, format, out, force),
         Command::Schema { json } => {
             if json {
                 println!("{}", chokepoint::output::schema::tables_json());

@@ -2,7 +2,7 @@
 
 use crate::model::calendar::Date;
 use crate::model::load::{ModelError, Source};
-use crate::model::output::FirmRowLevel;
+use crate::model::output::{Compression, FirmRowLevel, TableFormat};
 use crate::model::{Model, check, limits, load, overrides};
 use crate::output::OutputError;
 use crate::output::folders::prepare_run_dir;
@@ -68,6 +68,10 @@ pub struct RunOptions {
     pub check: bool,
     /// The output level (`--firm-rows`), over the model's `output.firm_rows`.
     pub firm_rows: Option<FirmRowLevel>,
+    /// The tables' file format (`--format`), over the model's `output.format`.
+    pub format: Option<TableFormat>,
+    /// The tables' compression (`--compression`), over the model's `output.compression`.
+    pub compression: Option<Compression>,
 }
 
 /// Most worker threads a run accepts (far above any machine's useful count; larger values
@@ -140,6 +144,12 @@ fn resolve_spec(path: &Path, opts: &RunOptions) -> Result<(Model, Source, Networ
     if let Some(f) = opts.firm_rows {
         model.output.firm_rows = f;
     }
+    if let Some(f) = opts.format {
+        model.output.format = f;
+    }
+    if let Some(c) = opts.compression {
+        model.output.compression = c;
+    }
     let mut until_date = None;
     if let Some(until) = &opts.until {
         let start = Date::parse(&model.calendar.start);
@@ -204,7 +214,7 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
     let checking = opts.check || check_from_env();
     sim.set_check(checking);
     let controls: Vec<String> = model.policies.controls.iter().map(|c| c.id.clone()).collect();
-    let mut writer = RunWriter::create(&dir, &sim.network, &controls, event_kinds(&model))?;
+    let mut writer = RunWriter::create(&dir, &sim.network, &controls, event_kinds(&model), &model.output)?;
     let clock = sim.clock();
     let bar = if opts.quiet {
         indicatif::ProgressBar::hidden()
@@ -251,6 +261,8 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
         checked: checking,
         clamped: sim.clamped(),
         firm_rows: model.output.firm_rows.to_string(),
+        format: model.output.format.to_string(),
+        compression: model.output.compression.to_string(),
         synthetic: spec.and_then(|s| s.synthetic),
         complete: true,
     };

@@ -25,10 +25,19 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Default)]
 pub struct SweepOptions {
     pub models: Vec<PathBuf>,
-    /// Seeds 1..=seeds.
-    pub seeds: u64,
+    /// The seeds of every model and point, as inclusive ranges (`--seeds`); none: seed 1, or
+    /// each row's `seed` of a points file.
+    pub seeds: Vec<(u64, u64)>,
     /// (PATH, values) for each `--grid PATH=V1,V2,...`.
     pub grid: Vec<(String, Vec<String>)>,
+    /// The rows of a points file (`--points`): one point of the plan each (times the grid).
+    pub points: Option<Points>,
+    /// `--set PATH=VALUE` for every run, before the point's values.
+    pub set: Vec<String>,
+    /// `--until` for every run.
+    pub until: Option<String>,
+    /// The tables each run keeps (`--keep`); None keeps all. The summary is always written.
+    pub keep: Option<Vec<String>>,
     pub jobs: usize,
     pub out: PathBuf,
     /// (I, N) of `--shard I/N`.
@@ -42,6 +51,194 @@ pub struct SweepOptions {
     pub check: bool,
     /// Every run's output level (`--firm-rows`), over the models' `output.firm_rows`.
     pub firm_rows: Option<crate::model::output::FirmRowLevel>,
+    /// Every run's table format (`--format`), over the models' `output.format`.
+    pub format: Option<crate::model::output::TableFormat>,
+    /// Every run's compression (`--compression`), over the models' `output.compression`.
+    pub compression: Option<crate::model::output::Compression>,
+}
+
+/// A design's parameter points (`--points FILE`): what SALib, the EMA Workbench or a Latin
+/// hypercube produce, one row per point.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Points {
+    /// The file they were read from.
+    pub file: String,
+    /// Model paths, one per column (as `--set PATH=VALUE`).
+    pub columns: Vec<String>,
+    /// Each row's values (as `--set` values: JSON, or a plain string), one per column.
+    pub rows: Vec<Vec<String>>,
+    /// Each row's seed, from a `seed` column.
+    pub seeds: Option<Vec<u64>>,
+}
+
+/// Most seeds one `--seeds` range may hold (more runs than any plan accepts).
+const MAX_SEEDS: u64 = 1 << 32;
+
+/// Parses `--seeds`: `N` (1 to N), `A..B` (A to B, inclusive), or a comma-separated list of
+/// either (`1..10,20`). Seeds are at least 1 and appear once.
+pub fn parse_seeds(spec: &str) -> Result<Vec<(u64, u64)>, String> {
+    let bad = |why: &str| format!("--seeds `{spec}`: {why}; expected N (seeds 1 to N), A..B or a list A,B,C");
+    let num = |t: &str| {
+        t.trim()
+            .parse::<u64>()
+            .map_err(|_| bad(&format!("`{}` is not a whole number", t.trim())))
+    };
+    let parts: Vec<&str> = spec.split(',').collect();
+    let mut ranges = Vec::new();
+    for part in &parts {
+        let (a, b) = match part.split_once("..") {
+            Some((a, b)) => (num(a)?, num(b.trim_start_matches('='))?),
+            // A single number alone means 1..=N; in a list it is one seed.
+            None if parts.len() == 1 => (1, num(part)?),
+            None => {
+                let n = num(part)?;
+                (n, n)
+            }
+        };
+        if a == 0 || b == 0 {
+            return Err(bad("seeds start at 1"));
+        }
+        if a > b {
+            return Err(bad(&format!("{a}..{b} is empty")));
+        }
+        if b - a >= MAX_SEEDS {
+            return Err(bad("more than 2^32 seeds"));
+        }
+        ranges.push((a, b));
+    }
+    let mut sorted = ranges.clone();
+    sorted.sort();
+    if sorted.windows(2).any(|w| w[1].0 <= w[0].1) {
+        return Err(bad("a seed appears twice"));
+    }
+    Ok(ranges)
+}
+
+/// Parses `--keep`: table names separated by commas, or `none`.
+pub fn parse_keep(spec: &str) -> Result<Vec<String>, String> {
+    if spec.trim() == "none" {
+        return Ok(Vec::new());
+    }
+    let known: Vec<&str> = crate::output::schema::tables().iter().map(|t| t.name).collect();
+    spec.split(',')
+        .map(|t| {
+            let t = t.trim();
+            if known.contains(&t) {
+                Ok(t.to_string())
+            } else {
+                Err(format!(
+                    "--keep: unknown table `{t}`; expected `none` or some of {}",
+                    known.join(", ")
+                ))
+            }
+        })
+        .collect()
+}
+
+/// Reads a points file: CSV with a header row of model paths, or Parquet with one column per
+/// path (numbers, strings or booleans). A `seed` column gives each row's seed.
+pub fn read_points(path: &Path) -> Result<Points, String> {
+    let name = path.display().to_string();
+    let (columns, rows) = if path.extension().is_some_and(|e| e == "parquet") {
+        points_from_parquet(path)?
+    } else {
+        points_from_csv(path)?
+    };
+    if rows.is_empty() {
+        return Err(format!(
+            "{name}: no rows (a points file has a header row of model paths and one row per point)"
+        ));
+    }
+    if let Some(c) = columns.iter().find(|c| c.trim().is_empty()) {
+        return Err(format!("{name}: a column has no name (`{c}`); every column is a model path"));
+    }
+    let mut seen = BTreeSet::new();
+    if let Some(c) = columns.iter().find(|c| !seen.insert(c.as_str())) {
+        return Err(format!("{name}: column `{c}` appears twice"));
+    }
+    let mut points = Points {
+        file: name.clone(),
+        columns,
+        rows,
+        seeds: None,
+    };
+    if let Some(k) = points.columns.iter().position(|c| c == "seed") {
+        let mut seeds = Vec::with_capacity(points.rows.len());
+        for (r, row) in points.rows.iter_mut().enumerate() {
+            let v = row.remove(k);
+            match v.trim().parse::<f64>() {
+                Ok(s) if s >= 1.0 && s.fract() == 0.0 && s < 2f64.powi(53) => seeds.push(s as u64),
+                _ => return Err(format!("{name}: row {}: seed `{v}` is not a whole number of at least 1", r + 1)),
+            }
+        }
+        points.columns.remove(k);
+        points.seeds = Some(seeds);
+    }
+    Ok(points)
+}
+
+/// The header and rows of a CSV points file.
+fn points_from_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
+    let name = path.display().to_string();
+    let mut r = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| format!("{name}: {e}"))?;
+    let columns: Vec<String> = r.headers().map_err(|e| format!("{name}: {e}"))?.iter().map(String::from).collect();
+    let mut rows = Vec::new();
+    for rec in r.records() {
+        let rec = rec.map_err(|e| match e.position() {
+            Some(p) => format!("{name}:{}: {e}", p.line()),
+            None => format!("{name}: {e}"),
+        })?;
+        rows.push(rec.iter().map(String::from).collect());
+    }
+    Ok((columns, rows))
+}
+
+/// The columns and rows of a Parquet points file, every value as its `--set` text.
+fn points_from_parquet(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float32Type, Float64Type, Int32Type, Int64Type};
+    use arrow_schema::DataType;
+    let name = path.display().to_string();
+    let batches = crate::output::read::read_file(path, None).map_err(|e| e.to_string())?;
+    let Some(first) = batches.first() else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let columns: Vec<String> = first.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let mut rows = Vec::new();
+    for b in &batches {
+        let mut cells: Vec<Vec<String>> = vec![Vec::with_capacity(columns.len()); b.num_rows()];
+        for (c, a) in b.columns().iter().enumerate() {
+            let text = |i: usize| -> Result<String, String> {
+                if a.is_null(i) {
+                    return Err(format!("{name}: column `{}` row {}: no value", columns[c], i + 1));
+                }
+                Ok(match a.data_type() {
+                    DataType::Float64 => a.as_primitive::<Float64Type>().value(i).to_string(),
+                    DataType::Float32 => a.as_primitive::<Float32Type>().value(i).to_string(),
+                    DataType::Int64 => a.as_primitive::<Int64Type>().value(i).to_string(),
+                    DataType::Int32 => a.as_primitive::<Int32Type>().value(i).to_string(),
+                    DataType::Boolean => a.as_boolean().value(i).to_string(),
+                    DataType::Utf8 => a.as_string::<i32>().value(i).to_string(),
+                    DataType::LargeUtf8 => a.as_string::<i64>().value(i).to_string(),
+                    other => {
+                        return Err(format!(
+                            "{name}: column `{}` is {other}; expected numbers, strings or booleans",
+                            columns[c]
+                        ));
+                    }
+                })
+            };
+            for (i, row) in cells.iter_mut().enumerate() {
+                row.push(text(i)?);
+            }
+        }
+        rows.extend(cells);
+    }
+    Ok((columns, rows))
 }
 
 /// Most runs a sweep plans without `--allow-large`.
@@ -78,7 +275,10 @@ pub struct PlanItem {
     pub index: usize,
     pub model: String,
     pub scenario: String,
-    /// (PATH, value) for each grid parameter.
+    /// The row of the points file, if the sweep has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub point: Option<usize>,
+    /// (PATH, value) for each parameter: the points file's columns, then the grid's.
     pub params: Vec<(String, String)>,
     pub seed: u64,
     /// Folder relative to the sweep folder.
@@ -130,24 +330,57 @@ pub fn parse_shard(spec: &str) -> Result<(usize, usize), String> {
     Ok((i, n))
 }
 
-/// Every run of the sweep, in a fixed order: model, grid point (first parameter slowest), seed.
-/// Each model is loaded (and checked) with each grid point, so a bad value fails before any run.
-/// A grid parameter that a model does not have (e.g. a licensing parameter for a baseline
-/// without controls) takes the value `none` for that model, which then runs once per seed; a
+/// (PATH, value) pairs: one point of the plan.
+type Assignments = Vec<(String, String)>;
+
+/// The seeds of the plan as inclusive ranges: `--seeds`, or seed 1.
+fn seed_ranges(opts: &SweepOptions) -> Vec<(u64, u64)> {
+    if opts.seeds.is_empty() { vec![(1, 1)] } else { opts.seeds.clone() }
+}
+
+/// Every parameter of the plan with its values: the points file's columns (each row's value)
+/// and the grid's.
+fn parameters(opts: &SweepOptions) -> Vec<(String, Vec<String>)> {
+    let mut all = Vec::new();
+    if let Some(p) = &opts.points {
+        for (k, c) in p.columns.iter().enumerate() {
+            all.push((c.clone(), p.rows.iter().map(|r| r[k].clone()).collect()));
+        }
+    }
+    all.extend(opts.grid.iter().cloned());
+    all
+}
+
+/// Every run of the sweep, in a fixed order: model, point of the points file, grid point (first
+/// parameter slowest), seed. Each model is loaded (and checked) with each point, so a bad value
+/// fails before any run. A parameter that a model does not have (e.g. a licensing parameter
+/// for a baseline without controls) takes the value `none` for that model, which then runs
+/// once per seed (and, for a points file, once per row: each row is still its own point); a
 /// parameter that no model has is an error (a typo, most likely). Returns the plan and the
-/// resolved model of each (model, grid point).
+/// resolved model of each (model, point).
 pub fn plan(opts: &SweepOptions) -> Result<(Vec<PlanItem>, Vec<Model>), RunError> {
+    if opts.points.as_ref().is_some_and(|p| p.seeds.is_some()) && !opts.seeds.is_empty() {
+        return Err(RunError::Usage(
+            "--seeds and a `seed` column in the points file both give seeds; keep one".into(),
+        ));
+    }
+    let seeds = seed_ranges(opts);
+    let per_point: u64 = match opts.points.as_ref().and_then(|p| p.seeds.as_ref()) {
+        Some(_) => 1,
+        None => seeds.iter().map(|(a, b)| b - a + 1).sum(),
+    };
+    let rows = opts.points.as_ref().map_or(1, |p| p.rows.len() as u64);
     // The size of the plan, before anything is allocated for it.
     let runs = opts
         .grid
         .iter()
-        .try_fold(opts.models.len() as u64, |n, (_, v)| n.checked_mul(v.len() as u64))
-        .and_then(|n| n.checked_mul(opts.seeds));
+        .try_fold(opts.models.len() as u64 * rows, |n, (_, v)| n.checked_mul(v.len() as u64))
+        .and_then(|n| n.checked_mul(per_point));
     match runs {
         Some(n) if n <= MAX_PLAN_RUNS || (opts.allow_large && n <= u64::from(u32::MAX)) => {}
         _ => {
             return Err(RunError::Usage(format!(
-                "the sweep plans {} runs (models x grid points x seeds); more than {MAX_PLAN_RUNS} needs --allow-large{}",
+                "the sweep plans {} runs (models x points x seeds); more than {MAX_PLAN_RUNS} needs --allow-large{}",
                 runs.map_or("more than 2^64".to_string(), |n| n.to_string()),
                 if opts.allow_large {
                     ", and at most 2^32 runs are possible"
@@ -157,18 +390,23 @@ pub fn plan(opts: &SweepOptions) -> Result<(Vec<PlanItem>, Vec<Model>), RunError
             )));
         }
     }
-    let mut applies = vec![false; opts.grid.len()];
+    let params = parameters(opts);
+    let base = |set: Vec<String>| RunOptions {
+        set: [opts.set.clone(), set].concat(),
+        until: opts.until.clone(),
+        firm_rows: opts.firm_rows,
+        format: opts.format,
+        compression: opts.compression,
+        ..Default::default()
+    };
+    let mut applies = vec![false; params.len()];
     let mut items = Vec::new();
     let mut resolved = Vec::new();
     for model in &opts.models {
-        // Which of the grid's parameters this model has.
+        // Which of the parameters this model has.
         let mut has = Vec::new();
-        for (k, (path, values)) in opts.grid.iter().enumerate() {
-            let probe = RunOptions {
-                set: vec![format!("{path}={}", values[0])],
-                ..Default::default()
-            };
-            match resolve_model(model, &probe) {
+        for (k, (path, values)) in params.iter().enumerate() {
+            match resolve_model(model, &base(vec![format!("{path}={}", values[0])])) {
                 Ok(_) => {
                     has.push(true);
                     applies[k] = true;
@@ -177,27 +415,48 @@ pub fn plan(opts: &SweepOptions) -> Result<(Vec<PlanItem>, Vec<Model>), RunError
                 Err(e) => return Err(e),
             }
         }
-        let mut points: Vec<Vec<(String, String)>> = vec![vec![]];
-        for ((path, values), &h) in opts.grid.iter().zip(&has) {
-            let values: Vec<String> = if h { values.clone() } else { vec!["none".to_string()] };
+        let value = |k: usize, v: &str| if has[k] { v.to_string() } else { "none".to_string() };
+        // The points file's rows (one point each), each times the grid's product.
+        let columns = opts.points.as_ref().map_or(0, |p| p.columns.len());
+        let mut points: Vec<(Option<usize>, Assignments)> = match &opts.points {
+            Some(p) => p
+                .rows
+                .iter()
+                .enumerate()
+                .map(|(r, row)| {
+                    (
+                        Some(r),
+                        row.iter().enumerate().map(|(k, v)| (params[k].0.clone(), value(k, v))).collect(),
+                    )
+                })
+                .collect(),
+            None => vec![(None, vec![])],
+        };
+        for (k, (path, values)) in params.iter().enumerate().skip(columns) {
+            let values: Vec<String> = if has[k] { values.clone() } else { vec!["none".to_string()] };
             points = points
                 .iter()
-                .flat_map(|p| values.iter().map(move |v| [p.clone(), vec![(path.clone(), v.clone())]].concat()))
+                .flat_map(|(r, p)| {
+                    values
+                        .iter()
+                        .map(move |v| (*r, [p.clone(), vec![(path.clone(), v.clone())]].concat()))
+                })
                 .collect();
         }
-        for point in &points {
+        for (row, point) in &points {
             let set: Vec<String> = point.iter().filter(|(_, v)| v != "none").map(|(p, v)| format!("{p}={v}")).collect();
-            let (m, _, _) = resolve_model(
-                model,
-                &RunOptions {
-                    set,
-                    firm_rows: opts.firm_rows,
-                    ..Default::default()
-                },
-            )?;
+            let (m, _, _) = resolve_model(model, &base(set))?;
             resolved.push(m.clone());
-            for seed in 1..=opts.seeds {
+            let row_seed = row.and_then(|r| opts.points.as_ref().and_then(|p| p.seeds.as_ref()).map(|s| s[r]));
+            let seeds: Vec<(u64, u64)> = match row_seed {
+                Some(s) => vec![(s, s)],
+                None => seeds.clone(),
+            };
+            for seed in seeds.iter().flat_map(|&(a, b)| a..=b) {
                 let mut dir = format!("scenario={}", hive(&m.name, true));
+                if let Some(r) = row {
+                    dir.push_str(&format!("/point={r}"));
+                }
                 for (p, v) in point {
                     dir.push_str(&format!("/{}={}", param_column(p), hive(v, true)));
                 }
@@ -206,6 +465,7 @@ pub fn plan(opts: &SweepOptions) -> Result<(Vec<PlanItem>, Vec<Model>), RunError
                     index: items.len(),
                     model: model.display().to_string(),
                     scenario: m.name.clone(),
+                    point: *row,
                     params: point.clone(),
                     seed,
                     dir,
@@ -214,7 +474,12 @@ pub fn plan(opts: &SweepOptions) -> Result<(Vec<PlanItem>, Vec<Model>), RunError
         }
     }
     if let Some(k) = applies.iter().position(|a| !a) {
-        return Err(RunError::Usage(format!("--grid {}: no model has this field", opts.grid[k].0)));
+        let from = if k < opts.points.as_ref().map_or(0, |p| p.columns.len()) {
+            format!("column `{}` of {}", params[k].0, opts.points.as_ref().expect("points").file)
+        } else {
+            format!("--grid {}", params[k].0)
+        };
+        return Err(RunError::Usage(format!("{from}: no model has this field")));
     }
     let dirs: BTreeSet<&String> = items.iter().map(|i| &i.dir).collect();
     if dirs.len() != items.len() {
@@ -249,7 +514,9 @@ fn sweep_in_progress(dir: &Path) -> bool {
 pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
     let (items, models) = plan(opts)?;
     if !opts.allow_large {
-        check_size(&models, opts.seeds, opts.jobs.clamp(1, items.len().max(1)))?;
+        // Runs per resolved model: its seeds (one per row when the points file gives them).
+        let per_model = (items.len() / models.len().max(1)) as u64;
+        check_size(&models, per_model, opts.jobs.clamp(1, items.len().max(1)))?;
     }
     let out = &opts.out;
     let plan_json = serde_json::json!({
@@ -257,7 +524,17 @@ pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
         "program_version": env!("CARGO_PKG_VERSION"),
         "models": opts.models.iter().map(|m| m.display().to_string()).collect::<Vec<_>>(),
         "grid": opts.grid.iter().map(|(p, v)| serde_json::json!({"path": p, "column": param_column(p), "values": v})).collect::<Vec<_>>(),
-        "seeds": opts.seeds,
+        "points": opts.points.as_ref().map(|p| serde_json::json!({
+            "file": p.file,
+            "columns": p.columns.iter().map(|c| serde_json::json!({"path": c, "column": param_column(c)})).collect::<Vec<_>>(),
+            "rows": p.rows.len(),
+        })),
+        "seeds": seed_ranges(opts).iter().map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}..{b}") }).collect::<Vec<_>>(),
+        "set": opts.set,
+        "until": opts.until,
+        "keep": opts.keep,
+        "format": opts.format.map(|f| f.to_string()),
+        "compression": opts.compression.map(|c| c.to_string()),
         "runs": items,
     });
     let plan_text = serde_json::to_string_pretty(&plan_json).expect("json");
@@ -336,19 +613,24 @@ pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
                     let run_opts = RunOptions {
                         out: Some(dir.clone()),
                         seed: Some(it.seed),
-                        set: assignments(it),
+                        set: [opts.set.clone(), assignments(it)].concat(),
+                        until: opts.until.clone(),
                         quiet: true,
                         threads: Some(1),
                         force: true,
                         allow_large: opts.allow_large,
                         check: opts.check,
                         firm_rows: opts.firm_rows,
-                        ..Default::default()
+                        format: opts.format,
+                        compression: opts.compression,
                     };
                     run(Path::new(&it.model), &run_opts)?;
                 }
-                link_views(out, &it.dir)?;
                 let row = summary_row(&dir, &goods, &cols)?;
+                if let Some(keep) = &opts.keep {
+                    drop_tables(&dir, keep)?;
+                }
+                link_views(out, &it.dir)?;
                 bar.inc(1);
                 Ok(row)
             })
@@ -374,11 +656,42 @@ type Row = Vec<Option<f64>>;
 /// Controlled (nation, commodity) pairs.
 type Goods = BTreeSet<(String, String)>;
 
+/// A run's indicators as named values: read from its `indicators.json` if a sweep wrote one
+/// (it does before `--keep` drops tables, so `--resume` needs no tables), else computed from
+/// the tables and written there.
 fn summary_row(dir: &Path, goods: &Goods, cols: &[String]) -> Result<Row, RunError> {
-    let read = |e: ReadError| RunError::Usage(e.to_string());
-    let run = RunFolder::open(dir).map_err(read)?;
-    let ind = flatten(&indicators(&run, goods).map_err(read)?);
+    let path = dir.join(INDICATORS_FILE);
+    let kept: Option<BTreeMap<String, Option<f64>>> = std::fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str(&t).ok());
+    let ind: BTreeMap<String, Option<f64>> = match kept {
+        Some(k) => k,
+        None => {
+            let read = |e: ReadError| RunError::Usage(e.to_string());
+            let run = RunFolder::open(dir).map_err(read)?;
+            let ind: BTreeMap<String, Option<f64>> = flatten(&indicators(&run, goods).map_err(read)?).into_iter().collect();
+            // Not atomic: a half-written file does not parse, and the row is computed again.
+            crate::output::files::write_file(&path, serde_json::to_string(&ind).expect("json").as_bytes())?;
+            ind
+        }
+    };
     Ok(cols.iter().map(|c| ind.get(c).copied().flatten()).collect())
+}
+
+/// The file in each run folder of a sweep that keeps the run's summary row (the indicators of
+/// `compare`, by summary column).
+pub const INDICATORS_FILE: &str = "indicators.json";
+
+/// Deletes the tables of the run folder `dir` that `keep` does not name (`--keep`).
+fn drop_tables(dir: &Path, keep: &[String]) -> Result<(), RunError> {
+    use crate::model::output::TableFormat;
+    for t in crate::output::schema::tables() {
+        if keep.iter().any(|k| k == t.name) {
+            continue;
+        }
+        for f in TableFormat::ALL {
+            crate::output::files::remove_if_present(&dir.join(t.file_in(f)))?;
+        }
+    }
+    Ok(())
 }
 
 /// The summary's indicator columns, fixed by the plan (not by results), so that every shard's
@@ -473,6 +786,10 @@ fn summary_table(all: &[PlanItem], mine: &[&PlanItem], cols: &[String], rows: Ve
         scenario: mine.iter().map(|it| it.scenario.clone()).collect(),
         run: mine.iter().map(|it| it.dir.clone()).collect(),
         seed: mine.iter().map(|it| it.seed as i64).collect(),
+        point: all
+            .first()
+            .is_some_and(|it| it.point.is_some())
+            .then(|| mine.iter().map(|it| it.point.map_or(-1, |p| p as i64)).collect()),
         params: params
             .iter()
             .enumerate()

@@ -54,9 +54,13 @@ for k, v in by_pa.items():
 summary = feather.read_table(f"{d}/summary.arrow")
 assert summary.num_rows == len(plan["runs"])
 checked = 0
+# Grid values are typed in the summary (numbers as float64, null where a model has no such
+# parameter: the folders' `none`).
+def as_folder(v):
+    return "none" if v is None else str(v)
 for r in summary.to_pylist():
     for (key, v) in by_pa.items():
-        if list(key[:-1]) == [str(r[k]) for k in keys]:
+        if list(key[:-1]) == [as_folder(r[k]) for k in keys]:
             col = f"output__vehicle__{key[-1]}"
             assert abs(r[col] - v) <= 1e-6 * max(1.0, abs(v)), (key, r[col], v)
             checked += 1

@@ -26,11 +26,19 @@ pub fn read_summary(dir: &Path) -> Result<Summary, String> {
         &std::fs::read_to_string(dir.join("sweep.json")).map_err(|e| format!("{}: not a sweep folder ({e})", dir.display()))?,
     )
     .map_err(|e| e.to_string())?;
-    let params: Vec<String> = plan["grid"]
-        .as_array()
+    // The points file's row and columns, then the grid's: the summary's parameter columns
+    // (a row of the points file pairs with the same row of the baseline).
+    let point = plan["points"].is_object().then(|| "point".to_string());
+    let params: Vec<String> = point
         .into_iter()
-        .flatten()
-        .filter_map(|g| g["column"].as_str().map(String::from))
+        .chain(
+            plan["points"]["columns"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .chain(plan["grid"].as_array().into_iter().flatten())
+                .filter_map(|g| g["column"].as_str().map(String::from)),
+        )
         .collect();
     let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| e.to_string())?
@@ -57,7 +65,7 @@ pub fn read_summary(dir: &Path) -> Result<Summary, String> {
         let inds: Vec<String> = schema
             .fields()
             .iter()
-            .filter(|f| f.data_type() == &arrow_schema::DataType::Float64)
+            .filter(|f| f.data_type() == &arrow_schema::DataType::Float64 && !params.contains(f.name()))
             .map(|f| f.name().clone())
             .collect();
         if out.indicators.is_empty() {
@@ -77,7 +85,7 @@ pub fn read_summary(dir: &Path) -> Result<Summary, String> {
                 .column_by_name("seed")
                 .and_then(|c| c.as_any().downcast_ref::<Int64Array>().cloned())
                 .ok_or("no column seed")?;
-            let pcols: Vec<StringArray> = params.iter().map(|p| s(p)).collect::<Result<_, _>>()?;
+            let pcols: Vec<Vec<String>> = params.iter().map(|p| param_values(&b, p)).collect::<Result<_, _>>()?;
             let icols: Vec<Float64Array> = inds
                 .iter()
                 .map(|i| {
@@ -89,7 +97,7 @@ pub fn read_summary(dir: &Path) -> Result<Summary, String> {
             for r in 0..b.num_rows() {
                 out.runs.push((
                     scen.value(r).to_string(),
-                    pcols.iter().map(|c| c.value(r).to_string()).collect(),
+                    pcols.iter().map(|c| c[r].clone()).collect(),
                     seed.value(r),
                     icols.iter().map(|c| if c.is_null(r) { None } else { Some(c.value(r)) }).collect(),
                 ));
@@ -97,6 +105,25 @@ pub fn read_summary(dir: &Path) -> Result<Summary, String> {
         }
     }
     Ok(out)
+}
+
+/// A parameter column of a summary as text: numbers (float64, null where the model has no such
+/// parameter: `none`) or strings.
+fn param_values(b: &RecordBatch, name: &str) -> Result<Vec<String>, String> {
+    let c = b.column_by_name(name).ok_or(format!("no column {name}"))?;
+    if let Some(n) = c.as_any().downcast_ref::<Float64Array>() {
+        return Ok((0..n.len())
+            .map(|r| if n.is_null(r) { "none".to_string() } else { n.value(r).to_string() })
+            .collect());
+    }
+    if let Some(n) = c.as_any().downcast_ref::<Int64Array>() {
+        return Ok(n.values().iter().map(|v| v.to_string()).collect());
+    }
+    let t = c
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .ok_or(format!("column {name} is neither numbers nor text"))?;
+    Ok((0..t.len()).map(|r| t.value(r).to_string()).collect())
 }
 
 /// One group's statistics of one indicator.

@@ -17,6 +17,88 @@ pub struct Output {
     /// scenario), or `"none"`.
     #[serde(default)]
     pub firm_rows: FirmRowLevel,
+    /// The tables' file format: `"arrow"` (Arrow IPC files, `<table>.arrow`; the default) or
+    /// `"parquet"` (`<table>.parquet`, which DuckDB and R read without extensions).
+    #[serde(default)]
+    pub format: TableFormat,
+    /// How the tables' columns are compressed: `"zstd"` (the default), `"lz4"` or `"none"`.
+    /// pyarrow, polars and R's arrow read all three; in Parquet, lz4 is LZ4_RAW.
+    #[serde(default)]
+    pub compression: Compression,
+}
+
+/// The file format of a run's tables (see [`Output::format`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TableFormat {
+    /// Arrow IPC file format (Feather v2): `<table>.arrow`.
+    #[default]
+    Arrow,
+    /// Apache Parquet: `<table>.parquet`.
+    Parquet,
+}
+
+impl TableFormat {
+    /// Every format, in the order the readers look for a table's file.
+    pub const ALL: [TableFormat; 2] = [TableFormat::Arrow, TableFormat::Parquet];
+
+    /// The file extension of a table in this format (without the dot).
+    pub fn extension(self) -> &'static str {
+        match self {
+            TableFormat::Arrow => "arrow",
+            TableFormat::Parquet => "parquet",
+        }
+    }
+
+    /// Parses `arrow` or `parquet` (the `--format` option).
+    pub fn parse(s: &str) -> Result<TableFormat, String> {
+        match s {
+            "arrow" | "ipc" | "feather" => Ok(TableFormat::Arrow),
+            "parquet" => Ok(TableFormat::Parquet),
+            _ => Err(format!("format `{s}`: expected \"arrow\" or \"parquet\"")),
+        }
+    }
+}
+
+impl fmt::Display for TableFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.extension())
+    }
+}
+
+/// The compression of a run's tables (see [`Output::compression`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// Zstandard: the smallest files (BENCHMARKS.md, "Output formats").
+    #[default]
+    Zstd,
+    /// LZ4 frames (Arrow IPC) or LZ4_RAW pages (Parquet): faster, larger.
+    Lz4,
+    /// Uncompressed.
+    None,
+}
+
+impl Compression {
+    /// Parses `zstd`, `lz4` or `none` (the `--compression` option).
+    pub fn parse(s: &str) -> Result<Compression, String> {
+        match s {
+            "zstd" => Ok(Compression::Zstd),
+            "lz4" => Ok(Compression::Lz4),
+            "none" => Ok(Compression::None),
+            _ => Err(format!("compression `{s}`: expected \"zstd\", \"lz4\" or \"none\"")),
+        }
+    }
+}
+
+impl fmt::Display for Compression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Compression::Zstd => "zstd",
+            Compression::Lz4 => "lz4",
+            Compression::None => "none",
+        })
+    }
 }
 
 /// Which per-firm rows a run writes (see [`Output::firm_rows`]).

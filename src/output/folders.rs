@@ -8,9 +8,10 @@
 //! of the user's, a subfolder, a symbolic link) is an error and nothing is deleted. The current
 //! folder, its parents and the user's home are never output folders.
 
+use crate::model::output::TableFormat;
 use crate::output::OutputError;
 use crate::output::schema::tables;
-use crate::output::sweep_files::{TABLES_DIR, VIEW_FILE};
+use crate::output::sweep_files::{TABLES_DIR, view_files};
 use std::path::{Component, Path, PathBuf};
 
 /// Marker file in every run folder Chokepoint makes.
@@ -94,7 +95,12 @@ pub fn refuse_special(dir: &Path) -> Result<(), OutputError> {
 /// True if `name` is a file Chokepoint writes in a run folder (the marker included).
 fn is_run_file(name: &str) -> bool {
     let base = name.strip_suffix(".partial").unwrap_or(name);
-    base == RUN_MARKER || base == "manifest.json" || base == "model.ron" || tables().iter().any(|t| t.file == base)
+    base == RUN_MARKER
+        || base == "manifest.json"
+        || base == "model.ron"
+        // A sweep's copy of the run's summary row (`sweep::INDICATORS_FILE`).
+        || base == "indicators.json"
+        || tables().iter().any(|t| TableFormat::ALL.iter().any(|&f| t.file_in(f) == base))
 }
 
 /// What a folder holds, entry by entry, as far as `--force` is concerned.
@@ -244,7 +250,7 @@ fn atomic_form_of(name: &str, file: &str) -> bool {
 }
 
 /// True if `rel` (path components below a sweep folder) is something a sweep writes.
-fn is_sweep_entry(rel: &[String], is_dir: bool, view_file: &str) -> bool {
+fn is_sweep_entry(rel: &[String], is_dir: bool, view_files: &[String]) -> bool {
     let hive = |n: &String| n.contains('=') && !n.starts_with('=');
     match rel {
         [] => false,
@@ -262,7 +268,7 @@ fn is_sweep_entry(rel: &[String], is_dir: bool, view_file: &str) -> bool {
             }
         }
         [first, table, rest @ ..] if first == TABLES_DIR => {
-            let known = tables().iter().any(|t| t.file.trim_end_matches(".arrow") == table);
+            let known = tables().iter().any(|t| t.name == table);
             if !known {
                 return false;
             }
@@ -270,13 +276,13 @@ fn is_sweep_entry(rel: &[String], is_dir: bool, view_file: &str) -> bool {
                 rest.iter().all(hive)
             } else {
                 match rest.split_last() {
-                    Some((last, dirs)) => !dirs.is_empty() && dirs.iter().all(hive) && atomic_form_of(last, view_file),
+                    Some((last, dirs)) => !dirs.is_empty() && dirs.iter().all(hive) && view_files.iter().any(|v| atomic_form_of(last, v)),
                     None => false,
                 }
             }
         }
         [first] if is_dir => first == TABLES_DIR,
-        [first, table] if is_dir && first == TABLES_DIR => tables().iter().any(|t| t.file.trim_end_matches(".arrow") == table),
+        [first, table] if is_dir && first == TABLES_DIR => tables().iter().any(|t| t.name == table),
         _ => false,
     }
 }
@@ -285,7 +291,8 @@ fn is_sweep_entry(rel: &[String], is_dir: bool, view_file: &str) -> bool {
 /// Chokepoint and holds nothing else. The folder itself stays.
 pub fn clear_sweep_dir(dir: &Path) -> Result<(), OutputError> {
     refuse_special(dir)?;
-    let s = survey(dir, &|rel, is_dir| is_sweep_entry(rel, is_dir, VIEW_FILE))?;
+    let views = view_files();
+    let s = survey(dir, &|rel, is_dir| is_sweep_entry(rel, is_dir, &views))?;
     if !s.foreign.is_empty() {
         return Err(foreign_error(dir, "sweep", &s.foreign));
     }
@@ -316,7 +323,8 @@ mod tests {
     #[test]
     fn sweep_entries_are_recognised_by_their_place() {
         let v = |s: &str| s.split('/').map(String::from).collect::<Vec<_>>();
-        let ok = |s: &str, d: bool| is_sweep_entry(&v(s), d, "part-0.arrow");
+        let views = view_files();
+        let ok = |s: &str, d: bool| is_sweep_entry(&v(s), d, &views);
         assert!(ok("sweep.json", false));
         assert!(ok("sweep.tmp.4242", false));
         assert!(ok("tables/firms/scenario=a/seed=1/part-0.tmp.4242", false));

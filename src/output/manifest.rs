@@ -28,6 +28,10 @@ pub struct Manifest {
     /// The output level of `firms.arrow` and `lines.arrow` (`all`, `every:K`, `sample:F`,
     /// `none`; see `chokepoint schema`).
     pub firm_rows: String,
+    /// The tables' file format (`arrow`: `<table>.arrow`; `parquet`: `<table>.parquet`).
+    pub format: String,
+    /// The tables' compression (`zstd`, `lz4` or `none`).
+    pub compression: String,
     /// The generator's spec (firms, size and degree tails, seed) when the world was generated
     /// from the model's `synthetic` section; `model.ron` holds the model with that section.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -2,6 +2,7 @@
 //! Arrow writer, the manifest, run and sweep folders (markers, `--force`, views), and the
 //! reader of a finished run folder. Only this layer writes or deletes files.
 
+pub mod export;
 pub mod files;
 pub mod folders;
 pub mod manifest;
@@ -20,6 +21,11 @@ pub enum OutputError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: Arrow: {source}")]
     Arrow { path: PathBuf, source: ArrowError },
+    #[error("{path}: Parquet: {source}")]
+    Parquet {
+        path: PathBuf,
+        source: parquet::errors::ParquetError,
+    },
     /// A folder Chokepoint will not write into or clear (it is the current folder, home, or
     /// holds files that are not Chokepoint's); nothing was written or deleted.
     #[error("{0}")]

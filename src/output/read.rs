@@ -1,6 +1,7 @@
 //! Reading a finished run folder back: its manifest, resolved model and tables.
 
 use crate::model::Model;
+use crate::model::output::TableFormat;
 use arrow_array::types::Int32Type;
 use arrow_array::{Array, DictionaryArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
 use std::path::{Path, PathBuf};
@@ -75,26 +76,57 @@ impl RunFolder {
         self.read(name, Some(columns))
     }
 
+    /// The file of table `name` in this folder: `<name>.arrow` or `<name>.parquet`, whichever
+    /// the run wrote (the `.arrow` path when neither exists, for the error message).
+    pub fn table_path(&self, name: &str) -> PathBuf {
+        TableFormat::ALL
+            .iter()
+            .map(|f| self.dir.join(format!("{name}.{}", f.extension())))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| self.dir.join(format!("{name}.arrow")))
+    }
+
     fn read(&self, name: &str, columns: Option<&[&str]>) -> Result<Table, ReadError> {
-        let path = self.dir.join(format!("{name}.arrow"));
-        let open = |projection: Option<Vec<usize>>| {
-            let f = std::fs::File::open(&path).map_err(|e| err(&path, e.to_string()))?;
-            arrow_ipc::reader::FileReader::try_new(f, projection).map_err(|e| err(&path, e.to_string()))
-        };
-        let mut reader = open(None)?;
-        if let Some(columns) = columns {
-            let schema = reader.schema();
-            let projection = columns
-                .iter()
-                .map(|c| schema.index_of(c).map_err(|_| err(&path, format!("no column `{c}`"))))
-                .collect::<Result<Vec<usize>, _>>()?;
-            reader = open(Some(projection))?;
-        }
-        let batches = reader
-            .collect::<Result<Vec<RecordBatch>, _>>()
-            .map_err(|e| err(&path, e.to_string()))?;
+        let path = self.table_path(name);
+        let batches = read_file(&path, columns)?;
         Ok(Table { path, batches })
     }
+}
+
+/// Every batch of the table file at `path` (Arrow IPC or Parquet, by its extension), with only
+/// `columns` decoded when given.
+pub fn read_file(path: &Path, columns: Option<&[&str]>) -> Result<Vec<RecordBatch>, ReadError> {
+    let f = std::fs::File::open(path).map_err(|e| err(path, e.to_string()))?;
+    let index = |schema: &arrow_schema::Schema, columns: &[&str]| {
+        columns
+            .iter()
+            .map(|c| schema.index_of(c).map_err(|_| err(path, format!("no column `{c}`"))))
+            .collect::<Result<Vec<usize>, _>>()
+    };
+    if path.extension().is_some_and(|e| e == "parquet") {
+        use parquet::arrow::ProjectionMask;
+        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        let perr = |e: parquet::errors::ParquetError| err(path, e.to_string());
+        let mut builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(perr)?;
+        if let Some(columns) = columns {
+            let roots = index(builder.schema(), columns)?;
+            let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+            builder = builder.with_projection(mask);
+        }
+        let reader = builder.build().map_err(perr)?;
+        return reader
+            .collect::<Result<Vec<RecordBatch>, _>>()
+            .map_err(|e| err(path, e.to_string()));
+    }
+    let mut reader = arrow_ipc::reader::FileReader::try_new(f, None).map_err(|e| err(path, e.to_string()))?;
+    if let Some(columns) = columns {
+        let projection = index(&reader.schema(), columns)?;
+        let f = std::fs::File::open(path).map_err(|e| err(path, e.to_string()))?;
+        reader = arrow_ipc::reader::FileReader::try_new(f, Some(projection)).map_err(|e| err(path, e.to_string()))?;
+    }
+    reader
+        .collect::<Result<Vec<RecordBatch>, _>>()
+        .map_err(|e| err(path, e.to_string()))
 }
 
 /// A dictionary-encoded string column: a code per row and the names the codes stand for.

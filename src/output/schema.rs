@@ -67,6 +67,13 @@ fn tick_date() -> [Column; 2] {
     ]
 }
 
+impl Table {
+    /// The table's file name in `format`: `firms.arrow`, `firms.parquet`, ...
+    pub fn file_in(&self, format: crate::model::output::TableFormat) -> String {
+        format!("{}.{}", self.name, format.extension())
+    }
+}
+
 /// Every table a run writes, with every column's type, unit and meaning.
 pub fn tables() -> Vec<Table> {
     let q = Kind::Quantity;

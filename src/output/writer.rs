@@ -1,8 +1,10 @@
-//! The Arrow IPC writer of a run's tables: the recorded rows in batches, the licence and event
-//! tables at the end, each file under a `.partial` name until the run finishes.
+//! The writer of a run's tables — Arrow IPC files or Parquet, compressed as the model's
+//! `output` section says: the recorded rows in batches, the licence and event tables at the
+//! end, each file under a `.partial` name until the run finishes.
 
 use crate::model::EndUse;
 use crate::model::calendar::Date;
+use crate::model::output::{Compression, Output, TableFormat};
 use crate::output::OutputError;
 use crate::output::schema::{Table, table_schema, tables};
 use crate::world::licences::{Licensing, Outcome};
@@ -25,8 +27,100 @@ struct TableWriter {
     schema: SchemaRef,
     partial: PathBuf,
     done: PathBuf,
-    writer: FileWriter<BufWriter<File>>,
+    sink: TableSink,
     rows: u64,
+}
+
+/// The file a table's batches go to, in the run's format (also `chokepoint export`'s).
+pub enum TableSink {
+    Arrow(FileWriter<BufWriter<File>>),
+    Parquet(parquet::arrow::ArrowWriter<BufWriter<File>>),
+}
+
+impl TableSink {
+    /// Opens `path` (created or truncated) for batches of `schema` in `output`'s format and compression.
+    pub fn open(path: &Path, schema: &SchemaRef, output: &Output) -> Result<TableSink, OutputError> {
+        let file = File::create(path).map_err(|source| OutputError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let file = BufWriter::new(file);
+        let arrow = |source| OutputError::Arrow {
+            path: path.to_path_buf(),
+            source,
+        };
+        match output.format {
+            TableFormat::Arrow => {
+                use arrow_ipc::CompressionType;
+                let codec = match output.compression {
+                    Compression::Zstd => Some(CompressionType::ZSTD),
+                    Compression::Lz4 => Some(CompressionType::LZ4_FRAME),
+                    Compression::None => None,
+                };
+                let options = arrow_ipc::writer::IpcWriteOptions::default()
+                    .try_with_compression(codec)
+                    .map_err(arrow)?;
+                Ok(TableSink::Arrow(
+                    FileWriter::try_new_with_options(file, schema, options).map_err(arrow)?,
+                ))
+            }
+            TableFormat::Parquet => {
+                use parquet::basic::{Compression as Codec, ZstdLevel};
+                let codec = match output.compression {
+                    Compression::Zstd => Codec::ZSTD(ZstdLevel::default()),
+                    Compression::Lz4 => Codec::LZ4_RAW,
+                    Compression::None => Codec::UNCOMPRESSED,
+                };
+                let props = parquet::file::properties::WriterProperties::builder()
+                    .set_compression(codec)
+                    .build();
+                let w = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|source| OutputError::Parquet {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                Ok(TableSink::Parquet(w))
+            }
+        }
+    }
+
+    /// Appends one batch (`path` names the file in errors).
+    pub fn write(&mut self, batch: &RecordBatch, path: &Path) -> Result<(), OutputError> {
+        match self {
+            TableSink::Arrow(w) => w.write(batch).map_err(|source| OutputError::Arrow {
+                path: path.to_path_buf(),
+                source,
+            }),
+            TableSink::Parquet(w) => w.write(batch).map_err(|source| OutputError::Parquet {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    /// Writes the file's footer and flushes it to the OS.
+    pub fn finish(self, path: &Path) -> Result<(), OutputError> {
+        let file = match self {
+            TableSink::Arrow(mut w) => {
+                let arrow = |source| OutputError::Arrow {
+                    path: path.to_path_buf(),
+                    source,
+                };
+                w.finish().map_err(arrow)?;
+                w.into_inner().map_err(arrow)?
+            }
+            TableSink::Parquet(w) => w.into_inner().map_err(|source| OutputError::Parquet {
+                path: path.to_path_buf(),
+                source,
+            })?,
+        };
+        // Flushed to the OS, not fsynced: a killed process loses nothing written, and the
+        // rename that follows only happens once the file is whole. (An OS crash is not covered.)
+        file.into_inner().map_err(|e| OutputError::Io {
+            path: path.to_path_buf(),
+            source: e.into_error(),
+        })?;
+        Ok(())
+    }
 }
 
 /// Writes a run's tables batch by batch, under `.partial` names until [`RunWriter::finish`].
@@ -38,13 +132,14 @@ pub struct RunWriter {
 }
 
 impl RunWriter {
-    /// Opens every table file in `dir` (which must exist).
+    /// Opens every table file in `dir` (which must exist), in `output`'s format and compression.
     /// `event_kinds` is the dictionary of `events.arrow`'s `kind` for the whole run.
     pub fn create(
         dir: &Path,
         network: &Network,
         controls: &[String],
         event_kinds: &'static [&'static str],
+        output: &Output,
     ) -> Result<RunWriter, OutputError> {
         let dict = |ids: &[String]| Arc::new(StringArray::from_iter_values(ids.iter())) as ArrayRef;
         let fixed = |ids: &[&str]| Arc::new(StringArray::from_iter_values(ids.iter())) as ArrayRef;
@@ -63,22 +158,16 @@ impl RunWriter {
         let mut writers = Vec::new();
         for table in tables() {
             let schema = Arc::new(table_schema(&table));
-            let done = dir.join(table.file);
-            let partial = dir.join(format!("{}.partial", table.file));
-            let file = File::create(&partial).map_err(|source| OutputError::Io {
-                path: partial.clone(),
-                source,
-            })?;
-            let writer = FileWriter::try_new(BufWriter::new(file), &schema).map_err(|source| OutputError::Arrow {
-                path: partial.clone(),
-                source,
-            })?;
+            let file = table.file_in(output.format);
+            let done = dir.join(&file);
+            let partial = dir.join(format!("{file}.partial"));
+            let sink = TableSink::open(&partial, &schema, output)?;
             writers.push(TableWriter {
                 table,
                 schema,
                 partial,
                 done,
-                writer,
+                sink,
                 rows: 0,
             });
         }
@@ -271,10 +360,7 @@ impl RunWriter {
             path: w.partial.clone(),
             source,
         })?;
-        w.writer.write(&batch).map_err(|source| OutputError::Arrow {
-            path: w.partial.clone(),
-            source,
-        })?;
+        w.sink.write(&batch, &w.partial)?;
         w.rows += n as u64;
         Ok(())
     }
@@ -282,21 +368,8 @@ impl RunWriter {
     /// Closes every file and moves it to its final name; returns the row count per table.
     pub fn finish(self) -> Result<BTreeMap<String, u64>, OutputError> {
         let mut rows = BTreeMap::new();
-        for mut w in self.writers {
-            w.writer.finish().map_err(|source| OutputError::Arrow {
-                path: w.partial.clone(),
-                source,
-            })?;
-            let file = w.writer.into_inner().map_err(|source| OutputError::Arrow {
-                path: w.partial.clone(),
-                source,
-            })?;
-            // Flushed to the OS, not fsynced: a killed process loses nothing written, and the
-            // rename below only happens once the file is whole. (An OS crash is not covered.)
-            file.into_inner().map_err(|e| OutputError::Io {
-                path: w.partial.clone(),
-                source: e.into_error(),
-            })?;
+        for w in self.writers {
+            w.sink.finish(&w.partial)?;
             std::fs::rename(&w.partial, &w.done).map_err(|source| OutputError::Io {
                 path: w.done.clone(),
                 source,
