@@ -229,6 +229,9 @@ fn compare(dirs: &[PathBuf], format: Format) -> Result<(), RunError> {
         .map(|d| RunFolder::open(d))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| RunError::Usage(e.to_string()))?;
+    for w in compare::differences(&runs) {
+        eprintln!("warning: {w}");
+    }
     let goods = compare::controlled_goods(runs.iter().map(|r| &r.model));
     let all = runs
         .iter()
@@ -237,12 +240,12 @@ fn compare(dirs: &[PathBuf], format: Format) -> Result<(), RunError> {
         .map_err(|e| RunError::Usage(e.to_string()))?;
     let rows = compare::rows(&all);
     match format {
-        Format::Table => print!("{}", chokepoint::analysis::compare_table::to_table(&all)),
-        Format::Csv => print!("{}", compare::to_csv(&rows)),
-        Format::Json => println!(
-            "{}",
+        Format::Table => emit(&chokepoint::analysis::compare_table::to_table(&all)),
+        Format::Csv => emit(&compare::to_csv(&rows)),
+        Format::Json => emit(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&serde_json::json!({"runs": all, "rows": rows})).expect("json")
-        ),
+        )),
     }
     Ok(())
 }
@@ -257,9 +260,9 @@ fn compare_sweep(dir: &std::path::Path, baseline: Option<&str>, format: Format) 
     }
     let stats = ensemble::ensemble(&summary, baseline);
     match format {
-        Format::Table => print!("{}", ensemble::to_table(&stats, baseline)),
-        Format::Csv => print!("{}", ensemble::to_csv(&stats)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&stats).expect("json")),
+        Format::Table => emit(&ensemble::to_table(&stats, baseline)),
+        Format::Csv => emit(&ensemble::to_csv(&stats)),
+        Format::Json => emit(&format!("{}\n", serde_json::to_string_pretty(&stats).expect("json"))),
     }
     Ok(())
 }
@@ -336,6 +339,18 @@ fn export_cmd(
     Ok(())
 }
 
+/// Writes a command's report to stdout. A reader that goes away (`chokepoint compare ... |
+/// head`) ends the output quietly instead of panicking on the broken pipe.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: writing to stdout: {e}");
+    }
+}
+
 fn main() -> ExitCode {
     // A command line clap cannot parse is a usage error: exit 3 (2 is for model files).
     let cli = match Cli::try_parse() {
@@ -381,7 +396,7 @@ fn main() -> ExitCode {
         }
         Command::Validate { model, set } => {
             let opts = RunOptions { set, ..Default::default() };
-            resolve_model(&model, &opts).map(|(m, _, net)| print!("{}", chokepoint::analysis::summary::summarize(&m, &net)))
+            resolve_model(&model, &opts).map(|(m, _, net)| emit(&chokepoint::analysis::summary::summarize(&m, &net)))
         }
         Command::Plot { inputs, metric, by, out } => plot_cmd(&inputs, &metric, by, &out),
         Command::Compare { runs, format, baseline } => {
@@ -389,6 +404,10 @@ fn main() -> ExitCode {
                 compare_sweep(&runs[0], baseline.as_deref(), format)
             } else if runs.len() < 2 {
                 Err(RunError::Usage("compare needs two or more run folders, or one sweep folder".into()))
+            } else if let Some(b) = baseline {
+                Err(RunError::Usage(format!(
+                    "--baseline {b} names a scenario of a sweep folder; with run folders the first one given is the baseline"
+                )))
             } else {
                 compare(&runs, format)
             }
@@ -403,9 +422,9 @@ fn main() -> ExitCode {
         } => export_cmd(&run, &table, format, out, force),
         Command::Schema { json } => {
             if json {
-                println!("{}", chokepoint::output::schema::tables_json());
+                emit(&format!("{}\n", chokepoint::output::schema::tables_json()));
             } else {
-                print!("{}", chokepoint::output::schema::describe_tables());
+                emit(&chokepoint::output::schema::describe_tables());
             }
             Ok(())
         }

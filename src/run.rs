@@ -189,6 +189,11 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
         };
         limits::check_limits(&e, limits::DEFAULT_MAX_OUTPUT_BYTES, limits::DEFAULT_MAX_MEMORY_BYTES).map_err(RunError::Usage)?;
     }
+    if !opts.quiet {
+        for w in crate::model::check::role_warnings(spec.as_ref().unwrap_or(&model)) {
+            eprintln!("warning: {w}");
+        }
+    }
     let dir = opts.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&model.name));
     prepare_run_dir(&dir, opts.force)?;
     // A generated world is recorded as its spec: the same spec and seed give the same world.

@@ -646,9 +646,7 @@ pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
     Ok(mine.into_iter().cloned().collect())
 }
 
-/// The name that stands for all nations together in the summary's downstream columns
-/// (lower case, so it does not read as a nation id).
-pub const WORLD: &str = "world";
+pub use crate::analysis::compare::WORLD;
 
 /// One run's indicator values, in summary-column order.
 type Row = Vec<Option<f64>>;
@@ -736,29 +734,13 @@ pub const DOWNSTREAM_COLUMNS: [&str; 4] = ["output", "short", "stall_days", "day
 /// One run's indicators as named values (None = not applicable, e.g. never stalled).
 pub fn flatten(ind: &Indicators) -> HashMap<String, Option<f64>> {
     let mut m = HashMap::new();
-    // Per final good: each nation, and all nations together (summed; the fewest days from a
-    // control to a stall).
-    let mut world: BTreeMap<&str, (f64, f64, f64, Option<i32>)> = BTreeMap::new();
+    // Per final good: each nation, and all nations together (`compare::with_world`).
     for d in ind.downstream.values() {
         let (g, n) = (&d.commodity, &d.nation);
         m.insert(format!("output__{g}__{n}"), Some(d.produced));
         m.insert(format!("short__{g}__{n}"), Some(d.short));
         m.insert(format!("stall_days__{g}__{n}"), Some(f64::from(d.stall_days)));
         m.insert(format!("days_to_first_stall__{g}__{n}"), d.days_to_first_stall.map(f64::from));
-        let w = world.entry(g.as_str()).or_default();
-        w.0 += d.produced;
-        w.1 += d.short;
-        w.2 += f64::from(d.stall_days);
-        w.3 = match (w.3, d.days_to_first_stall) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-    }
-    for (g, (produced, short, stall_days, first)) in world {
-        m.insert(format!("output__{g}__{WORLD}"), Some(produced));
-        m.insert(format!("short__{g}__{WORLD}"), Some(short));
-        m.insert(format!("stall_days__{g}__{WORLD}"), Some(stall_days));
-        m.insert(format!("days_to_first_stall__{g}__{WORLD}"), first.map(f64::from));
     }
     for (good, months) in &ind.controlled_exports {
         let (n, c) = good.split_once(':').expect("nation:commodity");

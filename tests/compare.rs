@@ -359,8 +359,23 @@ fn april_2025_stalls_count_from_the_control_of_2025_04_04_and_its_table_fits_a_s
     }
     let (first, key) = first_outside.expect("a final producer outside CN stalls");
     assert!(first > day("2025-04-04"), "{key} stalls only after the control");
-    // Both final goods of the baseline's world are reported, for every nation that makes them.
-    assert_eq!(down.len(), 14, "{:?}", down.keys().collect::<Vec<_>>());
+    // Both final goods of the baseline's world are reported, for every nation that makes them
+    // and for the world (the sums over nations; the soonest first stall).
+    assert_eq!(down.len(), 16, "{:?}", down.keys().collect::<Vec<_>>());
+    for good in ["vehicle", "magnet_end_use"] {
+        let world = &down[&format!("{good}:world")];
+        let nations: Vec<&serde_json::Value> = down
+            .iter()
+            .filter(|(k, d)| k.starts_with(&format!("{good}:")) && d["nation"] != "world")
+            .map(|(_, d)| d)
+            .collect();
+        let made: f64 = nations.iter().map(|d| d["produced"].as_f64().unwrap()).sum();
+        let stall_days: u64 = nations.iter().map(|d| d["stall_days"].as_u64().unwrap()).sum();
+        assert!((world["produced"].as_f64().unwrap() - made).abs() <= 1e-6 * made, "{good}: {world}");
+        assert_eq!(world["stall_days"].as_u64().unwrap(), stall_days, "{good}: {world}");
+        let soonest = nations.iter().filter_map(|d| d["days_to_first_stall"].as_i64()).min();
+        assert_eq!(world["days_to_first_stall"].as_i64(), soonest, "{good}: {world}");
+    }
 
     // The table of the 3-year run fits one screen: at most 60 lines of at most 120 characters.
     let o = chokepoint(&["compare", base.to_str().unwrap(), pol.to_str().unwrap()]);

@@ -84,6 +84,108 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     Some(sorted[rank - 1])
 }
 
+/// The name that stands for all nations together in downstream keys (`vehicle:world`) and
+/// summary columns (lower case, so it does not read as a nation id).
+pub const WORLD: &str = "world";
+
+/// `downstream` with a `<good>:world` entry per final good: units made and short and stalled
+/// producer-days summed over nations, and the first stall that came soonest after its control
+/// (the earliest stall when none is counted from a control).
+pub fn with_world(mut downstream: BTreeMap<String, Downstream>) -> BTreeMap<String, Downstream> {
+    let mut world: BTreeMap<String, Downstream> = BTreeMap::new();
+    for d in downstream.values() {
+        let w = world.entry(d.commodity.clone()).or_insert_with(|| Downstream {
+            commodity: d.commodity.clone(),
+            nation: WORLD.to_string(),
+            unit: d.unit.clone(),
+            produced: 0.0,
+            short: 0.0,
+            stall_days: 0,
+            first_stall: None,
+            days_to_first_stall: None,
+            stall_control: None,
+            stall_control_date: None,
+        });
+        w.produced += d.produced;
+        w.short += d.short;
+        w.stall_days += d.stall_days;
+        let sooner = match (d.days_to_first_stall, w.days_to_first_stall) {
+            (Some(a), Some(b)) => a < b,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => d.first_stall.is_some() && (w.first_stall.is_none() || d.first_stall < w.first_stall),
+        };
+        if sooner {
+            w.first_stall = d.first_stall.clone();
+            w.days_to_first_stall = d.days_to_first_stall;
+            w.stall_control = d.stall_control.clone();
+            w.stall_control_date = d.stall_control_date.clone();
+        }
+    }
+    for (g, w) in world {
+        downstream.insert(format!("{g}:{WORLD}"), w);
+    }
+    downstream
+}
+
+/// How the runs differ from the first in what they simulate, beyond policy: calendar (first and
+/// last day, tick length) and world (firms and nations). Comparing such runs day by day or
+/// nation by nation mixes their differences into the policy's effect, so `compare` warns.
+pub fn differences(runs: &[RunFolder]) -> Vec<String> {
+    let Some(first) = runs.first() else { return Vec::new() };
+    let calendar = |r: &RunFolder| {
+        (
+            r.manifest["start"].as_str().unwrap_or("").to_string(),
+            r.manifest["end"].as_str().unwrap_or("").to_string(),
+            r.manifest["tick_days"].as_u64().unwrap_or(0),
+        )
+    };
+    let world = |r: &RunFolder| -> (BTreeSet<String>, BTreeSet<String>) {
+        (
+            r.model
+                .firms
+                .iter()
+                .map(|f| format!("{} ({}, {})", f.id, f.nation, f.role))
+                .collect(),
+            r.model.nations.iter().map(|n| n.id.clone()).collect(),
+        )
+    };
+    let (c0, w0) = (calendar(first), world(first));
+    let mut out = Vec::new();
+    for r in &runs[1..] {
+        let c = calendar(r);
+        if c != c0 {
+            out.push(format!(
+                "{} covers {} to {} in ticks of {} day(s), {} covers {} to {} in ticks of {}: totals cover different periods",
+                r.label(),
+                c.0,
+                c.1,
+                c.2,
+                first.label(),
+                c0.0,
+                c0.1,
+                c0.2
+            ));
+        }
+        let w = world(r);
+        if w != w0 {
+            let only: Vec<&String> =
+                w.0.symmetric_difference(&w0.0)
+                    .chain(w.1.symmetric_difference(&w0.1))
+                    .take(4)
+                    .collect();
+            out.push(format!(
+                "{} and {} simulate different worlds (firms or nations differ: {}{}): differences are not the policy's alone",
+                first.label(),
+                r.label(),
+                only.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                if only.len() == 4 { ", ..." } else { "" }
+            ));
+        }
+    }
+    out
+}
+
 /// Computes one run's indicators. `goods` are the controlled (nation, commodity) pairs of all
 /// compared runs, so that every run reports the same series.
 pub fn indicators(run: &RunFolder, goods: &BTreeSet<(String, String)>) -> Result<Indicators, ReadError> {
@@ -225,7 +327,7 @@ pub fn indicators(run: &RunFolder, goods: &BTreeSet<(String, String)>) -> Result
         model: run.model.name.clone(),
         seed: run.model.seed,
         first_control: down.first_control.map(date_str),
-        downstream: down.downstream,
+        downstream: with_world(down.downstream),
         final_producers: down.final_producers,
         controlled_exports,
         prices: peaks,
@@ -447,20 +549,20 @@ pub fn rows(all: &[Indicators]) -> Vec<Row> {
 
 /// CSV of [`rows`].
 pub fn to_csv(rows: &[Row]) -> String {
-    let mut s = String::from("section,run,key,indicator,value,text,vs_first,pct_of_first\n");
+    let mut w = csv::Writer::from_writer(Vec::new());
     let opt = |v: Option<f64>| v.map(|x| format!("{x}")).unwrap_or_default();
+    let _ = w.write_record(["section", "run", "key", "indicator", "value", "text", "vs_first", "pct_of_first"]);
     for r in rows {
-        s.push_str(&format!(
-            "{},{},{},{},{},{},{},{}\n",
-            r.section,
-            r.run,
-            r.key,
-            r.indicator,
+        let _ = w.write_record([
+            r.section.to_string(),
+            r.run.clone(),
+            r.key.clone(),
+            r.indicator.to_string(),
             opt(r.value),
             r.text.clone().unwrap_or_default(),
             opt(r.vs_first),
-            opt(r.pct_of_first)
-        ));
+            opt(r.pct_of_first),
+        ]);
     }
-    s
+    String::from_utf8(w.into_inner().expect("writing to memory")).expect("utf-8 in, utf-8 out")
 }

@@ -70,7 +70,8 @@ impl Block {
 fn fmt_num(v: Option<f64>) -> String {
     match v {
         None => "-".into(),
-        Some(x) if x.abs() >= 100.0 => format!("{x:.0}"),
+        // Counts (applications, days) and large quantities as whole numbers.
+        Some(x) if x.abs() >= 100.0 || x.fract() == 0.0 => format!("{x:.0}"),
         Some(x) => format!("{x:.3}"),
     }
 }

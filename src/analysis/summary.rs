@@ -100,10 +100,14 @@ pub fn summarize(model: &Model, net: &Network) -> String {
     if !over.is_empty() {
         let _ = writeln!(s, "\nwarning: orders at the start exceed capacity at: {}", over.join(", "));
     }
+    policies(&mut s, model);
+    for w in crate::model::check::role_warnings(model) {
+        let _ = writeln!(s, "\nwarning: {w}");
+    }
     let e = limits::estimate(model);
     let _ = writeln!(
         s,
-        "\nestimated output {}, peak memory {} ({} ticks)",
+        "\nestimated output {} (uncompressed; zstd files are several times smaller), peak memory {} ({} ticks)",
         limits::fmt_bytes(e.output_bytes),
         limits::fmt_bytes(e.memory_bytes),
         e.ticks
@@ -112,6 +116,70 @@ pub fn summarize(model: &Model, net: &Network) -> String {
         let _ = writeln!(s, "warning: {msg}");
     }
     s
+}
+
+/// The model's policies: export controls, tariffs, dated events and reactive rules, each on
+/// one line (actions and conditions as they are written in a model file).
+fn policies(s: &mut String, model: &Model) {
+    let p = &model.policies;
+    if p.controls.is_empty() && p.tariffs.is_empty() && p.events.is_empty() && p.rules.is_empty() {
+        let _ = writeln!(s, "\npolicies: none");
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "\npolicies: {} export control(s), {} tariff(s), {} event(s), {} rule(s)",
+        p.controls.len(),
+        p.tariffs.len(),
+        p.events.len(),
+        p.rules.len()
+    );
+    for c in &p.controls {
+        let goods: Vec<String> = c.commodities.iter().map(|(g, share)| format!("{g} {}", percent(*share))).collect();
+        let _ = writeln!(
+            s,
+            "  control {} ({}, {} at the start): {}; review {:.0} working days on average, approval civil {} defence {}, valid {} days",
+            c.id,
+            c.nation,
+            if c.active { "in force" } else { "not in force" },
+            goods.join(", "),
+            c.review_working_days.mean(),
+            c.approval.civil,
+            c.approval.defence,
+            c.validity_days
+        );
+    }
+    for t in &p.tariffs {
+        let _ = writeln!(
+            s,
+            "  tariff {} on {} from {}: {}",
+            t.importer,
+            t.commodity,
+            t.origin,
+            percent(t.rate)
+        );
+    }
+    for e in &p.events {
+        let announced = e.announced.as_ref().map(|a| format!(" (announced {a})")).unwrap_or_default();
+        let _ = writeln!(s, "  event {}{announced} {}: {}", e.date, e.nation, ron(&e.action));
+    }
+    for r in &p.rules {
+        let _ = writeln!(
+            s,
+            "  rule {} ({}): when {} for {} days, then {}; cooldown {} days",
+            r.id,
+            r.nation,
+            ron(&r.when),
+            r.for_days,
+            ron(&r.then),
+            r.cooldown_days
+        );
+    }
+}
+
+/// A model value written back as RON on one line, as in a model file.
+fn ron<T: serde::Serialize>(v: &T) -> String {
+    ron::to_string(v).unwrap_or_else(|e| format!("<{e}>"))
 }
 
 /// A quantity in whole units, in scientific notation once it is longer than 12 digits.

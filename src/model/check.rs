@@ -1052,27 +1052,45 @@ fn known(src: &Source, path: &[Seg], id: &str, set: &BTreeSet<&str>, what: &str)
     }
 }
 
+/// Roles that look like typos of another role of the model: a role held by fewer firms than a
+/// role within typing distance of it (`automakr` next to 16 `automaker`s). Roles are data, so
+/// such a role is valid, but `groups.arrow`, reactive rules (`OutputLostAbove`) and anything
+/// that selects firms by role would count its firms apart.
+pub fn role_warnings(model: &Model) -> Vec<String> {
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for f in &model.firms {
+        *count.entry(f.role.as_str()).or_default() += 1;
+    }
+    let mut out = Vec::new();
+    for (&role, &n) in &count {
+        let bigger = count.iter().filter(|&(&r, &m)| r != role && m > n).map(|(&r, _)| r);
+        if let Some(near) = nearest(role, bigger) {
+            let firms: Vec<&str> = model
+                .firms
+                .iter()
+                .filter(|f| f.role == role)
+                .take(3)
+                .map(|f| f.id.as_str())
+                .collect();
+            out.push(format!(
+                "role `{role}` ({n} firm(s): {}{}) looks like a typo of `{near}` ({} firms); groups.arrow and rules count its firms apart",
+                firms.join(", "),
+                if n > firms.len() { ", ..." } else { "" },
+                count[near]
+            ));
+        }
+    }
+    out
+}
+
 /// The closest candidate by edit distance, if it is close enough to be a likely typo.
 pub fn nearest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let lw = word.to_lowercase();
     candidates
-        .map(|c| (edit_distance(&lw, &c.to_lowercase()), c))
+        .map(|c| (strsim::levenshtein(&lw, &c.to_lowercase()), c))
         .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(1))
         .min()
         .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// Commodity graph: an edge input -> output for every recipe. It must be acyclic.

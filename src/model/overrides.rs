@@ -27,8 +27,10 @@ pub fn apply(model: &Model, assignment: &str) -> Result<Model, String> {
                         .last()
                         .is_some_and(|p| matches!(*p, "recipe" | "initial_stock" | "suppliers"));
                     if !data_map {
+                        let near = super::check::nearest(seg, keys.iter().map(|k| k.as_str()));
                         return Err(format!(
-                            "--set {path}: no field `{seg}` at `{here}`; fields there: {}",
+                            "--set {path}: no field `{seg}` at `{here}`{}; fields there: {}",
+                            near.map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default(),
                             keys.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
                         ));
                     }
@@ -48,7 +50,13 @@ pub fn apply(model: &Model, assignment: &str) -> Result<Model, String> {
                     Err(_) => items
                         .iter()
                         .position(|it| it.get("id").and_then(Value::as_str) == Some(seg))
-                        .ok_or_else(|| format!("--set {path}: no element with id `{seg}` at `{here}`"))?,
+                        .ok_or_else(|| {
+                            let ids = items.iter().filter_map(|it| it.get("id").and_then(Value::as_str));
+                            match super::check::nearest(seg, ids) {
+                                Some(n) => format!("--set {path}: no element with id `{seg}` at `{here}`; did you mean `{n}`?"),
+                                None => format!("--set {path}: no element with id `{seg}` at `{here}`"),
+                            }
+                        })?,
                 };
                 &mut items[idx]
             }
@@ -129,6 +137,16 @@ mod tests {
                 .contains("no element with id `x`")
         );
         assert!(apply(&tiny(), "sed=1").unwrap_err().contains("no field `sed`"));
+        assert!(
+            apply(&tiny(), "sed=1").unwrap_err().contains("did you mean `seed`?"),
+            "the nearest field is suggested"
+        );
+        assert!(
+            apply(&tiny(), "firms.n.capacity_per_day=1")
+                .unwrap_err()
+                .contains("did you mean `m`?"),
+            "the nearest id is suggested"
+        );
         assert!(apply(&tiny(), "seed=abc").is_err());
     }
 
