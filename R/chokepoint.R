@@ -142,7 +142,7 @@ ck_find_python <- function(near) {
     }
   }
   stop(paste("no Python with pyarrow found: pass python = \"/path/to/python\", set RETICULATE_PYTHON,",
-             "or make the repository's venv (in the Chokepoint folder: python3 -m venv .venv && .venv/bin/pip install pyarrow)"),
+             "or make the repository's venv (in the Chokepoint folder: python3 -m venv .venv && .venv/bin/pip install pyarrow numpy)"),
        call. = FALSE)
 }
 
