@@ -97,6 +97,10 @@ enum Command {
         /// Output file: .svg or .png.
         #[arg(long)]
         out: PathBuf,
+        /// For sweep folders: draw each scenario minus this one, paired by seed (median and
+        /// 90% band over seeds).
+        #[arg(long)]
+        baseline: Option<String>,
     },
     /// Compare runs: headline indicators side by side and differences against the first run.
     Compare {
@@ -202,9 +206,15 @@ type Seeds = Vec<(u64, u64)>;
 type Tables = Vec<String>;
 
 /// `plot`: reading the inputs is a usage error (3), writing the picture an output error (4).
-fn plot_cmd(inputs: &[PathBuf], metric: &str, by: Option<chokepoint::analysis::plot::By>, out: &std::path::Path) -> Result<(), RunError> {
+fn plot_cmd(
+    inputs: &[PathBuf],
+    metric: &str,
+    by: Option<chokepoint::analysis::plot::By>,
+    out: &std::path::Path,
+    baseline: Option<&str>,
+) -> Result<(), RunError> {
     use chokepoint::output::OutputError;
-    let lines = chokepoint::analysis::plot::lines(inputs, metric, by).map_err(RunError::Usage)?;
+    let lines = chokepoint::analysis::plot::lines(inputs, metric, by, baseline).map_err(RunError::Usage)?;
     let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     if ext != "svg" && ext != "png" {
         return Err(RunError::Usage(format!(
@@ -398,7 +408,13 @@ fn main() -> ExitCode {
             let opts = RunOptions { set, ..Default::default() };
             resolve_model(&model, &opts).map(|(m, _, net)| emit(&chokepoint::analysis::summary::summarize(&m, &net)))
         }
-        Command::Plot { inputs, metric, by, out } => plot_cmd(&inputs, &metric, by, &out),
+        Command::Plot {
+            inputs,
+            metric,
+            by,
+            out,
+            baseline,
+        } => plot_cmd(&inputs, &metric, by, &out, baseline.as_deref()),
         Command::Compare { runs, format, baseline } => {
             if runs.len() == 1 && runs[0].join("sweep.json").exists() {
                 compare_sweep(&runs[0], baseline.as_deref(), format)

@@ -156,3 +156,113 @@ fn plot_draws_any_final_good_and_keeps_the_vehicle_metric_names() {
     let short = series(&run, "short:vehicle", None).unwrap();
     assert!(short[""].values().any(|v| *v > 0.0), "april_2025 loses vehicles by July 2025");
 }
+
+#[test]
+fn plot_draws_rates_per_day_with_units_and_paired_differences_against_a_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base");
+    run_model(&root().join("models/baseline.ron"), &base, &["--until", "2025-03-31"]);
+    // Monthly totals over the days of each month: February's rate is its total over 28 days.
+    let run = chokepoint::output::read::RunFolder::open(&base).unwrap();
+    let s = chokepoint::analysis::plot::series(&run, "exports:ndfeb_magnet", None).unwrap();
+    let flows = read_table(&base.join("flows.arrow"));
+    let (ex, com, date, q) = (
+        strs(&flows, "exporter"),
+        strs(&flows, "commodity"),
+        i32s(&flows, "date"),
+        f64s(&flows, "quantity"),
+    );
+    let feb: f64 = (0..q.len())
+        .filter(|&k| com[k] == "ndfeb_magnet" && year_month(date[k]) == (2025, 2) && !ex[k].is_empty())
+        .map(|k| q[k])
+        .sum();
+    let rate = s[""][&(2025 * 12 + 1)];
+    assert!((rate - feb / 28.0).abs() <= 1e-9 * feb, "{rate} vs {}", feb / 28.0);
+    // Exports of all goods are one line per good; adding them up by nation is refused.
+    let svg = dir.path().join("x.svg");
+    let o = chokepoint(&[
+        "plot",
+        base.to_str().unwrap(),
+        "--metric",
+        "exports",
+        "--out",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.contains("exports (t per day)") && text.lines().any(|l| l.trim() == "month"),
+        "units and an x label"
+    );
+    assert!(
+        text.contains("base ndfeb_magnet") && text.contains("base re_concentrate"),
+        "a line per good"
+    );
+    let o = chokepoint(&[
+        "plot",
+        base.to_str().unwrap(),
+        "--metric",
+        "exports",
+        "--by",
+        "nation",
+        "--out",
+        svg.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("use exports:<commodity> --by nation"));
+    // A sweep's paired differences against its baseline: the policy minus the same seed's
+    // baseline, so the baseline itself is not drawn, and shortfalls only rise.
+    let sweep = dir.path().join("sweep");
+    let o = chokepoint(&[
+        "sweep",
+        "models/baseline.ron",
+        "models/april_2025.ron",
+        "--seeds",
+        "3",
+        "--until",
+        "2025-08-31",
+        "--keep",
+        "groups",
+        "--out",
+        sweep.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = chokepoint(&[
+        "plot",
+        sweep.to_str().unwrap(),
+        "--metric",
+        "short:vehicle",
+        "--baseline",
+        "baseline",
+        "--out",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.contains("april_2025 (minus baseline, paired: median, 90% band, 3 seeds)"),
+        "{text}"
+    );
+    assert!(!text.contains("\nbaseline ("), "the baseline is the reference, not a line");
+    assert!(text.contains("vehicle short of inputs (vehicle per day), minus the baseline"));
+    let lines = chokepoint::analysis::plot::lines(&[sweep.clone()], "short:vehicle", None, Some("baseline")).unwrap();
+    assert_eq!(lines.lines.len(), 1);
+    let band = lines.lines[0].band.as_ref().unwrap();
+    assert!(
+        band.iter().all(|b| b.1 >= -1e-9),
+        "no month with fewer vehicles short than the baseline: {band:?}"
+    );
+    assert!(lines.lines[0].points.iter().any(|p| p.1 > 0.0), "the controls leave vehicles short");
+    let o = chokepoint(&[
+        "plot",
+        base.to_str().unwrap(),
+        "--metric",
+        "short:vehicle",
+        "--baseline",
+        "baseline",
+        "--out",
+        svg.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "--baseline is for sweeps");
+}
