@@ -246,7 +246,7 @@ fn plot_draws_rates_per_day_with_units_and_paired_differences_against_a_baseline
     );
     assert!(!text.contains("\nbaseline ("), "the baseline is the reference, not a line");
     assert!(text.contains("vehicle short of inputs (vehicle per day), minus the baseline"));
-    let lines = chokepoint::analysis::plot::lines(&[sweep.clone()], "short:vehicle", None, Some("baseline")).unwrap();
+    let lines = chokepoint::analysis::plot::lines(std::slice::from_ref(&sweep), "short:vehicle", None, Some("baseline")).unwrap();
     assert_eq!(lines.lines.len(), 1);
     let band = lines.lines[0].band.as_ref().unwrap();
     assert!(

@@ -79,8 +79,13 @@ pub fn y_description(run: &RunFolder, metric: &str) -> String {
         m if m.starts_with("exports:") => format!("exports of {} ({} per day)", good(m), unit_of(run, &good(m))),
         "exports" => {
             // Final goods are consumed where they are made: only the others cross borders.
-            let units: std::collections::BTreeSet<String> =
-                run.model.commodities.iter().filter(|c| !c.final_demand).map(|c| c.unit.clone()).collect();
+            let units: std::collections::BTreeSet<String> = run
+                .model
+                .commodities
+                .iter()
+                .filter(|c| !c.final_demand)
+                .map(|c| c.unit.clone())
+                .collect();
             match units.len() {
                 1 => format!("exports ({} per day)", units.first().expect("one")),
                 _ => "exports (units of each good per day)".to_string(),
@@ -206,11 +211,14 @@ pub fn series(run: &RunFolder, metric: &str, by: Option<By>) -> Result<Series, S
     Ok(if metric.starts_with("price:") { out } else { per_day(run, out) })
 }
 
+/// A band around a line: (month, low, high).
+pub type Band = Vec<(i32, f64, f64)>;
+
 /// One line to draw: its label, points, and an optional band.
 pub struct Line {
     pub label: String,
     pub points: Vec<(i32, f64)>,
-    pub band: Option<Vec<(i32, f64, f64)>>,
+    pub band: Option<Band>,
 }
 
 /// What to draw: the lines and the y axis's description (what, in which unit).
@@ -275,7 +283,7 @@ struct PlanRun {
 }
 
 /// The median and 90% band over `values` per month.
-fn median_band(months: BTreeMap<i32, Vec<f64>>) -> (Vec<(i32, f64)>, Vec<(i32, f64, f64)>) {
+fn median_band(months: BTreeMap<i32, Vec<f64>>) -> (Vec<(i32, f64)>, Band) {
     let (mut points, mut band) = (Vec::new(), Vec::new());
     for (m, mut v) in months {
         v.sort_by(f64::total_cmp);
