@@ -201,9 +201,22 @@ print(json.dumps(json.load(open(f"{d}/sweep.json"))["points"]))
 "#;
     let plan = py(code, &[out.to_str().unwrap()]);
     assert!(plan.contains("\"rows\": 20"), "{plan}");
-    // `compare --baseline` groups the runs by point.
-    let o = chokepoint(&["compare", out.to_str().unwrap(), "--format", "csv"]);
+    // `compare` groups the runs by point; its table is one block per point, aligned columns
+    // no wider than a terminal.
+    let o = chokepoint(&["compare", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(table.matches(" (1 runs)\n").count(), 20, "a block per point");
+    let rows: Vec<&str> = table.lines().filter(|l| l.starts_with(' ')).collect();
+    assert!(rows.iter().all(|l| l.trim_end().chars().count() <= 120), "{table}");
+    let mean_at = rows[0].find("mean").unwrap() + 4;
+    assert!(
+        rows.iter()
+            .skip(1)
+            .take(10)
+            .all(|l| l[..mean_at].ends_with(|c: char| c.is_ascii_digit() || c == '-')),
+        "the means are right-aligned under their heading:\n{table}"
+    );
     // --resume redoes nothing and needs no dropped table: the same summary, byte for byte.
     let before = std::fs::read(out.join("summary.arrow")).unwrap();
     let o = chokepoint(&[

@@ -253,36 +253,46 @@ pub fn to_csv(stats: &[Stat]) -> String {
 
 /// A readable table: one line per group and indicator with a value.
 pub fn to_table(stats: &[Stat], baseline: Option<&str>) -> String {
+    use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
+    // Counts (days, applications) and large quantities as whole numbers.
     let f = |v: Option<f64>| match v {
         None => "-".to_string(),
-        Some(x) if x.abs() >= 100.0 => format!("{x:.0}"),
+        Some(x) if x.abs() >= 100.0 || x.fract() == 0.0 => format!("{x:.0}"),
         Some(x) => format!("{x:.3}"),
     };
-    let mut s = format!(
-        "{:<44} {:<36} {:>4} {:>14} {:>29} {:>44}\n",
-        "group",
-        "indicator",
-        "n",
-        "mean",
-        "90% interval",
-        format!("paired diff vs {} [90%]", baseline.unwrap_or("-"))
-    );
-    for t in stats.iter().filter(|t| t.n > 0) {
-        let iv = format!("[{}, {}]", f(t.p5), f(t.p95));
-        let d = if t.diff_mean.is_some() {
-            format!("{} [{}, {}]", f(t.diff_mean), f(t.diff_p5), f(t.diff_p95))
-        } else {
-            "-".into()
-        };
-        s.push_str(&format!(
-            "{:<44} {:<36} {:>4} {:>14} {:>29} {:>44}\n",
-            t.group,
-            t.indicator,
-            t.n,
-            f(t.mean),
-            iv,
-            d
-        ));
+    let diff = format!("paired diff vs {}", baseline.unwrap_or("-"));
+    let mut s = String::new();
+    let mut groups: Vec<&str> = stats.iter().map(|t| t.group.as_str()).collect();
+    groups.dedup();
+    for g in groups {
+        let rows: Vec<&Stat> = stats.iter().filter(|t| t.group == g && t.n > 0).collect();
+        let Some(first) = rows.first() else { continue };
+        s.push_str(&format!("\n{g} ({} runs)\n", first.n));
+        let mut t = Table::new();
+        t.load_preset(presets::NOTHING)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_header(["indicator", "mean", "90% interval", diff.as_str(), "its 90% interval"]);
+        for r in rows {
+            let paired = |v: Option<f64>| if r.diff_mean.is_some() { f(v) } else { "-".into() };
+            t.add_row([
+                r.indicator.clone(),
+                f(r.mean),
+                format!("[{}, {}]", f(r.p5), f(r.p95)),
+                paired(r.diff_mean),
+                if r.diff_mean.is_some() {
+                    format!("[{}, {}]", f(r.diff_p5), f(r.diff_p95))
+                } else {
+                    "-".into()
+                },
+            ]);
+        }
+        for c in 1..5 {
+            if let Some(col) = t.column_mut(c) {
+                col.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        s.push_str(&t.to_string());
+        s.push('\n');
     }
     s
 }
