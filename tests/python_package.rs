@@ -371,3 +371,21 @@ fn the_package_readme_snippets_run_as_written() {
         }
     }
 }
+
+#[test]
+fn sweep_seeds_from_python_are_the_seeds_listed() {
+    require_package();
+    let dir = tempfile::tempdir().unwrap();
+    // A list of one seed is that seed, not seeds 1 to N; a range is its seeds.
+    let script = r#"
+import sys, chokepoint
+for name, seeds in [("list", [20250101]), ("range", range(3, 5))]:
+    out = chokepoint.sweep("models/baseline.ron", seeds, out=f"{sys.argv[1]}/{name}", until="2025-01-15")
+    print(name, sorted(int(s) for s in chokepoint.load_summary(out)["seed"].to_list()))
+"#;
+    let o = py(script, &[dir.path()]);
+    assert_ok(&o, "chokepoint.sweep with seeds");
+    let out = text(&o.stdout);
+    assert!(out.contains("list [20250101]"), "{out}");
+    assert!(out.contains("range [3, 4]"), "{out}");
+}

@@ -173,7 +173,8 @@ def _seeds(seeds: Any) -> Optional[str]:
             raise ValueError(f"seeds: {seeds!r}: expected a range with step 1 and at least one seed")
         return f"{seeds.start}..{seeds.stop - 1}"
     if isinstance(seeds, Iterable):
-        return ",".join(str(int(s)) for s in seeds)
+        # Each listed seed as a range of one: `--seeds 7` alone would mean seeds 1 to 7.
+        return ",".join(f"{int(s)}..{int(s)}" for s in seeds)
     return str(int(seeds))
 
 
