@@ -407,7 +407,7 @@ pub fn table_schema(table: &Table) -> Schema {
 
 /// Human-readable listing of every table and column (`chokepoint schema`).
 pub fn describe_tables() -> String {
-    let mut s = String::new();
+    let mut s = String::from(FORMATS);
     for t in tables() {
         s.push_str(&format!("{} — {}\n", t.file, t.description));
         for c in &t.columns {
@@ -423,6 +423,15 @@ pub fn describe_tables() -> String {
     s.push_str(OUTPUT_LEVELS);
     s
 }
+
+/// The file formats, as `chokepoint schema` explains them.
+pub const FORMATS: &str = "\
+Files (model file `output: (format: \"...\", compression: \"...\")`, or `run`/`sweep --format
+--compression`): <table>.arrow, Arrow IPC (Feather v2; the default), or <table>.parquet with
+--format parquet; columns compressed with zstd (the default), lz4 or none. The columns are the
+same in every format; `chokepoint export RUN --table T --format csv` writes one as CSV.
+
+";
 
 /// The output levels, as `chokepoint schema` explains them.
 pub const OUTPUT_LEVELS: &str = "\
