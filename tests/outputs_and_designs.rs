@@ -158,19 +158,26 @@ fn a_sweep_over_a_20_row_points_file_runs_once_per_row_with_typed_values() {
     let points = dir.path().join("points.csv");
     std::fs::write(&points, csv).unwrap();
     let out = dir.path().join("sweep");
-    let o = chokepoint(&[
-        "sweep",
-        root().join("models/april_2025.ron").to_str().unwrap(),
-        "--points",
-        points.to_str().unwrap(),
-        "--until",
-        "2025-07-31",
-        "--keep",
-        "flows",
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let model = root().join("models/april_2025.ron");
+    // The sweep, once plainly and once more with `--resume`.
+    let sweep = |extra: &[&str]| {
+        let args = [
+            &["sweep", model.to_str().unwrap(), "--points", points.to_str().unwrap()][..],
+            &[
+                "--until",
+                "2025-07-31",
+                "--keep",
+                "flows",
+                "--out",
+                out.to_str().unwrap(),
+                "--quiet",
+            ],
+            extra,
+        ]
+        .concat();
+        chokepoint(&args)
+    };
+    let o = sweep(&[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let code = r#"
 import sys, json, pyarrow.feather as feather, pyarrow.dataset as ds, pyarrow as pa
@@ -219,20 +226,7 @@ print(json.dumps(json.load(open(f"{d}/sweep.json"))["points"]))
     );
     // --resume redoes nothing and needs no dropped table: the same summary, byte for byte.
     let before = std::fs::read(out.join("summary.arrow")).unwrap();
-    let o = chokepoint(&[
-        "sweep",
-        root().join("models/april_2025.ron").to_str().unwrap(),
-        "--points",
-        points.to_str().unwrap(),
-        "--until",
-        "2025-07-31",
-        "--keep",
-        "flows",
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-        "--resume",
-    ]);
+    let o = sweep(&["--resume"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(std::fs::read(out.join("summary.arrow")).unwrap(), before);
 }

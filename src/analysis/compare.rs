@@ -94,18 +94,9 @@ pub const WORLD: &str = "world";
 pub fn with_world(mut downstream: BTreeMap<String, Downstream>) -> BTreeMap<String, Downstream> {
     let mut world: BTreeMap<String, Downstream> = BTreeMap::new();
     for d in downstream.values() {
-        let w = world.entry(d.commodity.clone()).or_insert_with(|| Downstream {
-            commodity: d.commodity.clone(),
-            nation: WORLD.to_string(),
-            unit: d.unit.clone(),
-            produced: 0.0,
-            short: 0.0,
-            stall_days: 0,
-            first_stall: None,
-            days_to_first_stall: None,
-            stall_control: None,
-            stall_control_date: None,
-        });
+        let w = world
+            .entry(d.commodity.clone())
+            .or_insert_with(|| Downstream::nothing_yet(&d.commodity, WORLD, &d.unit));
         w.produced += d.produced;
         w.short += d.short;
         w.stall_days += d.stall_days;

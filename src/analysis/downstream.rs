@@ -47,6 +47,24 @@ pub struct Downstream {
     pub stall_control_date: Option<String>,
 }
 
+impl Downstream {
+    /// A good's totals in a nation before anything is counted: nothing made, short or stalled.
+    pub fn nothing_yet(commodity: &str, nation: &str, unit: &str) -> Downstream {
+        Downstream {
+            commodity: commodity.to_string(),
+            nation: nation.to_string(),
+            unit: unit.to_string(),
+            produced: 0.0,
+            short: 0.0,
+            stall_days: 0,
+            first_stall: None,
+            days_to_first_stall: None,
+            stall_control: None,
+            stall_control_date: None,
+        }
+    }
+}
+
 /// One final producer's stalls over a run.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FinalProducer {
@@ -321,22 +339,14 @@ pub fn downstream(run: &RunFolder) -> Result<DownstreamIndicators, ReadError> {
             }
             None => *t,
         };
-        let d = out.downstream.entry(key.clone()).or_insert_with(|| Downstream {
-            commodity: f.output.clone(),
-            nation: f.nation.clone(),
-            unit: model
+        let d = out.downstream.entry(key.clone()).or_insert_with(|| {
+            let unit = model
                 .commodities
                 .iter()
                 .find(|c| c.id == f.output)
                 .map(|c| c.unit.clone())
-                .unwrap_or_default(),
-            produced: 0.0,
-            short: 0.0,
-            stall_days: 0,
-            first_stall: None,
-            days_to_first_stall: None,
-            stall_control: None,
-            stall_control_date: None,
+                .unwrap_or_default();
+            Downstream::nothing_yet(&f.output, &f.nation, &unit)
         });
         d.produced += t.produced;
         d.short += t.short;
