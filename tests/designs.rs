@@ -19,27 +19,9 @@ fn text(b: &[u8]) -> String {
 
 /// Fails, naming them, unless the test Python has the packages these examples import.
 fn require_packages() {
-    let check = "import importlib, sys\n\
-                 missing = []\n\
-                 for m in ['chokepoint', 'ema_workbench', 'SALib', 'polars', 'numpy']:\n\
-                 \x20   try:\n\
-                 \x20       importlib.import_module(m)\n\
-                 \x20   except Exception as e:\n\
-                 \x20       missing.append(f'{m} ({type(e).__name__}: {e})')\n\
-                 print(', '.join(missing))\n\
-                 sys.exit(1 if missing else 0)\n";
-    let py = python();
-    let o = Command::new(&py)
-        .args(["-c", check])
-        .current_dir(root())
-        .output()
-        .expect("python runs");
-    assert!(
-        o.status.success(),
-        "{} lacks Python packages these tests need: {}{}\nrun tests/run (it installs tests/requirements.txt and ./python into .venv)",
-        py.display(),
-        text(&o.stdout).trim(),
-        text(&o.stderr).trim()
+    require_python_modules(
+        &["chokepoint", "ema_workbench", "SALib", "polars", "numpy"],
+        "run tests/run (it installs tests/requirements.txt and ./python into .venv)",
     );
 }
 

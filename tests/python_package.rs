@@ -284,12 +284,9 @@ fn engine_errors_raise_chokepoint_error_with_the_binarys_exit_code_and_message()
 #[test]
 fn the_quickstart_notebook_runs_headless() {
     require_package();
-    let o = py::<&str>("import nbconvert, nbclient, ipykernel, matplotlib", &[]);
-    assert!(
-        o.status.success(),
-        "Jupyter (nbconvert, nbclient, ipykernel) or matplotlib is not installed in {}: {INSTALL}\n{}",
-        python().display(),
-        text(&o.stderr)
+    require_python_modules(
+        &["nbconvert", "nbclient", "ipykernel", "matplotlib"],
+        &format!("Jupyter and matplotlib are needed: {INSTALL}"),
     );
     let dir = tempfile::tempdir().unwrap();
     let executed = dir.path().join("quickstart.out.ipynb");

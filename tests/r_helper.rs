@@ -18,12 +18,9 @@ fn require_r_and_pyarrow() {
         "R has no reticulate: apt-get install r-cran-reticulate (tests/run does it)\n{}",
         String::from_utf8_lossy(&r.stderr)
     );
-    let py = Command::new(python()).args(["-c", "import pyarrow"]).output().expect("python runs");
-    assert!(
-        py.status.success(),
-        "{} has no pyarrow: .venv/bin/pip install -r tests/requirements.txt (tests/run does it)\n{}",
-        python().display(),
-        String::from_utf8_lossy(&py.stderr)
+    require_python_modules(
+        &["pyarrow", "numpy"],
+        ".venv/bin/pip install -r tests/requirements.txt (tests/run does it)",
     );
 }
 

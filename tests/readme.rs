@@ -37,18 +37,41 @@ fn blocks() -> Vec<(String, String)> {
 }
 
 /// A fresh folder that looks like a clone of the repository without `runs/`, `.venv` or
-/// `target/`: every other top-level entry is a symbolic link to the repository's.
-fn fresh_clone() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for e in std::fs::read_dir(root()).unwrap() {
-        let e = e.unwrap();
-        let name = e.file_name();
-        if [".git", ".venv", "target", "runs"].iter().any(|n| name == *n) {
-            continue;
+/// `target/`: every other top-level entry is a symbolic link to the repository's. It is made
+/// anew, empty, at the same place each time (`target/readme-quickstart/`): cargo names a
+/// package's build by its folder, so a new folder each time would rebuild the crate for
+/// `cargo install` (50 s of a warm run). Removed when the test passes, kept when it fails.
+struct FreshClone(std::path::PathBuf);
+
+impl FreshClone {
+    fn new() -> FreshClone {
+        let dir = root().join("target/readme-quickstart");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         }
-        std::os::unix::fs::symlink(e.path(), dir.path().join(&name)).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        for e in std::fs::read_dir(root()).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name();
+            if [".git", ".venv", "target", "runs"].iter().any(|n| name == *n) {
+                continue;
+            }
+            std::os::unix::fs::symlink(e.path(), dir.join(&name)).unwrap();
+        }
+        FreshClone(dir)
     }
-    dir
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for FreshClone {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 /// Runs `cmd` in `dir` with the quickstart's environment: cargo installs into the folder and
@@ -101,9 +124,10 @@ fn the_readme_quickstart_runs_as_written_in_a_fresh_folder() {
     assert_eq!(runnable[1].1.trim(), "tests/run", "the second command runs every test");
     assert!(runnable.iter().any(|(l, _)| l == "r"), "an R block");
     assert!(runnable.iter().filter(|(l, _)| l == "python").count() >= 3, "Python blocks");
-    let dir = fresh_clone();
+    let dir = FreshClone::new();
     let d = dir.path();
     for (k, (lang, body)) in runnable.iter().enumerate() {
+        let started = std::time::Instant::now();
         let o = match lang.as_str() {
             "sh" => {
                 let mut c = Command::new("bash");
@@ -131,6 +155,8 @@ fn the_readme_quickstart_runs_as_written_in_a_fresh_folder() {
             String::from_utf8_lossy(&o.stdout),
             String::from_utf8_lossy(&o.stderr)
         );
+        // Where the test's time goes (shown with --nocapture, or when it fails).
+        eprintln!("README block {k} ({lang}): {:.1} s", started.elapsed().as_secs_f64());
         let out = String::from_utf8_lossy(&o.stdout);
         // What the blocks print is what the README says they print.
         if body.contains("pl.read_ipc(\"runs/baseline/flows.arrow\")") {

@@ -119,3 +119,27 @@ pub fn python() -> PathBuf {
     );
     venv
 }
+
+/// Fails, naming the missing ones and `hint`, unless the test Python can find every module in
+/// `modules`. Looked up, not imported: importing SALib or the EMA Workbench takes a second or
+/// more, and a module that is there but broken fails the test that uses it anyway.
+#[allow(dead_code)]
+pub fn require_python_modules(modules: &[&str], hint: &str) {
+    let list: Vec<String> = modules.iter().map(|m| format!("{m:?}")).collect();
+    let check = format!(
+        "import importlib.util, sys\n\
+         missing = [m for m in [{}] if importlib.util.find_spec(m) is None]\n\
+         print(', '.join(missing))\n\
+         sys.exit(1 if missing else 0)\n",
+        list.join(", ")
+    );
+    let py = python();
+    let o = std::process::Command::new(&py).args(["-c", &check]).output().expect("python runs");
+    assert!(
+        o.status.success(),
+        "{} lacks Python modules these tests need: {}{}\n{hint}",
+        py.display(),
+        String::from_utf8_lossy(&o.stdout).trim(),
+        String::from_utf8_lossy(&o.stderr).trim()
+    );
+}
