@@ -1,6 +1,6 @@
 //! The `chokepoint` command line.
 
-use chokepoint::run::{RunError, RunOptions, resolve_model, run};
+use chokepoint::run::{RunError, RunOptions, resolve_run, run};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -406,7 +406,13 @@ fn main() -> ExitCode {
         }
         Command::Validate { model, set } => {
             let opts = RunOptions { set, ..Default::default() };
-            resolve_model(&model, &opts).map(|(m, _, net)| emit(&chokepoint::analysis::summary::summarize(&m, &net)))
+            resolve_run(&model, &opts).map(|r| {
+                emit(&chokepoint::analysis::summary::summarize_estimated(
+                    &r.model,
+                    &r.network,
+                    r.estimate(),
+                ))
+            })
         }
         Command::Plot {
             inputs,

@@ -98,6 +98,17 @@ pub struct Resolved {
     pub network: Network,
 }
 
+impl Resolved {
+    /// What the run will write and hold ([`limits::estimate`]): a generated world is charged
+    /// its spec's text, which is what the run parses and writes, not the world's.
+    pub fn estimate(&self) -> limits::Estimate {
+        match &self.spec {
+            Some(spec) => limits::estimate_generated(&self.model, spec),
+            None => limits::estimate(&self.model),
+        }
+    }
+}
+
 /// [`resolve_model`], keeping the `synthetic` spec apart from the world generated from it.
 /// The spec is checked (so errors point into its file), resolved, and expanded
 /// (`world::synthetic`); the generated world is checked again only with `--check` (or
@@ -179,16 +190,14 @@ fn resolve_spec(path: &Path, opts: &RunOptions) -> Result<(Model, Source, Networ
 /// Runs a model file into its run folder; returns the folder and the manifest.
 pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunError> {
     let t0 = Instant::now();
-    let Resolved {
-        mut model, spec, network, ..
-    } = resolve_run(path, opts)?;
+    let resolved = resolve_run(path, opts)?;
     if !opts.allow_large {
-        let e = match &spec {
-            Some(spec) => limits::estimate_generated(&model, spec),
-            None => limits::estimate(&model),
-        };
+        let e = resolved.estimate();
         limits::check_limits(&e, limits::DEFAULT_MAX_OUTPUT_BYTES, limits::DEFAULT_MAX_MEMORY_BYTES).map_err(RunError::Usage)?;
     }
+    let Resolved {
+        mut model, spec, network, ..
+    } = resolved;
     if !opts.quiet {
         for w in crate::model::check::role_warnings(spec.as_ref().unwrap_or(&model)) {
             eprintln!("warning: {w}");

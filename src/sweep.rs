@@ -11,11 +11,12 @@
 use crate::analysis::compare::{Indicators, controlled_goods, indicators};
 use crate::analysis::downstream::final_goods;
 use crate::model::Model;
+use crate::model::limits::Estimate;
 use crate::output::files::{io_err, write_atomic};
 use crate::output::folders::{SWEEP_MARKER, clear_sweep_dir, mark_sweep_dir};
 use crate::output::read::{ReadError, RunFolder, is_complete};
 use crate::output::sweep_files::{SummaryTable, TABLES_DIR, link_views, unlink_views, write_summary};
-use crate::run::{RunError, RunOptions, resolve_model, run};
+use crate::run::{RunError, RunOptions, resolve_model, resolve_run, run};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -247,18 +248,25 @@ pub const MAX_PLAN_RUNS: u64 = 100_000;
 /// Most bytes a whole sweep's run folders are estimated to take without `--allow-large` (64 GiB).
 pub const MAX_SWEEP_OUTPUT_BYTES: u64 = 64 << 30;
 
+/// A sweep's plan: its runs, and the resolved model of each (model, point) with its size
+/// estimate (a generated world's charges its spec's text, as `run`'s does).
+pub struct SweepPlan {
+    pub items: Vec<PlanItem>,
+    pub models: Vec<Model>,
+    pub estimates: Vec<Estimate>,
+}
+
 /// Refuses a sweep whose runs, one by one or together, pass the size limits: each resolved model
 /// (model x grid point) against a run's limits, the total output against
 /// [`MAX_SWEEP_OUTPUT_BYTES`], and the memory of `jobs` runs at once against a run's memory limit.
-fn check_size(models: &[Model], seeds: u64, jobs: usize) -> Result<(), RunError> {
-    use crate::model::limits::{DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_OUTPUT_BYTES, Estimate, check_limits, estimate};
+fn check_size(models: &[Model], estimates: &[Estimate], seeds: u64, jobs: usize) -> Result<(), RunError> {
+    use crate::model::limits::{DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_OUTPUT_BYTES, check_limits};
     let mut total = Estimate {
         ticks: 0,
         output_bytes: 0,
         memory_bytes: 0,
     };
-    for m in models {
-        let e = estimate(m);
+    for (m, &e) in models.iter().zip(estimates) {
         check_limits(&e, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_MAX_MEMORY_BYTES)
             .map_err(|msg| RunError::Usage(format!("scenario {}: {msg}", m.name)))?;
         total.ticks = total.ticks.max(e.ticks);
@@ -357,8 +365,8 @@ fn parameters(opts: &SweepOptions) -> Vec<(String, Vec<String>)> {
 /// for a baseline without controls) takes the value `none` for that model, which then runs
 /// once per seed (and, for a points file, once per row: each row is still its own point); a
 /// parameter that no model has is an error (a typo, most likely). Returns the plan and the
-/// resolved model of each (model, point).
-pub fn plan(opts: &SweepOptions) -> Result<(Vec<PlanItem>, Vec<Model>), RunError> {
+/// resolved model of each (model, point) with its size estimate.
+pub fn plan(opts: &SweepOptions) -> Result<SweepPlan, RunError> {
     if opts.points.as_ref().is_some_and(|p| p.seeds.is_some()) && !opts.seeds.is_empty() {
         return Err(RunError::Usage(
             "--seeds and a `seed` column in the points file both give seeds; keep one".into(),
@@ -402,6 +410,7 @@ pub fn plan(opts: &SweepOptions) -> Result<(Vec<PlanItem>, Vec<Model>), RunError
     let mut applies = vec![false; params.len()];
     let mut items = Vec::new();
     let mut resolved = Vec::new();
+    let mut estimates = Vec::new();
     for model in &opts.models {
         // Which of the parameters this model has.
         let mut has = Vec::new();
@@ -445,7 +454,9 @@ pub fn plan(opts: &SweepOptions) -> Result<(Vec<PlanItem>, Vec<Model>), RunError
         }
         for (row, point) in &points {
             let set: Vec<String> = point.iter().filter(|(_, v)| v != "none").map(|(p, v)| format!("{p}={v}")).collect();
-            let (m, _, _) = resolve_model(model, &base(set))?;
+            let r = resolve_run(model, &base(set))?;
+            estimates.push(r.estimate());
+            let m = r.model;
             resolved.push(m.clone());
             let row_seed = row.and_then(|r| opts.points.as_ref().and_then(|p| p.seeds.as_ref()).map(|s| s[r]));
             let seeds: Vec<(u64, u64)> = match row_seed {
@@ -487,7 +498,11 @@ pub fn plan(opts: &SweepOptions) -> Result<(Vec<PlanItem>, Vec<Model>), RunError
             "two runs of the sweep would share a folder (two models with the same name?)".into(),
         ));
     }
-    Ok((items, resolved))
+    Ok(SweepPlan {
+        items,
+        models: resolved,
+        estimates,
+    })
 }
 
 /// The `--set` assignments of a plan item (parameters valued `none` do not apply).
@@ -512,11 +527,11 @@ fn sweep_in_progress(dir: &Path) -> bool {
 
 /// Runs the sweep; returns the plan items run or found complete in this shard.
 pub fn sweep(opts: &SweepOptions) -> Result<Vec<PlanItem>, RunError> {
-    let (items, models) = plan(opts)?;
+    let SweepPlan { items, models, estimates } = plan(opts)?;
     if !opts.allow_large {
         // Runs per resolved model: its seeds (one per row when the points file gives them).
         let per_model = (items.len() / models.len().max(1)) as u64;
-        check_size(&models, per_model, opts.jobs.clamp(1, items.len().max(1)))?;
+        check_size(&models, &estimates, per_model, opts.jobs.clamp(1, items.len().max(1)))?;
     }
     let out = &opts.out;
     let plan_json = serde_json::json!({

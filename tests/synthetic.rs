@@ -271,3 +271,21 @@ fn a_generated_baseline_runs_as_the_baseline_within_two_percent() {
     let firms = strs(&read_table(&b.join("firms.arrow")), "firm");
     assert!(firms.iter().any(|f| f == "cn_magnet_ningbo~99"));
 }
+
+#[test]
+fn a_generated_world_is_charged_its_specs_text_by_run_validate_and_sweep_alike() {
+    // The run parses and writes the spec, not the millions of generated firms' text: the
+    // estimate that `run`, `validate` and `sweep` check (`Resolved::estimate`) charges the
+    // spec, and is below the one that would charge the generated world's text.
+    let path = root().join("models/synthetic/baseline_5k.ron");
+    let r = resolve_run(&path, &RunOptions::default()).unwrap();
+    let e = r.estimate();
+    let as_world = chokepoint::model::limits::estimate(&r.model);
+    assert!(e.memory_bytes < as_world.memory_bytes && e.output_bytes < as_world.output_bytes);
+    assert_eq!(e.ticks, as_world.ticks);
+    let o = chokepoint(&["validate", path.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let memory = format!("peak memory {} ", chokepoint::model::limits::fmt_bytes(e.memory_bytes));
+    assert!(text.contains(&memory), "validate prints the spec's estimate ({memory}): {text}");
+}

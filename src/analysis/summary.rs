@@ -7,6 +7,12 @@ use std::fmt::Write;
 
 /// The summary text; warnings flag firms whose steady-state output exceeds their capacity.
 pub fn summarize(model: &Model, net: &Network) -> String {
+    summarize_estimated(model, net, limits::estimate(model))
+}
+
+/// [`summarize`] with the run's size estimate `e` (for a generated world, the one that charges
+/// its spec's text: `run::Resolved::estimate`).
+pub fn summarize_estimated(model: &Model, net: &Network, e: limits::Estimate) -> String {
     let mut s = String::new();
     let start = &model.calendar.start;
     let _ = writeln!(
@@ -104,7 +110,6 @@ pub fn summarize(model: &Model, net: &Network) -> String {
     for w in crate::model::check::role_warnings(model) {
         let _ = writeln!(s, "\nwarning: {w}");
     }
-    let e = limits::estimate(model);
     let _ = writeln!(
         s,
         "\nestimated output {} (uncompressed; zstd files are several times smaller), peak memory {} ({} ticks)",
