@@ -24,7 +24,7 @@ use crate::world::orders::{Order, OrderBook, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::records::Recorder;
 use crate::world::rng::{FirmStreams, Streams};
-use crate::world::shipments::Shipment;
+use crate::world::shipments::{InTransit, LinkRing};
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::SingleThreadedExecutor;
 use std::mem::size_of;
@@ -215,9 +215,11 @@ impl Simulation {
         let links = links.links.len() * per_link;
         let book = self.world.resource::<OrderBook>();
         let orders = book.orders.len() * size_of::<Order>();
-        // Each filled order is sent as a shipment today; in the steady state as many arrive.
+        // Each filled order is put into its link's ring today (8 bytes); delivery reads every
+        // link's ring entry and today's cell.
         let sent = book.orders.iter().filter(|o| o.filled > 0.0).count();
-        let shipments = 2 * sent * size_of::<Shipment>();
+        let transit = self.world.resource::<InTransit>();
+        let shipments = sent * size_of::<f64>() + transit.rings.len() * (size_of::<LinkRing>() + size_of::<f64>());
         let rows = self.world.resource::<Recorder>().bytes();
         StateBytes {
             firms: firms as u64,

@@ -451,16 +451,14 @@ fn take_part_of_spare(links: &mut SupplyLinks, li: usize) {
 }
 
 /// Updates every link's fill rate and its buyer's smoothed orders from last tick's orders
-/// (ordered and filled per link, licensed standing orders included). A link nobody ordered on
-/// keeps its fill rate, and its claim on the supplier fades.
+/// (ordered per link, licensed standing orders included, and filled: what shipping sent on
+/// it). A link nobody ordered on keeps its fill rate, and its claim on the supplier fades.
 fn learn_from_fills(orders: &[Order], links: &mut SupplyLinks, tick_days: f64, fill_memory_days: f64, smoothing_days: f64) {
     for (i, o) in orders.iter().enumerate() {
         if let Some(next) = orders.get(i + AHEAD) {
             prefetch(&links.ordered, next.link as usize);
-            prefetch(&links.filled, next.link as usize);
         }
         links.ordered[o.link as usize] += o.quantity;
-        links.filled[o.link as usize] += o.filled;
     }
     let fill_step = (tick_days / fill_memory_days).min(1.0);
     let claim_step = (tick_days / smoothing_days).min(1.0);

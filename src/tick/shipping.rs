@@ -2,44 +2,23 @@
 //! Trade is booked for customs statistics: exports when goods leave, imports when they arrive.
 
 use crate::world::clock::Clock;
-use crate::world::firm::{FirmIndex, Inputs};
+use crate::world::firm::Inputs;
 use crate::world::invariants::{Invariant, Invariants, ROUNDING, settle_rounding};
 use crate::world::orders::Order;
 use crate::world::orders::{NO_LICENCE, OrderBook, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
-use crate::world::prefetch::{AHEAD, prefetch};
 use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
 use crate::world::rng::{FirmStreams, Purpose, Streams};
-use crate::world::shipments::{Shipment, ShipmentQueue, TradeBook};
+use crate::world::shipments::{InTransit, NO_TICK, Shipment, ShipmentQueue, TradeBook};
 use bevy_ecs::prelude::*;
-use bevy_utils::Parallel;
-
-/// A change to a buyer's input slot that shipping makes today: goods arriving (into its stock,
-/// out of its in-transit) or goods sent (into its in-transit). Shipping first lists them in
-/// the order the goods move, then applies them buyer by buyer (see [`ShippingScratch`]).
-#[derive(Clone, Copy, Debug, Default)]
-struct SlotChange {
-    quantity: f64,
-    buyer: u32,
-    slot: u16,
-    arrival: bool,
-}
 
 /// Shipping's lists, kept from tick to tick so that shipping allocates nothing once they have
-/// grown to their working size: the day's slot changes in the order the goods moved, the same
-/// grouped by buyer, and the counts that group them.
+/// grown to their working size: each order's plan (aligned with the book), and where the book
+/// is cut into parts for planning.
 #[derive(Default)]
 pub struct ShippingScratch {
-    changes: Vec<SlotChange>,
-    by_buyer: Vec<SlotChange>,
-    /// After grouping: where each buyer's changes end in `by_buyer` (they start where the
-    /// previous buyer's end).
-    counts: Vec<u32>,
-    /// Each worker's count of rounding errors set to zero.
-    clamped: Parallel<u64>,
-    /// Each order's plan (aligned with the book), and where the book is cut into parts.
     plans: Vec<Plan>,
     cuts: Vec<usize>,
 }
@@ -151,107 +130,50 @@ fn plan_all(
     });
 }
 
-impl ShippingScratch {
-    /// Groups the changes by buyer with one stable counting pass over firm indices below
-    /// `firms`: each buyer's changes keep the order in which the goods moved, so every slot
-    /// sees its arrivals (in queue order), then what was sent to it (in the order of the book),
-    /// exactly as if they were applied one by one, while the buyers' state is visited in
-    /// index order, not in the suppliers' order (the delivery into buyer-contiguous state of
-    /// issue 11: a chain of cache misses per shipment becomes one streaming pass).
-    fn group_by_buyer(&mut self, firms: usize) {
-        self.counts.clear();
-        self.counts.resize(firms + 1, 0);
-        for (i, c) in self.changes.iter().enumerate() {
-            if let Some(next) = self.changes.get(i + AHEAD) {
-                prefetch(&self.counts, next.buyer as usize + 1);
-            }
-            self.counts[c.buyer as usize + 1] += 1;
+/// Goods already counted as one consignment on their way on `link` (released by customs, or
+/// coming within reach of the ring) that are due `ahead` ticks from `now` and left at tick
+/// `left`: into their cell, where they join any goods due the same tick (one consignment
+/// fewer), or back into the queue until they are within the ring's reach.
+fn enter(transit: &mut InTransit, queue: &mut ShipmentQueue, link: u32, now: u32, ahead: u32, quantity: f64, left: u32) {
+    let li = link as usize;
+    let len = u32::from(transit.rings[li].len);
+    if ahead < len {
+        if transit.put(li, now.saturating_add(ahead), quantity, left) {
+            transit.rings[li].flight -= 1;
         }
-        for i in 0..firms {
-            self.counts[i + 1] += self.counts[i];
-        }
-        self.by_buyer.clear();
-        self.by_buyer.resize(self.changes.len(), SlotChange::default());
-        for (i, c) in self.changes.iter().enumerate() {
-            if let Some(next) = self.changes.get(i + AHEAD) {
-                prefetch(&self.counts, next.buyer as usize);
-            }
-            let at = &mut self.counts[c.buyer as usize];
-            self.by_buyer[*at as usize] = *c;
-            *at += 1;
-        }
-    }
-
-    /// Buyer `b`'s changes, once grouped.
-    fn of_buyer(&self, b: usize) -> &[SlotChange] {
-        let from = if b == 0 { 0 } else { self.counts[b - 1] as usize };
-        &self.by_buyer[from..self.counts[b] as usize]
+    } else {
+        queue.push(
+            now,
+            now.saturating_add(ahead - (len - 1)),
+            Shipment::travelling(quantity, link, left),
+        );
     }
 }
 
-/// Applies a buyer's slot changes in order. An arrival goes into stock and out of in-transit;
-/// when the buyer then has nothing left on the way, what its in-transit still shows is
-/// rounding and is set to zero; otherwise a rounding error below zero is. Goods sent go into
-/// in-transit.
-fn apply(inputs: &mut Inputs, changes: &[SlotChange], clamped: &mut u64) {
-    for c in changes {
-        let slot = &mut inputs.slots[c.slot as usize];
-        if c.arrival {
-            slot.stock += c.quantity;
-            slot.scale = slot.scale.max(slot.stock);
-            slot.in_transit -= c.quantity;
-            slot.in_flight = slot.in_flight.saturating_sub(1);
-            if slot.in_flight == 0 {
-                if slot.in_transit != 0.0 && slot.in_transit.abs() <= ROUNDING * slot.scale {
-                    slot.in_transit = 0.0;
-                    *clamped += 1;
-                }
-            } else {
-                settle_rounding(&mut slot.in_transit, slot.scale, clamped);
-            }
-        } else {
-            slot.in_transit += c.quantity;
-            slot.scale = slot.scale.max(slot.in_transit);
-            slot.in_flight += 1;
-        }
-    }
-}
-
-/// Goods arriving at their buyer: booked as imports (from abroad) and listed for delivery.
-fn arrive(s: &Shipment, links: &SupplyLinks, trade: &mut TradeBook, changes: &mut Vec<SlotChange>) {
-    let o = links.owner[s.link as usize];
-    if o.importer != o.exporter {
-        trade.imported[o.importer as usize * trade.commodities + o.commodity as usize] += s.quantity;
-    }
-    changes.push(SlotChange {
-        quantity: s.quantity,
-        buyer: o.buyer,
-        slot: o.slot,
-        arrival: true,
-    });
-}
-
-/// Delivers this tick's arrivals into buyers' stocks and releases goods held by customs, then
-/// sends off what suppliers filled. Each shipment's transit time is its link's days plus a
-/// uniform draw in ±jitter days from the supplier's shipping stream. Where the exporting
+/// Releases goods held by customs and sends off what suppliers filled, then delivers this
+/// tick's arrivals into buyers' stocks. Each shipment's transit time is its link's days plus
+/// a uniform draw in ±jitter days from the supplier's shipping stream. Where the exporting
 /// nation's regime inspects a commodity, that share of shipments not under licence is held
 /// before it leaves. Exports are booked when goods leave, imports when they arrive.
 ///
-/// Goods move (and trade is booked, and draws are made) in the order of the queue and of the
-/// book; the buyers' input slots are then updated buyer by buyer, each slot's changes in
-/// that same order (see [`ShippingScratch::group_by_buyer`]).
+/// Goods travel in their link's ring ([`InTransit`]): sending puts them in the cell of the
+/// tick they are due, and delivery is one pass over the buyers in storage order, each reading
+/// its own links' cells for today (arrivals, booked as imports in link order), then adding
+/// what was sent to it today to its in-transit. Goods leave (and exports are booked, and
+/// draws made) in the order of the queue and of the book.
 #[allow(clippy::too_many_arguments)]
 pub fn ship_goods(
     book: Res<OrderBook>,
-    links: Res<SupplyLinks>,
+    mut links: ResMut<SupplyLinks>,
     registry: Res<Registry>,
     clock: Res<Clock>,
     prices: Res<PriceBook>,
     policy: Res<PolicyState>,
     mut queue: ResMut<ShipmentQueue>,
+    mut transit: ResMut<InTransit>,
     mut trade: ResMut<TradeBook>,
     mut inv: ResMut<Invariants>,
-    mut buyers: Query<(&FirmIndex, &mut Inputs)>,
+    mut buyers: Query<&mut Inputs>,
     mut streams: ResMut<FirmStreams>,
     mut scratch: Local<ShippingScratch>,
     params: Res<Params>,
@@ -266,27 +188,27 @@ pub fn ship_goods(
 
     let inv = &mut *inv;
     let queue = &mut *queue;
+    let transit = &mut *transit;
     let trade = &mut *trade;
-    let scratch = &mut *scratch;
-    scratch.changes.clear();
+    let links = &mut *links;
+    transit.record_departures(inv.check);
 
-    // The starting pipelines deliver first (they were queued before anything else).
+    // The far ends of starting pipelines longer than their ring: today's goods into today's
+    // cell (the ring holds the ticks before).
     let mut pipeline = std::mem::take(&mut queue.pipeline);
     for p in pipeline.iter().filter(|p| p.until > tick) {
-        arrive(&p.shipment, &links, trade, &mut scratch.changes);
+        let li = p.shipment.link as usize;
+        if tick >= u32::from(transit.rings[li].len) && transit.put(li, tick, p.shipment.quantity, NO_TICK) {
+            transit.rings[li].flight -= 1;
+        }
     }
     pipeline.retain(|p| p.until > tick.saturating_add(1));
     queue.pipeline = pipeline;
 
+    // Goods leaving the queue: released by customs (they leave now, and are booked as exports)
+    // or coming within reach of their ring.
     let due = queue.take_due(tick);
-    for i in 0..due.len() {
-        if let Some(next) = due.get(i + AHEAD) {
-            prefetch(&links.owner, next.link as usize);
-        }
-        // The bucket itself was written a transit time ago: read ahead of the processor's
-        // own prefetcher, which stops at every 4 KiB page.
-        prefetch(&due, i + 4 * AHEAD);
-        let s = due[i];
+    for s in &due {
         if s.held() {
             let o = links.owner[s.link as usize];
             let price = prices.price(registry.nation_region[o.importer as usize], o.commodity);
@@ -298,113 +220,144 @@ pub fn ship_goods(
                 price,
                 policy.tariff(o.importer, o.exporter, o.commodity),
             );
-            queue.push(
-                tick,
-                tick.saturating_add(s.held_transit()),
-                Shipment::travelling(s.quantity, s.link, tick),
-            );
-            continue;
+            enter(transit, queue, s.link, tick, s.held_transit(), s.quantity, tick);
+        } else {
+            let ahead = u32::from(transit.rings[s.link as usize].len) - 1;
+            enter(transit, queue, s.link, tick, ahead, s.quantity, s.sent_tick().unwrap_or(tick));
         }
-        if inv.check {
-            check_lead_time(inv, &clock, &links, &s);
-        }
-        arrive(&s, &links, trade, &mut scratch.changes);
     }
     queue.give_back(tick, due);
 
     // Each filled order's transit and customs hold, planned supplier by supplier (on every
     // core when parallel: a supplier's draws are its own, see `plan_shipments`), then sent in
     // the order of the book.
+    let scratch = &mut *scratch;
     plan_all(&book.orders, &mut streams.firms, &policy, tick, td, params.parallel, scratch);
     for (i, o) in book.orders.iter().enumerate() {
         if o.filled <= 0.0 {
             continue;
         }
-        let (exporter, importer) = (o.exporter, o.importer);
-        let Plan {
-            transit: transit_ticks,
-            hold: hold_ticks,
-        } = scratch.plans[i];
-        scratch.changes.push(SlotChange {
-            quantity: o.filled,
-            buyer: o.buyer,
-            slot: o.slot,
-            arrival: false,
-        });
-        if hold_ticks > 0 {
-            queue.push(
-                tick,
-                tick.saturating_add(hold_ticks),
-                Shipment::held_by_customs(o.filled, o.link, transit_ticks),
-            );
+        let li = o.link as usize;
+        // What was sent on each link today: the buyer's in-transit at delivery, and the fill
+        // rate it learns from next tick.
+        links.filled[li] += o.filled;
+        if transit.rings[li].len == 0 {
+            let l = &links.links[li];
+            let longest = l.days.saturating_add(l.jitter_days).div_ceil(td).max(1);
+            transit.add_ring(li, InTransit::ring_len(longest));
+        }
+        let Plan { transit: ahead, hold } = scratch.plans[i];
+        if hold > 0 {
+            queue.push(tick, tick.saturating_add(hold), Shipment::held_by_customs(o.filled, o.link, ahead));
+            transit.rings[li].flight += 1;
+            continue;
+        }
+        let len = u32::from(transit.rings[li].len);
+        if ahead < len {
+            if !transit.put(li, tick.saturating_add(ahead), o.filled, tick) {
+                transit.rings[li].flight += 1;
+            }
         } else {
             queue.push(
                 tick,
-                tick.saturating_add(transit_ticks),
+                tick.saturating_add(ahead - (len - 1)),
                 Shipment::travelling(o.filled, o.link, tick),
             );
-            if exporter != importer {
-                let price = prices.price(registry.nation_region[importer as usize], o.commodity);
-                trade.book_export(
-                    exporter,
-                    importer,
-                    o.commodity,
-                    o.filled,
-                    price,
-                    policy.tariff(importer, exporter, o.commodity),
-                );
+            transit.rings[li].flight += 1;
+        }
+        if o.exporter != o.importer {
+            let price = prices.price(registry.nation_region[o.importer as usize], o.commodity);
+            trade.book_export(
+                o.exporter,
+                o.importer,
+                o.commodity,
+                o.filled,
+                price,
+                policy.tariff(o.importer, o.exporter, o.commodity),
+            );
+        }
+    }
+
+    // Delivery, buyer by buyer in storage order (links are laid out by buyer): per input, the
+    // goods due today on each of its links arrive (into stock, out of in-transit, booked as
+    // imports); then what was sent to it today goes into its in-transit. When a buyer has
+    // nothing left on the way, what its in-transit still shows is rounding and is set to
+    // zero; otherwise a rounding error below zero is.
+    let mut clamped = 0u64;
+    let nc = trade.commodities;
+    for mut inputs in buyers.iter_mut() {
+        for slot in inputs.slots.iter_mut() {
+            let (from, len) = slot.links;
+            for li in from as usize..(from + len) as usize {
+                let ring = transit.rings[li];
+                if ring.len == 0 {
+                    continue;
+                }
+                let c = InTransit::cell(ring, tick);
+                let a = transit.cells[c];
+                if a == 0.0 {
+                    continue;
+                }
+                transit.cells[c] = 0.0;
+                if !transit.left.is_empty() {
+                    let left = std::mem::replace(&mut transit.left[c], NO_TICK);
+                    if inv.check && left != NO_TICK {
+                        check_lead_time(inv, &clock, links, li, a, left);
+                    }
+                }
+                let o = links.owner[li];
+                if o.importer != o.exporter {
+                    trade.imported[o.importer as usize * nc + o.commodity as usize] += a;
+                }
+                slot.stock += a;
+                slot.scale = slot.scale.max(slot.stock);
+                slot.in_transit -= a;
+                slot.in_flight = slot.in_flight.saturating_sub(1);
+                if slot.in_flight == 0 {
+                    if slot.in_transit != 0.0 && slot.in_transit.abs() <= ROUNDING * slot.scale {
+                        slot.in_transit = 0.0;
+                        clamped += 1;
+                    }
+                } else {
+                    settle_rounding(&mut slot.in_transit, slot.scale, &mut clamped);
+                }
+            }
+            for li in from as usize..(from + len) as usize {
+                let ring = &mut transit.rings[li];
+                if ring.flight != 0 {
+                    slot.in_flight = slot.in_flight.saturating_add_signed(i64::from(ring.flight));
+                    ring.flight = 0;
+                }
+                let sent = links.filled[li];
+                if sent > 0.0 {
+                    slot.in_transit += sent;
+                    slot.scale = slot.scale.max(slot.in_transit);
+                }
             }
         }
     }
-
-    // The buyers' side: each firm applies its own changes, in the order the goods moved.
-    // Firms are visited in the order they are stored (no lookup per shipment), on every core
-    // when that pays: no two firms share a slot, and what else they count is a whole number.
-    scratch.group_by_buyer(registry.entity.len());
-    let shared: &ShippingScratch = scratch;
-    let deliver = |(idx, mut inputs): (&FirmIndex, Mut<Inputs>), clamped: &mut u64| {
-        let changes = shared.of_buyer(idx.0 as usize);
-        if !changes.is_empty() {
-            apply(&mut inputs, changes, clamped);
-        }
-    };
-    if params.parallel {
-        buyers
-            .par_iter_mut()
-            .for_each_init(|| shared.clamped.borrow_local_mut(), |c, firm| deliver(firm, c));
-    } else {
-        let c = &mut *shared.clamped.borrow_local_mut();
-        buyers.iter_mut().for_each(|firm| deliver(firm, c));
-    }
-    inv.clamped += scratch.clamped.iter_mut().map(std::mem::take).sum::<u64>();
+    inv.clamped += clamped;
 }
 
-/// The lead-time invariant, for a shipment arriving now: the days since it left (the supplier,
-/// or customs after a hold) are at least its route's shortest transit, `days − jitter_days`.
-fn check_lead_time(inv: &mut Invariants, clock: &Clock, links: &SupplyLinks, s: &Shipment) {
-    let l = &links.links[s.link as usize];
+/// The lead-time invariant, for goods arriving now on link `link` that left (the supplier, or
+/// customs after a hold) at tick `left` at the latest: the days since are at least its route's
+/// shortest transit, `days − jitter_days`.
+fn check_lead_time(inv: &mut Invariants, clock: &Clock, links: &SupplyLinks, link: usize, quantity: f64, left: u32) {
+    let l = &links.links[link];
     let shortest = u64::from(l.days.saturating_sub(l.jitter_days));
-    let sent = s.sent_tick().unwrap_or(clock.tick);
-    let elapsed = u64::from(clock.tick.saturating_sub(sent)) * u64::from(clock.tick_days);
-    if clock.tick >= sent && elapsed >= shortest {
+    let elapsed = u64::from(clock.tick.saturating_sub(left)) * u64::from(clock.tick_days);
+    if clock.tick >= left && elapsed >= shortest {
         return;
     }
+    let owner = links.owner[link];
     let who = format!(
         "shipment of {} units of `{}` from firm `{}` to firm `{}`",
-        s.quantity,
-        inv.commodity_ids[links.owner[s.link as usize].commodity as usize],
-        inv.firm_ids[l.supplier as usize],
-        inv.firm_ids[links.owner[s.link as usize].buyer as usize]
+        quantity, inv.commodity_ids[owner.commodity as usize], inv.firm_ids[l.supplier as usize], inv.firm_ids[owner.buyer as usize]
     );
     inv.report(
         clock,
         Invariant::LeadTime,
         || who,
-        || {
-            format!(
-                "arrived {elapsed} days after it left at tick {}; its route takes at least {shortest} days",
-                sent
-            )
-        },
+        || format!("arrived {elapsed} days after it left at tick {left}; its route takes at least {shortest} days"),
     );
 }

@@ -21,7 +21,7 @@ use crate::world::prices::PriceBook;
 use crate::world::records::Recorder;
 use crate::world::registry::Registry;
 use crate::world::rng::{FirmStreams, Streams};
-use crate::world::shipments::{Pipeline, Shipment, ShipmentQueue, TradeBook};
+use crate::world::shipments::{InTransit, NO_TICK, Pipeline, Shipment, ShipmentQueue, TradeBook};
 use bevy_ecs::prelude::*;
 use std::sync::atomic::AtomicU64;
 
@@ -31,7 +31,8 @@ pub fn build_world(model: &Model, network: &Network, seed: u64) -> World {
     let clock = clock_of(model);
     let mut world = World::new();
     let firms = spawn_firms(&mut world, model, network, clock.tick_days);
-    let queue = fill_pipelines(&mut world, network, &firms);
+    let (queue, in_transit) = fill_pipelines(&mut world, network, &firms, clock.tick_days);
+    world.insert_resource(in_transit);
     insert_resources(&mut world, model, network, seed, clock, firms, queue);
     world
 }
@@ -258,9 +259,12 @@ fn product_lines(spec: &crate::model::Firm, network: &Network, slots: &[InputSlo
     })
 }
 
-/// Puts the starting pipelines in the shipment queue and counts what they carry as in transit
-/// to each buyer.
-pub fn fill_pipelines(world: &mut World, network: &Network, firms: &SpawnedFirms) -> ShipmentQueue {
+/// Puts the starting pipelines on their way and counts what they carry as in transit to each
+/// buyer: every supplying link gets its ring (see [`InTransit`]), holding one shipment for each
+/// of the first ticks of its lead time; the part of a pipeline beyond its ring's reach (a route
+/// longer than [`crate::world::shipments::LINK_RING_MAX`] ticks) stays in the queue's list of
+/// starting pipelines, which puts each tick's goods into their cell when that tick comes.
+pub fn fill_pipelines(world: &mut World, network: &Network, firms: &SpawnedFirms, tick_days: u32) -> (ShipmentQueue, InTransit) {
     // Goods in the pipeline count as in transit to their buyers, added arrival by arrival
     // (the order fixes the rounding of the sums, and so the output's bytes). This takes
     // time in proportion to the lead times, but no memory.
@@ -272,12 +276,35 @@ pub fn fill_pipelines(world: &mut World, network: &Network, firms: &SpawnedFirms
             transit[o.buyer as usize][o.slot as usize] += p.shipment.quantity;
         }
     }
+    let links = &firms.links;
+    let max_transit = |l: &crate::world::network::Link| l.days.saturating_add(l.jitter_days).div_ceil(tick_days).max(1);
+    let mut rings = InTransit::new(links.links.len());
+    let cells: usize = links
+        .links
+        .iter()
+        .zip(&links.status)
+        .filter(|(_, st)| **st == LinkStatus::Active)
+        .map(|(l, _)| usize::from(InTransit::ring_len(max_transit(l))))
+        .sum();
+    rings.cells.reserve_exact(cells);
+    for (k, (l, st)) in links.links.iter().zip(&links.status).enumerate() {
+        if *st == LinkStatus::Active {
+            rings.add_ring(k, InTransit::ring_len(max_transit(l)));
+        }
+    }
     let mut queue = ShipmentQueue::new(firms.max_lead_ticks as usize);
     for p in &firms.pipelines {
-        let o = firms.links.owner[p.shipment.link as usize];
+        let li = p.shipment.link as usize;
+        let near = p.until.min(u32::from(rings.rings[li].len));
+        for due in 0..near {
+            rings.put(li, due, p.shipment.quantity, NO_TICK);
+        }
+        if p.until > near {
+            queue.add_pipeline(*p);
+        }
+        let o = links.owner[li];
         let mut inputs = world.get_mut::<Inputs>(firms.entities[o.buyer as usize]).expect("buyer");
         inputs.slots[o.slot as usize].in_flight += u64::from(p.until);
-        queue.add_pipeline(*p);
     }
     for (f, t) in transit.iter().enumerate() {
         let mut inputs = world.get_mut::<Inputs>(firms.entities[f]).expect("firm");
@@ -286,7 +313,7 @@ pub fn fill_pipelines(world: &mut World, network: &Network, firms: &SpawnedFirms
             s.scale = s.scale.max(x);
         }
     }
-    queue
+    (queue, rings)
 }
 
 /// Inserts the resources: calendar, shared parameters, the firm registry, policy and licensing

@@ -48,7 +48,8 @@ pub struct SupplyLinks {
     /// Capacity of each link's supplier at the start, units per day: a supplier qualified by
     /// search enters with its share by capacity among the buyer's suppliers.
     pub capacity: Vec<f64>,
-    /// Units ordered and filled on each link in the last tick (tallies, reset each tick).
+    /// Units ordered on each link in the last tick, and filled (sent by shipping): tallies,
+    /// reset each tick as buyers learn from them.
     pub ordered: Vec<f64>,
     pub filled: Vec<f64>,
     /// Units each link's buyer orders on it today (the bits of an `f64`; 0 for no order),

@@ -207,6 +207,123 @@ impl ShipmentQueue {
     }
 }
 
+/// Longest ring of a supply link, in ticks (see [`InTransit`]): goods due further ahead wait
+/// in the [`ShipmentQueue`] until they come within reach.
+pub const LINK_RING_MAX: usize = 4096;
+
+/// No tick recorded for a ring cell's goods (see [`InTransit::left`]).
+pub const NO_TICK: u32 = u32::MAX;
+
+/// Goods travelling on each supply link, by the tick they are due: a ring of per-tick cells per
+/// link, each cell the units due at one tick. A link's ring is one tick longer than its
+/// longest transit (jitter included, at most [`LINK_RING_MAX`]), so goods sent today never land
+/// in the cell being delivered. Delivery reads each buyer's cells in its own links' order, one
+/// pass over buyer-contiguous state (rings are laid out in link order, so in buyer order);
+/// goods sent on the same link to arrive on the same tick share a cell. Goods held by customs,
+/// goods due beyond a ring's reach and the far end of a starting pipeline longer than a ring
+/// wait in the [`ShipmentQueue`] and enter the ring when due.
+///
+/// Memory: 8 bytes per tick of reach per supplying link and 16 bytes per link, instead of a
+/// 16-byte shipment per link per day on the way; a candidate link gets its ring only when goods
+/// are first sent on it.
+#[derive(Resource, Debug, Default)]
+pub struct InTransit {
+    pub rings: Vec<LinkRing>,
+    pub cells: Vec<f64>,
+    /// Only while the invariants are checked: the latest tick goods in each cell left (the
+    /// supplier, or customs after a hold; [`NO_TICK`] for goods sent before the start), for the
+    /// lead-time check. Empty otherwise.
+    pub left: Vec<u32>,
+}
+
+/// A link's ring in [`InTransit::cells`], and today's change in its consignments on the way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkRing {
+    /// Its first cell.
+    pub start: u64,
+    /// Today's change in the number of consignments on their way on the link: +1 for goods
+    /// into an empty cell or into the queue, −1 for goods from the queue into a cell that
+    /// already holds some. Added to the buyer's `InputSlot::in_flight` at delivery, then 0.
+    pub flight: i32,
+    /// Its length, ticks (0: no ring yet).
+    pub len: u16,
+}
+
+impl InTransit {
+    /// No rings yet, for `links` links.
+    pub fn new(links: usize) -> InTransit {
+        InTransit {
+            rings: vec![LinkRing::default(); links],
+            cells: Vec::new(),
+            left: Vec::new(),
+        }
+    }
+
+    /// The ring length for a link whose longest transit is `max_transit` ticks.
+    pub fn ring_len(max_transit: u32) -> u16 {
+        (max_transit as usize).saturating_add(1).clamp(2, LINK_RING_MAX) as u16
+    }
+
+    /// Gives link `link` a ring of `len` empty cells at the end of `cells` (room is added by an
+    /// eighth at a time, so that rings made during a run rarely move the others).
+    pub fn add_ring(&mut self, link: usize, len: u16) {
+        debug_assert_eq!(self.rings[link].len, 0, "link {link} has a ring");
+        if self.cells.capacity() - self.cells.len() < usize::from(len) {
+            self.cells.reserve_exact((self.cells.len() / 8).max(usize::from(len)));
+        }
+        self.rings[link].start = self.cells.len() as u64;
+        self.rings[link].len = len;
+        self.cells.resize(self.cells.len() + usize::from(len), 0.0);
+        if !self.left.is_empty() {
+            self.left.resize(self.cells.len(), NO_TICK);
+        }
+    }
+
+    /// Index in `cells` of the cell for tick `due` of a link's ring (it has one).
+    #[inline]
+    pub fn cell(ring: LinkRing, due: u32) -> usize {
+        ring.start as usize + due as usize % usize::from(ring.len)
+    }
+
+    /// Puts `quantity` due at tick `due` (within the ring's reach) into its cell of link
+    /// `link`'s ring, left at tick `left` (recorded while checking); returns whether the cell
+    /// held goods already.
+    #[inline]
+    pub fn put(&mut self, link: usize, due: u32, quantity: f64, left: u32) -> bool {
+        let c = InTransit::cell(self.rings[link], due);
+        let occupied = self.cells[c] != 0.0;
+        self.cells[c] += quantity;
+        if !self.left.is_empty() && left != NO_TICK {
+            self.left[c] = if occupied && self.left[c] != NO_TICK {
+                self.left[c].max(left)
+            } else {
+                left
+            };
+        }
+        occupied
+    }
+
+    /// Starts or stops recording when each cell's goods left (for the lead-time check); goods
+    /// already on their way when it starts are not checked.
+    pub fn record_departures(&mut self, on: bool) {
+        if on && self.left.len() != self.cells.len() {
+            self.left = vec![NO_TICK; self.cells.len()];
+        } else if !on && !self.left.is_empty() {
+            self.left = Vec::new();
+        }
+    }
+
+    /// Units on their way in the rings (the queue's not counted).
+    pub fn total(&self) -> f64 {
+        self.cells.iter().sum()
+    }
+
+    /// Bytes of its state: per link, per cell, and per cell recorded while checking.
+    pub fn bytes(&self) -> usize {
+        self.rings.len() * std::mem::size_of::<LinkRing>() + self.cells.len() * 8 + self.left.len() * 4
+    }
+}
+
 /// This tick's trade, per nation and commodity, and per (exporter, importer, commodity).
 #[derive(Resource, Debug, Clone)]
 pub struct TradeBook {
