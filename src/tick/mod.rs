@@ -216,10 +216,11 @@ impl Simulation {
         let book = self.world.resource::<OrderBook>();
         let orders = book.orders.len() * size_of::<Order>();
         // Each filled order is put into its link's ring today (8 bytes); delivery reads every
-        // link's ring entry and today's cell.
+        // link's ring entry and today's row of each ring group.
         let sent = book.orders.iter().filter(|o| o.filled > 0.0).count();
         let transit = self.world.resource::<InTransit>();
-        let shipments = sent * size_of::<f64>() + transit.rings.len() * (size_of::<LinkRing>() + size_of::<f64>());
+        let today: usize = transit.groups.iter().map(|g| g.cap as usize).sum();
+        let shipments = (sent + today) * size_of::<f64>() + transit.rings.len() * size_of::<LinkRing>();
         let rows = self.world.resource::<Recorder>().bytes();
         StateBytes {
             firms: firms as u64,

@@ -278,20 +278,19 @@ pub fn fill_pipelines(world: &mut World, network: &Network, firms: &SpawnedFirms
     }
     let links = &firms.links;
     let max_transit = |l: &crate::world::network::Link| l.days.saturating_add(l.jitter_days).div_ceil(tick_days).max(1);
-    let mut rings = InTransit::new(links.links.len());
-    let cells: usize = links
+    let lens: Vec<u16> = links
         .links
         .iter()
         .zip(&links.status)
-        .filter(|(_, st)| **st == LinkStatus::Active)
-        .map(|(l, _)| usize::from(InTransit::ring_len(max_transit(l))))
-        .sum();
-    rings.cells.reserve_exact(cells);
-    for (k, (l, st)) in links.links.iter().zip(&links.status).enumerate() {
-        if *st == LinkStatus::Active {
-            rings.add_ring(k, InTransit::ring_len(max_transit(l)));
-        }
-    }
+        .map(|(l, st)| {
+            if *st == LinkStatus::Active {
+                InTransit::ring_len(max_transit(l))
+            } else {
+                0
+            }
+        })
+        .collect();
+    let mut rings = InTransit::with_rings(&lens);
     let mut queue = ShipmentQueue::new(firms.max_lead_ticks as usize);
     for p in &firms.pipelines {
         let li = p.shipment.link as usize;

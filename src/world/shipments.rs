@@ -217,11 +217,14 @@ pub const NO_TICK: u32 = u32::MAX;
 /// Goods travelling on each supply link, by the tick they are due: a ring of per-tick cells per
 /// link, each cell the units due at one tick. A link's ring is one tick longer than its
 /// longest transit (jitter included, at most [`LINK_RING_MAX`]), so goods sent today never land
-/// in the cell being delivered. Delivery reads each buyer's cells in its own links' order, one
-/// pass over buyer-contiguous state (rings are laid out in link order, so in buyer order);
-/// goods sent on the same link to arrive on the same tick share a cell. Goods held by customs,
-/// goods due beyond a ring's reach and the far end of a starting pipeline longer than a ring
-/// wait in the [`ShipmentQueue`] and enter the ring when due.
+/// in the cell being delivered; goods sent on the same link to arrive on the same tick share a
+/// cell. Goods held by customs, goods due beyond a ring's reach and the far end of a starting
+/// pipeline longer than a ring wait in the [`ShipmentQueue`] and enter the ring when due.
+///
+/// Layout: links with rings of the same length form a [`RingGroup`], whose cells are stored
+/// tick by tick: the cells of all its links for one tick of the ring are adjacent, in link
+/// order. Delivery walks the buyers (so the links) in order and reads today's cell of each: a
+/// few sequential streams, one per ring length, instead of a cache miss per link.
 ///
 /// Memory: 8 bytes per tick of reach per supplying link and 16 bytes per link, instead of a
 /// 16-byte shipment per link per day on the way; a candidate link gets its ring only when goods
@@ -229,24 +232,90 @@ pub const NO_TICK: u32 = u32::MAX;
 #[derive(Resource, Debug, Default)]
 pub struct InTransit {
     pub rings: Vec<LinkRing>,
-    pub cells: Vec<f64>,
-    /// Only while the invariants are checked: the latest tick goods in each cell left (the
-    /// supplier, or customs after a hold; [`NO_TICK`] for goods sent before the start), for the
-    /// lead-time check. Empty otherwise.
-    pub left: Vec<u32>,
+    pub groups: Vec<RingGroup>,
+    /// Only while the invariants are checked: whether `left` is kept.
+    recording: bool,
+    /// The tick the rings are at (see [`InTransit::set_tick`]).
+    tick: u32,
 }
 
-/// A link's ring in [`InTransit::cells`], and today's change in its consignments on the way.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// A link's place in its ring group, and today's change in its consignments on the way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LinkRing {
-    /// Its first cell.
-    pub start: u64,
+    /// Its column in its group's cells.
+    pub pos: u32,
     /// Today's change in the number of consignments on their way on the link: +1 for goods
     /// into an empty cell or into the queue, −1 for goods from the queue into a cell that
     /// already holds some. Added to the buyer's `InputSlot::in_flight` at delivery, then 0.
     pub flight: i32,
-    /// Its length, ticks (0: no ring yet).
+    /// Its group ([`NO_RING`]: no ring yet).
+    pub group: u16,
+    /// Its ring's length, ticks (0: no ring yet).
     pub len: u16,
+}
+
+/// A link without a ring.
+pub const NO_RING: u16 = u16::MAX;
+
+impl Default for LinkRing {
+    fn default() -> LinkRing {
+        LinkRing {
+            pos: 0,
+            flight: 0,
+            group: NO_RING,
+            len: 0,
+        }
+    }
+}
+
+/// The rings of one length: `len` rows (ticks of the ring) of `cap` columns (links), row by
+/// row; `links` columns are in use.
+#[derive(Debug, Default)]
+pub struct RingGroup {
+    pub len: u16,
+    /// The row of the current tick (the tick modulo `len`).
+    pub now: u32,
+    pub links: u32,
+    pub cap: u32,
+    pub cells: Vec<f64>,
+    /// While the invariants are checked: the latest tick the goods in each cell left (the
+    /// supplier, or customs after a hold; [`NO_TICK`] for goods sent before the start or
+    /// before checks began), for the lead-time check. Empty otherwise.
+    pub left: Vec<u32>,
+}
+
+impl RingGroup {
+    /// Index of column `pos`'s cell for the tick `ahead` ticks from now (less than the ring's
+    /// length), without a division: the row of now, moved on and wrapped once.
+    #[inline]
+    pub fn cell(&self, pos: u32, ahead: u32) -> usize {
+        let mut row = self.now + ahead;
+        if row >= u32::from(self.len) {
+            row -= u32::from(self.len);
+        }
+        row as usize * self.cap as usize + pos as usize
+    }
+
+    /// Room for `cap` columns, the cells in use kept where they were in their rows.
+    fn grow(&mut self, cap: u32) {
+        let (old, new) = (self.cap as usize, cap as usize);
+        let rows = usize::from(self.len);
+        let mut cells = vec![0.0; rows * new];
+        let mut left = if self.left.is_empty() {
+            Vec::new()
+        } else {
+            vec![NO_TICK; rows * new]
+        };
+        for r in 0..rows {
+            cells[r * new..r * new + old].copy_from_slice(&self.cells[r * old..(r + 1) * old]);
+            if !left.is_empty() {
+                left[r * new..r * new + old].copy_from_slice(&self.left[r * old..(r + 1) * old]);
+            }
+        }
+        self.cells = cells;
+        self.left = left;
+        self.cap = cap;
+    }
 }
 
 impl InTransit {
@@ -254,8 +323,9 @@ impl InTransit {
     pub fn new(links: usize) -> InTransit {
         InTransit {
             rings: vec![LinkRing::default(); links],
-            cells: Vec::new(),
-            left: Vec::new(),
+            groups: Vec::new(),
+            recording: false,
+            tick: 0,
         }
     }
 
@@ -264,38 +334,87 @@ impl InTransit {
         (max_transit as usize).saturating_add(1).clamp(2, LINK_RING_MAX) as u16
     }
 
-    /// Gives link `link` a ring of `len` empty cells at the end of `cells` (room is added by an
-    /// eighth at a time, so that rings made during a run rarely move the others).
+    /// Gives links their rings at the start, in link order: `lens` holds each link's ring
+    /// length, 0 for none. Each group gets a sixteenth more columns than it needs, for
+    /// candidates qualified during the run.
+    pub fn with_rings(lens: &[u16]) -> InTransit {
+        let mut t = InTransit::new(lens.len());
+        let mut counts: std::collections::BTreeMap<u16, u32> = std::collections::BTreeMap::new();
+        for &len in lens.iter().filter(|&&l| l > 0) {
+            *counts.entry(len).or_default() += 1;
+        }
+        for (&len, &n) in &counts {
+            let cap = n + n / 16 + 4;
+            t.groups.push(RingGroup {
+                len,
+                now: 0,
+                links: 0,
+                cap,
+                cells: vec![0.0; usize::from(len) * cap as usize],
+                left: Vec::new(),
+            });
+        }
+        for (k, &len) in lens.iter().enumerate() {
+            if len > 0 {
+                t.add_ring(k, len);
+            }
+        }
+        t
+    }
+
+    /// Gives link `link` a ring of `len` ticks: the next column of the group of that length
+    /// (made if there is none; grown by a quarter when full).
     pub fn add_ring(&mut self, link: usize, len: u16) {
-        debug_assert_eq!(self.rings[link].len, 0, "link {link} has a ring");
-        if self.cells.capacity() - self.cells.len() < usize::from(len) {
-            self.cells.reserve_exact((self.cells.len() / 8).max(usize::from(len)));
+        debug_assert_eq!(self.rings[link].group, NO_RING, "link {link} has a ring");
+        let g = match self.groups.iter().position(|g| g.len == len) {
+            Some(g) => g,
+            None => {
+                self.groups.push(RingGroup {
+                    len,
+                    now: self.tick % u32::from(len),
+                    ..Default::default()
+                });
+                self.groups.len() - 1
+            }
+        };
+        let group = &mut self.groups[g];
+        if group.links == group.cap {
+            group.grow(group.cap + group.cap / 4 + 4);
         }
-        self.rings[link].start = self.cells.len() as u64;
-        self.rings[link].len = len;
-        self.cells.resize(self.cells.len() + usize::from(len), 0.0);
-        if !self.left.is_empty() {
-            self.left.resize(self.cells.len(), NO_TICK);
+        if self.recording && group.left.is_empty() {
+            group.left = vec![NO_TICK; group.cells.len()];
+        }
+        self.rings[link] = LinkRing {
+            pos: group.links,
+            flight: 0,
+            group: g as u16,
+            len,
+        };
+        group.links += 1;
+    }
+
+    /// Moves every ring to tick `tick`: cells are then addressed by ticks ahead of it.
+    pub fn set_tick(&mut self, tick: u32) {
+        self.tick = tick;
+        for g in &mut self.groups {
+            g.now = tick % u32::from(g.len);
         }
     }
 
-    /// Index in `cells` of the cell for tick `due` of a link's ring (it has one).
+    /// Puts `quantity` due `ahead` ticks from now (within the ring's reach) into its cell of
+    /// link `link`'s ring, left at tick `left` (recorded while checking); returns whether the
+    /// cell held goods already.
     #[inline]
-    pub fn cell(ring: LinkRing, due: u32) -> usize {
-        ring.start as usize + due as usize % usize::from(ring.len)
-    }
-
-    /// Puts `quantity` due at tick `due` (within the ring's reach) into its cell of link
-    /// `link`'s ring, left at tick `left` (recorded while checking); returns whether the cell
-    /// held goods already.
-    #[inline]
-    pub fn put(&mut self, link: usize, due: u32, quantity: f64, left: u32) -> bool {
-        let c = InTransit::cell(self.rings[link], due);
-        let occupied = self.cells[c] != 0.0;
-        self.cells[c] += quantity;
-        if !self.left.is_empty() && left != NO_TICK {
-            self.left[c] = if occupied && self.left[c] != NO_TICK {
-                self.left[c].max(left)
+    pub fn put(&mut self, link: usize, ahead: u32, quantity: f64, left: u32) -> bool {
+        let r = self.rings[link];
+        let g = &mut self.groups[usize::from(r.group)];
+        debug_assert!(ahead < u32::from(g.len), "beyond the ring");
+        let c = g.cell(r.pos, ahead);
+        let occupied = g.cells[c] != 0.0;
+        g.cells[c] += quantity;
+        if !g.left.is_empty() && left != NO_TICK {
+            g.left[c] = if occupied && g.left[c] != NO_TICK {
+                g.left[c].max(left)
             } else {
                 left
             };
@@ -303,24 +422,53 @@ impl InTransit {
         occupied
     }
 
+    /// Asks for the cell of link `link` due `ahead` ticks from now into cache (a link without
+    /// a ring, or beyond its reach, is skipped), for a pass that will put goods there.
+    #[inline]
+    pub fn prefetch_cell(&self, link: usize, ahead: u32) {
+        let r = self.rings[link];
+        if r.group != NO_RING && ahead < u32::from(r.len) {
+            let g = &self.groups[usize::from(r.group)];
+            prefetch(&g.cells, g.cell(r.pos, ahead));
+        }
+    }
+
+    /// Takes the goods due now on link `link` (which has a ring) out of their cell: the units,
+    /// and the latest tick they left if recorded.
+    #[inline]
+    pub fn take(&mut self, link: usize) -> (f64, u32) {
+        let r = self.rings[link];
+        let g = &mut self.groups[usize::from(r.group)];
+        let c = g.cell(r.pos, 0);
+        let q = std::mem::replace(&mut g.cells[c], 0.0);
+        let left = if g.left.is_empty() || q == 0.0 {
+            NO_TICK
+        } else {
+            std::mem::replace(&mut g.left[c], NO_TICK)
+        };
+        (q, left)
+    }
+
     /// Starts or stops recording when each cell's goods left (for the lead-time check); goods
     /// already on their way when it starts are not checked.
     pub fn record_departures(&mut self, on: bool) {
-        if on && self.left.len() != self.cells.len() {
-            self.left = vec![NO_TICK; self.cells.len()];
-        } else if !on && !self.left.is_empty() {
-            self.left = Vec::new();
+        if on == self.recording {
+            return;
         }
+        self.recording = on;
+        for g in &mut self.groups {
+            g.left = if on { vec![NO_TICK; g.cells.len()] } else { Vec::new() };
+        }
+    }
+
+    /// Cells in all rings (columns in use and spare).
+    pub fn cells(&self) -> usize {
+        self.groups.iter().map(|g| g.cells.len()).sum()
     }
 
     /// Units on their way in the rings (the queue's not counted).
     pub fn total(&self) -> f64 {
-        self.cells.iter().sum()
-    }
-
-    /// Bytes of its state: per link, per cell, and per cell recorded while checking.
-    pub fn bytes(&self) -> usize {
-        self.rings.len() * std::mem::size_of::<LinkRing>() + self.cells.len() * 8 + self.left.len() * 4
+        self.groups.iter().flat_map(|g| g.cells.iter()).sum()
     }
 }
 
