@@ -265,17 +265,6 @@ fn product_lines(spec: &crate::model::Firm, network: &Network, slots: &[InputSlo
 /// longer than [`crate::world::shipments::LINK_RING_MAX`] ticks) stays in the queue's list of
 /// starting pipelines, which puts each tick's goods into their cell when that tick comes.
 pub fn fill_pipelines(world: &mut World, network: &Network, firms: &SpawnedFirms, tick_days: u32) -> (ShipmentQueue, InTransit) {
-    // Goods in the pipeline count as in transit to their buyers, added arrival by arrival
-    // (the order fixes the rounding of the sums, and so the output's bytes). This takes
-    // time in proportion to the lead times, but no memory.
-    let mut transit: Vec<Vec<f64>> = network.inputs.iter().map(|i| vec![0.0; i.len()]).collect();
-    let longest = firms.pipelines.iter().map(|p| p.until).max().unwrap_or(0);
-    for arrival in 0..longest {
-        for p in firms.pipelines.iter().filter(|p| p.until > arrival) {
-            let o = firms.links.owner[p.shipment.link as usize];
-            transit[o.buyer as usize][o.slot as usize] += p.shipment.quantity;
-        }
-    }
     let links = &firms.links;
     let max_transit = |l: &crate::world::network::Link| l.days.saturating_add(l.jitter_days).div_ceil(tick_days).max(1);
     let lens: Vec<u16> = links
@@ -292,12 +281,29 @@ pub fn fill_pipelines(world: &mut World, network: &Network, firms: &SpawnedFirms
         .collect();
     let mut rings = InTransit::with_rings(&lens);
     let mut queue = ShipmentQueue::new(firms.max_lead_ticks as usize);
-    for p in &firms.pipelines {
-        let li = p.shipment.link as usize;
-        let near = p.until.min(u32::from(rings.rings[li].len));
-        for due in 0..near {
-            rings.put(li, due, p.shipment.quantity, NO_TICK);
+    // How many of each pipeline's first ticks its ring reaches.
+    let near: Vec<u32> = firms
+        .pipelines
+        .iter()
+        .map(|p| p.until.min(u32::from(lens[p.shipment.link as usize])))
+        .collect();
+    // Goods in the pipeline count as in transit to their buyers, added arrival by arrival
+    // (the order fixes the rounding of the sums, and so the output's bytes), and go into their
+    // cells row by row (the cells of one tick are adjacent in a ring group). This takes time in
+    // proportion to the lead times, but no memory.
+    let mut transit: Vec<Vec<f64>> = network.inputs.iter().map(|i| vec![0.0; i.len()]).collect();
+    let longest = firms.pipelines.iter().map(|p| p.until).max().unwrap_or(0);
+    for arrival in 0..longest {
+        for (p, &near) in firms.pipelines.iter().zip(&near).filter(|(p, _)| p.until > arrival) {
+            let o = links.owner[p.shipment.link as usize];
+            transit[o.buyer as usize][o.slot as usize] += p.shipment.quantity;
+            if arrival < near {
+                rings.put(p.shipment.link as usize, arrival, p.shipment.quantity, NO_TICK);
+            }
         }
+    }
+    for (p, &near) in firms.pipelines.iter().zip(&near) {
+        let li = p.shipment.link as usize;
         if p.until > near {
             queue.add_pipeline(*p);
         }
