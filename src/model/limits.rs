@@ -10,7 +10,7 @@ use super::Model;
 
 /// Longest duration in days of anything inside a run: transit times, review and hold times,
 /// covers, smoothing and adjustment times, licence validity (3,650 days = 10 years). Real
-/// values are days to months; a pipeline of shipments is kept per tick of transit, so a
+/// values are days to months; each link keeps a ring cell per tick of transit, so a
 /// billion-day route would allocate gigabytes before the first tick.
 pub const MAX_DAYS: f64 = 3650.0;
 /// [`MAX_DAYS`] as an integer, for fields counted in whole days.
@@ -201,8 +201,8 @@ const BASE_MEMORY: u64 = 16 << 20;
 const BUFFERED_ROW_BYTES: u64 = 160;
 /// Memory per licence application, kept for the whole run and written at its end.
 const APPLICATION_BYTES: u64 = 256;
-/// Memory per shipment in transit (a 16-byte record in a bucket that grows by a quarter, with
-/// room to spare).
+/// Memory per tick of lead time per supply line: an 8-byte ring cell (`world::shipments::InTransit`),
+/// or a 16-byte record in the queue's buckets for goods held by customs, with room to spare.
 const SHIPMENT_BYTES: u64 = 48;
 /// Memory per firm (its spec while the world is built, components, input slots, random
 /// streams) and per supplier link (about 150 bytes of state, with room to spare).
