@@ -1,12 +1,14 @@
-//! Goods on their way: shipments by due tick and the starting pipeline, and this tick's trade
-//! as customs statistics book it (the data; goods are sent and delivered in `tick/shipping.rs`).
+//! Goods on their way: each supply link's ring of per-tick cells ([`InTransit`]), the queue
+//! of goods held by customs or due beyond a ring's reach ([`ShipmentQueue`]), and this tick's
+//! trade as customs statistics book it (the data; goods are sent and delivered in
+//! `tick/shipping.rs`).
 
 use crate::world::prefetch::prefetch;
 use bevy_ecs::prelude::*;
 use std::collections::BTreeMap;
 
-/// Goods on their way to a buyer: either held by customs in the exporting nation (they have
-/// not left yet) or travelling. 16 bytes: the buyer, its input slot, the commodity and the
+/// Goods in the [`ShipmentQueue`]: either held by customs in the exporting nation (they have
+/// not left yet) or travelling, due beyond their link's ring (they enter it when due). 16 bytes: the buyer, its input slot, the commodity and the
 /// exporting nation are the link's ([`crate::world::orders::SupplyLinks::owner`] and the
 /// supplier's nation), and the tick it is due (to arrive, or to be released by customs) is
 /// where it waits in the [`ShipmentQueue`].
@@ -76,9 +78,10 @@ pub struct Pipeline {
 /// the lead times.
 pub const RING_TICKS_MAX: usize = 4096;
 
-/// Shipments by due tick: a ring of per-tick buckets that keep their memory (so shipping
+/// Goods held by customs or due beyond their link's ring ([`InTransit`]), by the tick they
+/// are due to leave the queue: a ring of per-tick buckets that keep their memory (so shipping
 /// allocates nothing once the ring has reached its working size), an ordered map for those
-/// due beyond the ring's reach, and the starting pipeline. Within a tick, shipments arrive
+/// due beyond the ring's reach, and the starting pipelines longer than their link's ring. Within a tick, shipments arrive
 /// in the order they were queued (the pipeline first), wherever they waited: a shipment
 /// moves from the map into the ring before any later one due the same tick can be queued.
 /// The ring doubles (rarely, up to [`RING_TICKS_MAX`]) when a shipment is due further ahead
@@ -226,7 +229,7 @@ pub const NO_TICK: u32 = u32::MAX;
 /// order. Delivery walks the buyers (so the links) in order and reads today's cell of each: a
 /// few sequential streams, one per ring length, instead of a cache miss per link.
 ///
-/// Memory: 8 bytes per tick of reach per supplying link and 16 bytes per link, instead of a
+/// Memory: 8 bytes per tick of reach per supplying link and 12 bytes per link, instead of a
 /// 16-byte shipment per link per day on the way; a candidate link gets its ring only when goods
 /// are first sent on it.
 #[derive(Resource, Debug, Default)]
@@ -539,6 +542,66 @@ mod tests {
             q.give_back(t, due);
         }
         out
+    }
+
+    #[test]
+    fn rings_deliver_each_tick_what_was_due_then_and_grow_without_moving_goods() {
+        assert_eq!(std::mem::size_of::<LinkRing>(), 12);
+        // Links 0 and 2 have rings of 3 ticks (one group), link 1 none, link 3 one of 5.
+        let mut t = InTransit::with_rings(&[3, 0, 3, 5]);
+        assert_eq!(t.groups.len(), 2);
+        assert_eq!(t.rings[1].group, NO_RING);
+        t.set_tick(0);
+        assert!(!t.put(0, 1, 2.0, 0), "an empty cell");
+        assert!(t.put(0, 1, 0.5, 0), "goods due the same tick share a cell");
+        assert!(!t.put(0, 2, 4.0, 0));
+        assert!(!t.put(2, 2, 7.0, 0));
+        assert!(!t.put(3, 4, 9.0, 0));
+        let mut got = Vec::new();
+        for tick in 0..6 {
+            t.set_tick(tick);
+            if tick == 1 {
+                // A candidate gets its ring mid-run, in the group of its length, which grows
+                // past its spare columns without moving what the others carry.
+                t.add_ring(1, 3);
+                for _ in 0..20 {
+                    let k = t.rings.len();
+                    t.rings.push(LinkRing::default());
+                    t.add_ring(k, 3);
+                }
+                assert!(!t.put(1, 2, 1.5, 1), "due at tick 3, the cell read at tick 0");
+            }
+            for link in 0..4 {
+                if t.rings[link].len == 0 {
+                    continue;
+                }
+                let (q, _) = t.take(link);
+                if q != 0.0 {
+                    got.push((tick, link, q));
+                }
+            }
+        }
+        assert_eq!(got, vec![(1, 0, 2.5), (2, 0, 4.0), (2, 2, 7.0), (3, 1, 1.5), (4, 3, 9.0)]);
+        assert_eq!(t.total(), 0.0);
+        // The ring length: a tick longer than the longest transit, within its bounds.
+        assert_eq!((InTransit::ring_len(0), InTransit::ring_len(10)), (2, 11));
+        assert_eq!(usize::from(InTransit::ring_len(u32::MAX)), LINK_RING_MAX);
+    }
+
+    #[test]
+    fn departures_are_recorded_only_while_checking_and_the_latest_counts() {
+        let mut t = InTransit::with_rings(&[4]);
+        t.set_tick(0);
+        t.put(0, 3, 1.0, 0);
+        t.record_departures(true);
+        t.set_tick(1);
+        t.put(0, 2, 1.0, 1);
+        t.set_tick(2);
+        t.put(0, 1, 1.0, 2);
+        t.set_tick(3);
+        assert_eq!(t.take(0), (3.0, 2), "the latest departure of the goods in the cell");
+        t.record_departures(false);
+        assert!(t.groups.iter().all(|g| g.left.is_empty()));
     }
 
     #[test]
