@@ -131,23 +131,30 @@ fn plan_all(
     });
 }
 
-/// Goods already counted as one consignment on their way on `link` (released by customs, or
-/// coming within reach of the ring) that are due `ahead` ticks from `now` and left at tick
-/// `left`: into their cell, where they join any goods due the same tick (one consignment
-/// fewer), or back into the queue until they are within the ring's reach.
-fn enter(transit: &mut InTransit, queue: &mut ShipmentQueue, link: u32, now: u32, ahead: u32, quantity: f64, left: u32) {
+/// Goods on `link` due `ahead` ticks from `now`, which left at tick `left`: into their cell
+/// when the link's ring reaches that far, else into the queue until it does. Returns whether
+/// they took a place of their own (an empty cell or a queue entry) rather than joining goods
+/// due the same tick: the caller counts consignments on their way from it.
+fn travel(transit: &mut InTransit, queue: &mut ShipmentQueue, link: u32, now: u32, ahead: u32, quantity: f64, left: u32) -> bool {
     let li = link as usize;
     let len = u32::from(transit.rings[li].len);
     if ahead < len {
-        if transit.put(li, ahead, quantity, left) {
-            transit.rings[li].flight -= 1;
-        }
+        !transit.put(li, ahead, quantity, left)
     } else {
         queue.push(
             now,
             now.saturating_add(ahead - (len - 1)),
             Shipment::travelling(quantity, link, left),
         );
+        true
+    }
+}
+
+/// [`travel`] for goods already counted as a consignment on their way (from the queue, or the
+/// far end of a starting pipeline): one consignment fewer when they join others.
+fn enter(transit: &mut InTransit, queue: &mut ShipmentQueue, link: u32, now: u32, ahead: u32, quantity: f64, left: u32) {
+    if !travel(transit, queue, link, now, ahead, quantity, left) {
+        transit.rings[link as usize].flight -= 1;
     }
 }
 
@@ -199,9 +206,8 @@ pub fn ship_goods(
     // cell (the ring holds the ticks before).
     let mut pipeline = std::mem::take(&mut queue.pipeline);
     for p in pipeline.iter().filter(|p| p.until > tick) {
-        let li = p.shipment.link as usize;
-        if tick >= u32::from(transit.rings[li].len) && transit.put(li, 0, p.shipment.quantity, NO_TICK) {
-            transit.rings[li].flight -= 1;
+        if tick >= u32::from(transit.rings[p.shipment.link as usize].len) {
+            enter(transit, queue, p.shipment.link, tick, 0, p.shipment.quantity, NO_TICK);
         }
     }
     pipeline.retain(|p| p.until > tick.saturating_add(1));
@@ -253,9 +259,7 @@ pub fn ship_goods(
         // rate it learns from next tick.
         links.filled[li] += o.filled;
         if transit.rings[li].len == 0 {
-            let l = &links.links[li];
-            let longest = l.days.saturating_add(l.jitter_days).div_ceil(td).max(1);
-            transit.add_ring(li, InTransit::ring_len(longest));
+            transit.add_ring(li, InTransit::ring_len_of(&links.links[li], td));
         }
         let Plan { transit: ahead, hold } = scratch.plans[i];
         if hold > 0 {
@@ -263,17 +267,7 @@ pub fn ship_goods(
             transit.rings[li].flight += 1;
             continue;
         }
-        let len = u32::from(transit.rings[li].len);
-        if ahead < len {
-            if !transit.put(li, ahead, o.filled, tick) {
-                transit.rings[li].flight += 1;
-            }
-        } else {
-            queue.push(
-                tick,
-                tick.saturating_add(ahead - (len - 1)),
-                Shipment::travelling(o.filled, o.link, tick),
-            );
+        if travel(transit, queue, o.link, tick, ahead, o.filled, tick) {
             transit.rings[li].flight += 1;
         }
         if o.exporter != o.importer {

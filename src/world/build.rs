@@ -266,14 +266,13 @@ fn product_lines(spec: &crate::model::Firm, network: &Network, slots: &[InputSlo
 /// starting pipelines, which puts each tick's goods into their cell when that tick comes.
 pub fn fill_pipelines(world: &mut World, network: &Network, firms: &SpawnedFirms, tick_days: u32) -> (ShipmentQueue, InTransit) {
     let links = &firms.links;
-    let max_transit = |l: &crate::world::network::Link| l.days.saturating_add(l.jitter_days).div_ceil(tick_days).max(1);
     let lens: Vec<u16> = links
         .links
         .iter()
         .zip(&links.status)
         .map(|(l, st)| {
             if *st == LinkStatus::Active {
-                InTransit::ring_len(max_transit(l))
+                InTransit::ring_len_of(l, tick_days)
             } else {
                 0
             }

@@ -337,6 +337,12 @@ impl InTransit {
         (max_transit as usize).saturating_add(1).clamp(2, LINK_RING_MAX) as u16
     }
 
+    /// The ring length for `link` at `tick_days` days a tick: its longest transit, jitter
+    /// included, as shipping plans it (at least a tick).
+    pub fn ring_len_of(link: &crate::world::network::Link, tick_days: u32) -> u16 {
+        InTransit::ring_len(link.days.saturating_add(link.jitter_days).div_ceil(tick_days).max(1))
+    }
+
     /// Gives links their rings at the start, in link order: `lens` holds each link's ring
     /// length, 0 for none. Each group gets a sixteenth more columns than it needs, for
     /// candidates qualified during the run.
