@@ -108,7 +108,9 @@ fn once(spec: bool, size: u64) -> Run {
     let net = Network::resolve(&model, &src).expect("resolves");
     let resolve = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let mut sim = Simulation::new(&model, net, model.seed);
+    // As a run builds it: the firms' specs are released once the firms are spawned.
+    let seed = model.seed;
+    let mut sim = Simulation::new_releasing(&mut model, net, seed);
     let build = t.elapsed().as_secs_f64();
     let (tick, tick_1thread) = ticks(&mut sim);
     let bytes = sim.state_bytes();

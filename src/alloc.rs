@@ -145,3 +145,21 @@ mod tests {
         }
     }
 }
+
+/// Gives memory freed inside the allocator's heap back to the system, where the C library
+/// can (glibc's `malloc_trim`; elsewhere nothing). Freed small blocks otherwise stay mapped:
+/// a 10^6-firm world's specs, freed once its firms are spawned, would stay in the process's
+/// memory for the whole run. It changes no value the program computes.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns wholly free pages of the heap to the kernel; it reads
+    // and writes no memory the program owns.
+    unsafe {
+        malloc_trim(0);
+    }
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+unsafe extern "C" {
+    fn malloc_trim(pad: usize) -> core::ffi::c_int;
+}

@@ -213,11 +213,10 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
     if let Some(n) = opts.threads.filter(|&n| n > 1) {
         bevy_tasks::ComputeTaskPool::get_or_init(|| bevy_tasks::TaskPoolBuilder::new().num_threads(n).build());
     }
-    let mut sim = Simulation::new(&model, network, model.seed);
-    // The world now holds its firms and links: the firms' specs and the network's per-firm
-    // inputs are not read again, and at 10^6 firms they are gigabytes.
-    model.firms = Vec::new();
-    sim.network.inputs = Vec::new();
+    // The world holds its firms and links once they are spawned: the firms' specs and the
+    // network's per-firm inputs are not read again, and at 10^6 firms they are gigabytes.
+    let seed = model.seed;
+    let mut sim = Simulation::new_releasing(&mut model, network, seed);
     // One thread: no compute pool at all.
     // Small worlds run faster on one thread (see `PARALLEL_FROM_FIRMS`), unless asked.
     let firms = sim.world.resource::<crate::world::registry::Registry>().entity.len();

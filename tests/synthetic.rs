@@ -289,3 +289,41 @@ fn a_generated_world_is_charged_its_specs_text_by_run_validate_and_sweep_alike()
     let memory = format!("peak memory {} ", chokepoint::model::limits::fmt_bytes(e.memory_bytes));
     assert!(text.contains(&memory), "validate prints the spec's estimate ({memory}): {text}");
 }
+
+/// A run builds its world releasing the firms' specs once the firms are spawned
+/// (`Simulation::new_releasing`, which keeps a 10^6-firm world from holding its specs and its
+/// state at once). The world is the same: tick by tick, the world's material totals agree to
+/// the bit with those of the world built keeping its specs. What no run reads is not kept:
+/// licensing's per-link lists only once a regime has work, purchase histories only when a
+/// supplier shares stock by them.
+#[test]
+fn a_world_built_releasing_its_specs_runs_as_one_built_keeping_them() {
+    use chokepoint::tick::Simulation;
+    use chokepoint::world::licences::Licensing;
+    use chokepoint::world::orders::SupplyLinks;
+    for (path, regimes) in [("models/synthetic/baseline_5k.ron", false), ("models/april_2025.ron", true)] {
+        let r = resolve_run(&root().join(path), &RunOptions::default()).expect("model loads");
+        let seed = r.model.seed;
+        let mut kept = Simulation::new(&r.model, r.network.clone(), seed);
+        let mut model = r.model.clone();
+        let mut released = Simulation::new_releasing(&mut model, r.network, seed);
+        assert!(model.firms.is_empty(), "{path}: the specs are released");
+        assert!(released.network.inputs.is_empty(), "{path}: the per-firm inputs are released");
+        assert_eq!(kept.material_totals(), released.material_totals(), "{path}: at the start");
+        for tick in 0..120 {
+            kept.step();
+            released.step();
+            assert_eq!(kept.material_totals(), released.material_totals(), "{path}: tick {tick}");
+        }
+        let links = released.world.resource::<SupplyLinks>();
+        assert!(
+            !links.track_history && links.history.is_empty(),
+            "{path}: no supplier shares by history"
+        );
+        let n = links.links.len();
+        let lic = released.world.resource::<Licensing>();
+        let per_link = if regimes { n } else { 0 };
+        assert_eq!(lic.batched.len(), per_link, "{path}: licensing's per-link lists");
+        assert_eq!(lic.quota_year.len(), per_link, "{path}: licensing's per-link lists");
+    }
+}

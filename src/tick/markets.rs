@@ -216,10 +216,10 @@ fn claims_of(orders: &[Order], supplier: u32, history: &[f64], registry: &Regist
         for o in &orders[k..end] {
             claims.push(Claim {
                 quantity: o.quantity,
-                history: if on_link > 0.0 {
-                    history[link as usize] * o.quantity / on_link
-                } else {
-                    0.0
+                // (No histories are kept when no supplier shares stock by them.)
+                history: match history.get(link as usize) {
+                    Some(h) if on_link > 0.0 => h * o.quantity / on_link,
+                    _ => 0.0,
                 },
                 home: o.importer == home,
             });

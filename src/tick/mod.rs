@@ -15,7 +15,7 @@ pub mod production;
 pub mod shipping;
 
 use crate::model::Model;
-use crate::world::build::build_world;
+use crate::world::build::{build_world, build_world_releasing};
 use crate::world::clock::Clock;
 use crate::world::firm::{Finished, InputSlot, Inputs, Plant, Production};
 use crate::world::invariants::{Invariants, MaterialTotals, Violation, add_totals};
@@ -122,6 +122,21 @@ impl Simulation {
     pub fn new(model: &Model, network: Network, seed: u64) -> Simulation {
         bevy_tasks::ComputeTaskPool::get_or_init(bevy_tasks::TaskPool::default);
         let world = build_world(model, &network, seed);
+        Simulation {
+            world,
+            schedule: day(),
+            network,
+        }
+    }
+
+    /// [`Simulation::new`] for a run that needs the firms' specs no more: it takes them out of
+    /// `model` (and the per-firm inputs out of `network`) as soon as the firms are spawned and
+    /// gives their memory back before building the rest of the world (see
+    /// [`crate::world::build::build_world_releasing`]). What `chokepoint run` does: a
+    /// 10^6-firm world then never holds its specs and its state at once.
+    pub fn new_releasing(model: &mut Model, mut network: Network, seed: u64) -> Simulation {
+        bevy_tasks::ComputeTaskPool::get_or_init(bevy_tasks::TaskPool::default);
+        let world = build_world_releasing(model, &mut network, seed);
         Simulation {
             world,
             schedule: day(),

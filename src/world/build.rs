@@ -31,7 +31,28 @@ pub fn build_world(model: &Model, network: &Network, seed: u64) -> World {
     let clock = clock_of(model);
     let mut world = World::new();
     let firms = spawn_firms(&mut world, model, network, clock.tick_days);
-    let (queue, in_transit) = fill_pipelines(&mut world, network, &firms, clock.tick_days);
+    finish_world(world, model, network, seed, clock, firms)
+}
+
+/// [`build_world`] for a run that needs the firms' specs no more: once the firms are spawned,
+/// it takes the specs out of `model` and the per-firm inputs out of `network` and gives their
+/// memory back to the system ([`crate::alloc::release_free_memory`]) before it allocates the
+/// goods on their way and the per-link state. A 10^6-firm world's specs and inputs are about
+/// 2 GB; built this way, they are never held together with the rest of the world.
+pub fn build_world_releasing(model: &mut Model, network: &mut Network, seed: u64) -> World {
+    let clock = clock_of(model);
+    let mut world = World::new();
+    let firms = spawn_firms(&mut world, model, network, clock.tick_days);
+    model.firms = Vec::new();
+    network.inputs = Vec::new();
+    crate::alloc::release_free_memory();
+    finish_world(world, model, network, seed, clock, firms)
+}
+
+/// The steps after spawning the firms; they read neither the firms' specs in `model` nor the
+/// per-firm inputs of `network`.
+fn finish_world(mut world: World, model: &Model, network: &Network, seed: u64, clock: Clock, firms: SpawnedFirms) -> World {
+    let (queue, in_transit) = fill_pipelines(&mut world, &firms, clock.tick_days);
     world.insert_resource(in_transit);
     insert_resources(&mut world, model, network, seed, clock, firms, queue);
     world
@@ -62,6 +83,13 @@ pub struct SpawnedFirms {
     pub pipelines: Vec<Pipeline>,
     /// Longest lead time of any link, jitter included, in ticks.
     pub max_lead_ticks: u32,
+    /// Where each firm's input slots start in a list of every firm's slots, in firm order
+    /// (one more entry than firms: the last is the number of slots).
+    pub slot_from: Vec<u32>,
+    /// Each firm's rule for sharing out scarce stock among its buyers.
+    pub allocation: Vec<Allocation>,
+    /// Each firm's share of output going to defence end uses.
+    pub defence_share: Vec<f64>,
 }
 
 /// Spawns one entity per firm, in model order: its plant, production at its steady output,
@@ -71,8 +99,34 @@ pub struct SpawnedFirms {
 pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, tick_days: u32) -> SpawnedFirms {
     let td = f64::from(tick_days);
     let lead_ticks = |days: u32| days.div_ceil(tick_days).max(1);
-    let mut links = SupplyLinks::default();
-    let mut pipelines: Vec<Pipeline> = Vec::new();
+    // Every list at its final length from the start: grown by doubling, a 10^6-firm world's
+    // links would hold up to twice their room, and both copies while each grows.
+    let (mut active, mut candidates) = (0usize, 0usize);
+    for input in network.inputs.iter().flatten() {
+        active += input.links.len();
+        candidates += input.candidates.len();
+    }
+    let n = active + candidates;
+    let allocation: Vec<Allocation> = model
+        .firms
+        .iter()
+        .map(|f| f.allocation.unwrap_or(model.selling.allocation))
+        .collect();
+    // Purchase histories are kept only when some supplier shares scarce stock by them.
+    let track_history = allocation.contains(&Allocation::TurnAndEarn);
+    let mut links = SupplyLinks {
+        links: Vec::with_capacity(n),
+        owner: Vec::with_capacity(n),
+        expected: Vec::with_capacity(n),
+        history: Vec::with_capacity(if track_history { n } else { 0 }),
+        track_history,
+        status: Vec::with_capacity(n),
+        capacity: Vec::with_capacity(n),
+        ..SupplyLinks::default()
+    };
+    let mut slot_from = Vec::with_capacity(model.firms.len() + 1);
+    slot_from.push(0u32);
+    let mut pipelines: Vec<Pipeline> = Vec::with_capacity(active);
     let mut max_lead = 1u32;
     let mut entities = Vec::with_capacity(model.firms.len());
     let reference: Vec<f64> = model.commodities.iter().map(|c| c.price_usd).collect();
@@ -81,6 +135,7 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, tick_day
         let y = network.steady_output[f] * td; // units per tick
         let sales = network.steady_sales[f] * td;
         let mut slots = Vec::with_capacity(network.inputs[f].len());
+        slot_from.push(slot_from[f] + network.inputs[f].len() as u32);
         for (k, input) in network.inputs[f].iter().enumerate() {
             let from = links.links.len() as u32;
             let owner = LinkOwner {
@@ -104,7 +159,9 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, tick_day
                         until: lt,
                     });
                 }
-                links.history.push(flow);
+                if track_history {
+                    links.history.push(flow);
+                }
                 links.owner.push(LinkOwner {
                     exporter: network.firm_nation[l.supplier as usize],
                     ..owner
@@ -116,7 +173,9 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, tick_day
             }
             // Candidates for supplier search: no share, no flow, no pipeline.
             for l in &input.candidates {
-                links.history.push(0.0);
+                if track_history {
+                    links.history.push(0.0);
+                }
                 links.owner.push(LinkOwner {
                     exporter: network.firm_nation[l.supplier as usize],
                     ..owner
@@ -222,6 +281,9 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, tick_day
         links,
         pipelines,
         max_lead_ticks: max_lead,
+        slot_from,
+        allocation,
+        defence_share: model.firms.iter().map(|f| f.defence_share).collect(),
     }
 }
 
@@ -264,7 +326,7 @@ fn product_lines(spec: &crate::model::Firm, network: &Network, slots: &[InputSlo
 /// of the first ticks of its lead time; the part of a pipeline beyond its ring's reach (a route
 /// longer than [`crate::world::shipments::LINK_RING_MAX`] ticks) stays in the queue's list of
 /// starting pipelines, which puts each tick's goods into their cell when that tick comes.
-pub fn fill_pipelines(world: &mut World, network: &Network, firms: &SpawnedFirms, tick_days: u32) -> (ShipmentQueue, InTransit) {
+pub fn fill_pipelines(world: &mut World, firms: &SpawnedFirms, tick_days: u32) -> (ShipmentQueue, InTransit) {
     let links = &firms.links;
     let lens: Vec<u16> = links
         .links
@@ -290,12 +352,13 @@ pub fn fill_pipelines(world: &mut World, network: &Network, firms: &SpawnedFirms
     // (the order fixes the rounding of the sums, and so the output's bytes), and go into their
     // cells row by row (the cells of one tick are adjacent in a ring group). This takes time in
     // proportion to the lead times, but no memory.
-    let mut transit: Vec<Vec<f64>> = network.inputs.iter().map(|i| vec![0.0; i.len()]).collect();
+    let slot_from = &firms.slot_from;
+    let mut transit = vec![0.0; slot_from.last().copied().unwrap_or(0) as usize];
     let longest = firms.pipelines.iter().map(|p| p.until).max().unwrap_or(0);
     for arrival in 0..longest {
         for (p, &near) in firms.pipelines.iter().zip(&near).filter(|(p, _)| p.until > arrival) {
             let o = links.owner[p.shipment.link as usize];
-            transit[o.buyer as usize][o.slot as usize] += p.shipment.quantity;
+            transit[slot_from[o.buyer as usize] as usize + o.slot as usize] += p.shipment.quantity;
             if arrival < near {
                 rings.put(p.shipment.link as usize, arrival, p.shipment.quantity, NO_TICK);
             }
@@ -310,9 +373,9 @@ pub fn fill_pipelines(world: &mut World, network: &Network, firms: &SpawnedFirms
         let mut inputs = world.get_mut::<Inputs>(firms.entities[o.buyer as usize]).expect("buyer");
         inputs.slots[o.slot as usize].in_flight += u64::from(p.until);
     }
-    for (f, t) in transit.iter().enumerate() {
+    for (f, w) in slot_from.windows(2).enumerate() {
         let mut inputs = world.get_mut::<Inputs>(firms.entities[f]).expect("firm");
-        for (s, &x) in inputs.slots.iter_mut().zip(t) {
+        for (s, &x) in inputs.slots.iter_mut().zip(&transit[w[0] as usize..w[1] as usize]) {
             s.in_transit = x;
             s.scale = s.scale.max(x);
         }
@@ -335,7 +398,13 @@ pub fn insert_resources(
     let nn = network.nations.len();
     let nc = network.commodities.len();
     let reference: Vec<f64> = model.commodities.iter().map(|c| c.price_usd).collect();
-    let SpawnedFirms { entities, mut links, .. } = firms;
+    let SpawnedFirms {
+        entities,
+        mut links,
+        allocation,
+        defence_share,
+        ..
+    } = firms;
     world.insert_resource(clock);
     world.insert_resource(Params {
         prices: model.prices.clone(),
@@ -344,19 +413,13 @@ pub fn insert_resources(
         selling: model.selling.clone(),
         parallel: true,
     });
-    let allocation: Vec<Allocation> = model
-        .firms
-        .iter()
-        .map(|f| f.allocation.unwrap_or(model.selling.allocation))
-        .collect();
-    links.track_history = allocation.contains(&Allocation::TurnAndEarn);
     world.insert_resource(Registry {
         entity: entities,
         nation: network.firm_nation.clone(),
         role: network.firm_role.clone(),
         output: network.firm_output.clone(),
         nation_region: network.nation_region.clone(),
-        defence_share: model.firms.iter().map(|f| f.defence_share).collect(),
+        defence_share,
         allocation,
     });
     world.insert_resource(PolicyState::new(model, network, clock.start, clock.tick_days));

@@ -80,17 +80,33 @@ pub struct Licensing {
     pub quota_year: Vec<i32>,
     /// The (regime, commodity) quotas whose link shares are set.
     pub quota_shared: Vec<(u16, u16)>,
+    /// How many links the per-link lists cover once allocated (see [`Licensing::per_link`]).
+    links: usize,
 }
 
 impl Licensing {
+    /// Licensing for a world of `links` supply links. The per-link lists stay empty until
+    /// licensing first has work (see [`Licensing::per_link`]): a world in which no regime ever
+    /// comes into force never pays for them (at 10^6 firms they are 380 MB).
     pub fn new(links: usize) -> Licensing {
         Licensing {
-            last_applied: vec![None; links],
-            batched: vec![0.0; links],
-            quota_share: vec![0.0; links],
-            quota_used: vec![0.0; links],
-            quota_year: vec![i32::MIN; links],
+            links,
             ..Default::default()
         }
+    }
+
+    /// Allocates the per-link lists (nothing applied, nothing batched, no quota share) if they
+    /// are not yet: licensing calls it before it first reads or writes them. Until then an
+    /// empty `batched` means nothing is batched on any link.
+    pub fn per_link(&mut self) {
+        if self.batched.len() == self.links {
+            return;
+        }
+        let n = self.links;
+        self.last_applied = vec![None; n];
+        self.batched = vec![0.0; n];
+        self.quota_share = vec![0.0; n];
+        self.quota_used = vec![0.0; n];
+        self.quota_year = vec![i32::MIN; n];
     }
 }

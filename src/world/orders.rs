@@ -38,8 +38,8 @@ pub struct SupplyLinks {
     pub spare_share: Vec<f64>,
     /// Each link's purchase history: its deliveries (units filled by the supplier) per tick,
     /// exponentially smoothed over `selling.history_days`, starting at the link's steady
-    /// flow. A `TurnAndEarn` supplier weighs its buyers by it. Kept up to date only when
-    /// some firm sells by `TurnAndEarn` (`track_history`).
+    /// flow. A `TurnAndEarn` supplier weighs its buyers by it. Kept only when some firm sells
+    /// by `TurnAndEarn` (`track_history`); empty otherwise.
     pub history: Vec<f64>,
     pub track_history: bool,
     /// Whether each link is a supplier the buyer orders from, a candidate for supplier search
