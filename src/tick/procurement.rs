@@ -6,10 +6,9 @@ use crate::model::policy::PRECAUTION_PRICE_FROM;
 use crate::model::{Allocation, Buying};
 use crate::world::clock::Clock;
 use crate::world::firm::{Finished, FirmIndex, Inputs, Plant, Production};
-use crate::world::orders::{BuyerScratch, LinkStatus, Order, OrderBook, SupplierBoard, SupplyLinks};
+use crate::world::orders::{BuyerScratch, LinkStatus, LinkTally, OrderBook, SupplierBoard, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
-use crate::world::prefetch::{AHEAD, prefetch};
 use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
 use bevy_ecs::prelude::*;
@@ -77,7 +76,6 @@ pub fn place_orders(
     let tick_days = f64::from(clock.tick_days);
     if clock.tick > 0 {
         learn_from_fills(
-            &book.orders,
             &mut links,
             tick_days,
             params.buying.fill_memory_days,
@@ -452,36 +450,19 @@ fn take_part_of_spare(links: &mut SupplyLinks, li: usize) {
 
 /// Updates every link's fill rate and its buyer's smoothed orders from last tick's orders
 /// (ordered per link, licensed standing orders included, and filled: what shipping sent on
-/// it). A link nobody ordered on keeps its fill rate, and its claim on the supplier fades.
-fn learn_from_fills(orders: &[Order], links: &mut SupplyLinks, tick_days: f64, fill_memory_days: f64, smoothing_days: f64) {
-    for (i, o) in orders.iter().enumerate() {
-        if let Some(next) = orders.get(i + AHEAD) {
-            prefetch(&links.ordered, next.link as usize);
-        }
-        links.ordered[o.link as usize] += o.quantity;
-    }
+/// it, both tallied by shipping). A link nobody ordered on keeps its fill rate, and its claim
+/// on the supplier fades.
+fn learn_from_fills(links: &mut SupplyLinks, tick_days: f64, fill_memory_days: f64, smoothing_days: f64) {
     let fill_step = (tick_days / fill_memory_days).min(1.0);
     let claim_step = (tick_days / smoothing_days).min(1.0);
-    let SupplyLinks {
-        fill,
-        expected,
-        ordered,
-        filled,
-        ..
-    } = links;
-    for (((f, e), o), d) in fill
-        .iter_mut()
-        .zip(expected.iter_mut())
-        .zip(ordered.iter_mut())
-        .zip(filled.iter_mut())
-    {
-        if *o > 0.0 {
-            let rate = (*d / *o).min(1.0);
+    let SupplyLinks { fill, expected, tally, .. } = links;
+    for ((f, e), t) in fill.iter_mut().zip(expected.iter_mut()).zip(tally.iter_mut()) {
+        if t.ordered > 0.0 {
+            let rate = (t.filled / t.ordered).min(1.0);
             *f += fill_step * (rate - *f);
         }
-        *e += claim_step * (*o - *e);
-        *o = 0.0;
-        *d = 0.0;
+        *e += claim_step * (t.ordered - *e);
+        *t = LinkTally::default();
     }
 }
 

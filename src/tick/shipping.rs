@@ -248,18 +248,20 @@ pub fn ship_goods(
         // run waited for these cells; at 10^6 firms, a third of sending waited for the tally).
         if let Some(next) = orders.get(i + 2 * AHEAD) {
             prefetch(&transit.rings, next.link as usize);
-            prefetch(&links.filled, next.link as usize);
+            prefetch(&links.tally, next.link as usize);
         }
         if let Some(next) = orders.get(i + AHEAD) {
             transit.prefetch_cell(next.link as usize, scratch.plans[i + AHEAD].transit);
         }
+        // What was ordered and sent on each link today: what the buyer learns its fill rate
+        // and claim from next tick; what was sent also goes into its in-transit at delivery.
+        let li = o.link as usize;
+        let tally = &mut links.tally[li];
+        tally.ordered += o.quantity;
         if o.filled <= 0.0 {
             continue;
         }
-        let li = o.link as usize;
-        // What was sent on each link today: the buyer's in-transit at delivery, and the fill
-        // rate it learns from next tick.
-        links.filled[li] += o.filled;
+        tally.filled += o.filled;
         if transit.rings[li].len == 0 {
             transit.add_ring(li, InTransit::ring_len_of(&links.links[li], td));
         }
@@ -329,7 +331,7 @@ pub fn ship_goods(
                     slot.in_flight = slot.in_flight.saturating_add_signed(i64::from(ring.flight));
                     ring.flight = 0;
                 }
-                let sent = links.filled[li];
+                let sent = links.tally[li].filled;
                 if sent > 0.0 {
                     slot.in_transit += sent;
                     slot.scale = slot.scale.max(slot.in_transit);

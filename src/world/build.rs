@@ -14,7 +14,7 @@ use crate::world::firm::{Finished, FirmIndex, InputSlot, Inputs, LineRule, LineS
 use crate::world::invariants::{Invariants, MaterialTotals};
 use crate::world::licences::Licensing;
 use crate::world::network::Network;
-use crate::world::orders::{LinkOwner, LinkStatus, OrderBook, SupplierBoard, SupplyLinks};
+use crate::world::orders::{LinkOwner, LinkStatus, LinkTally, OrderBook, SupplierBoard, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
 use crate::world::prices::PriceBook;
@@ -428,9 +428,8 @@ pub fn insert_resources(
     links.pending = vec![0.0; links.links.len()];
     links.fill = vec![1.0; links.links.len()];
     links.spare_share = spare_shares(&links, network.firms.len());
-    links.ordered = vec![0.0; links.links.len()];
+    links.tally = vec![LinkTally::default(); links.links.len()];
     links.wanted = (0..links.links.len()).map(|_| AtomicU64::new(0)).collect();
-    links.filled = vec![0.0; links.links.len()];
     world.insert_resource(SupplierBoard {
         deliverable: vec![0.0; network.firms.len()],
         claims: vec![0.0; network.firms.len()],

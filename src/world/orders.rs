@@ -48,10 +48,10 @@ pub struct SupplyLinks {
     /// Capacity of each link's supplier at the start, units per day: a supplier qualified by
     /// search enters with its share by capacity among the buyer's suppliers.
     pub capacity: Vec<f64>,
-    /// Units ordered on each link in the last tick, and filled (sent by shipping): tallies,
-    /// reset each tick as buyers learn from them.
-    pub ordered: Vec<f64>,
-    pub filled: Vec<f64>,
+    /// Units ordered on each link in the last tick and filled (sent), tallied by shipping as
+    /// it goes through the book and reset each tick as buyers learn from them; side by side,
+    /// as shipping writes both.
+    pub tally: Vec<LinkTally>,
     /// Units each link's buyer orders on it today (the bits of an `f64`; 0 for no order),
     /// written by procurement and cleared as the book is built from it
     /// ([`OrderBook::build`]). Only a link's own buyer writes it, so buyers order in
@@ -60,6 +60,15 @@ pub struct SupplyLinks {
 }
 
 /// Where a link stands in its buyer's supplier search.
+/// What a link carried in the last tick, units.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LinkTally {
+    /// Ordered on it (licensed standing orders included).
+    pub ordered: f64,
+    /// Filled by the supplier and sent.
+    pub filled: f64,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LinkStatus {
     /// A supplier the buyer orders from (its share may still be 0 only if it is a candidate).
