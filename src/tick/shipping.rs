@@ -2,17 +2,19 @@
 //! Trade is booked for customs statistics: exports when goods leave, imports when they arrive.
 
 use crate::world::clock::Clock;
+use crate::world::disjoint::Disjoint;
 use crate::world::firm::Inputs;
 use crate::world::invariants::{Invariant, Invariants, ROUNDING, settle_rounding};
+use crate::world::orders::LinkTally;
 use crate::world::orders::Order;
 use crate::world::orders::{NO_LICENCE, OrderBook, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
-use crate::world::prefetch::{AHEAD, prefetch};
+use crate::world::prefetch::AHEAD;
 use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
 use crate::world::rng::{FirmStreams, Purpose, Streams};
-use crate::world::shipments::{InTransit, NO_TICK, Shipment, ShipmentQueue, TradeBook};
+use crate::world::shipments::{InTransit, NO_TICK, SharedRings, Shipment, ShipmentQueue, TradeBook};
 use bevy_ecs::prelude::*;
 
 /// Shipping's lists, kept from tick to tick so that shipping allocates nothing once they have
@@ -22,6 +24,16 @@ use bevy_ecs::prelude::*;
 pub struct ShippingScratch {
     plans: Vec<Plan>,
     cuts: Vec<usize>,
+    parts: Vec<Part>,
+}
+
+/// What one part of the book (see [`cut_book`]) leaves for the serial steps after it, in the
+/// book's order: the links it sends on that have no ring yet, and goods for the queue (due
+/// tick and shipment: held by customs, or due beyond their ring's reach).
+#[derive(Default)]
+struct Part {
+    new_rings: Vec<u32>,
+    queue: Vec<(u32, Shipment)>,
 }
 
 /// How a filled order travels: its transit time and the customs hold before it (0 for none),
@@ -40,10 +52,24 @@ struct Plan {
 /// numbers: the k-th shipment a supplier sends on a given day draws the same numbers in every
 /// scenario, however many it sent on earlier days (see `world::rng`).
 #[allow(clippy::too_many_arguments)]
-fn plan_shipments(orders: &[Order], plans: &mut [Plan], streams: &mut [Streams], first: usize, policy: &PolicyState, tick: u32, td: u32) {
+fn plan_shipments(
+    orders: &[Order],
+    plans: &mut [Plan],
+    streams: &mut [Streams],
+    first: usize,
+    policy: &PolicyState,
+    transit: &InTransit,
+    tick: u32,
+    td: u32,
+    new_rings: &mut Vec<u32>,
+) {
+    new_rings.clear();
     for (o, plan) in orders.iter().zip(plans.iter_mut()) {
         if o.filled <= 0.0 {
             continue;
+        }
+        if !transit.has_ring(o.link as usize) {
+            new_rings.push(o.link);
         }
         let st = &mut streams[o.supplier as usize - first];
         let days = if o.jitter_days > 0 {
@@ -73,45 +99,59 @@ fn plan_shipments(orders: &[Order], plans: &mut [Plan], streams: &mut [Streams],
     }
 }
 
-/// Plans every order of the book (see [`plan_shipments`]): in one pass, or cut into one part
-/// per worker at suppliers' boundaries, each part with its own suppliers' streams, so every
+/// Cuts the book into `parts` runs of whole suppliers, near equal in orders: `cuts` gets the
+/// first order of each part, then the book's length. A supplier's orders are its links'
+/// (each link has one supplier), so no two parts send on the same link.
+fn cut_book(orders: &[Order], parts: usize, cuts: &mut Vec<usize>) {
+    let n = orders.len();
+    cuts.clear();
+    cuts.push(0);
+    for k in 1..parts {
+        let mut at = (n * k / parts).max(*cuts.last().expect("a cut"));
+        while at < n && at > 0 && orders[at].supplier == orders[at - 1].supplier {
+            at += 1;
+        }
+        cuts.push(at);
+    }
+    cuts.push(n);
+}
+
+/// Plans every order of the book (see [`plan_shipments`]), part by part (see [`cut_book`]);
+/// on every core when there are several, each part with its own suppliers' streams, so every
 /// draw is the one a single pass would make.
 #[allow(clippy::too_many_arguments)]
 fn plan_all(
     orders: &[Order],
     streams: &mut [Streams],
     policy: &PolicyState,
+    transit: &InTransit,
     tick: u32,
     td: u32,
-    parallel: bool,
     scratch: &mut ShippingScratch,
 ) {
     let n = orders.len();
     scratch.plans.clear();
     scratch.plans.resize(n, Plan::default());
-    let pool = bevy_tasks::ComputeTaskPool::get();
-    let parts = if parallel { pool.thread_num().max(1) } else { 1 };
-    if parts == 1 || n < 2 * parts {
-        plan_shipments(orders, &mut scratch.plans, streams, 0, policy, tick, td);
+    let cuts = &scratch.cuts;
+    if cuts.len() == 2 {
+        plan_shipments(
+            orders,
+            &mut scratch.plans,
+            streams,
+            0,
+            policy,
+            transit,
+            tick,
+            td,
+            &mut scratch.parts[0].new_rings,
+        );
         return;
     }
-    // Cut points: near n × k / parts, moved forward to the first order of a supplier.
-    scratch.cuts.clear();
-    scratch.cuts.push(0);
-    for k in 1..parts {
-        let mut at = (n * k / parts).max(*scratch.cuts.last().expect("a cut"));
-        while at < n && at > 0 && orders[at].supplier == orders[at - 1].supplier {
-            at += 1;
-        }
-        scratch.cuts.push(at);
-    }
-    scratch.cuts.push(n);
-    let cuts = &scratch.cuts;
-    pool.scope(|s| {
+    bevy_tasks::ComputeTaskPool::get().scope(|s| {
         let mut plans = &mut scratch.plans[..];
         let mut streams = streams;
         let mut first = 0;
-        for w in cuts.windows(2) {
+        for (w, part) in cuts.windows(2).zip(scratch.parts.iter_mut()) {
             let (from, to) = (w[0], w[1]);
             let (mine, rest) = std::mem::take(&mut plans).split_at_mut(to - from);
             plans = rest;
@@ -123,38 +163,103 @@ fn plan_all(
             };
             let (own, others) = std::mem::take(&mut streams).split_at_mut(end - first);
             streams = others;
-            let part = &orders[from..to];
+            let orders = &orders[from..to];
             let base = first;
-            s.spawn(async move { plan_shipments(part, mine, own, base, policy, tick, td) });
+            let new_rings = &mut part.new_rings;
+            s.spawn(async move { plan_shipments(orders, mine, own, base, policy, transit, tick, td, new_rings) });
             first = end;
         }
     });
 }
 
+/// Sends one part's filled orders (see [`cut_book`]) as planned: tallies what was ordered and
+/// sent on each link, puts goods into their link's cell (each link has its ring by now), and
+/// lists for the queue goods held by customs and goods due beyond their ring's reach. Counts
+/// the consignments that take a place of their own (see [`travel`]).
+fn send_part(
+    orders: &[Order],
+    plans: &[Plan],
+    tick: u32,
+    rings: &SharedRings,
+    tally: &Disjoint<LinkTally>,
+    queue: &mut Vec<(u32, Shipment)>,
+) {
+    queue.clear();
+    for (i, o) in orders.iter().enumerate() {
+        // Orders are by supplier and links and rings by buyer: ask for the link's tally and
+        // ring entry, then the cell, of the orders some steps ahead (a third of a 10^4-firm
+        // run waited for these cells; at 10^6 firms, a third of sending waited for the tally).
+        if let Some(next) = orders.get(i + 2 * AHEAD) {
+            rings.prefetch(next.link as usize);
+            tally.prefetch(next.link as usize);
+        }
+        if let Some(next) = orders.get(i + AHEAD) {
+            // SAFETY: that order is this part's, and so is its link (see `cut_book`).
+            unsafe { rings.prefetch_cell(next.link as usize, plans[i + AHEAD].transit) };
+        }
+        let li = o.link as usize;
+        // What was ordered and sent on each link today: what the buyer learns its fill rate
+        // and claim from next tick; what was sent also goes into its in-transit at delivery.
+        // SAFETY: the link is this part's alone (see `cut_book`), here and below.
+        let t = unsafe { tally.get(li) };
+        t.ordered += o.quantity;
+        if o.filled <= 0.0 {
+            continue;
+        }
+        t.filled += o.filled;
+        let Plan { transit: ahead, hold } = plans[i];
+        if hold > 0 {
+            queue.push((tick.saturating_add(hold), Shipment::held_by_customs(o.filled, o.link, ahead)));
+            unsafe { rings.add_flight(li, 1) };
+            continue;
+        }
+        // (Every link sent on has its ring by now.)
+        unsafe {
+            if travel(rings, o.link, tick, ahead, o.filled, tick, &mut |due, s| queue.push((due, s))) {
+                rings.add_flight(li, 1);
+            }
+        }
+    }
+}
+
 /// Goods on `link` due `ahead` ticks from `now`, which left at tick `left`: into their cell
-/// when the link's ring reaches that far, else into the queue until it does. Returns whether
-/// they took a place of their own (an empty cell or a queue entry) rather than joining goods
-/// due the same tick: the caller counts consignments on their way from it.
-fn travel(transit: &mut InTransit, queue: &mut ShipmentQueue, link: u32, now: u32, ahead: u32, quantity: f64, left: u32) -> bool {
+/// when the link's ring reaches that far, else to `park` (the tick they are due to enter the
+/// ring, and the shipment) for the queue until it does. Returns whether they took a place of
+/// their own (an empty cell or a queue entry) rather than joining goods due the same tick: the
+/// caller counts consignments on their way from it.
+///
+/// # Safety
+/// No other thread uses link `link` meanwhile, and it has a ring.
+unsafe fn travel(
+    rings: &SharedRings,
+    link: u32,
+    now: u32,
+    ahead: u32,
+    quantity: f64,
+    left: u32,
+    park: &mut impl FnMut(u32, Shipment),
+) -> bool {
     let li = link as usize;
-    let len = u32::from(transit.rings[li].len);
+    // SAFETY: the caller's promise, here and below.
+    let len = unsafe { rings.len(li) };
+    debug_assert!(len > 0, "link {li} has its ring before goods travel on it");
     if ahead < len {
-        !transit.put(li, ahead, quantity, left)
+        !unsafe { rings.put(li, ahead, quantity, left) }
     } else {
-        queue.push(
-            now,
-            now.saturating_add(ahead - (len - 1)),
-            Shipment::travelling(quantity, link, left),
-        );
+        park(now.saturating_add(ahead - (len - 1)), Shipment::travelling(quantity, link, left));
         true
     }
 }
 
 /// [`travel`] for goods already counted as a consignment on their way (from the queue, or the
-/// far end of a starting pipeline): one consignment fewer when they join others.
-fn enter(transit: &mut InTransit, queue: &mut ShipmentQueue, link: u32, now: u32, ahead: u32, quantity: f64, left: u32) {
-    if !travel(transit, queue, link, now, ahead, quantity, left) {
-        transit.rings[link as usize].flight -= 1;
+/// far end of a starting pipeline): one consignment fewer when they join others. Runs on one
+/// thread, with the queue at hand.
+fn enter(rings: &SharedRings, queue: &mut ShipmentQueue, link: u32, now: u32, ahead: u32, quantity: f64, left: u32) {
+    // SAFETY: one thread; the link has a ring (it carried goods before, or a pipeline).
+    unsafe {
+        if !travel(rings, link, now, ahead, quantity, left, &mut |due, s| queue.push(now, due, s)) {
+            rings.add_flight(link as usize, -1);
+        }
     }
 }
 
@@ -205,9 +310,11 @@ pub fn ship_goods(
     // The far ends of starting pipelines longer than their ring: today's goods into today's
     // cell (the ring holds the ticks before).
     let mut pipeline = std::mem::take(&mut queue.pipeline);
+    let rings = transit.shared();
     for p in pipeline.iter().filter(|p| p.until > tick) {
-        if tick >= u32::from(transit.rings[p.shipment.link as usize].len) {
-            enter(transit, queue, p.shipment.link, tick, 0, p.shipment.quantity, NO_TICK);
+        // SAFETY: one thread.
+        if tick >= unsafe { rings.len(p.shipment.link as usize) } {
+            enter(&rings, queue, p.shipment.link, tick, 0, p.shipment.quantity, NO_TICK);
         }
     }
     pipeline.retain(|p| p.until > tick.saturating_add(1));
@@ -228,53 +335,58 @@ pub fn ship_goods(
                 price,
                 policy.tariff(o.importer, o.exporter, o.commodity),
             );
-            enter(transit, queue, s.link, tick, s.held_transit(), s.quantity, tick);
+            enter(&rings, queue, s.link, tick, s.held_transit(), s.quantity, tick);
         } else {
-            let ahead = u32::from(transit.rings[s.link as usize].len) - 1;
-            enter(transit, queue, s.link, tick, ahead, s.quantity, s.sent_tick().unwrap_or(tick));
+            // SAFETY: one thread.
+            let ahead = unsafe { rings.len(s.link as usize) } - 1;
+            enter(&rings, queue, s.link, tick, ahead, s.quantity, s.sent_tick().unwrap_or(tick));
         }
     }
     queue.give_back(tick, due);
 
-    // Each filled order's transit and customs hold, planned supplier by supplier (on every
-    // core when parallel: a supplier's draws are its own, see `plan_shipments`), then sent in
-    // the order of the book.
+    // Each filled order's transit and customs hold, planned supplier by supplier, then sent,
+    // in parts of whole suppliers (on every core when parallel: a supplier's draws and links
+    // are its own). Between the two, the links sent on for the first time get their rings, in
+    // the book's order; after, goods for the queue enter it, exports are booked, in that order.
     let scratch = &mut *scratch;
-    plan_all(&book.orders, &mut streams.firms, &policy, tick, td, params.parallel, scratch);
     let orders = &book.orders;
-    for (i, o) in orders.iter().enumerate() {
-        // Orders are by supplier and links and rings by buyer: ask for the link's tally and
-        // ring entry, then the cell, of the orders some steps ahead (a third of a 10^4-firm
-        // run waited for these cells; at 10^6 firms, a third of sending waited for the tally).
-        if let Some(next) = orders.get(i + 2 * AHEAD) {
-            prefetch(&transit.rings, next.link as usize);
-            prefetch(&links.tally, next.link as usize);
+    let pool = bevy_tasks::ComputeTaskPool::get();
+    let workers = if params.parallel { pool.thread_num().max(1) } else { 1 };
+    let parts = if orders.len() < 2 * workers { 1 } else { workers };
+    cut_book(orders, parts, &mut scratch.cuts);
+    scratch.parts.resize_with(parts.max(scratch.parts.len()), Part::default);
+    plan_all(orders, &mut streams.firms, &policy, transit, tick, td, scratch);
+    for part in &scratch.parts[..parts] {
+        for &li in &part.new_rings {
+            let li = li as usize;
+            if !transit.has_ring(li) {
+                transit.add_ring(li, InTransit::ring_len_of(&links.links[li], td));
+            }
         }
-        if let Some(next) = orders.get(i + AHEAD) {
-            transit.prefetch_cell(next.link as usize, scratch.plans[i + AHEAD].transit);
+    }
+    {
+        let rings = transit.shared();
+        let tally = Disjoint::new(&mut links.tally);
+        let (rings, tally, plans, cuts) = (&rings, &tally, &scratch.plans, &scratch.cuts);
+        if parts == 1 {
+            send_part(orders, plans, tick, rings, tally, &mut scratch.parts[0].queue);
+        } else {
+            pool.scope(|s| {
+                for (w, part) in cuts.windows(2).zip(scratch.parts.iter_mut()) {
+                    let (from, to) = (w[0], w[1]);
+                    let (orders, plans, queue) = (&orders[from..to], &plans[from..to], &mut part.queue);
+                    s.spawn(async move { send_part(orders, plans, tick, rings, tally, queue) });
+                }
+            });
         }
-        // What was ordered and sent on each link today: what the buyer learns its fill rate
-        // and claim from next tick; what was sent also goes into its in-transit at delivery.
-        let li = o.link as usize;
-        let tally = &mut links.tally[li];
-        tally.ordered += o.quantity;
-        if o.filled <= 0.0 {
-            continue;
+    }
+    for part in &scratch.parts[..parts] {
+        for &(due, shipment) in &part.queue {
+            queue.push(tick, due, shipment);
         }
-        tally.filled += o.filled;
-        if transit.rings[li].len == 0 {
-            transit.add_ring(li, InTransit::ring_len_of(&links.links[li], td));
-        }
-        let Plan { transit: ahead, hold } = scratch.plans[i];
-        if hold > 0 {
-            queue.push(tick, tick.saturating_add(hold), Shipment::held_by_customs(o.filled, o.link, ahead));
-            transit.rings[li].flight += 1;
-            continue;
-        }
-        if travel(transit, queue, o.link, tick, ahead, o.filled, tick) {
-            transit.rings[li].flight += 1;
-        }
-        if o.exporter != o.importer {
+    }
+    for (o, plan) in orders.iter().zip(&scratch.plans) {
+        if o.filled > 0.0 && plan.hold == 0 && o.exporter != o.importer {
             let price = prices.price(registry.nation_region[o.importer as usize], o.commodity);
             trade.book_export(
                 o.exporter,

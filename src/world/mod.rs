@@ -8,6 +8,7 @@
 pub mod build;
 pub mod clock;
 pub mod demand;
+pub mod disjoint;
 pub mod firm;
 pub mod invariants;
 pub mod licences;

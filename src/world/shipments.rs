@@ -3,6 +3,7 @@
 //! trade as customs statistics book it (the data; goods are sent and delivered in
 //! `tick/shipping.rs`).
 
+use crate::world::disjoint::Disjoint;
 use crate::world::prefetch::prefetch;
 use bevy_ecs::prelude::*;
 use std::collections::BTreeMap;
@@ -240,6 +241,118 @@ pub struct InTransit {
     recording: bool,
     /// The tick the rings are at (see [`InTransit::set_tick`]).
     tick: u32,
+    /// Where each group's cells are, for [`InTransit::shared`] (made again at each call).
+    views: Vec<GroupCells>,
+    /// One bit per link: whether it has a ring (see [`InTransit::has_ring`]).
+    ringed: Vec<u64>,
+}
+
+/// A ring group's cells as [`SharedRings`] reaches them.
+#[derive(Clone, Copy, Debug)]
+struct GroupCells {
+    cells: *mut f64,
+    /// Null unless departures are recorded.
+    left: *mut u32,
+    len: u32,
+    now: u32,
+    cap: u32,
+}
+
+// SAFETY: the pointers are dereferenced only through a `SharedRings`, which holds the whole
+// `InTransit` mutably borrowed and writes each link's cells from one thread at a time.
+unsafe impl Send for GroupCells {}
+// SAFETY: as above.
+unsafe impl Sync for GroupCells {}
+
+/// Index of column `pos`'s cell `ahead` ticks (less than `len`) from row `now`, in cells of
+/// `cap` columns a row: the row of now, moved on and wrapped once, without a division.
+#[inline]
+fn cell_index(now: u32, len: u32, cap: u32, pos: u32, ahead: u32) -> usize {
+    let mut row = now + ahead;
+    if row >= len {
+        row -= len;
+    }
+    row as usize * cap as usize + pos as usize
+}
+
+/// The rings as several threads write them at once, each on links of its own (sending on
+/// every core: `tick::shipping`): each link's ring entry through [`Disjoint`], and its cells
+/// in its group. Every method taking a link is `unsafe` with one contract: while it runs, no
+/// other thread uses that link.
+pub struct SharedRings<'a> {
+    rings: Disjoint<'a, LinkRing>,
+    groups: &'a [GroupCells],
+}
+
+impl SharedRings<'_> {
+    /// The length of link `link`'s ring, ticks (0: none).
+    ///
+    /// # Safety
+    /// No other thread uses link `link` meanwhile.
+    #[inline]
+    pub unsafe fn len(&self, link: usize) -> u32 {
+        // SAFETY: the caller's promise.
+        u32::from(unsafe { self.rings.get(link) }.len)
+    }
+
+    /// [`InTransit::put`] from one of several threads.
+    ///
+    /// # Safety
+    /// No other thread uses link `link` meanwhile, and it has a ring reaching `ahead`.
+    #[inline]
+    pub unsafe fn put(&self, link: usize, ahead: u32, quantity: f64, left: u32) -> bool {
+        // SAFETY: the caller's promise.
+        let r = *unsafe { self.rings.get(link) };
+        let g = self.groups[usize::from(r.group)];
+        assert!(ahead < g.len, "beyond the ring");
+        let c = cell_index(g.now, g.len, g.cap, r.pos, ahead);
+        // SAFETY: the cell is in its group's cells (row < len, column < cap) and is this
+        // link's own, which no other thread uses (the caller's promise).
+        let cell = unsafe { &mut *g.cells.add(c) };
+        let occupied = *cell != 0.0;
+        *cell += quantity;
+        if !g.left.is_null() && left != NO_TICK {
+            // SAFETY: as for the cell; `left` has one entry per cell.
+            let l = unsafe { &mut *g.left.add(c) };
+            *l = if occupied && *l != NO_TICK { (*l).max(left) } else { left };
+        }
+        occupied
+    }
+
+    /// Adds `by` to link `link`'s change in consignments on the way today.
+    ///
+    /// # Safety
+    /// No other thread uses link `link` meanwhile.
+    #[inline]
+    pub unsafe fn add_flight(&self, link: usize, by: i32) {
+        // SAFETY: the caller's promise.
+        unsafe { self.rings.get(link) }.flight += by;
+    }
+
+    /// Asks for link `link`'s ring entry into cache.
+    #[inline(always)]
+    pub fn prefetch(&self, link: usize) {
+        self.rings.prefetch(link);
+    }
+
+    /// [`InTransit::prefetch_cell`] from one of several threads.
+    ///
+    /// # Safety
+    /// No other thread writes link `link`'s ring entry meanwhile.
+    #[inline]
+    pub unsafe fn prefetch_cell(&self, link: usize, ahead: u32) {
+        // SAFETY: the caller's promise.
+        let r = *unsafe { self.rings.get(link) };
+        if r.group != NO_RING && ahead < u32::from(r.len) {
+            let g = self.groups[usize::from(r.group)];
+            let c = cell_index(g.now, g.len, g.cap, r.pos, ahead);
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: a prefetch reads nothing the program sees and cannot fault.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(g.cells.add(c).cast())
+            };
+        }
+    }
 }
 
 /// A link's place in its ring group, and today's change in its consignments on the way.
@@ -292,11 +405,7 @@ impl RingGroup {
     /// length), without a division: the row of now, moved on and wrapped once.
     #[inline]
     pub fn cell(&self, pos: u32, ahead: u32) -> usize {
-        let mut row = self.now + ahead;
-        if row >= u32::from(self.len) {
-            row -= u32::from(self.len);
-        }
-        row as usize * self.cap as usize + pos as usize
+        cell_index(self.now, u32::from(self.len), self.cap, pos, ahead)
     }
 
     /// Room for `cap` columns, the cells in use kept where they were in their rows.
@@ -329,6 +438,8 @@ impl InTransit {
             groups: Vec::new(),
             recording: false,
             tick: 0,
+            views: Vec::new(),
+            ringed: vec![0; links.div_ceil(64)],
         }
     }
 
@@ -393,6 +504,7 @@ impl InTransit {
         if self.recording && group.left.is_empty() {
             group.left = vec![NO_TICK; group.cells.len()];
         }
+        self.ringed[link / 64] |= 1 << (link % 64);
         self.rings[link] = LinkRing {
             pos: group.links,
             flight: 0,
@@ -400,6 +512,36 @@ impl InTransit {
             len,
         };
         group.links += 1;
+    }
+
+    /// Whether link `link` has a ring: one bit a link, so that a pass over the day's orders
+    /// can ask without reaching into the ring entries (at 10^6 firms a cache miss each).
+    #[inline]
+    pub fn has_ring(&self, link: usize) -> bool {
+        self.ringed[link / 64] & (1 << (link % 64)) != 0
+    }
+
+    /// The rings for several threads to write at once, each on links of its own (see
+    /// [`SharedRings`]); rings cannot be added meanwhile.
+    pub fn shared(&mut self) -> SharedRings<'_> {
+        self.views.clear();
+        for g in &mut self.groups {
+            self.views.push(GroupCells {
+                cells: g.cells.as_mut_ptr(),
+                left: if g.left.is_empty() {
+                    std::ptr::null_mut()
+                } else {
+                    g.left.as_mut_ptr()
+                },
+                len: u32::from(g.len),
+                now: g.now,
+                cap: g.cap,
+            });
+        }
+        SharedRings {
+            rings: Disjoint::new(&mut self.rings),
+            groups: &self.views,
+        }
     }
 
     /// Moves every ring to tick `tick`: cells are then addressed by ticks ahead of it.
