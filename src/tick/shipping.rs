@@ -16,6 +16,7 @@ use crate::world::registry::Registry;
 use crate::world::rng::{FirmStreams, Purpose, Streams};
 use crate::world::shipments::{InTransit, NO_TICK, SharedRings, Shipment, ShipmentQueue, TradeBook};
 use bevy_ecs::prelude::*;
+use bevy_utils::Parallel;
 
 /// Shipping's lists, kept from tick to tick so that shipping allocates nothing once they have
 /// grown to their working size: each order's plan (aligned with the book), and where the book
@@ -25,6 +26,8 @@ pub struct ShippingScratch {
     plans: Vec<Plan>,
     cuts: Vec<usize>,
     parts: Vec<Part>,
+    /// Each worker's count of rounding errors set to zero in delivery.
+    clamped: Parallel<u64>,
 }
 
 /// What one part of the book (see [`cut_book`]) leaves for the serial steps after it, in the
@@ -399,59 +402,92 @@ pub fn ship_goods(
         }
     }
 
-    // Delivery, buyer by buyer in storage order (links are laid out by buyer): per input, the
-    // goods due today on each of its links arrive (into stock, out of in-transit, booked as
-    // imports); then what was sent to it today goes into its in-transit. When a buyer has
-    // nothing left on the way, what its in-transit still shows is rounding and is set to
-    // zero; otherwise a rounding error below zero is.
+    // Delivery, buyer by buyer (each reads only its own links, which are laid out by buyer):
+    // on every core when parallel, unless the lead times are checked (each arrival may report).
+    // Then the inputs' imports are added into their nations', buyer by buyer in storage order.
     let mut clamped = 0u64;
-    let nc = trade.commodities;
-    for mut inputs in buyers.iter_mut() {
-        for slot in inputs.slots.iter_mut() {
-            let (from, len) = slot.links;
-            for li in from as usize..(from + len) as usize {
-                if transit.rings[li].len == 0 {
-                    continue;
-                }
-                let (a, left) = transit.take(li);
-                if a == 0.0 {
-                    continue;
-                }
-                if inv.check && left != NO_TICK {
-                    check_lead_time(inv, &clock, links, li, a, left);
-                }
-                let o = links.owner[li];
-                if o.importer != o.exporter {
-                    trade.imported[o.importer as usize * nc + o.commodity as usize] += a;
-                }
-                slot.stock += a;
-                slot.scale = slot.scale.max(slot.stock);
-                slot.in_transit -= a;
-                slot.in_flight = slot.in_flight.saturating_sub(1);
-                if slot.in_flight == 0 {
-                    if slot.in_transit != 0.0 && slot.in_transit.abs() <= ROUNDING * slot.scale {
-                        slot.in_transit = 0.0;
-                        clamped += 1;
-                    }
-                } else {
-                    settle_rounding(&mut slot.in_transit, slot.scale, &mut clamped);
-                }
-            }
-            for li in from as usize..(from + len) as usize {
-                let ring = &mut transit.rings[li];
-                if ring.flight != 0 {
-                    slot.in_flight = slot.in_flight.saturating_add_signed(i64::from(ring.flight));
-                    ring.flight = 0;
-                }
-                let sent = links.tally[li].filled;
-                if sent > 0.0 {
-                    slot.in_transit += sent;
-                    slot.scale = slot.scale.max(slot.in_transit);
-                }
+    {
+        let rings = transit.shared();
+        let (rings, shared) = (&rings, &*links);
+        if params.parallel && !inv.check {
+            let local = &scratch.clamped;
+            buyers.par_iter_mut().for_each_init(
+                || local.borrow_local_mut(),
+                |c, mut inputs| deliver(&mut inputs, rings, shared, &mut *c, &mut |_, _, _| {}),
+            );
+            clamped = scratch.clamped.iter_mut().map(std::mem::take).sum();
+        } else {
+            let clock = &*clock;
+            for mut inputs in buyers.iter_mut() {
+                deliver(&mut inputs, rings, shared, &mut clamped, &mut |li, a, left| {
+                    check_lead_time(inv, clock, shared, li, a, left)
+                });
             }
         }
     }
     inv.clamped += clamped;
+    let nc = trade.commodities;
+    for inputs in buyers.iter() {
+        for slot in inputs.slots.iter().filter(|s| s.imported != 0.0) {
+            let importer = links.owner[slot.links.0 as usize].importer;
+            trade.imported[importer as usize * nc + slot.commodity as usize] += slot.imported;
+        }
+    }
+}
+
+/// Delivers one buyer's goods: per input, the goods due today on each of its links arrive
+/// (into stock, out of in-transit; from abroad, into the input's imports of the day), then
+/// what was sent to it today goes into its in-transit and its count of consignments on the
+/// way changes by its links' changes. When an input has nothing left on the way, what its
+/// in-transit still shows is rounding and is set to zero; otherwise a rounding error below
+/// zero is (each counted in `clamped`). `arrived` hears of every arrival whose departure tick
+/// was recorded (link, units, tick it left), for the lead-time check.
+fn deliver(inputs: &mut Inputs, rings: &SharedRings, links: &SupplyLinks, clamped: &mut u64, arrived: &mut impl FnMut(usize, f64, u32)) {
+    for slot in inputs.slots.iter_mut() {
+        let (from, len) = slot.links;
+        slot.imported = 0.0;
+        for li in from as usize..(from + len) as usize {
+            // SAFETY: the buyer's links are its own, and only this buyer's delivery uses them
+            // (one buyer per worker at a time), here and below.
+            if unsafe { rings.len(li) } == 0 {
+                continue;
+            }
+            let (a, left) = unsafe { rings.take(li) };
+            if a == 0.0 {
+                continue;
+            }
+            if left != NO_TICK {
+                arrived(li, a, left);
+            }
+            let o = links.owner[li];
+            if o.importer != o.exporter {
+                slot.imported += a;
+            }
+            slot.stock += a;
+            slot.scale = slot.scale.max(slot.stock);
+            slot.in_transit -= a;
+            slot.in_flight = slot.in_flight.saturating_sub(1);
+            if slot.in_flight == 0 {
+                if slot.in_transit != 0.0 && slot.in_transit.abs() <= ROUNDING * slot.scale {
+                    slot.in_transit = 0.0;
+                    *clamped += 1;
+                }
+            } else {
+                settle_rounding(&mut slot.in_transit, slot.scale, clamped);
+            }
+        }
+        for li in from as usize..(from + len) as usize {
+            let flight = unsafe { rings.take_flight(li) };
+            if flight != 0 {
+                slot.in_flight = slot.in_flight.saturating_add_signed(i64::from(flight));
+            }
+            let sent = links.tally[li].filled;
+            if sent > 0.0 {
+                slot.in_transit += sent;
+                slot.scale = slot.scale.max(slot.in_transit);
+            }
+        }
+    }
 }
 
 /// The lead-time invariant, for goods arriving now on link `link` that left (the supplier, or

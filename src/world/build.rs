@@ -207,6 +207,7 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, tick_day
                 in_flight: 0,
                 precaution: 1.0,
                 draw: 0.0,
+                imported: 0.0,
             });
         }
         let out = network.firm_output[f];
@@ -355,12 +356,14 @@ pub fn fill_pipelines(world: &mut World, firms: &SpawnedFirms, tick_days: u32) -
     let slot_from = &firms.slot_from;
     let mut transit = vec![0.0; slot_from.last().copied().unwrap_or(0) as usize];
     let longest = firms.pipelines.iter().map(|p| p.until).max().unwrap_or(0);
+    let cells = rings.shared();
     for arrival in 0..longest {
         for (p, &near) in firms.pipelines.iter().zip(&near).filter(|(p, _)| p.until > arrival) {
             let o = links.owner[p.shipment.link as usize];
             transit[slot_from[o.buyer as usize] as usize + o.slot as usize] += p.shipment.quantity;
             if arrival < near {
-                rings.put(p.shipment.link as usize, arrival, p.shipment.quantity, NO_TICK);
+                // SAFETY: one thread.
+                unsafe { cells.put(p.shipment.link as usize, arrival, p.shipment.quantity, NO_TICK) };
             }
         }
     }

@@ -101,6 +101,9 @@ pub struct InputSlot {
     /// and in transit (its cover and the transit time) and what it has. Licences are drawn
     /// down at this pace, not shipped whole on approval.
     pub draw: f64,
+    /// Units of this input that arrived today from another nation (its links' imports, summed
+    /// in link order), which shipping adds into the nation's imports.
+    pub imported: f64,
 }
 
 /// The firm's recipe inputs (empty for miners).

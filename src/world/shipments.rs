@@ -295,7 +295,9 @@ impl SharedRings<'_> {
         u32::from(unsafe { self.rings.get(link) }.len)
     }
 
-    /// [`InTransit::put`] from one of several threads.
+    /// Puts `quantity` due `ahead` ticks from now (within the ring's reach) into its cell of
+    /// link `link`'s ring, left at tick `left` (recorded while checking); returns whether the
+    /// cell held goods already.
     ///
     /// # Safety
     /// No other thread uses link `link` meanwhile, and it has a ring reaching `ahead`.
@@ -319,6 +321,38 @@ impl SharedRings<'_> {
         occupied
     }
 
+    /// Takes the goods due now on link `link` (which has a ring) out of their cell: the units,
+    /// and the latest tick they left if recorded.
+    ///
+    /// # Safety
+    /// No other thread uses link `link` meanwhile.
+    #[inline]
+    pub unsafe fn take(&self, link: usize) -> (f64, u32) {
+        // SAFETY: the caller's promise.
+        let r = *unsafe { self.rings.get(link) };
+        let g = self.groups[usize::from(r.group)];
+        let c = cell_index(g.now, g.len, g.cap, r.pos, 0);
+        // SAFETY: the cell is this link's own (see `put`).
+        let q = std::mem::replace(unsafe { &mut *g.cells.add(c) }, 0.0);
+        let left = if g.left.is_null() || q == 0.0 {
+            NO_TICK
+        } else {
+            // SAFETY: as for the cell.
+            std::mem::replace(unsafe { &mut *g.left.add(c) }, NO_TICK)
+        };
+        (q, left)
+    }
+
+    /// Link `link`'s change in consignments on the way today, set back to 0.
+    ///
+    /// # Safety
+    /// No other thread uses link `link` meanwhile.
+    #[inline]
+    pub unsafe fn take_flight(&self, link: usize) -> i32 {
+        // SAFETY: the caller's promise.
+        std::mem::take(&mut unsafe { self.rings.get(link) }.flight)
+    }
+
     /// Adds `by` to link `link`'s change in consignments on the way today.
     ///
     /// # Safety
@@ -335,7 +369,8 @@ impl SharedRings<'_> {
         self.rings.prefetch(link);
     }
 
-    /// [`InTransit::prefetch_cell`] from one of several threads.
+    /// Asks for the cell of link `link` due `ahead` ticks from now into cache (a link without
+    /// a ring, or beyond its reach, is skipped), for a pass that will put goods there.
     ///
     /// # Safety
     /// No other thread writes link `link`'s ring entry meanwhile.
@@ -552,54 +587,6 @@ impl InTransit {
         }
     }
 
-    /// Puts `quantity` due `ahead` ticks from now (within the ring's reach) into its cell of
-    /// link `link`'s ring, left at tick `left` (recorded while checking); returns whether the
-    /// cell held goods already.
-    #[inline]
-    pub fn put(&mut self, link: usize, ahead: u32, quantity: f64, left: u32) -> bool {
-        let r = self.rings[link];
-        let g = &mut self.groups[usize::from(r.group)];
-        debug_assert!(ahead < u32::from(g.len), "beyond the ring");
-        let c = g.cell(r.pos, ahead);
-        let occupied = g.cells[c] != 0.0;
-        g.cells[c] += quantity;
-        if !g.left.is_empty() && left != NO_TICK {
-            g.left[c] = if occupied && g.left[c] != NO_TICK {
-                g.left[c].max(left)
-            } else {
-                left
-            };
-        }
-        occupied
-    }
-
-    /// Asks for the cell of link `link` due `ahead` ticks from now into cache (a link without
-    /// a ring, or beyond its reach, is skipped), for a pass that will put goods there.
-    #[inline]
-    pub fn prefetch_cell(&self, link: usize, ahead: u32) {
-        let r = self.rings[link];
-        if r.group != NO_RING && ahead < u32::from(r.len) {
-            let g = &self.groups[usize::from(r.group)];
-            prefetch(&g.cells, g.cell(r.pos, ahead));
-        }
-    }
-
-    /// Takes the goods due now on link `link` (which has a ring) out of their cell: the units,
-    /// and the latest tick they left if recorded.
-    #[inline]
-    pub fn take(&mut self, link: usize) -> (f64, u32) {
-        let r = self.rings[link];
-        let g = &mut self.groups[usize::from(r.group)];
-        let c = g.cell(r.pos, 0);
-        let q = std::mem::replace(&mut g.cells[c], 0.0);
-        let left = if g.left.is_empty() || q == 0.0 {
-            NO_TICK
-        } else {
-            std::mem::replace(&mut g.left[c], NO_TICK)
-        };
-        (q, left)
-    }
-
     /// Starts or stops recording when each cell's goods left (for the lead-time check); goods
     /// already on their way when it starts are not checked.
     pub fn record_departures(&mut self, on: bool) {
@@ -675,6 +662,20 @@ impl TradeBook {
 mod tests {
     use super::*;
 
+    /// Goods into a cell, through the view every pass uses (see [`SharedRings::put`]).
+    fn put(t: &mut InTransit, link: usize, ahead: u32, quantity: f64, left: u32) -> bool {
+        let s = t.shared();
+        // SAFETY: one thread.
+        unsafe { s.put(link, ahead, quantity, left) }
+    }
+
+    /// Goods out of today's cell (see [`SharedRings::take`]).
+    fn take(t: &mut InTransit, link: usize) -> (f64, u32) {
+        let s = t.shared();
+        // SAFETY: one thread.
+        unsafe { s.take(link) }
+    }
+
     /// A shipment due at `due` whose link records that tick (so a test can see when it came).
     fn push(q: &mut ShipmentQueue, now: u32, due: u32, quantity: f64) {
         q.push(now, due, Shipment::travelling(quantity, due, now));
@@ -700,11 +701,11 @@ mod tests {
         assert_eq!(t.groups.len(), 2);
         assert_eq!(t.rings[1].group, NO_RING);
         t.set_tick(0);
-        assert!(!t.put(0, 1, 2.0, 0), "an empty cell");
-        assert!(t.put(0, 1, 0.5, 0), "goods due the same tick share a cell");
-        assert!(!t.put(0, 2, 4.0, 0));
-        assert!(!t.put(2, 2, 7.0, 0));
-        assert!(!t.put(3, 4, 9.0, 0));
+        assert!(!put(&mut t, 0, 1, 2.0, 0), "an empty cell");
+        assert!(put(&mut t, 0, 1, 0.5, 0), "goods due the same tick share a cell");
+        assert!(!put(&mut t, 0, 2, 4.0, 0));
+        assert!(!put(&mut t, 2, 2, 7.0, 0));
+        assert!(!put(&mut t, 3, 4, 9.0, 0));
         let mut got = Vec::new();
         for tick in 0..6 {
             t.set_tick(tick);
@@ -717,13 +718,13 @@ mod tests {
                     t.rings.push(LinkRing::default());
                     t.add_ring(k, 3);
                 }
-                assert!(!t.put(1, 2, 1.5, 1), "due at tick 3, the cell read at tick 0");
+                assert!(!put(&mut t, 1, 2, 1.5, 1), "due at tick 3, the cell read at tick 0");
             }
             for link in 0..4 {
                 if t.rings[link].len == 0 {
                     continue;
                 }
-                let (q, _) = t.take(link);
+                let (q, _) = take(&mut t, link);
                 if q != 0.0 {
                     got.push((tick, link, q));
                 }
@@ -740,14 +741,14 @@ mod tests {
     fn departures_are_recorded_only_while_checking_and_the_latest_counts() {
         let mut t = InTransit::with_rings(&[4]);
         t.set_tick(0);
-        t.put(0, 3, 1.0, 0);
+        put(&mut t, 0, 3, 1.0, 0);
         t.record_departures(true);
         t.set_tick(1);
-        t.put(0, 2, 1.0, 1);
+        put(&mut t, 0, 2, 1.0, 1);
         t.set_tick(2);
-        t.put(0, 1, 1.0, 2);
+        put(&mut t, 0, 1, 1.0, 2);
         t.set_tick(3);
-        assert_eq!(t.take(0), (3.0, 2), "the latest departure of the goods in the cell");
+        assert_eq!(take(&mut t, 0), (3.0, 2), "the latest departure of the goods in the cell");
         t.record_departures(false);
         assert!(t.groups.iter().all(|g| g.left.is_empty()));
     }
