@@ -5,6 +5,7 @@
 use crate::model::policy::PRECAUTION_PRICE_FROM;
 use crate::model::{Allocation, Buying};
 use crate::world::clock::Clock;
+use crate::world::disjoint::Disjoint;
 use crate::world::firm::{Finished, FirmIndex, Inputs, Plant, Production};
 use crate::world::orders::{BuyerScratch, LinkStatus, LinkTally, OrderBook, SupplierBoard, SupplyLinks};
 use crate::world::params::Params;
@@ -80,6 +81,7 @@ pub fn place_orders(
             tick_days,
             params.buying.fill_memory_days,
             params.planning.demand_smoothing_days,
+            params.parallel,
         );
     }
     if params.buying.search_below > 0.0 {
@@ -108,7 +110,7 @@ pub fn place_orders(
         adapting.which.sort_unstable();
         adapt_links(&mut firms, &adapting.which, &mut links, &registry, policy, &clock, &params.buying);
     }
-    publish_deliverables(&firms, &mut board);
+    publish_deliverables(&firms, &mut board, params.parallel);
     let book = &mut *book;
     book.orders.clear();
     let adjust = (tick_days / params.planning.stock_adjust_days).min(1.0);
@@ -451,35 +453,62 @@ fn take_part_of_spare(links: &mut SupplyLinks, li: usize) {
 /// Updates every link's fill rate and its buyer's smoothed orders from last tick's orders
 /// (ordered per link, licensed standing orders included, and filled: what shipping sent on
 /// it, both tallied by shipping). A link nobody ordered on keeps its fill rate, and its claim
-/// on the supplier fades.
-fn learn_from_fills(links: &mut SupplyLinks, tick_days: f64, fill_memory_days: f64, smoothing_days: f64) {
+/// on the supplier fades. Each link on its own, so in equal runs of links on every core when
+/// parallel.
+fn learn_from_fills(links: &mut SupplyLinks, tick_days: f64, fill_memory_days: f64, smoothing_days: f64, parallel: bool) {
     let fill_step = (tick_days / fill_memory_days).min(1.0);
     let claim_step = (tick_days / smoothing_days).min(1.0);
-    let SupplyLinks { fill, expected, tally, .. } = links;
-    for ((f, e), t) in fill.iter_mut().zip(expected.iter_mut()).zip(tally.iter_mut()) {
-        if t.ordered > 0.0 {
-            let rate = (t.filled / t.ordered).min(1.0);
-            *f += fill_step * (rate - *f);
+    let learn = move |fill: &mut [f64], expected: &mut [f64], tally: &mut [LinkTally]| {
+        for ((f, e), t) in fill.iter_mut().zip(expected.iter_mut()).zip(tally.iter_mut()) {
+            if t.ordered > 0.0 {
+                let rate = (t.filled / t.ordered).min(1.0);
+                *f += fill_step * (rate - *f);
+            }
+            *e += claim_step * (t.ordered - *e);
+            *t = LinkTally::default();
         }
-        *e += claim_step * (t.ordered - *e);
-        *t = LinkTally::default();
+    };
+    let SupplyLinks { fill, expected, tally, .. } = links;
+    let pool = bevy_tasks::ComputeTaskPool::get();
+    let parts = if parallel { pool.thread_num().max(1) } else { 1 };
+    if parts == 1 {
+        learn(fill, expected, tally);
+        return;
     }
+    let run = fill.len().div_ceil(parts).max(1);
+    pool.scope(|s| {
+        for ((f, e), t) in fill.chunks_mut(run).zip(expected.chunks_mut(run)).zip(tally.chunks_mut(run)) {
+            s.spawn(async move { learn(f, e, t) });
+        }
+    });
 }
 
 /// Each supplier's deliverable, units: its finished stock after today's production, plus what
 /// it can make tomorrow (its capacity, or less if its input stocks allow less). Orders beyond
 /// today's stock are rationed today, but they show the supplier the demand its spare capacity
 /// can meet: a bound on stock alone would hold a supplier with spare capacity at its old sales.
-fn publish_deliverables(firms: &Query<BuyingFirm>, board: &mut SupplierBoard) {
-    for (idx, plant, inputs, _, fin) in firms.iter() {
+/// Each firm writes its own entries, so firms publish on every core when parallel.
+fn publish_deliverables(firms: &Query<BuyingFirm>, board: &mut SupplierBoard, parallel: bool) {
+    let deliverable = Disjoint::new(&mut board.deliverable);
+    let claims = Disjoint::new(&mut board.claims);
+    let publish = |(idx, plant, inputs, _, fin): BuyingItem<'_>| {
         let makeable = inputs
             .slots
             .iter()
             .filter(|s| s.per_unit > 0.0)
             .map(|s| s.stock.max(0.0) / s.per_unit)
             .fold(plant.capacity, f64::min);
-        board.deliverable[idx.0 as usize] = fin.stock.max(0.0) + makeable;
-        board.claims[idx.0 as usize] = fin.expected_sales;
+        let f = idx.0 as usize;
+        // SAFETY: a firm's index is its own: no other firm writes these entries.
+        unsafe {
+            *deliverable.get(f) = fin.stock.max(0.0) + makeable;
+            *claims.get(f) = fin.expected_sales;
+        }
+    };
+    if parallel {
+        firms.par_iter().for_each(publish);
+    } else {
+        firms.iter().for_each(publish);
     }
 }
 
