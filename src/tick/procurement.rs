@@ -432,22 +432,26 @@ fn needs_adapting(
 }
 
 /// A newly qualified link takes an equal part (1 / its supplier's buyers) of its supplier's
-/// spare deliverable; the supplier's other buyers' parts shrink to make room.
+/// spare deliverable; the supplier's other buyers' parts shrink to make room. Only the
+/// supplier's own links are visited (a scan of every link for every qualification took
+/// minutes in a policy run of 10^6 firms).
 fn take_part_of_spare(links: &mut SupplyLinks, li: usize) {
-    let supplier = links.links[li].supplier;
-    let buyers = links
-        .links
-        .iter()
-        .zip(&links.status)
-        .filter(|(l, st)| l.supplier == supplier && **st == LinkStatus::Active)
-        .count();
+    let range = links.group_by_supplier(links.links[li].supplier);
+    let SupplyLinks {
+        by_supplier,
+        status,
+        spare_share,
+        ..
+    } = links;
+    let mine = &by_supplier[range];
+    let buyers = mine.iter().filter(|&&l| status[l as usize] == LinkStatus::Active).count();
     let part = 1.0 / buyers as f64;
-    for l in 0..links.links.len() {
-        if links.links[l].supplier == supplier && l != li {
-            links.spare_share[l] *= 1.0 - part;
+    for &l in mine {
+        if l as usize != li {
+            spare_share[l as usize] *= 1.0 - part;
         }
     }
-    links.spare_share[li] = part;
+    spare_share[li] = part;
 }
 
 /// Updates every link's fill rate and its buyer's smoothed orders from last tick's orders

@@ -57,9 +57,47 @@ pub struct SupplyLinks {
     /// ([`OrderBook::build`]). Only a link's own buyer writes it, so buyers order in
     /// parallel without sharing anything; atomics make that visible to the compiler.
     pub wanted: Vec<AtomicU64>,
+    /// Every link grouped by supplier (in link order within a supplier), and where each
+    /// supplier's run starts (one more entry than suppliers): made when first needed
+    /// ([`SupplyLinks::group_by_supplier`]), empty until then. Links never change supplier.
+    pub by_supplier: Vec<u32>,
+    pub supplier_from: Vec<u32>,
 }
 
 /// Where a link stands in its buyer's supplier search.
+impl SupplyLinks {
+    /// Groups the links by supplier (`by_supplier`, `supplier_from`) if they are not yet, by
+    /// one counting pass over the links; a run that never needs it (no supplier newly
+    /// qualified) never pays its 4 bytes a link. Returns where `supplier`'s links are in
+    /// `by_supplier` (every status, in link order).
+    pub fn group_by_supplier(&mut self, supplier: u32) -> std::ops::Range<usize> {
+        if self.supplier_from.is_empty() {
+            let firms = self.links.iter().map(|l| l.supplier as usize + 1).max().unwrap_or(0);
+            let mut from = vec![0u32; firms + 1];
+            for l in &self.links {
+                from[l.supplier as usize + 1] += 1;
+            }
+            for i in 0..firms {
+                from[i + 1] += from[i];
+            }
+            let mut at = from.clone();
+            let mut by = vec![0u32; self.links.len()];
+            for (k, l) in self.links.iter().enumerate() {
+                let slot = &mut at[l.supplier as usize];
+                by[*slot as usize] = k as u32;
+                *slot += 1;
+            }
+            self.by_supplier = by;
+            self.supplier_from = from;
+        }
+        let s = supplier as usize;
+        match (self.supplier_from.get(s), self.supplier_from.get(s + 1)) {
+            (Some(&a), Some(&b)) => a as usize..b as usize,
+            _ => 0..0,
+        }
+    }
+}
+
 /// What a link carried in the last tick, units.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct LinkTally {
@@ -303,6 +341,20 @@ mod tests {
 
     fn want(links: &SupplyLinks, link: usize, q: f64) {
         links.wanted[link].store(q.to_bits(), Ordering::Relaxed);
+    }
+
+    #[test]
+    fn links_grouped_by_supplier_are_each_suppliers_own_in_link_order() {
+        let mut l = links(&[(0, 0, 2, 0.5), (0, 0, 1, 0.5), (1, 0, 2, 1.0), (2, 0, 0, 1.0), (2, 1, 2, 1.0)]);
+        assert!(l.by_supplier.is_empty(), "not made until asked for");
+        let r = l.group_by_supplier(2);
+        assert_eq!(l.by_supplier[r].to_vec(), vec![0, 2, 4]);
+        let r = l.group_by_supplier(1);
+        assert_eq!(l.by_supplier[r].to_vec(), vec![1]);
+        let r = l.group_by_supplier(0);
+        assert_eq!(l.by_supplier[r].to_vec(), vec![3]);
+        assert!(l.group_by_supplier(9).is_empty(), "a firm that supplies nobody");
+        assert_eq!(l.by_supplier.len(), 5, "every link once");
     }
 
     #[test]
