@@ -129,7 +129,9 @@ pub fn allocate(stock: f64, claims: &[Claim], rule: Allocation, out: &mut [f64])
 
 /// Each supplier fills its orders from finished stock. When the orders exceed the stock, it
 /// ships all it has, shared out by its allocation rule ([`allocate`]). Suppliers then update
-/// their expected sales, and links their purchase history (if a supplier uses it).
+/// their expected sales, and links their purchase history (if a supplier uses it). Each
+/// supplier fills only its own orders, so suppliers fill on every core when parallel, the
+/// book cut into parts of whole suppliers.
 #[allow(clippy::too_many_arguments)]
 pub fn fill_orders(
     mut book: ResMut<OrderBook>,
@@ -139,47 +141,38 @@ pub fn fill_orders(
     clock: Res<Clock>,
     params: Res<Params>,
     mut inv: ResMut<Invariants>,
-    mut scratch: Local<(Vec<Claim>, Vec<f64>)>,
+    mut scratch: Local<FillScratch>,
 ) {
     for (_, mut fin) in firms.iter_mut() {
         fin.received = 0.0;
         fin.shipped = 0.0;
     }
     let orders = &mut book.orders;
-    let (claims, fills) = &mut *scratch;
-    let mut start = 0;
-    while start < orders.len() {
-        let supplier = orders[start].supplier;
-        let mut end = start;
-        let mut total = 0.0;
-        while end < orders.len() && orders[end].supplier == supplier {
-            total += orders[end].quantity;
-            end += 1;
+    let pool = bevy_tasks::ComputeTaskPool::get();
+    let workers = if params.parallel { pool.thread_num().max(1) } else { 1 };
+    let parts = if orders.len() < 2 * workers { 1 } else { workers };
+    let scratch = &mut *scratch;
+    OrderBook::cut_by_supplier(orders, parts, &mut scratch.cuts);
+    scratch.parts.resize_with(parts.max(scratch.parts.len()), FillPart::default);
+    {
+        let (firms, registry, history) = (&firms, &*registry, &links.history);
+        if parts == 1 {
+            fill_part(orders, firms, registry, history, &mut scratch.parts[0]);
+        } else {
+            pool.scope(|s| {
+                let mut rest = &mut orders[..];
+                for (w, part) in scratch.cuts.windows(2).zip(scratch.parts.iter_mut()) {
+                    let (mine, others) = std::mem::take(&mut rest).split_at_mut(w[1] - w[0]);
+                    rest = others;
+                    s.spawn(async move { fill_part(mine, firms, registry, history, part) });
+                }
+            });
         }
-        let (_, mut fin) = firms.get_mut(registry.entity[supplier as usize]).expect("supplier entity");
-        let rationed = total > fin.stock;
-        if rationed {
-            claims_of(&orders[start..end], supplier, &links.history, &registry, claims);
-            fills.clear();
-            fills.resize(claims.len(), 0.0);
-            allocate(fin.stock, claims, registry.allocation[supplier as usize], fills);
-        }
-        let mut shipped = 0.0;
-        for (k, o) in orders[start..end].iter_mut().enumerate() {
-            o.filled = if rationed { fills[k] } else { o.quantity };
-            shipped += o.filled;
-        }
-        fin.received = total;
-        fin.shipped = shipped;
-        fin.stock -= shipped;
-        // A rationing supplier ships all it has: what the sum of the shares leaves, above or
-        // below zero, is rounding.
-        if rationed && fin.stock != 0.0 && fin.stock.abs() <= ROUNDING * fin.peak {
-            fin.stock = 0.0;
-            inv.clamped += 1;
-        }
-        start = end;
     }
+    inv.clamped += scratch.parts[..parts]
+        .iter_mut()
+        .map(|p| std::mem::take(&mut p.clamped))
+        .sum::<u64>();
     if links.track_history {
         // h ← h + w × (filled − h), with w = tick / history_days.
         let w = (f64::from(clock.tick_days) / params.selling.history_days).min(1.0);
@@ -196,6 +189,62 @@ pub fn fill_orders(
         if !plant.final_good {
             fin.expected_sales += smooth * (fin.received - fin.expected_sales);
         }
+    }
+}
+
+/// Filling's lists, kept from tick to tick: where the book is cut, and each part's scratch.
+#[derive(Default)]
+pub struct FillScratch {
+    cuts: Vec<usize>,
+    parts: Vec<FillPart>,
+}
+
+/// One part's claims and fills of a rationing supplier, and its count of stocks set to zero.
+#[derive(Default)]
+struct FillPart {
+    claims: Vec<Claim>,
+    fills: Vec<f64>,
+    clamped: u64,
+}
+
+/// Fills the orders of one part of the book (whole suppliers', see
+/// [`OrderBook::cut_by_supplier`]) from each supplier's finished stock.
+fn fill_part(orders: &mut [Order], firms: &Query<(&Plant, &mut Finished)>, registry: &Registry, history: &[f64], part: &mut FillPart) {
+    let FillPart { claims, fills, clamped } = part;
+    let mut start = 0;
+    while start < orders.len() {
+        let supplier = orders[start].supplier;
+        let mut end = start;
+        let mut total = 0.0;
+        while end < orders.len() && orders[end].supplier == supplier {
+            total += orders[end].quantity;
+            end += 1;
+        }
+        // SAFETY: a supplier's orders are all in one part, so no other part takes this
+        // supplier's `Finished` while this one holds it.
+        let (_, mut fin) = unsafe { firms.get_unchecked(registry.entity[supplier as usize]) }.expect("supplier entity");
+        let rationed = total > fin.stock;
+        if rationed {
+            claims_of(&orders[start..end], supplier, history, registry, claims);
+            fills.clear();
+            fills.resize(claims.len(), 0.0);
+            allocate(fin.stock, claims, registry.allocation[supplier as usize], fills);
+        }
+        let mut shipped = 0.0;
+        for (k, o) in orders[start..end].iter_mut().enumerate() {
+            o.filled = if rationed { fills[k] } else { o.quantity };
+            shipped += o.filled;
+        }
+        fin.received = total;
+        fin.shipped = shipped;
+        fin.stock -= shipped;
+        // A rationing supplier ships all it has: what the sum of the shares leaves, above or
+        // below zero, is rounding.
+        if rationed && fin.stock != 0.0 && fin.stock.abs() <= ROUNDING * fin.peak {
+            fin.stock = 0.0;
+            *clamped += 1;
+        }
+        start = end;
     }
 }
 

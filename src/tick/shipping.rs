@@ -30,7 +30,7 @@ pub struct ShippingScratch {
     clamped: Parallel<u64>,
 }
 
-/// What one part of the book (see [`cut_book`]) leaves for the serial steps after it, in the
+/// What one part of the book (see [`OrderBook::cut_by_supplier`]) leaves for the serial steps after it, in the
 /// book's order: the links it sends on that have no ring yet, and goods for the queue (due
 /// tick and shipment: held by customs, or due beyond their ring's reach).
 #[derive(Default)]
@@ -102,24 +102,7 @@ fn plan_shipments(
     }
 }
 
-/// Cuts the book into `parts` runs of whole suppliers, near equal in orders: `cuts` gets the
-/// first order of each part, then the book's length. A supplier's orders are its links'
-/// (each link has one supplier), so no two parts send on the same link.
-fn cut_book(orders: &[Order], parts: usize, cuts: &mut Vec<usize>) {
-    let n = orders.len();
-    cuts.clear();
-    cuts.push(0);
-    for k in 1..parts {
-        let mut at = (n * k / parts).max(*cuts.last().expect("a cut"));
-        while at < n && at > 0 && orders[at].supplier == orders[at - 1].supplier {
-            at += 1;
-        }
-        cuts.push(at);
-    }
-    cuts.push(n);
-}
-
-/// Plans every order of the book (see [`plan_shipments`]), part by part (see [`cut_book`]);
+/// Plans every order of the book (see [`plan_shipments`]), part by part (see [`OrderBook::cut_by_supplier`]);
 /// on every core when there are several, each part with its own suppliers' streams, so every
 /// draw is the one a single pass would make.
 #[allow(clippy::too_many_arguments)]
@@ -175,7 +158,7 @@ fn plan_all(
     });
 }
 
-/// Sends one part's filled orders (see [`cut_book`]) as planned: tallies what was ordered and
+/// Sends one part's filled orders (see [`OrderBook::cut_by_supplier`]) as planned: tallies what was ordered and
 /// sent on each link, puts goods into their link's cell (each link has its ring by now), and
 /// lists for the queue goods held by customs and goods due beyond their ring's reach. Counts
 /// the consignments that take a place of their own (see [`travel`]).
@@ -197,13 +180,13 @@ fn send_part(
             tally.prefetch(next.link as usize);
         }
         if let Some(next) = orders.get(i + AHEAD) {
-            // SAFETY: that order is this part's, and so is its link (see `cut_book`).
+            // SAFETY: that order is this part's, and so is its link (see `OrderBook::cut_by_supplier`).
             unsafe { rings.prefetch_cell(next.link as usize, plans[i + AHEAD].transit) };
         }
         let li = o.link as usize;
         // What was ordered and sent on each link today: what the buyer learns its fill rate
         // and claim from next tick; what was sent also goes into its in-transit at delivery.
-        // SAFETY: the link is this part's alone (see `cut_book`), here and below.
+        // SAFETY: the link is this part's alone (see `OrderBook::cut_by_supplier`), here and below.
         let t = unsafe { tally.get(li) };
         t.ordered += o.quantity;
         if o.filled <= 0.0 {
@@ -356,7 +339,7 @@ pub fn ship_goods(
     let pool = bevy_tasks::ComputeTaskPool::get();
     let workers = if params.parallel { pool.thread_num().max(1) } else { 1 };
     let parts = if orders.len() < 2 * workers { 1 } else { workers };
-    cut_book(orders, parts, &mut scratch.cuts);
+    OrderBook::cut_by_supplier(orders, parts, &mut scratch.cuts);
     scratch.parts.resize_with(parts.max(scratch.parts.len()), Part::default);
     plan_all(orders, &mut streams.firms, &policy, transit, tick, td, scratch);
     for part in &scratch.parts[..parts] {

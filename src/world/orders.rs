@@ -305,6 +305,24 @@ impl OrderBook {
         }
     }
 
+    /// Cuts the book's `orders` into `parts` runs of whole suppliers, near equal in orders, for
+    /// passes that run on every core: `cuts` gets the first order of each part, then the
+    /// book's length. A supplier's orders are in one part, and so are its links' (a link has
+    /// one supplier): parts never share a supplier or a link.
+    pub fn cut_by_supplier(orders: &[Order], parts: usize, cuts: &mut Vec<usize>) {
+        let n = orders.len();
+        cuts.clear();
+        cuts.push(0);
+        for k in 1..parts {
+            let mut at = (n * k / parts).max(*cuts.last().expect("a cut"));
+            while at < n && at > 0 && orders[at].supplier == orders[at - 1].supplier {
+                at += 1;
+            }
+            cuts.push(at);
+        }
+        cuts.push(n);
+    }
+
     /// The links listed for the book (see [`OrderBook::build`]).
     pub fn listed_links(&self) -> usize {
         self.listed.len()
