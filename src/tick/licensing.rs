@@ -81,7 +81,8 @@ pub fn license_trade(
     let memory = (f64::from(td) / buying.licence_wait_memory_days).min(1.0);
     // With no regime in force, nothing awaiting a decision, no live licence and nothing
     // batched for filing, there is nothing to file or settle: orders stay as procurement
-    // placed (and sorted) them, all of positive quantities, as the passes below leave them.
+    // placed (and sorted) them, all of positive quantities (never NaN), as the passes below
+    // leave them.
     // (Until licensing first has work its per-link lists are empty, and nothing is batched.)
     if lic.due.is_empty() && lic.licences.is_empty() && policy.regimes.iter().all(|r| !r.active) && lic.batched.iter().all(|&b| b == 0.0) {
         debug_assert!(book.orders.iter().all(|o| o.quantity > 0.0), "an order of nothing");

@@ -213,7 +213,10 @@ pub fn place_orders(
                 }
                 split(&mut local.split, gap);
                 for &(li, _, _, q) in &local.split {
-                    if q <= 0.0 {
+                    // Only a positive quantity is an order (not NaN either: a corrupted
+                    // position must not spread to the supplier; `--check` reports it where
+                    // it is).
+                    if q.is_nan() || q <= 0.0 {
                         continue;
                     }
                     let q = q * phantom(
