@@ -30,9 +30,9 @@ pub struct ShippingScratch {
     clamped: Parallel<u64>,
 }
 
-/// What one part of the book (see [`OrderBook::cut_by_supplier`]) leaves for the serial steps after it, in the
-/// book's order: the links it sends on that have no ring yet, and goods for the queue (due
-/// tick and shipment: held by customs, or due beyond their ring's reach).
+/// What one part of the book (see [`OrderBook::cut_by_supplier`]) leaves for the serial steps
+/// after it, in the book's order: the links it sends on that have no ring yet, and goods for
+/// the queue (due tick and shipment: held by customs, or due beyond their ring's reach).
 #[derive(Default)]
 struct Part {
     new_rings: Vec<u32>,
@@ -102,9 +102,9 @@ fn plan_shipments(
     }
 }
 
-/// Plans every order of the book (see [`plan_shipments`]), part by part (see [`OrderBook::cut_by_supplier`]);
-/// on every core when there are several, each part with its own suppliers' streams, so every
-/// draw is the one a single pass would make.
+/// Plans every order of the book (see [`plan_shipments`]), part by part (see
+/// [`OrderBook::cut_by_supplier`]); on every core when there are several, each part with its
+/// own suppliers' streams, so every draw is the one a single pass would make.
 #[allow(clippy::too_many_arguments)]
 fn plan_all(
     orders: &[Order],
@@ -158,10 +158,10 @@ fn plan_all(
     });
 }
 
-/// Sends one part's filled orders (see [`OrderBook::cut_by_supplier`]) as planned: tallies what was ordered and
-/// sent on each link, puts goods into their link's cell (each link has its ring by now), and
-/// lists for the queue goods held by customs and goods due beyond their ring's reach. Counts
-/// the consignments that take a place of their own (see [`travel`]).
+/// Sends one part's filled orders (see [`OrderBook::cut_by_supplier`]) as planned: tallies
+/// what was ordered and sent on each link, puts goods into their link's cell (each link has
+/// its ring by now), and lists for the queue goods held by customs and goods due beyond their
+/// ring's reach. Counts the consignments that take a place of their own (see [`travel`]).
 fn send_part(
     orders: &[Order],
     plans: &[Plan],
@@ -180,13 +180,15 @@ fn send_part(
             tally.prefetch(next.link as usize);
         }
         if let Some(next) = orders.get(i + AHEAD) {
-            // SAFETY: that order is this part's, and so is its link (see `OrderBook::cut_by_supplier`).
+            // SAFETY: that order is this part's, and so is its link (see
+            // `OrderBook::cut_by_supplier`).
             unsafe { rings.prefetch_cell(next.link as usize, plans[i + AHEAD].transit) };
         }
         let li = o.link as usize;
         // What was ordered and sent on each link today: what the buyer learns its fill rate
         // and claim from next tick; what was sent also goes into its in-transit at delivery.
-        // SAFETY: the link is this part's alone (see `OrderBook::cut_by_supplier`), here and below.
+        // SAFETY: the link is this part's alone (see `OrderBook::cut_by_supplier`), here and
+        // below.
         let t = unsafe { tally.get(li) };
         t.ordered += o.quantity;
         if o.filled <= 0.0 {
