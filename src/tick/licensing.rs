@@ -160,14 +160,36 @@ pub fn license_trade(
             settle_rounding(&mut slot.on_order, slot.scale, &mut inv.clamped);
         }
     }
-    // Buyers still waiting learn from the wait so far.
-    for &Reverse((_, id)) in lic.due.iter() {
-        let app = &lic.applications[id as usize];
-        let waited = f64::from(tick - app.submitted_tick) * f64::from(td);
-        let mut buyer = inputs.get_mut(registry.entity[app.buyer as usize]).expect("buyer");
-        let slot = &mut buyer.slots[app.slot as usize];
-        slot.licence_wait_days = slot.licence_wait_days.max(waited);
+    // Buyers still waiting learn from the wait so far: each input from the longest wait of
+    // its applications awaiting a decision (found first, so that each input is visited once,
+    // not once per application).
+    let slots = registry.slot_from.last().copied().unwrap_or(0) as usize;
+    if lic.waited.len() != slots {
+        lic.waited = vec![0.0; slots];
     }
+    let Licensing {
+        due,
+        applications,
+        waited,
+        waiting,
+        ..
+    } = lic;
+    for &Reverse((_, id)) in due.iter() {
+        let app = &applications[id as usize];
+        let days = f64::from(tick - app.submitted_tick) * f64::from(td);
+        let k = registry.slot_from[app.buyer as usize] as usize + app.slot as usize;
+        if waited[k] == 0.0 {
+            waiting.push((app.buyer, app.slot));
+        }
+        waited[k] = waited[k].max(days);
+    }
+    for &(b, s) in waiting.iter() {
+        let k = registry.slot_from[b as usize] as usize + s as usize;
+        let mut buyer = inputs.get_mut(registry.entity[b as usize]).expect("buyer");
+        let slot = &mut buyer.slots[s as usize];
+        slot.licence_wait_days = slot.licence_wait_days.max(std::mem::take(&mut waited[k]));
+    }
+    waiting.clear();
 
     // 2. Controlled orders become applications, for the quantity needed divided by the
     //    approval share the buyer has learned for the line (what it expects to be refused, it

@@ -406,6 +406,7 @@ pub fn insert_resources(
         mut links,
         allocation,
         defence_share,
+        slot_from,
         ..
     } = firms;
     world.insert_resource(clock);
@@ -424,6 +425,7 @@ pub fn insert_resources(
         nation_region: network.nation_region.clone(),
         defence_share,
         allocation,
+        slot_from,
     });
     world.insert_resource(PolicyState::new(model, network, clock.start, clock.tick_days));
     world.insert_resource(Licensing::new(links.links.len()));

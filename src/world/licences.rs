@@ -82,6 +82,11 @@ pub struct Licensing {
     pub quota_shared: Vec<(u16, u16)>,
     /// How many links the per-link lists cover once allocated (see [`Licensing::per_link`]).
     links: usize,
+    /// Scratch for buyers learning from the waits of applications not yet decided: the
+    /// longest wait so far of each input slot (days, by `Registry::slot_from`; 0 for none),
+    /// and the slots set this tick (buyer, slot). Allocated when first used.
+    pub waited: Vec<f64>,
+    pub waiting: Vec<(u32, u16)>,
 }
 
 impl Licensing {

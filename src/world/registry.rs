@@ -20,4 +20,7 @@ pub struct Registry {
     pub defence_share: Vec<f64>,
     /// How each firm shares its output among buyers when short (its own rule or the model's).
     pub allocation: Vec<Allocation>,
+    /// Where each firm's input slots start in a list of every firm's slots, in firm order
+    /// (one more entry than firms: the last is the number of slots).
+    pub slot_from: Vec<u32>,
 }
