@@ -32,16 +32,6 @@ impl<'a, T> Disjoint<'a, T> {
         }
     }
 
-    /// The number of elements.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Element `i` (panics when out of bounds).
     ///
     /// # Safety
