@@ -914,6 +914,23 @@ static CASES: &[Case] = &[
         message: "commodity id `dy_oxide` is defined twice",
     },
     Case {
+        name: "a duplicate firm id points at the second firm",
+        files: || {
+            baseline_edit(
+                "(id: \"cn_miner_sichuan\", nation: \"CN\"",
+                "(id: \"cn_miner_baotou\", nation: \"CN\"",
+            )
+        },
+        args: VALIDATE,
+        code: 2,
+        at: At::Text(
+            "bad.ron",
+            "\"cn_miner_baotou\", nation: \"CN\", role: \"miner\", output: \"re_concentrate\",\n         capacity_per_day: 206.2",
+            0,
+        ),
+        message: "firm id `cn_miner_baotou` is defined twice",
+    },
+    Case {
         name: "an unknown nation in a supplier rule points at the key",
         files: || {
             baseline_edit(

@@ -9,7 +9,7 @@ use super::load::{ModelError, Source};
 use super::policy::PRECAUTION_PRICE_FROM;
 use super::spans::Seg::{self, F, I, Id, K, Key, Route};
 use super::{Firm, Model, Suppliers};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// `output.firm_rows`: every K ≥ 1 ticks (at most [`limits::MAX_FIRM_ROWS_EVERY`]), or a
 /// sample of a positive share of firms, at most all of them.
@@ -66,10 +66,10 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
         "commodity",
     )?;
     let nations = unique(src, &[F("nations")], model.nations.iter().map(|n| n.id.as_str()), "nation")?;
-    let firms = unique(src, &[F("firms")], model.firms.iter().map(|f| f.id.as_str()), "firm")?;
-    // Each firm by id, so that a `Listed` supplier is found in log time, not by a scan of
-    // every firm (quadratic start-up for big worlds).
-    let firm_of: BTreeMap<&str, &Firm> = model.firms.iter().map(|f| (f.id.as_str(), f)).collect();
+    // Each firm by id, hashed: a `Listed` supplier is found in constant time, not by a scan of
+    // every firm (quadratic start-up for big worlds) nor by comparing long ids down a tree (a
+    // third of checking 10^6 generated firms).
+    let firm_of = firms_by_id(src, &model.firms)?;
 
     for c in &model.commodities {
         let here = [F("commodities"), Id(&c.id)];
@@ -110,7 +110,7 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ModelError> {
 
     let finals: BTreeSet<&str> = model.commodities.iter().filter(|c| c.final_demand).map(|c| c.id.as_str()).collect();
     for f in &model.firms {
-        check_firm(model, src, f, &commodities, &nations, &firms, &firm_of, &finals)?;
+        check_firm(model, src, f, &commodities, &nations, &firm_of, &finals)?;
     }
     // Every input must be made by somebody.
     let made: BTreeSet<&str> = model.firms.iter().map(|f| f.output.as_str()).collect();
@@ -327,8 +327,7 @@ fn check_firm(
     f: &Firm,
     commodities: &BTreeSet<&str>,
     nations: &BTreeSet<&str>,
-    firms: &BTreeSet<&str>,
-    firm_of: &BTreeMap<&str, &Firm>,
+    firm_of: &HashMap<&str, &Firm>,
     finals: &BTreeSet<&str>,
 ) -> Result<(), ModelError> {
     let firm = [F("firms"), Id(&f.id)];
@@ -456,8 +455,10 @@ fn check_firm(
                 }
                 for (k, s) in list.iter().enumerate() {
                     let entry = at(&val, &[I(0), I(k)]);
-                    known(src, &at(&entry, &[F("firm")]), &s.firm, firms, "firm")?;
-                    let sup = firm_of[s.firm.as_str()];
+                    let Some(&sup) = firm_of.get(s.firm.as_str()) else {
+                        let ids: BTreeSet<&str> = firm_of.keys().copied().collect();
+                        return known(src, &at(&entry, &[F("firm")]), &s.firm, &ids, "firm");
+                    };
                     if sup.output != *input {
                         return Err(src.error_in(
                             &at(&entry, &[F("firm")]),
@@ -1035,6 +1036,19 @@ fn unique<'a>(src: &Source, list: &[Seg], ids: impl Iterator<Item = &'a str>, wh
         }
     }
     Ok(set)
+}
+
+/// Every firm by id; an empty or repeated id is an error, as [`unique`] finds them.
+fn firms_by_id<'a>(src: &Source, firms: &'a [Firm]) -> Result<HashMap<&'a str, &'a Firm>, ModelError> {
+    let mut of = HashMap::with_capacity(firms.len());
+    for (k, f) in firms.iter().enumerate() {
+        if f.id.trim().is_empty() || of.insert(f.id.as_str(), f).is_some() {
+            // The same error, in the same words, as for the other lists of ids.
+            unique(src, &[F("firms")], firms[..=k].iter().map(|f| f.id.as_str()), "firm")?;
+            unreachable!("firm {k}'s id is empty or repeated");
+        }
+    }
+    Ok(of)
 }
 
 fn known(src: &Source, path: &[Seg], id: &str, set: &BTreeSet<&str>, what: &str) -> Result<(), ModelError> {
