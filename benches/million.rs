@@ -15,7 +15,8 @@
 //! Each world steps one untimed tick, then `TICKS` ticks with the systems that pay run on
 //! every core and `TICKS` on one thread (as `--threads 1`), alternating; every firm's rows are recorded and dropped after each
 //! tick (no file I/O). After the last tick it counts the bytes of state that tick read or
-//! wrote ([`Simulation::state_bytes`]) and runs a STREAM triad (McCalpin 1995: a[i] = b[i] +
+//! wrote ([`Simulation::state_bytes`]), then times each step of the day alone
+//! ([`chokepoint::tick::day_by_step`], `TICKS` ticks each way again), and runs a STREAM triad (McCalpin 1995: a[i] = b[i] +
 //! s·c[i], 24 bytes per element) on arrays far larger than the caches, on one thread and on
 //! every core: the bandwidth bound of a tick is its bytes over the triad's bandwidth.
 
@@ -25,7 +26,8 @@ static ALLOC: chokepoint::alloc::HugePages = chokepoint::alloc::HugePages;
 
 use chokepoint::model::load::Source;
 use chokepoint::run::{RunOptions, resolve_run};
-use chokepoint::tick::{Simulation, StateBytes};
+use chokepoint::tick::{STEPS, Simulation, StateBytes};
+use chokepoint::world::clock::Clock;
 use chokepoint::world::network::Network;
 use rayon::prelude::*;
 use std::hint::black_box;
@@ -45,6 +47,8 @@ struct Run {
     /// Seconds per tick, every core / one thread.
     tick: f64,
     tick_1thread: f64,
+    /// Seconds per tick of each step of the day (every core, one thread).
+    steps: Vec<[f64; 2]>,
     bytes: StateBytes,
 }
 
@@ -75,6 +79,25 @@ fn ticks(sim: &mut Simulation) -> (f64, f64) {
         spent[usize::from(!parallel)] += t.elapsed().as_secs_f64();
     }
     (spent[0] / f64::from(TICKS), spent[1] / f64::from(TICKS))
+}
+
+/// Seconds per tick of each step of the day ([`chokepoint::tick::day_by_step`]), every core
+/// and one thread: `TICKS` ticks of each, alternating, after those of [`ticks`].
+fn steps(sim: &mut Simulation) -> Vec<[f64; 2]> {
+    let mut day = chokepoint::tick::day_by_step();
+    let mut spent = vec![[0.0; 2]; day.len()];
+    for k in 0..2 * TICKS {
+        let parallel = k % 2 == 0;
+        sim.set_parallel(parallel);
+        drop_rows(sim);
+        for ((_, schedule), s) in day.iter_mut().zip(&mut spent) {
+            let t = Instant::now();
+            schedule.run(&mut sim.world);
+            s[usize::from(!parallel)] += t.elapsed().as_secs_f64();
+        }
+        sim.world.resource_mut::<Clock>().tick += 1;
+    }
+    spent.iter().map(|s| s.map(|x| x / f64::from(TICKS))).collect()
 }
 
 /// The output level of the worlds: `MILLION_FIRM_ROWS` (`all`, the default, or another level
@@ -114,6 +137,7 @@ fn once(spec: bool, size: u64) -> Run {
     let build = t.elapsed().as_secs_f64();
     let (tick, tick_1thread) = ticks(&mut sim);
     let bytes = sim.state_bytes();
+    let steps = steps(&mut sim);
     Run {
         generate,
         check,
@@ -121,6 +145,7 @@ fn once(spec: bool, size: u64) -> Run {
         build,
         tick,
         tick_1thread,
+        steps,
         bytes,
     }
 }
@@ -201,6 +226,11 @@ fn main() {
         tick1 / firms * 1e9,
         tick1 / tick
     );
+    println!("  by step, ms a tick (median of the runs; every core / 1 thread):");
+    for (i, step) in STEPS.iter().enumerate() {
+        let at = |k: usize| median(runs.iter().map(|r| r.steps[i][k]).collect()) * 1e3;
+        println!("    {:12} {:9.3} / {:9.3}", format!("{step:?}"), at(0), at(1));
+    }
     let b = runs[runs.len() / 2].bytes;
     println!(
         "  state touched by a tick: {:.1} MB (firms {:.1}, links {:.1}, orders {:.1}, shipments {:.1}, rows {:.1}), {:.0} B per firm",

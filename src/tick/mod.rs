@@ -34,7 +34,7 @@ use std::mem::size_of;
 /// shipments under licence are settled right after markets. Adaptation (7) comes with the
 /// issue that builds it. `Check` verifies the invariants (only with `--check`) before the
 /// tick is recorded.
-#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Step {
     Policy,
     Production,
@@ -60,32 +60,58 @@ pub enum Step {
 pub fn day() -> Schedule {
     let mut schedule = Schedule::default();
     schedule.set_executor(SingleThreadedExecutor::new());
-    schedule.configure_sets(
-        (
-            Step::Policy,
-            Step::Production,
-            Step::Procurement,
-            Step::Licensing,
-            Step::Markets,
-            Step::Shipping,
-            Step::Check,
-            Step::Observation,
-        )
-            .chain(),
-    );
-    schedule.add_systems((
-        policy::apply_policy.in_set(Step::Policy),
-        production::produce.in_set(Step::Production),
-        procurement::place_orders.in_set(Step::Procurement),
-        licensing::license_trade.in_set(Step::Licensing),
-        (markets::fill_orders, licensing::settle_licences, markets::adjust_prices)
-            .chain()
-            .in_set(Step::Markets),
-        shipping::ship_goods.in_set(Step::Shipping),
-        check::check_tick.in_set(Step::Check).run_if(check::checks_on),
-        observe::record_tick.in_set(Step::Observation),
-    ));
+    for pair in STEPS.windows(2) {
+        schedule.configure_sets(pair[0].before(pair[1]));
+    }
+    for step in STEPS {
+        add_step(&mut schedule, step);
+    }
     schedule
+}
+
+/// The steps in the order the day runs them.
+pub const STEPS: [Step; 8] = [
+    Step::Policy,
+    Step::Production,
+    Step::Procurement,
+    Step::Licensing,
+    Step::Markets,
+    Step::Shipping,
+    Step::Check,
+    Step::Observation,
+];
+
+/// Adds the systems of `step` to `schedule`, in their order within the step.
+fn add_step(schedule: &mut Schedule, step: Step) {
+    match step {
+        Step::Policy => schedule.add_systems(policy::apply_policy.in_set(Step::Policy)),
+        Step::Production => schedule.add_systems(production::produce.in_set(Step::Production)),
+        Step::Procurement => schedule.add_systems(procurement::place_orders.in_set(Step::Procurement)),
+        Step::Licensing => schedule.add_systems(licensing::license_trade.in_set(Step::Licensing)),
+        Step::Markets => schedule.add_systems(
+            (markets::fill_orders, licensing::settle_licences, markets::adjust_prices)
+                .chain()
+                .in_set(Step::Markets),
+        ),
+        Step::Shipping => schedule.add_systems(shipping::ship_goods.in_set(Step::Shipping)),
+        Step::Check => schedule.add_systems(check::check_tick.in_set(Step::Check).run_if(check::checks_on)),
+        Step::Observation => schedule.add_systems(observe::record_tick.in_set(Step::Observation)),
+    };
+}
+
+/// The day cut into one schedule per step, in [`STEPS`] order: running them in turn on a
+/// world is one tick of [`day`] (then advance the clock, as [`Simulation::step`] does). For
+/// benchmarks that time each step.
+pub fn day_by_step() -> Vec<(Step, Schedule)> {
+    STEPS
+        .into_iter()
+        .map(|step| {
+            let mut schedule = Schedule::default();
+            schedule.set_executor(SingleThreadedExecutor::new());
+            add_step(&mut schedule, step);
+            (step, schedule)
+        })
+        .collect()
 }
 
 /// Bytes of state one tick reads or writes, by kind (see [`Simulation::state_bytes`]).
