@@ -73,6 +73,7 @@ pub fn place_orders(
     params: Res<Params>,
     mut book: ResMut<OrderBook>,
     mut adapting: Local<Adapting>,
+    mut placed: Local<Vec<usize>>,
 ) {
     let tick_days = f64::from(clock.tick_days);
     if clock.tick > 0 {
@@ -112,15 +113,24 @@ pub fn place_orders(
     }
     publish_deliverables(&firms, &mut board, params.parallel);
     let book = &mut *book;
-    book.orders.clear();
+    // The book is taken in parts of whole suppliers, one per worker (see `OrderBook::build`);
+    // buyers count their orders by part.
+    let workers = if params.parallel {
+        bevy_tasks::ComputeTaskPool::get().thread_num().max(1)
+    } else {
+        1
+    };
+    book.cut_list(workers);
+    let parts = book.part_from().len() + 1;
     let adjust = (tick_days / params.planning.stock_adjust_days).min(1.0);
     let sensitivity = params.buying.tariff_sensitivity;
     let overask = params.buying.overask_limit;
     let (tick, td) = (clock.tick, clock.tick_days);
     // The buyers' pass reads the links (and writes only what each buyer wants on its own).
-    let placed: usize = {
+    {
         let links = &*links;
         let board = &*board;
+        let part_from = book.part_from();
         // A link's landed-cost term in its weight (the weight is base share × fill rate × expected
         // delivered share × this). Buyers pay their own region's price whoever sells (as customs
         // values imports), so a buyer's suppliers differ in landed cost by the tariff only.
@@ -226,7 +236,10 @@ pub fn place_orders(
                     );
                     // One buyer per link: a plain store, whatever worker runs this buyer.
                     links.wanted[li as usize].store(q.to_bits(), Ordering::Relaxed);
-                    local.placed += 1;
+                    if local.placed.len() < parts {
+                        local.placed.resize(parts, 0);
+                    }
+                    local.placed[OrderBook::part_of(part_from, links.links[li as usize].supplier)] += 1;
                 }
             }
         };
@@ -239,11 +252,17 @@ pub fn place_orders(
             let local = &mut *book.local.borrow_local_mut();
             firms.iter_mut().for_each(|firm| order_inputs(firm, local));
         }
-        // A fixed order, whatever the order in which the ECS visited the firms and whichever
-        // worker placed them: by supplier, then buyer, then slot.
-        book.local.iter_mut().map(|l| std::mem::take(&mut l.placed)).sum()
-    };
-    book.build(&mut links, placed);
+    }
+    // A fixed order, whatever the order in which the ECS visited the firms and whichever
+    // worker placed them: by supplier, then buyer, then slot.
+    placed.clear();
+    placed.resize(parts, 0);
+    for l in book.local.iter_mut() {
+        for (sum, n) in placed.iter_mut().zip(l.placed.iter_mut()) {
+            *sum += std::mem::take(n);
+        }
+    }
+    book.build(&mut links, &placed, params.parallel);
 }
 
 /// Supplier search, qualification, habit and fade (run before orders, firm by firm in index

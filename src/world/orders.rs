@@ -6,7 +6,7 @@ use crate::world::network::Link;
 use crate::world::prefetch::{AHEAD, prefetch};
 use bevy_ecs::prelude::*;
 use bevy_utils::Parallel;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Every firm's supplier links, in one flat list; a firm's input slot holds its range.
 #[derive(Resource, Debug, Default)]
@@ -145,7 +145,7 @@ pub const NO_LICENCE: u32 = u32::MAX;
 
 /// An order placed this tick. Orders live for one tick: what a supplier cannot fill is
 /// cancelled, and the buyer orders again next tick from its lower stock position.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Order {
     pub supplier: u32,
     pub buyer: u32,
@@ -181,6 +181,15 @@ pub struct OrderBook {
     listed: Vec<Listed>,
     /// Scratch for the listing, reused likewise.
     counts: Vec<u32>,
+    /// Where the list is cut into parts of whole suppliers ([`OrderBook::cut_list`]): the
+    /// index in the list where each part starts, then the list's length.
+    cuts: Vec<usize>,
+    /// The first supplier of each part after the first: buyers count their orders by part
+    /// ([`OrderBook::part_of`]), so that each part knows where its orders go in the book.
+    part_from: Vec<u32>,
+    /// How many orders each part takes, the part's first place in the book and how many it
+    /// found (scratch of [`OrderBook::build`]).
+    taken: Vec<usize>,
 }
 
 /// A link in the book's list: what an order on it says besides its quantity.
@@ -197,11 +206,13 @@ struct Listed {
     jitter_days: u32,
 }
 
-/// One worker thread's share of procurement: how many links its buyers ordered on, and the
+/// One worker thread's share of procurement: how many links its buyers ordered on (by part of
+/// the book), and the
 /// scratch for splitting one input's order across its links: (link, weight, cap, units).
 #[derive(Debug, Default)]
 pub struct BuyerScratch {
-    pub placed: usize,
+    /// Orders placed by this worker's buyers, by part of the book ([`OrderBook::part_of`]).
+    pub placed: Vec<usize>,
     pub split: Vec<(u32, f64, f64, f64)>,
 }
 
@@ -219,51 +230,102 @@ impl OrderBook {
     /// buyer, slot) too). Grouping orders by supplier through a list of links kept from tick
     /// to tick costs one pass, where sorting the day's orders cost two (issue 11).
     ///
-    /// The list holds the links with a share of their buyer's orders. `placed` is how many
-    /// links the buyers ordered on: when the book comes out shorter, some link carries an
-    /// order for the first time (a supplier newly qualified by search), and the list is made
-    /// again from the links' shares and wants before the book is built again.
-    pub fn build(&mut self, links: &mut SupplyLinks, placed: usize) {
-        self.orders.clear();
-        self.take_orders(links);
-        if self.orders.len() != placed {
-            for o in &self.orders {
-                *links.wanted[o.link as usize].get_mut() = o.quantity.to_bits();
+    /// The list holds the links with a share of their buyer's orders, cut into parts of whole
+    /// suppliers ([`OrderBook::cut_list`]); `placed` is how many orders the buyers placed in
+    /// each part. Each part takes its orders into its own place in the book, on every core
+    /// when `parallel`, so the book is the same whatever the parts. When a part comes out
+    /// shorter, some link carries an order for the first time (a supplier newly qualified by
+    /// search): what was taken goes back, and the list is made again from the links' shares
+    /// and wants before the book is built again.
+    pub fn build(&mut self, links: &mut SupplyLinks, placed: &[usize], parallel: bool) {
+        let total: usize = placed.iter().sum();
+        if placed.len() + 1 == self.cuts.len() {
+            if self.take_orders(links, placed, parallel) {
+                return;
             }
-            self.orders.clear();
-            self.list(links);
-            self.take_orders(links);
-            assert_eq!(self.orders.len(), placed, "every order placed is in the book");
+            // Some link carries an order for the first time: what was taken goes back.
+            let mut from = 0;
+            for (&found, &n) in self.taken.iter().zip(placed) {
+                for o in &self.orders[from..from + found.min(n)] {
+                    links.wanted[o.link as usize].store(o.quantity.to_bits(), Ordering::Relaxed);
+                }
+                from += n;
+            }
         }
+        // The book is built again from a new list, in one part.
+        self.list(links);
+        self.cut_list(1);
+        assert!(self.take_orders(links, &[total], false), "every order placed is in the book");
     }
 
-    /// Appends an order for every listed link with units wanted, in list order, and clears
-    /// what it takes.
-    fn take_orders(&mut self, links: &mut SupplyLinks) {
-        for (i, e) in self.listed.iter().enumerate() {
-            if let Some(next) = self.listed.get(i + AHEAD) {
-                prefetch(&links.wanted, next.link as usize);
+    /// Cuts the list of links into `parts` parts of whole suppliers, about equal in links (fewer
+    /// parts when there are fewer suppliers), for [`OrderBook::build`] to take on every core.
+    /// Call it before buyers order, and count each order in the part of its supplier
+    /// ([`OrderBook::part_of`] with [`OrderBook::part_from`]).
+    pub fn cut_list(&mut self, parts: usize) {
+        let n = self.listed.len();
+        self.cuts.clear();
+        self.part_from.clear();
+        self.cuts.push(0);
+        for k in 1..parts.max(1) {
+            let mut at = (n * k / parts).max(self.cuts[self.cuts.len() - 1]);
+            while at < n && at > 0 && self.listed[at].supplier == self.listed[at - 1].supplier {
+                at += 1;
             }
-            let wanted = links.wanted[e.link as usize].get_mut();
-            if *wanted == 0 {
+            if at == 0 || at >= n || at == self.cuts[self.cuts.len() - 1] {
                 continue;
             }
-            let quantity = f64::from_bits(std::mem::take(wanted));
-            self.orders.push(Order {
-                supplier: e.supplier,
-                buyer: e.buyer,
-                slot: e.slot,
-                commodity: e.commodity,
-                quantity,
-                filled: 0.0,
-                link: e.link,
-                licence: NO_LICENCE,
-                exporter: e.exporter,
-                importer: e.importer,
-                days: e.days,
-                jitter_days: e.jitter_days,
+            self.cuts.push(at);
+            self.part_from.push(self.listed[at].supplier);
+        }
+        self.cuts.push(n);
+    }
+
+    /// The first supplier of each part after the first (see [`OrderBook::cut_list`]).
+    pub fn part_from(&self) -> &[u32] {
+        &self.part_from
+    }
+
+    /// The part of the book (see [`OrderBook::cut_list`]) that holds the orders to `supplier`;
+    /// `part_from` is [`OrderBook::part_from`].
+    #[inline]
+    pub fn part_of(part_from: &[u32], supplier: u32) -> usize {
+        part_from.iter().take_while(|&&s| s <= supplier).count()
+    }
+
+    /// Takes the orders of every listed link with units wanted, part by part into its place in
+    /// the book (part k's orders after the `placed` of the parts before it), on every core when
+    /// `parallel` and there are several parts; clears what it takes. Returns whether every part
+    /// found the orders its buyers placed (it finds fewer when an order is on a link not
+    /// listed).
+    fn take_orders(&mut self, links: &SupplyLinks, placed: &[usize], parallel: bool) -> bool {
+        let total: usize = placed.iter().sum();
+        // Every place is written below when every part finds its orders; the stale orders
+        // resizing keeps are never read otherwise.
+        self.orders.resize(total, Order::default());
+        self.taken.clear();
+        self.taken.resize(placed.len(), 0);
+        let wanted = &links.wanted;
+        let (listed, cuts) = (&self.listed, &self.cuts);
+        if !parallel || placed.len() == 1 {
+            let mut rest = &mut self.orders[..];
+            for (k, w) in cuts.windows(2).enumerate() {
+                let (mine, after) = std::mem::take(&mut rest).split_at_mut(placed[k]);
+                rest = after;
+                self.taken[k] = take_part(&listed[w[0]..w[1]], mine, wanted);
+            }
+        } else {
+            bevy_tasks::ComputeTaskPool::get().scope(|s| {
+                let mut rest = &mut self.orders[..];
+                for ((k, w), taken) in cuts.windows(2).enumerate().zip(self.taken.iter_mut()) {
+                    let (mine, after) = std::mem::take(&mut rest).split_at_mut(placed[k]);
+                    rest = after;
+                    let listed = &listed[w[0]..w[1]];
+                    s.spawn(async move { *taken = take_part(listed, mine, wanted) });
+                }
             });
         }
+        self.taken == placed
     }
 
     /// Lists the links with a share or units wanted by supplier, in link order within a
@@ -329,6 +391,44 @@ impl OrderBook {
     }
 }
 
+/// Takes the orders of one part of the list into `out`, in list order: every link with units
+/// wanted, its want cleared. Returns how many it found; finding more than `out` holds, it
+/// leaves the rest untaken and returns `out.len() + 1`.
+fn take_part(listed: &[Listed], out: &mut [Order], wanted: &[AtomicU64]) -> usize {
+    let mut n = 0;
+    for (i, e) in listed.iter().enumerate() {
+        if let Some(next) = listed.get(i + AHEAD) {
+            prefetch(wanted, next.link as usize);
+        }
+        // A link is in one part only: its buyer wrote it before the book is built, and only
+        // this part reads and clears it.
+        let bits = wanted[e.link as usize].load(Ordering::Relaxed);
+        if bits == 0 {
+            continue;
+        }
+        let Some(slot) = out.get_mut(n) else {
+            return n + 1;
+        };
+        wanted[e.link as usize].store(0, Ordering::Relaxed);
+        *slot = Order {
+            supplier: e.supplier,
+            buyer: e.buyer,
+            slot: e.slot,
+            commodity: e.commodity,
+            quantity: f64::from_bits(bits),
+            filled: 0.0,
+            link: e.link,
+            licence: NO_LICENCE,
+            exporter: e.exporter,
+            importer: e.importer,
+            days: e.days,
+            jitter_days: e.jitter_days,
+        };
+        n += 1;
+    }
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::{LinkOwner, OrderBook, SupplyLinks};
@@ -390,7 +490,7 @@ mod tests {
         for (l, q) in [(0, 1.0), (1, 2.0), (2, 3.0), (3, 4.0), (4, 5.0)] {
             want(&links, l, q);
         }
-        book.build(&mut links, 5);
+        book.build(&mut links, &[5], false);
         let got: Vec<_> = book
             .orders
             .iter()
@@ -414,13 +514,75 @@ mod tests {
         want(&links, 0, 1.5);
         want(&links, 5, 6.0);
         want(&links, 4, 2.5);
-        book.build(&mut links, 3);
+        book.build(&mut links, &[3], false);
         let got: Vec<_> = book.orders.iter().map(|o| (o.supplier, o.buyer, o.link, o.quantity)).collect();
         assert_eq!(got, vec![(7, 2, 5, 6.0), (9, 0, 0, 1.5), (9, 2, 4, 2.5)]);
         assert_eq!(book.listed_links(), 6);
 
         // No orders: an empty book.
-        book.build(&mut links, 0);
+        book.build(&mut links, &[0], false);
         assert!(book.orders.is_empty());
+    }
+
+    #[test]
+    fn a_book_taken_in_parts_on_every_core_is_the_book_taken_whole() {
+        bevy_tasks::ComputeTaskPool::get_or_init(bevy_tasks::TaskPool::default);
+        // Suppliers 7, 8 and 9 with 2, 2 and 3 links.
+        let spec = [
+            (0, 0, 9, 0.5),
+            (0, 0, 8, 0.5),
+            (0, 1, 7, 1.0),
+            (1, 0, 8, 1.0),
+            (2, 0, 9, 0.5),
+            (2, 0, 7, 0.5),
+            (3, 0, 9, 1.0),
+        ];
+        let wants = [(0, 1.0), (1, 2.0), (2, 3.0), (4, 5.0), (5, 6.0), (6, 7.0)];
+        let mut whole = (links(&spec), OrderBook::default());
+        let mut cut = (links(&spec), OrderBook::default());
+        for (links, book) in [&mut whole, &mut cut] {
+            book.build(links, &[0], false);
+            assert_eq!(book.listed_links(), 7);
+        }
+        // Three parts, cut between suppliers: 7 | 8 | 9.
+        cut.1.cut_list(3);
+        assert_eq!(cut.1.part_from(), &[8, 9]);
+        assert_eq!(cut.1.cuts, vec![0, 2, 4, 7]);
+        assert_eq!(
+            [7, 8, 9].map(|s| OrderBook::part_of(cut.1.part_from(), s)),
+            [0, 1, 2]
+        );
+        // Two parts: no supplier is split, so the cut moves to the end of supplier 8's links.
+        cut.1.cut_list(2);
+        assert_eq!(cut.1.part_from(), &[9]);
+        for (l, q) in wants {
+            want(&whole.0, l, q);
+            want(&cut.0, l, q);
+        }
+        whole.1.build(&mut whole.0, &[6], false);
+        // Supplier 7 and 8 have 2 + 1 orders, supplier 9 has 3.
+        cut.1.build(&mut cut.0, &[3, 3], true);
+        assert_eq!(whole.1.orders, cut.1.orders);
+        assert_eq!(cut.1.cuts, vec![0, 4, 7], "the cut held: no list made again");
+        assert!(cut.0.wanted.iter().all(|w| w.load(Ordering::Relaxed) == 0), "wants are taken");
+
+        // A part that finds fewer orders than were placed in it (link 3 lost its share and
+        // left the list, but gets an order): what was taken goes back and the book is made
+        // from a new list, the same as one made whole.
+        for (links, book) in [&mut whole, &mut cut] {
+            links.links[3].share = 0.0;
+            book.build(links, &[0], false);
+            book.cut_list(2);
+        }
+        assert_eq!(cut.1.listed_links(), 6);
+        for (l, q) in [(0, 1.0), (3, 4.0), (6, 7.0)] {
+            want(&whole.0, l, q);
+            want(&cut.0, l, q);
+        }
+        whole.1.build(&mut whole.0, &[3], false);
+        cut.1.build(&mut cut.0, &[1, 2], true);
+        assert_eq!(whole.1.orders, cut.1.orders);
+        assert_eq!(cut.1.orders.len(), 3);
+        assert!(cut.0.wanted.iter().all(|w| w.load(Ordering::Relaxed) == 0), "wants are taken");
     }
 }
