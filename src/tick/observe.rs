@@ -5,10 +5,12 @@
 //! tables are recorded every tick at every level.
 
 use crate::model::output::FirmRowLevel;
+use crate::world::chunks::{chunked, chunks};
 use crate::world::clock::Clock;
 use crate::world::firm::{Finished, FirmIndex, Inputs, Lines, Plant, Production, Trading};
+use crate::world::params::Params;
 use crate::world::prices::PriceBook;
-use crate::world::records::{BATCH_ROWS, FirmRows, FirmSnapshot, GroupSums, Recorder, STALL_SHARE};
+use crate::world::records::{BATCH_ROWS, ChunkSums, FirmRows, FirmSnapshot, GroupSums, Recorder};
 use crate::world::registry::Registry;
 use crate::world::shipments::TradeBook;
 use bevy_ecs::prelude::*;
@@ -17,6 +19,7 @@ use bevy_ecs::prelude::*;
 type ObservedFirm<'a> = (&'a FirmIndex, &'a Plant, &'a Production, &'a Finished, &'a Inputs, Has<Trading>);
 
 /// Appends this tick's rows to every table, in a fixed order (firm, nation, region index).
+#[allow(clippy::too_many_arguments)]
 pub fn record_tick(
     firms: Query<ObservedFirm>,
     lines: Query<(&FirmIndex, &Lines)>,
@@ -24,64 +27,85 @@ pub fn record_tick(
     clock: Res<Clock>,
     trade: Res<TradeBook>,
     prices: Res<PriceBook>,
+    params: Res<Params>,
     mut rec: ResMut<Recorder>,
 ) {
     let rec = &mut *rec;
     let nf = registry.entity.len();
     let (nn, nc) = (trade.nations, trade.commodities);
     rec.scratch.resize(nf, FirmSnapshot::default());
-    for t in [
-        &mut rec.totals.produced,
-        &mut rec.totals.consumed,
-        &mut rec.totals.stock,
-        &mut rec.totals.in_transit,
-    ] {
-        t.clear();
-        t.resize(nn * nc, 0.0);
-    }
     let tick_days = f64::from(clock.tick_days);
     // Which firms get rows this tick: all of them, the sample's, or none.
     let level = rec.grouping.firm_rows;
     let all_rows = level.all_firms_on(clock.tick);
     let sample = matches!(level, FirmRowLevel::Sample(_));
-    for (idx, plant, prod, fin, inputs, trader) in &firms {
-        let row = all_rows || (sample && rec.grouping.in_sample[idx.0 as usize]);
-        let n = plant.nation as usize;
-        let out = n * nc + plant.output as usize;
-        // A trader's pass-through (its input taken into saleable stock) is neither made nor
-        // used in its nation: only its stocks count there.
-        let made = if trader { 0.0 } else { prod.produced };
-        rec.totals.produced[out] += made;
-        if plant.final_good {
-            rec.totals.consumed[out] += prod.produced;
-        } else {
-            rec.totals.stock[out] += fin.stock;
-        }
-        let mut cover: Option<f64> = None;
-        for s in &inputs.slots {
-            let cell = n * nc + s.commodity as usize;
-            if !trader {
-                rec.totals.consumed[cell] += s.consumed;
+    // Each chunk of firms in index order takes its firms' snapshots and sums them into its
+    // own nation totals and group sums (on every core when parallel); the chunks' sums are
+    // then added in chunk order, so every sum is the same at any thread count.
+    let n_chunks = chunks(nf);
+    let groups = rec.grouping.keys.len();
+    rec.chunk_sums.resize_with(n_chunks.max(rec.chunk_sums.len()), ChunkSums::default);
+    {
+        let Recorder {
+            scratch,
+            chunk_sums,
+            grouping,
+            ..
+        } = rec;
+        let (firms, registry, grouping) = (&firms, &*registry, &*grouping);
+        chunked(nf, scratch, &mut chunk_sums[..n_chunks], params.parallel, |range, snaps, sums| {
+            sums.clear(nn * nc, groups);
+            for (i, snap) in range.zip(snaps.iter_mut()) {
+                let (_, plant, prod, fin, inputs, trader) = firms.get(registry.entity[i]).expect("firm entity");
+                let row = all_rows || (sample && grouping.in_sample[i]);
+                let n = plant.nation as usize;
+                let out = n * nc + plant.output as usize;
+                let t = &mut sums.totals;
+                // A trader's pass-through (its input taken into saleable stock) is neither
+                // made nor used in its nation: only its stocks count there.
+                let made = if trader { 0.0 } else { prod.produced };
+                t.produced[out] += made;
+                if plant.final_good {
+                    t.consumed[out] += prod.produced;
+                } else {
+                    t.stock[out] += fin.stock;
+                }
+                let mut cover: Option<f64> = None;
+                for s in &inputs.slots {
+                    let cell = n * nc + s.commodity as usize;
+                    if !trader {
+                        t.consumed[cell] += s.consumed;
+                    }
+                    t.stock[cell] += s.stock;
+                    t.in_transit[cell] += s.in_transit;
+                    if !row {
+                        continue;
+                    }
+                    let daily_use = prod.expected_output * s.per_unit / tick_days;
+                    let days = if daily_use > 0.0 { s.stock / daily_use } else { f64::INFINITY };
+                    cover = Some(cover.map_or(days, |c: f64| c.min(days)));
+                }
+                *snap = FirmSnapshot {
+                    produced: prod.produced,
+                    planned: prod.planned,
+                    capacity: plant.capacity,
+                    shortfall: prod.shortfall,
+                    inventory: fin.stock,
+                    input_cover_days: cover.filter(|c| c.is_finite()),
+                    received: fin.received,
+                    shipped: fin.shipped,
+                };
+                sums.groups[grouping.group_of[i] as usize].add(snap);
             }
-            rec.totals.stock[cell] += s.stock;
-            rec.totals.in_transit[cell] += s.in_transit;
-            if !row {
-                continue;
-            }
-            let daily_use = prod.expected_output * s.per_unit / tick_days;
-            let days = if daily_use > 0.0 { s.stock / daily_use } else { f64::INFINITY };
-            cover = Some(cover.map_or(days, |c: f64| c.min(days)));
+        });
+    }
+    rec.totals.clear(nn * nc);
+    rec.group_sums.fill(GroupSums::default());
+    for c in &rec.chunk_sums[..n_chunks] {
+        rec.totals.add(&c.totals);
+        for (sum, part) in rec.group_sums.iter_mut().zip(&c.groups) {
+            sum.add_sums(part);
         }
-        rec.scratch[idx.0 as usize] = FirmSnapshot {
-            produced: prod.produced,
-            planned: prod.planned,
-            capacity: plant.capacity,
-            shortfall: prod.shortfall,
-            inventory: fin.stock,
-            input_cover_days: cover.filter(|c| c.is_finite()),
-            received: fin.received,
-            shipped: fin.shipped,
-        };
     }
     let tick = clock.tick as i32;
     let date = clock.date().0;
@@ -122,20 +146,6 @@ pub fn record_tick(
         for &i in &rec.grouping.sample {
             push(&mut rec.firms, i as usize, &rec.scratch[i as usize]);
         }
-    }
-    // Group sums, in firm-index order, into buffers kept for the run.
-    rec.group_sums.fill(GroupSums::default());
-    for (s, &g) in rec.scratch.iter().zip(&rec.grouping.group_of) {
-        let sums = &mut rec.group_sums[g as usize];
-        sums.produced += s.produced;
-        sums.planned += s.planned;
-        sums.capacity += s.capacity;
-        sums.shortfall += s.shortfall;
-        sums.inventory += s.inventory;
-        sums.received += s.received;
-        sums.shipped += s.shipped;
-        sums.short += i64::from(s.shortfall > 0.0);
-        sums.stalled += i64::from(s.planned > 0.0 && s.shortfall >= STALL_SHARE * s.planned);
     }
     let r = &mut rec.groups;
     for (g, sums) in rec.group_sums.iter().enumerate() {

@@ -6,6 +6,7 @@
 //! Nothing here imports `tick`, `output` or `analysis`.
 
 pub mod build;
+pub mod chunks;
 pub mod clock;
 pub mod demand;
 pub mod disjoint;

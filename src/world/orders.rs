@@ -548,10 +548,7 @@ mod tests {
         cut.1.cut_list(3);
         assert_eq!(cut.1.part_from(), &[8, 9]);
         assert_eq!(cut.1.cuts, vec![0, 2, 4, 7]);
-        assert_eq!(
-            [7, 8, 9].map(|s| OrderBook::part_of(cut.1.part_from(), s)),
-            [0, 1, 2]
-        );
+        assert_eq!([7, 8, 9].map(|s| OrderBook::part_of(cut.1.part_from(), s)), [0, 1, 2]);
         // Two parts: no supplier is split, so the cut moves to the end of supplier 8's links.
         cut.1.cut_list(2);
         assert_eq!(cut.1.part_from(), &[9]);

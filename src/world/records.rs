@@ -139,6 +139,34 @@ pub struct GroupSums {
     pub stalled: i64,
 }
 
+impl GroupSums {
+    /// Adds one firm's snapshot.
+    pub fn add(&mut self, s: &FirmSnapshot) {
+        self.produced += s.produced;
+        self.planned += s.planned;
+        self.capacity += s.capacity;
+        self.shortfall += s.shortfall;
+        self.inventory += s.inventory;
+        self.received += s.received;
+        self.shipped += s.shipped;
+        self.short += i64::from(s.shortfall > 0.0);
+        self.stalled += i64::from(s.planned > 0.0 && s.shortfall >= STALL_SHARE * s.planned);
+    }
+
+    /// Adds another group sum (of the same group's other firms).
+    pub fn add_sums(&mut self, o: &GroupSums) {
+        self.produced += o.produced;
+        self.planned += o.planned;
+        self.capacity += o.capacity;
+        self.shortfall += o.shortfall;
+        self.inventory += o.inventory;
+        self.received += o.received;
+        self.shipped += o.shipped;
+        self.short += o.short;
+        self.stalled += o.stalled;
+    }
+}
+
 /// The groups firms are summed into, and which firms get rows at the run's output level;
 /// fixed for the run.
 #[derive(Debug, Default, Clone)]
@@ -196,6 +224,47 @@ pub struct NationTotals {
     pub in_transit: Vec<f64>,
 }
 
+impl NationTotals {
+    /// Every total set to 0 for `cells` (nation, commodity) cells.
+    pub fn clear(&mut self, cells: usize) {
+        for t in [&mut self.produced, &mut self.consumed, &mut self.stock, &mut self.in_transit] {
+            t.clear();
+            t.resize(cells, 0.0);
+        }
+    }
+
+    /// Adds `other`'s totals, cell by cell.
+    pub fn add(&mut self, other: &NationTotals) {
+        for (t, o) in [
+            (&mut self.produced, &other.produced),
+            (&mut self.consumed, &other.consumed),
+            (&mut self.stock, &other.stock),
+            (&mut self.in_transit, &other.in_transit),
+        ] {
+            for (a, b) in t.iter_mut().zip(o) {
+                *a += b;
+            }
+        }
+    }
+}
+
+/// One chunk of firms' sums in a tick (see [`crate::world::chunks`]): its nation totals and
+/// group sums, added into the tick's in chunk order.
+#[derive(Debug, Default, Clone)]
+pub struct ChunkSums {
+    pub totals: NationTotals,
+    pub groups: Vec<GroupSums>,
+}
+
+impl ChunkSums {
+    /// Every sum set to 0 for `cells` (nation, commodity) cells and `groups` groups.
+    pub fn clear(&mut self, cells: usize, groups: usize) {
+        self.totals.clear(cells);
+        self.groups.clear();
+        self.groups.resize(groups, GroupSums::default());
+    }
+}
+
 /// Columns waiting to be written, plus per-firm scratch space reused every tick.
 #[derive(Resource, Debug, Default)]
 pub struct Recorder {
@@ -214,6 +283,8 @@ pub struct Recorder {
     pub line_scratch: Vec<(u32, usize, u16, f64, f64)>,
     /// One snapshot per firm, by dense index, so rows come out in a fixed order.
     pub scratch: Vec<FirmSnapshot>,
+    /// Each chunk of firms' sums this tick (see [`crate::world::chunks`]), reused.
+    pub chunk_sums: Vec<ChunkSums>,
 }
 
 /// One firm's row of this tick, before rows are appended in firm order.
