@@ -3,6 +3,7 @@
 //! region's stocks and with its producers' costs.
 
 use crate::model::{Allocation, PriceRules};
+use crate::world::chunks::{chunked, chunks};
 use crate::world::clock::Clock;
 use crate::world::firm::{Finished, Inputs, Plant, Production, Trading};
 use crate::world::invariants::{Invariants, ROUNDING};
@@ -277,6 +278,33 @@ fn claims_of(orders: &[Order], supplier: u32, history: &[f64], registry: &Regist
     }
 }
 
+/// One chunk of firms' sums for the price step (see `world::chunks`), per (region,
+/// commodity) cell: what the region holds and wants to hold, what its buyers want, and its
+/// producers' expected output and cost-weighted output.
+#[derive(Default)]
+pub struct PriceSums {
+    held: Vec<f64>,
+    wanted: Vec<f64>,
+    buyers: Vec<f64>,
+    output: Vec<f64>,
+    weighted_cost: Vec<f64>,
+}
+
+impl PriceSums {
+    fn clear(&mut self, cells: usize) {
+        for v in [
+            &mut self.held,
+            &mut self.wanted,
+            &mut self.buyers,
+            &mut self.output,
+            &mut self.weighted_cost,
+        ] {
+            v.clear();
+            v.resize(cells, 0.0);
+        }
+    }
+}
+
 /// What the price step reads of each firm.
 type MarketFirm<'a> = (&'a Plant, &'a Production, &'a Finished, &'a Inputs, Option<&'a Trading>);
 
@@ -297,54 +325,83 @@ type MarketFirm<'a> = (&'a Plant, &'a Production, &'a Finished, &'a Inputs, Opti
 /// Only stocks move a price: a licence delay that buyers have planned for leaves their stocks,
 /// and the price, where they were, and a region whose supply is cut keeps rising for as long
 /// as its stocks keep falling. Sums run over firms in firm-index order (the registry's), never
-/// in ECS order, so that prices are the same bits whatever the storage order.
+/// in ECS order, in fixed chunks (`world::chunks`), so that prices are the same bits whatever
+/// the storage order and the thread count.
 pub fn adjust_prices(
     firms: Query<MarketFirm>,
     registry: Res<Registry>,
     mut prices: ResMut<PriceBook>,
     clock: Res<Clock>,
     params: Res<Params>,
+    mut sums: Local<Vec<PriceSums>>,
 ) {
     let tick_days = f64::from(clock.tick_days);
     let book = &mut *prices;
     let nc = book.commodities;
+    let cells = book.price.len();
+    // Each chunk of firms in index order sums into its own cells (on every core when
+    // parallel); the chunks' sums are added in chunk order (see `world::chunks`).
+    let n = registry.entity.len();
+    let n_chunks = chunks(n);
+    let have = sums.len();
+    sums.resize_with(n_chunks.max(have), PriceSums::default);
+    {
+        let (firms, registry, price) = (&firms, &*registry, &book.price);
+        chunked(n, &mut [] as &mut [()], &mut sums[..n_chunks], params.parallel, |range, _, sum| {
+            sum.clear(cells);
+            for i in range {
+                let (plant, prod, fin, inputs, trading) = firms.get(registry.entity[i]).expect("firm entity");
+                let region = plant.region as usize * nc;
+                let out = region + plant.output as usize;
+                if !plant.final_good {
+                    sum.held[out] += fin.stock;
+                    sum.wanted[out] += match trading {
+                        Some(t) => t.stock_target(fin.expected_sales, fin.cover_days, tick_days),
+                        None => fin.expected_sales * fin.cover_days / tick_days,
+                    };
+                }
+                let mut cost = 0.0;
+                for s in &inputs.slots {
+                    let cell = region + s.commodity as usize;
+                    let use_per_tick = prod.expected_output * s.per_unit;
+                    sum.held[cell] += s.stock + s.in_transit;
+                    let wants = use_per_tick * (inputs.cover_days / tick_days + s.mean_lead_ticks);
+                    sum.wanted[cell] += wants;
+                    sum.buyers[cell] += wants;
+                    cost += s.per_unit * price[cell];
+                }
+                // A trader makes nothing: its "input cost" is the price itself, which is no
+                // anchor.
+                if trading.is_some() {
+                    continue;
+                }
+                let factor = if plant.cost_share > 0.0 {
+                    1.0 + plant.cost_share * (cost / plant.reference_input_cost - 1.0)
+                } else {
+                    1.0
+                };
+                sum.output[out] += prod.expected_output;
+                sum.weighted_cost[out] += prod.expected_output * factor;
+            }
+        });
+    }
     book.held.fill(0.0);
     book.wanted.fill(0.0);
     book.buyers.fill(0.0);
     book.output.fill(0.0);
     book.weighted_cost.fill(0.0);
-    for &e in &registry.entity {
-        let (plant, prod, fin, inputs, trading) = firms.get(e).expect("firm entity");
-        let region = plant.region as usize * nc;
-        let out = region + plant.output as usize;
-        if !plant.final_good {
-            book.held[out] += fin.stock;
-            book.wanted[out] += match trading {
-                Some(t) => t.stock_target(fin.expected_sales, fin.cover_days, tick_days),
-                None => fin.expected_sales * fin.cover_days / tick_days,
-            };
+    for sum in &sums[..n_chunks] {
+        for (to, from) in [
+            (&mut book.held, &sum.held),
+            (&mut book.wanted, &sum.wanted),
+            (&mut book.buyers, &sum.buyers),
+            (&mut book.output, &sum.output),
+            (&mut book.weighted_cost, &sum.weighted_cost),
+        ] {
+            for (a, b) in to.iter_mut().zip(from) {
+                *a += b;
+            }
         }
-        let mut cost = 0.0;
-        for s in &inputs.slots {
-            let cell = region + s.commodity as usize;
-            let use_per_tick = prod.expected_output * s.per_unit;
-            book.held[cell] += s.stock + s.in_transit;
-            let wants = use_per_tick * (inputs.cover_days / tick_days + s.mean_lead_ticks);
-            book.wanted[cell] += wants;
-            book.buyers[cell] += wants;
-            cost += s.per_unit * book.price[cell];
-        }
-        // A trader makes nothing: its "input cost" is the price itself, which is no anchor.
-        if trading.is_some() {
-            continue;
-        }
-        let factor = if plant.cost_share > 0.0 {
-            1.0 + plant.cost_share * (cost / plant.reference_input_cost - 1.0)
-        } else {
-            1.0
-        };
-        book.output[out] += prod.expected_output;
-        book.weighted_cost[out] += prod.expected_output * factor;
     }
     if book.normal_buyers.is_empty() {
         book.normal_buyers = book.buyers.clone();
