@@ -85,33 +85,43 @@ pub fn place_orders(
             params.parallel,
         );
     }
-    if params.buying.search_below > 0.0 {
-        // Only buyers whose links can change adapt, in index order; finding them reads each
-        // buyer's own links only, so it runs on every core when that pays.
+    // One pass over the firms: each publishes what it can deliver, and, when buyers search,
+    // each buyer whose links may change this tick is flagged (`needs_adapting`). Both read
+    // only the firm's own state and links, so they run on every core when parallel; adapting
+    // then changes no stock, capacity or expected sales, so what was published stands.
+    let search = params.buying.search_below > 0.0;
+    {
         let (tick, td, below) = (clock.tick, clock.tick_days, params.buying.search_below);
         let (shared, policy) = (&*links, &*policy);
-        let flag = |(idx, plant, inputs, _, _): BuyingItem<'_>, list: &mut Vec<u32>| {
-            if needs_adapting(plant, inputs, shared, policy, tick, td, below) {
+        let SupplierBoard { deliverable, claims } = &mut *board;
+        let (deliverable, claims) = (Disjoint::new(deliverable), Disjoint::new(claims));
+        let visit = |firm: BuyingItem<'_>, list: &mut Vec<u32>| {
+            // SAFETY: a firm's index is its own: no other firm writes its entries.
+            unsafe { publish(firm, &deliverable, &claims) };
+            let (idx, plant, inputs, _, _) = firm;
+            if search && needs_adapting(plant, inputs, shared, policy, tick, td, below) {
                 list.push(idx.0);
             }
         };
         if params.parallel {
             firms
                 .par_iter()
-                .for_each_init(|| adapting.local.borrow_local_mut(), |l, firm| flag(firm, l));
+                .for_each_init(|| adapting.local.borrow_local_mut(), |l, firm| visit(firm, l));
         } else {
             let list = &mut *adapting.local.borrow_local_mut();
-            firms.iter().for_each(|firm| flag(firm, list));
+            firms.iter().for_each(|firm| visit(firm, list));
         }
+    }
+    if search {
+        // Flagged buyers adapt in index order.
         let adapting = &mut *adapting;
         adapting.which.clear();
         for l in adapting.local.iter_mut() {
             adapting.which.append(l);
         }
         adapting.which.sort_unstable();
-        adapt_links(&mut firms, &adapting.which, &mut links, &registry, policy, &clock, &params.buying);
+        adapt_links(&mut firms, &adapting.which, &mut links, &registry, &policy, &clock, &params.buying);
     }
-    publish_deliverables(&firms, &mut board, params.parallel);
     let book = &mut *book;
     // The book is taken in parts of whole suppliers, one per worker (see `OrderBook::build`);
     // buyers count their orders by part.
@@ -509,32 +519,26 @@ fn learn_from_fills(links: &mut SupplyLinks, tick_days: f64, fill_memory_days: f
     });
 }
 
-/// Each supplier's deliverable, units: its finished stock after today's production, plus what
+/// A supplier's deliverable, units: its finished stock after today's production, plus what
 /// it can make tomorrow (its capacity, or less if its input stocks allow less). Orders beyond
 /// today's stock are rationed today, but they show the supplier the demand its spare capacity
 /// can meet: a bound on stock alone would hold a supplier with spare capacity at its old sales.
-/// Each firm writes its own entries, so firms publish on every core when parallel.
-fn publish_deliverables(firms: &Query<BuyingFirm>, board: &mut SupplierBoard, parallel: bool) {
-    let deliverable = Disjoint::new(&mut board.deliverable);
-    let claims = Disjoint::new(&mut board.claims);
-    let publish = |(idx, plant, inputs, _, fin): BuyingItem<'_>| {
-        let makeable = inputs
-            .slots
-            .iter()
-            .filter(|s| s.per_unit > 0.0)
-            .map(|s| s.stock.max(0.0) / s.per_unit)
-            .fold(plant.capacity, f64::min);
-        let f = idx.0 as usize;
-        // SAFETY: a firm's index is its own: no other firm writes these entries.
-        unsafe {
-            *deliverable.get(f) = fin.stock.max(0.0) + makeable;
-            *claims.get(f) = fin.expected_sales;
-        }
-    };
-    if parallel {
-        firms.par_iter().for_each(publish);
-    } else {
-        firms.iter().for_each(publish);
+/// Its claims are its expected sales.
+///
+/// # Safety
+/// No other thread writes this firm's entries meanwhile.
+unsafe fn publish((idx, plant, inputs, _, fin): BuyingItem<'_>, deliverable: &Disjoint<f64>, claims: &Disjoint<f64>) {
+    let makeable = inputs
+        .slots
+        .iter()
+        .filter(|s| s.per_unit > 0.0)
+        .map(|s| s.stock.max(0.0) / s.per_unit)
+        .fold(plant.capacity, f64::min);
+    let f = idx.0 as usize;
+    // SAFETY: the caller's promise.
+    unsafe {
+        *deliverable.get(f) = fin.stock.max(0.0) + makeable;
+        *claims.get(f) = fin.expected_sales;
     }
 }
 
