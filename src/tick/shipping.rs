@@ -37,6 +37,23 @@ pub struct ShippingScratch {
 struct Part {
     new_rings: Vec<u32>,
     queue: Vec<(u32, Shipment)>,
+    /// The part's exports, booked in the book's order (the first part books into the day's
+    /// trade directly); `None` until the part is first used.
+    exports: Option<TradeBook>,
+}
+
+/// Orders per part of the book that shipping plans and sends as one (see [`book_parts`]).
+const ORDERS_PER_PART: usize = 1 << 13;
+/// The most parts a book is cut into.
+const MAX_PARTS: usize = 64;
+
+/// How many parts of whole suppliers shipping cuts a book of `orders` orders into: one per
+/// `ORDERS_PER_PART` orders, from 1 to `MAX_PARTS`. It depends on the book alone, never on the
+/// thread count, so each part's sums (its exports) are the same however many threads run the
+/// parts; a book of fewer than 2 × `ORDERS_PER_PART` orders (every shipped model's) is one
+/// part, summed as one pass in the book's order.
+fn book_parts(orders: usize) -> usize {
+    (orders / ORDERS_PER_PART).clamp(1, MAX_PARTS)
 }
 
 /// How a filled order travels: its transit time and the customs hold before it (0 for none),
@@ -103,8 +120,8 @@ fn plan_shipments(
 }
 
 /// Plans every order of the book (see [`plan_shipments`]), part by part (see
-/// [`OrderBook::cut_by_supplier`]); on every core when there are several, each part with its
-/// own suppliers' streams, so every draw is the one a single pass would make.
+/// [`OrderBook::cut_by_supplier`]); on every core when `parallel`, each part with its own
+/// suppliers' streams, so every draw is the one a single pass would make.
 #[allow(clippy::too_many_arguments)]
 fn plan_all(
     orders: &[Order],
@@ -114,54 +131,70 @@ fn plan_all(
     tick: u32,
     td: u32,
     scratch: &mut ShippingScratch,
+    parallel: bool,
 ) {
     let n = orders.len();
     scratch.plans.clear();
     scratch.plans.resize(n, Plan::default());
     let cuts = &scratch.cuts;
-    if cuts.len() == 2 {
-        plan_shipments(
-            orders,
-            &mut scratch.plans,
-            streams,
-            0,
-            policy,
-            transit,
-            tick,
-            td,
-            &mut scratch.parts[0].new_rings,
-        );
-        return;
-    }
-    bevy_tasks::ComputeTaskPool::get().scope(|s| {
-        let mut plans = &mut scratch.plans[..];
-        let mut streams = streams;
-        let mut first = 0;
-        for (w, part) in cuts.windows(2).zip(scratch.parts.iter_mut()) {
-            let (from, to) = (w[0], w[1]);
-            let (mine, rest) = std::mem::take(&mut plans).split_at_mut(to - from);
-            plans = rest;
-            // This part's suppliers run up to the next part's first supplier.
-            let end = if to < n {
-                orders[to].supplier as usize
-            } else {
-                first + streams.len()
-            };
-            let (own, others) = std::mem::take(&mut streams).split_at_mut(end - first);
-            streams = others;
-            let orders = &orders[from..to];
-            let base = first;
-            let new_rings = &mut part.new_rings;
-            s.spawn(async move { plan_shipments(orders, mine, own, base, policy, transit, tick, td, new_rings) });
-            first = end;
-        }
+    let mut plans = &mut scratch.plans[..];
+    let mut streams = streams;
+    let mut first = 0;
+    let mut parts = cuts.windows(2).zip(scratch.parts.iter_mut());
+    // Each part's orders, plans, suppliers' streams (up to the next part's first supplier)
+    // and list of new rings.
+    let jobs = std::iter::from_fn(move || {
+        let (w, part) = parts.next()?;
+        let (from, to) = (w[0], w[1]);
+        let (mine, rest) = std::mem::take(&mut plans).split_at_mut(to - from);
+        plans = rest;
+        let end = if to < n {
+            orders[to].supplier as usize
+        } else {
+            first + streams.len()
+        };
+        let (own, others) = std::mem::take(&mut streams).split_at_mut(end - first);
+        streams = others;
+        let base = first;
+        first = end;
+        let (orders, new_rings) = (&orders[from..to], &mut part.new_rings);
+        Some(move || plan_shipments(orders, mine, own, base, policy, transit, tick, td, new_rings))
     });
+    if parallel && cuts.len() > 2 {
+        bevy_tasks::ComputeTaskPool::get().scope(|s| {
+            for mut job in jobs {
+                s.spawn(async move { job() });
+            }
+        });
+    } else {
+        jobs.for_each(|mut job| job());
+    }
+}
+
+/// What booking an export reads: the importer's regional price and the tariff.
+#[derive(Clone, Copy)]
+struct Customs<'a> {
+    prices: &'a PriceBook,
+    nation_region: &'a [u16],
+    policy: &'a PolicyState,
+}
+
+impl Customs<'_> {
+    /// Books `quantity` units of `commodity` leaving `exporter` for `importer` into `trade`, at
+    /// the importer's regional price, with the importer's tariff on them.
+    fn book(&self, trade: &mut TradeBook, exporter: u16, importer: u16, commodity: u16, quantity: f64) {
+        let price = self.prices.price(self.nation_region[importer as usize], commodity);
+        let tariff = self.policy.tariff(importer, exporter, commodity);
+        trade.book_export(exporter, importer, commodity, quantity, price, tariff);
+    }
 }
 
 /// Sends one part's filled orders (see [`OrderBook::cut_by_supplier`]) as planned: tallies
 /// what was ordered and sent on each link, puts goods into their link's cell (each link has
-/// its ring by now), and lists for the queue goods held by customs and goods due beyond their
-/// ring's reach. Counts the consignments that take a place of their own (see [`travel`]).
+/// its ring by now), books as exports, in the book's order, the goods that leave for another
+/// nation, and lists for the queue goods held by customs and goods due beyond their ring's
+/// reach. Counts the consignments that take a place of their own (see [`travel`]).
+#[allow(clippy::too_many_arguments)]
 fn send_part(
     orders: &[Order],
     plans: &[Plan],
@@ -169,6 +202,8 @@ fn send_part(
     rings: &SharedRings,
     tally: &Disjoint<LinkTally>,
     queue: &mut Vec<(u32, Shipment)>,
+    exports: &mut TradeBook,
+    customs: Customs<'_>,
 ) {
     queue.clear();
     for (i, o) in orders.iter().enumerate() {
@@ -200,6 +235,10 @@ fn send_part(
             queue.push((tick.saturating_add(hold), Shipment::held_by_customs(o.filled, o.link, ahead)));
             unsafe { rings.add_flight(li, 1) };
             continue;
+        }
+        // Goods leave now: exported when they cross a border.
+        if o.exporter != o.importer {
+            customs.book(exports, o.exporter, o.importer, o.commodity, o.filled);
         }
         // (Every link sent on has its ring by now.)
         unsafe {
@@ -310,19 +349,16 @@ pub fn ship_goods(
 
     // Goods leaving the queue: released by customs (they leave now, and are booked as exports)
     // or coming within reach of their ring.
+    let customs = Customs {
+        prices: &prices,
+        nation_region: &registry.nation_region,
+        policy: &policy,
+    };
     let due = queue.take_due(tick);
     for s in &due {
         if s.held() {
             let o = links.owner[s.link as usize];
-            let price = prices.price(registry.nation_region[o.importer as usize], o.commodity);
-            trade.book_export(
-                o.exporter,
-                o.importer,
-                o.commodity,
-                s.quantity,
-                price,
-                policy.tariff(o.importer, o.exporter, o.commodity),
-            );
+            customs.book(trade, o.exporter, o.importer, o.commodity, s.quantity);
             enter(&rings, queue, s.link, tick, s.held_transit(), s.quantity, tick);
         } else {
             // SAFETY: one thread.
@@ -333,17 +369,20 @@ pub fn ship_goods(
     queue.give_back(tick, due);
 
     // Each filled order's transit and customs hold, planned supplier by supplier, then sent,
-    // in parts of whole suppliers (on every core when parallel: a supplier's draws and links
-    // are its own). Between the two, the links sent on for the first time get their rings, in
-    // the book's order; after, goods for the queue enter it, exports are booked, in that order.
+    // in parts of whole suppliers whose number depends on the book alone (`book_parts`); on
+    // every core when parallel (a supplier's draws and links are its own). Between the two,
+    // the links sent on for the first time get their rings, in the book's order. Each part
+    // books its exports in the book's order, the first into the day's trade (after the goods
+    // released by customs), the others into their own books, added after in part order; goods
+    // for the queue enter it after the parts, in the book's order.
     let scratch = &mut *scratch;
     let orders = &book.orders;
-    let pool = bevy_tasks::ComputeTaskPool::get();
-    let workers = if params.parallel { pool.thread_num().max(1) } else { 1 };
-    let parts = if orders.len() < 2 * workers { 1 } else { workers };
-    OrderBook::cut_by_supplier(orders, parts, &mut scratch.cuts);
-    scratch.parts.resize_with(parts.max(scratch.parts.len()), Part::default);
-    plan_all(orders, &mut streams.firms, &policy, transit, tick, td, scratch);
+    OrderBook::cut_by_supplier(orders, book_parts(orders.len()), &mut scratch.cuts);
+    let parts = scratch.cuts.len() - 1;
+    if scratch.parts.len() < parts {
+        scratch.parts.resize_with(parts, Part::default);
+    }
+    plan_all(orders, &mut streams.firms, &policy, transit, tick, td, scratch, params.parallel);
     for part in &scratch.parts[..parts] {
         for &li in &part.new_rings {
             let li = li as usize;
@@ -352,20 +391,33 @@ pub fn ship_goods(
             }
         }
     }
+    for part in &mut scratch.parts[1..parts] {
+        part.exports
+            .get_or_insert_with(|| TradeBook::new(trade.nations, trade.commodities))
+            .clear();
+    }
     {
         let rings = transit.shared();
         let tally = Disjoint::new(&mut links.tally);
         let (rings, tally, plans, cuts) = (&rings, &tally, &scratch.plans, &scratch.cuts);
-        if parts == 1 {
-            send_part(orders, plans, tick, rings, tally, &mut scratch.parts[0].queue);
-        } else {
-            pool.scope(|s| {
-                for (w, part) in cuts.windows(2).zip(scratch.parts.iter_mut()) {
-                    let (from, to) = (w[0], w[1]);
-                    let (orders, plans, queue) = (&orders[from..to], &plans[from..to], &mut part.queue);
-                    s.spawn(async move { send_part(orders, plans, tick, rings, tally, queue) });
+        let mut day = Some(&mut *trade);
+        let jobs = cuts.windows(2).zip(scratch.parts.iter_mut()).map(|(w, part)| {
+            let (from, to) = (w[0], w[1]);
+            let (orders, plans, queue) = (&orders[from..to], &plans[from..to], &mut part.queue);
+            let exports = match day.take() {
+                Some(trade) => trade,
+                None => part.exports.as_mut().expect("a book for every part after the first"),
+            };
+            move || send_part(orders, plans, tick, rings, tally, queue, exports, customs)
+        });
+        if params.parallel && parts > 1 {
+            bevy_tasks::ComputeTaskPool::get().scope(|s| {
+                for mut job in jobs {
+                    s.spawn(async move { job() });
                 }
             });
+        } else {
+            jobs.for_each(|mut job| job());
         }
     }
     for part in &scratch.parts[..parts] {
@@ -373,18 +425,8 @@ pub fn ship_goods(
             queue.push(tick, due, shipment);
         }
     }
-    for (o, plan) in orders.iter().zip(&scratch.plans) {
-        if o.filled > 0.0 && plan.hold == 0 && o.exporter != o.importer {
-            let price = prices.price(registry.nation_region[o.importer as usize], o.commodity);
-            trade.book_export(
-                o.exporter,
-                o.importer,
-                o.commodity,
-                o.filled,
-                price,
-                policy.tariff(o.importer, o.exporter, o.commodity),
-            );
-        }
+    for part in &scratch.parts[1..parts] {
+        trade.add_exports(part.exports.as_ref().expect("booked above"));
     }
 
     // Delivery, buyer by buyer (each reads only its own links, which are laid out by buyer):

@@ -642,6 +642,33 @@ impl TradeBook {
 }
 
 impl TradeBook {
+    /// Sets every total to 0, keeping the book's shape.
+    pub fn clear(&mut self) {
+        for v in [
+            &mut self.exported,
+            &mut self.imported,
+            &mut self.flow_quantity,
+            &mut self.flow_value,
+            &mut self.flow_tariff,
+        ] {
+            v.fill(0.0);
+        }
+    }
+
+    /// Adds `other`'s exports and flows (not its imports), cell by cell.
+    pub fn add_exports(&mut self, other: &TradeBook) {
+        for (a, b) in [
+            (&mut self.exported, &other.exported),
+            (&mut self.flow_quantity, &other.flow_quantity),
+            (&mut self.flow_value, &other.flow_value),
+            (&mut self.flow_tariff, &other.flow_tariff),
+        ] {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
+    }
+
     /// Books goods leaving `exporter` for `importer` today.
     pub fn book_export(&mut self, exporter: u16, importer: u16, commodity: u16, quantity: f64, price: f64, tariff: f64) {
         let (nn, nc) = (self.nations, self.commodities);
