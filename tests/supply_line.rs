@@ -146,7 +146,7 @@ fn orders_never_pile_on_a_supplier_that_cannot_deliver_while_another_has_room() 
     let mut piled = 0;
     while !sim.finished() {
         sim.step_checked().expect("invariants hold");
-        let deliverable = sim.world.resource::<SupplierBoard>().deliverable.clone();
+        let deliverable: Vec<f64> = sim.world.resource::<SupplierBoard>().offers.iter().map(|o| o.deliverable).collect();
         let mut q = sim.world.query::<(&FirmIndex, &Finished)>();
         let fin: BTreeMap<u32, (f64, f64)> = q.iter(&sim.world).map(|(i, f)| (i.0, (f.received, f.expected_sales))).collect();
         // The big supplier has room: what it can deliver passes what it is asked.

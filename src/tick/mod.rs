@@ -246,8 +246,8 @@ impl Simulation {
             firms += inputs.slots.len() * size_of::<InputSlot>();
         }
         let n_firms = self.world.resource::<FirmStreams>().firms.len();
-        // Each firm's draw counts, its deliverable and claims on the supplier board.
-        firms += n_firms * (size_of::<Streams>() + 2 * size_of::<f64>());
+        // Each firm's draw counts and its offer on the supplier board.
+        firms += n_firms * (size_of::<Streams>() + size_of::<crate::world::orders::Offer>());
         let links = self.world.resource::<SupplyLinks>();
         let per_link = size_of::<crate::world::network::Link>()
             + 8 * size_of::<f64>()

@@ -7,9 +7,10 @@ use crate::model::{Allocation, Buying};
 use crate::world::clock::Clock;
 use crate::world::disjoint::Disjoint;
 use crate::world::firm::{Finished, FirmIndex, Inputs, Plant, Production};
-use crate::world::orders::{BuyerScratch, LinkStatus, LinkTally, OrderBook, SupplierBoard, SupplyLinks};
+use crate::world::orders::{BuyerScratch, LinkStatus, LinkTally, Offer, OrderBook, SupplierBoard, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
+use crate::world::prefetch::prefetch;
 use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
 use bevy_ecs::prelude::*;
@@ -93,11 +94,10 @@ pub fn place_orders(
     {
         let (tick, td, below) = (clock.tick, clock.tick_days, params.buying.search_below);
         let (shared, policy) = (&*links, &*policy);
-        let SupplierBoard { deliverable, claims } = &mut *board;
-        let (deliverable, claims) = (Disjoint::new(deliverable), Disjoint::new(claims));
+        let offers = Disjoint::new(&mut board.offers);
         let visit = |firm: BuyingItem<'_>, list: &mut Vec<u32>| {
             // SAFETY: a firm's index is its own: no other firm writes its entries.
-            unsafe { publish(firm, &deliverable, &claims) };
+            unsafe { publish(firm, &offers) };
             let (idx, plant, inputs, _, _) = firm;
             if search && needs_adapting(plant, inputs, shared, policy, tick, td, below) {
                 list.push(idx.0);
@@ -162,8 +162,7 @@ pub fn place_orders(
         // else the buyer's own orders plus its part of the supplier's spare.
         let cap = |li: u32| {
             let s = links.links[li as usize].supplier as usize;
-            let deliverable = board.deliverable[s];
-            let claims = board.claims[s];
+            let Offer { deliverable, claims } = board.offers[s];
             let own = links.expected[li as usize];
             let fair = if claims >= deliverable && claims > 0.0 {
                 deliverable * own / claims
@@ -205,6 +204,8 @@ pub fn place_orders(
                     let delivered = if ls > 0.0 { 1.0 - ls + ls * links.approval[l] } else { 1.0 };
                     let weight = link.share * links.fill[l] * delivered;
                     local.split.push((li, weight, 0.0, 0.0));
+                    // Its supplier's offer is read when the order is split: ask for it now.
+                    prefetch(&board.offers, link.supplier as usize);
                     expected += weight;
                     seen_coming += link.share * policy.announced_share(exporter, plant.nation, s.commodity);
                     licensed += link.share * ls;
@@ -239,11 +240,19 @@ pub fn place_orders(
                     if q.is_nan() || q <= 0.0 {
                         continue;
                     }
-                    let q = q * phantom(
-                        buying.phantom_ordering,
-                        links.fill[li as usize],
-                        registry.allocation[links.links[li as usize].supplier as usize],
-                    );
+                    // (The supplier's rationing rule only matters for a link that has not
+                    // delivered in full: reading it for every order cost a cache miss each
+                    // at 10^6 firms.)
+                    let fill = links.fill[li as usize];
+                    let q = if buying.phantom_ordering > 0.0 && fill < 1.0 {
+                        q * phantom(
+                            buying.phantom_ordering,
+                            fill,
+                            registry.allocation[links.links[li as usize].supplier as usize],
+                        )
+                    } else {
+                        q
+                    };
                     // One buyer per link: a plain store, whatever worker runs this buyer.
                     links.wanted[li as usize].store(q.to_bits(), Ordering::Relaxed);
                     if local.placed.len() < parts {
@@ -527,18 +536,19 @@ fn learn_from_fills(links: &mut SupplyLinks, tick_days: f64, fill_memory_days: f
 ///
 /// # Safety
 /// No other thread writes this firm's entries meanwhile.
-unsafe fn publish((idx, plant, inputs, _, fin): BuyingItem<'_>, deliverable: &Disjoint<f64>, claims: &Disjoint<f64>) {
+unsafe fn publish((idx, plant, inputs, _, fin): BuyingItem<'_>, offers: &Disjoint<Offer>) {
     let makeable = inputs
         .slots
         .iter()
         .filter(|s| s.per_unit > 0.0)
         .map(|s| s.stock.max(0.0) / s.per_unit)
         .fold(plant.capacity, f64::min);
-    let f = idx.0 as usize;
     // SAFETY: the caller's promise.
     unsafe {
-        *deliverable.get(f) = fin.stock.max(0.0) + makeable;
-        *claims.get(f) = fin.expected_sales;
+        *offers.get(idx.0 as usize) = Offer {
+            deliverable: fin.stock.max(0.0) + makeable,
+            claims: fin.expected_sales,
+        };
     }
 }
 

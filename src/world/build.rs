@@ -14,7 +14,7 @@ use crate::world::firm::{Finished, FirmIndex, InputSlot, Inputs, LineRule, LineS
 use crate::world::invariants::{Invariants, MaterialTotals};
 use crate::world::licences::Licensing;
 use crate::world::network::Network;
-use crate::world::orders::{LinkOwner, LinkStatus, LinkTally, OrderBook, SupplierBoard, SupplyLinks};
+use crate::world::orders::{LinkOwner, LinkStatus, LinkTally, Offer, OrderBook, SupplierBoard, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
 use crate::world::prices::PriceBook;
@@ -436,8 +436,7 @@ pub fn insert_resources(
     links.tally = vec![LinkTally::default(); links.links.len()];
     links.wanted = (0..links.links.len()).map(|_| AtomicU64::new(0)).collect();
     world.insert_resource(SupplierBoard {
-        deliverable: vec![0.0; network.firms.len()],
-        claims: vec![0.0; network.firms.len()],
+        offers: vec![Offer::default(); network.firms.len()],
     });
     world.insert_resource(links);
     world.insert_resource(OrderBook::default());
