@@ -187,7 +187,6 @@ pub fn check_tick(
         (&trade.flow_value, "value (USD)"),
         (&trade.flow_tariff, "tariff (USD)"),
         (&trade.exported, "exports"),
-        (&trade.imported, "imports"),
     ];
     for (column, name) in flows {
         if let Some((cell, x)) = column.iter().enumerate().find(|(_, x)| !x.is_finite()) {

@@ -78,6 +78,7 @@ pub fn record_tick(
                     }
                     t.stock[cell] += s.stock;
                     t.in_transit[cell] += s.in_transit;
+                    t.imported[cell] += s.imported;
                     if !row {
                         continue;
                     }
@@ -176,7 +177,7 @@ pub fn record_tick(
             r.commodity.push(c as i32);
             r.produced.push(rec.totals.produced[cell]);
             r.consumed.push(rec.totals.consumed[cell]);
-            r.imported.push(trade.imported[cell]);
+            r.imported.push(rec.totals.imported[cell]);
             r.exported.push(trade.exported[cell]);
             r.stock.push(rec.totals.stock[cell]);
             r.in_transit.push(rec.totals.in_transit[cell]);

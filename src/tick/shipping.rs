@@ -294,7 +294,9 @@ fn enter(rings: &SharedRings, queue: &mut ShipmentQueue, link: u32, now: u32, ah
 /// tick's arrivals into buyers' stocks. Each shipment's transit time is its link's days plus
 /// a uniform draw in ±jitter days from the supplier's shipping stream. Where the exporting
 /// nation's regime inspects a commodity, that share of shipments not under licence is held
-/// before it leaves. Exports are booked when goods leave, imports when they arrive.
+/// before it leaves. Exports are booked when goods leave; what arrives from abroad is kept as
+/// each input's imports of the day (`InputSlot::imported`), which observation sums into the
+/// nations' imports.
 ///
 /// Goods travel in their link's ring ([`InTransit`]): sending puts them in the cell of the
 /// tick they are due, and delivery is one pass over the buyers in storage order, each reading
@@ -319,7 +321,6 @@ pub fn ship_goods(
     params: Res<Params>,
 ) {
     trade.exported.fill(0.0);
-    trade.imported.fill(0.0);
     trade.flow_quantity.fill(0.0);
     trade.flow_value.fill(0.0);
     trade.flow_tariff.fill(0.0);
@@ -431,7 +432,6 @@ pub fn ship_goods(
 
     // Delivery, buyer by buyer (each reads only its own links, which are laid out by buyer):
     // on every core when parallel, unless the lead times are checked (each arrival may report).
-    // Then the inputs' imports are added into their nations', buyer by buyer in storage order.
     let mut clamped = 0u64;
     {
         let rings = transit.shared();
@@ -453,13 +453,6 @@ pub fn ship_goods(
         }
     }
     inv.clamped += clamped;
-    let nc = trade.commodities;
-    for inputs in buyers.iter() {
-        for slot in inputs.slots.iter().filter(|s| s.imported != 0.0) {
-            let importer = links.owner[slot.links.0 as usize].importer;
-            trade.imported[importer as usize * nc + slot.commodity as usize] += slot.imported;
-        }
-    }
 }
 
 /// Delivers one buyer's goods: per input, the goods due today on each of its links arrive

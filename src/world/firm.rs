@@ -102,7 +102,7 @@ pub struct InputSlot {
     /// down at this pace, not shipped whole on approval.
     pub draw: f64,
     /// Units of this input that arrived today from another nation (its links' imports, summed
-    /// in link order), which shipping adds into the nation's imports.
+    /// in link order), which observation adds into the nation's imports.
     pub imported: f64,
 }
 

@@ -222,12 +222,20 @@ pub struct NationTotals {
     pub consumed: Vec<f64>,
     pub stock: Vec<f64>,
     pub in_transit: Vec<f64>,
+    /// What arrived from abroad today (the inputs' imports of the day).
+    pub imported: Vec<f64>,
 }
 
 impl NationTotals {
     /// Every total set to 0 for `cells` (nation, commodity) cells.
     pub fn clear(&mut self, cells: usize) {
-        for t in [&mut self.produced, &mut self.consumed, &mut self.stock, &mut self.in_transit] {
+        for t in [
+            &mut self.produced,
+            &mut self.consumed,
+            &mut self.stock,
+            &mut self.in_transit,
+            &mut self.imported,
+        ] {
             t.clear();
             t.resize(cells, 0.0);
         }
@@ -240,6 +248,7 @@ impl NationTotals {
             (&mut self.consumed, &other.consumed),
             (&mut self.stock, &other.stock),
             (&mut self.in_transit, &other.in_transit),
+            (&mut self.imported, &other.imported),
         ] {
             for (a, b) in t.iter_mut().zip(o) {
                 *a += b;

@@ -610,15 +610,15 @@ impl InTransit {
     }
 }
 
-/// This tick's trade, per nation and commodity, and per (exporter, importer, commodity).
+/// This tick's trade as customs counts it when goods leave: exports per nation and commodity,
+/// and flows per (exporter, importer, commodity). (Imports, what arrived from abroad, are
+/// summed from the buyers' inputs by observation.)
 #[derive(Resource, Debug, Clone)]
 pub struct TradeBook {
     pub nations: usize,
     pub commodities: usize,
     /// Units exported, `nation * commodities + commodity`.
     pub exported: Vec<f64>,
-    /// Units imported (arrived from abroad).
-    pub imported: Vec<f64>,
     /// Units leaving, `(exporter * nations + importer) * commodities + commodity`.
     pub flow_quantity: Vec<f64>,
     /// Their value at the importer's regional price, USD.
@@ -633,7 +633,6 @@ impl TradeBook {
             nations,
             commodities,
             exported: vec![0.0; nations * commodities],
-            imported: vec![0.0; nations * commodities],
             flow_quantity: vec![0.0; nations * nations * commodities],
             flow_value: vec![0.0; nations * nations * commodities],
             flow_tariff: vec![0.0; nations * nations * commodities],
@@ -646,7 +645,6 @@ impl TradeBook {
     pub fn clear(&mut self) {
         for v in [
             &mut self.exported,
-            &mut self.imported,
             &mut self.flow_quantity,
             &mut self.flow_value,
             &mut self.flow_tariff,
@@ -655,7 +653,7 @@ impl TradeBook {
         }
     }
 
-    /// Adds `other`'s exports and flows (not its imports), cell by cell.
+    /// Adds `other`'s exports and flows, cell by cell.
     pub fn add_exports(&mut self, other: &TradeBook) {
         for (a, b) in [
             (&mut self.exported, &other.exported),
