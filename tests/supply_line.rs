@@ -59,7 +59,7 @@ fn buyer_stock_and_precaution(model: &Model) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
         precaution.push(s.precaution);
     }
     let links = sim.world.resource::<SupplyLinks>();
-    (stock, precaution, links.approval.clone())
+    (stock, precaution, (0..links.links.len()).map(|l| links.approval(l)).collect())
 }
 
 #[test]

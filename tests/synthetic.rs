@@ -325,5 +325,7 @@ fn a_world_built_releasing_its_specs_runs_as_one_built_keeping_them() {
         let per_link = if regimes { n } else { 0 };
         assert_eq!(lic.batched.len(), per_link, "{path}: licensing's per-link lists");
         assert_eq!(lic.quota_year.len(), per_link, "{path}: licensing's per-link lists");
+        assert_eq!(links.approval.len(), per_link, "{path}: learned approvals");
+        assert_eq!(links.pending.len(), per_link, "{path}: units awaiting a decision");
     }
 }

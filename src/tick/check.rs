@@ -100,7 +100,7 @@ pub fn check_tick(
             let (from, len) = s.links;
             let mut pending = 0.0;
             for li in from as usize..(from + len) as usize {
-                let (p, a) = (links.pending[li], links.approval[li]);
+                let (p, a) = (links.pending(li), links.approval(li));
                 if !finite(inv, clock, p, |i| i.input(f, s.commodity), "quantity awaiting a licence decision")
                     || !not_below_zero(
                         inv,

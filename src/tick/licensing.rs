@@ -89,6 +89,7 @@ pub fn license_trade(
         return;
     }
     lic.per_link();
+    links.for_licensing();
 
     // 1. Decisions due today, in (tick, id) order.
     while let Some(&Reverse((due, id))) = lic.due.peek() {
@@ -222,7 +223,7 @@ pub fn license_trade(
         };
         let regime = &policy.regimes[ri];
         book.orders[k].quantity -= need;
-        let applied = need / links.approval[o.link as usize];
+        let applied = need / links.approval(o.link as usize);
         lic.batched[o.link as usize] += applied;
         links.pending[o.link as usize] += applied;
         let mut buyer = inputs.get_mut(registry.entity[o.buyer as usize]).expect("buyer");

@@ -249,8 +249,11 @@ impl Simulation {
         // Each firm's draw counts and its offer on the supplier board.
         firms += n_firms * (size_of::<Streams>() + size_of::<crate::world::orders::Offer>());
         let links = self.world.resource::<SupplyLinks>();
+        // Fill rate, smoothed orders, part of the spare, want and tally (two), and the learned
+        // approval and units awaiting a decision once licensing has work.
+        let licensing = if links.approval.is_empty() { 0 } else { 2 };
         let per_link = size_of::<crate::world::network::Link>()
-            + 8 * size_of::<f64>()
+            + (6 + licensing) * size_of::<f64>()
             + size_of::<crate::world::orders::LinkStatus>()
             + if links.track_history { size_of::<f64>() } else { 0 };
         let links = links.links.len() * per_link;

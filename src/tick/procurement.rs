@@ -196,12 +196,12 @@ pub fn place_orders(
                     let link = &links.links[l];
                     // A link with no share and nothing awaiting a decision (a candidate of supplier
                     // search) adds nothing to any sum and gets no order: skip its state.
-                    if link.share == 0.0 && links.pending[l] == 0.0 {
+                    if link.share == 0.0 && links.pending(l) == 0.0 {
                         continue;
                     }
                     let exporter = links.owner[l].exporter;
                     let (_, ls) = policy.licensed_share(exporter, plant.nation, s.commodity, tick, td);
-                    let delivered = if ls > 0.0 { 1.0 - ls + ls * links.approval[l] } else { 1.0 };
+                    let delivered = if ls > 0.0 { 1.0 - ls + ls * links.approval(l) } else { 1.0 };
                     let weight = link.share * links.fill[l] * delivered;
                     local.split.push((li, weight, 0.0, 0.0));
                     // Its supplier's offer is read when the order is split: ask for it now.
@@ -209,7 +209,7 @@ pub fn place_orders(
                     expected += weight;
                     seen_coming += link.share * policy.announced_share(exporter, plant.nation, s.commodity);
                     licensed += link.share * ls;
-                    at_risk += (1.0 - links.approval[l]) * links.pending[l];
+                    at_risk += (1.0 - links.approval(l)) * links.pending(l);
                 }
                 // Precaution: the scarcity the buyer perceives sets how far its cover rises.
                 let price = prices.price(plant.region, s.commodity) / prices.reference[s.commodity as usize];
@@ -334,9 +334,9 @@ fn adapt_links(
                 let active_caps: f64 = range
                     .clone()
                     .filter(|&l| links.status[l] == LinkStatus::Active)
-                    .map(|l| links.capacity[l])
+                    .map(|l| links.capacity(l))
                     .sum();
-                let entry = links.capacity[li] / (active_caps + links.capacity[li]);
+                let entry = links.capacity(li) / (active_caps + links.capacity(li));
                 for l in range.clone() {
                     if links.status[l] == LinkStatus::Active {
                         links.links[l].share *= 1.0 - entry;
@@ -345,7 +345,9 @@ fn adapt_links(
                 links.links[li].share = entry;
                 links.status[li] = LinkStatus::Active;
                 links.fill[li] = 1.0;
-                links.approval[li] = 1.0;
+                if let Some(a) = links.approval.get_mut(li) {
+                    *a = 1.0;
+                }
                 links.expected[li] = 0.0;
                 take_part_of_spare(links, li);
                 changed = true;
@@ -415,7 +417,7 @@ fn expected_delivered(
         .map(|l| {
             let exporter = links.owner[l].exporter;
             let (_, x) = policy.licensed_share(exporter, importer, commodity, tick, td);
-            links.links[l].share * links.fill[l] * (1.0 - x + x * links.approval[l])
+            links.links[l].share * links.fill[l] * (1.0 - x + x * links.approval(l))
         })
         .sum()
 }

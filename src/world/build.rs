@@ -121,7 +121,7 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, tick_day
         history: Vec::with_capacity(if track_history { n } else { 0 }),
         track_history,
         status: Vec::with_capacity(n),
-        capacity: Vec::with_capacity(n),
+        supplier_capacity: model.firms.iter().map(|f| f.capacity_per_day).collect(),
         ..SupplyLinks::default()
     };
     let mut slot_from = Vec::with_capacity(model.firms.len() + 1);
@@ -169,7 +169,6 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, tick_day
                 links.links.push(l.clone());
                 links.expected.push(flow.max(0.0));
                 links.status.push(LinkStatus::Active);
-                links.capacity.push(model.firms[l.supplier as usize].capacity_per_day);
             }
             // Candidates for supplier search: no share, no flow, no pipeline.
             for l in &input.candidates {
@@ -183,7 +182,6 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, tick_day
                 links.links.push(l.clone());
                 links.expected.push(0.0);
                 links.status.push(LinkStatus::Candidate);
-                links.capacity.push(model.firms[l.supplier as usize].capacity_per_day);
             }
             let use_per_tick = y * input.per_unit;
             let cid = &network.commodities[input.commodity as usize];
@@ -429,8 +427,6 @@ pub fn insert_resources(
     });
     world.insert_resource(PolicyState::new(model, network, clock.start, clock.tick_days));
     world.insert_resource(Licensing::new(links.links.len()));
-    links.approval = vec![1.0; links.links.len()];
-    links.pending = vec![0.0; links.links.len()];
     links.fill = vec![1.0; links.links.len()];
     links.spare_share = spare_shares(&links, network.firms.len());
     links.tally = vec![LinkTally::default(); links.links.len()];

@@ -18,11 +18,15 @@ pub struct SupplyLinks {
     /// [`min_expected_approval`, 1]: 1 until a licence on the link is decided, then moved a
     /// step towards each decision's outcome (`buying.approval_learning`). It discounts what
     /// awaits a decision in the buyer's supply line and inflates what the buyer applies for.
+    /// Empty (every link's 1) until licensing first has work ([`SupplyLinks::for_licensing`]);
+    /// read it through [`SupplyLinks::approval`].
     ///
     /// [`min_expected_approval`]: crate::model::Buying::min_expected_approval
     pub approval: Vec<f64>,
     /// Units on each link applied for under licence (filed or batched for filing) and not yet
-    /// decided: the part of the buyer's orders on licence that may still be refused.
+    /// decided: the part of the buyer's orders on licence that may still be refused. Empty
+    /// (every link's 0) until licensing first has work; read it through
+    /// [`SupplyLinks::pending`].
     pub pending: Vec<f64>,
     /// The buyer's trust that each link delivers what is asked of it: its fill rate (units
     /// filled ÷ units ordered, licensed standing orders included), exponentially smoothed over
@@ -45,9 +49,9 @@ pub struct SupplyLinks {
     /// Whether each link is a supplier the buyer orders from, a candidate for supplier search
     /// (share 0: no orders), or a candidate being qualified.
     pub status: Vec<LinkStatus>,
-    /// Capacity of each link's supplier at the start, units per day: a supplier qualified by
-    /// search enters with its share by capacity among the buyer's suppliers.
-    pub capacity: Vec<f64>,
+    /// Each firm's capacity at the start, units per day, by firm index: a supplier qualified
+    /// by search enters with its share by capacity among the buyer's suppliers.
+    pub supplier_capacity: Vec<f64>,
     /// Units ordered on each link in the last tick and filled (sent), tallied by shipping as
     /// it goes through the book and reset each tick as buyers learn from them; side by side,
     /// as shipping writes both.
@@ -66,6 +70,34 @@ pub struct SupplyLinks {
 
 /// Where a link stands in its buyer's supplier search.
 impl SupplyLinks {
+    /// The approval share the buyer has learned for link `l` (see `approval`).
+    #[inline]
+    pub fn approval(&self, l: usize) -> f64 {
+        if self.approval.is_empty() { 1.0 } else { self.approval[l] }
+    }
+
+    /// Units on link `l` awaiting a licence decision (see `pending`).
+    #[inline]
+    pub fn pending(&self, l: usize) -> f64 {
+        if self.pending.is_empty() { 0.0 } else { self.pending[l] }
+    }
+
+    /// Allocates every link's learned approval (1) and units awaiting a decision (0) if they
+    /// are not yet: licensing calls it before it first writes them. A world where no control
+    /// is ever in force never pays their 16 bytes a link.
+    pub fn for_licensing(&mut self) {
+        if self.approval.len() != self.links.len() {
+            self.approval = vec![1.0; self.links.len()];
+            self.pending = vec![0.0; self.links.len()];
+        }
+    }
+
+    /// The capacity at the start of link `l`'s supplier, units per day.
+    #[inline]
+    pub fn capacity(&self, l: usize) -> f64 {
+        self.supplier_capacity[self.links[l].supplier as usize]
+    }
+
     /// Groups the links by supplier (`by_supplier`, `supplier_from`) if they are not yet, by
     /// one counting pass over the links; a run that never needs it (no supplier newly
     /// qualified) never pays its 4 bytes a link. Returns where `supplier`'s links are in
