@@ -3,7 +3,7 @@
 //! region's stocks and with its producers' costs.
 
 use crate::model::{Allocation, PriceRules};
-use crate::world::chunks::{chunked, chunks};
+use crate::world::chunks::{add_cells, chunked, chunks};
 use crate::world::clock::Clock;
 use crate::world::firm::{Finished, Inputs, Plant, Production, Trading};
 use crate::world::invariants::{Invariants, ROUNDING};
@@ -398,9 +398,7 @@ pub fn adjust_prices(
             (&mut book.output, &sum.output),
             (&mut book.weighted_cost, &sum.weighted_cost),
         ] {
-            for (a, b) in to.iter_mut().zip(from) {
-                *a += b;
-            }
+            add_cells(to, from);
         }
     }
     if book.normal_buyers.is_empty() {

@@ -54,6 +54,15 @@ pub fn chunked<T: Send, A: Send>(
     });
 }
 
+/// Adds a chunk's (or a part's) sums `part` into `total`, cell by cell; callers add the chunks
+/// in chunk order.
+pub fn add_cells(total: &mut [f64], part: &[f64]) {
+    debug_assert_eq!(total.len(), part.len(), "sums of the same cells");
+    for (t, p) in total.iter_mut().zip(part) {
+        *t += p;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{FIRMS_PER_CHUNK, chunked, chunks};

@@ -2,6 +2,7 @@
 //! (filled by `tick/observe.rs`, turned into Arrow batches and written by `output/`).
 
 use crate::model::output::{FirmRowLevel, sampled};
+use crate::world::chunks::add_cells;
 use crate::world::network::Network;
 use bevy_ecs::prelude::*;
 use std::collections::BTreeMap;
@@ -250,9 +251,7 @@ impl NationTotals {
             (&mut self.in_transit, &other.in_transit),
             (&mut self.imported, &other.imported),
         ] {
-            for (a, b) in t.iter_mut().zip(o) {
-                *a += b;
-            }
+            add_cells(t, o);
         }
     }
 }

@@ -3,6 +3,7 @@
 //! trade as customs statistics book it (the data; goods are sent and delivered in
 //! `tick/shipping.rs`).
 
+use crate::world::chunks::add_cells;
 use crate::world::disjoint::Disjoint;
 use crate::world::prefetch::prefetch;
 use bevy_ecs::prelude::*;
@@ -661,9 +662,7 @@ impl TradeBook {
             (&mut self.flow_value, &other.flow_value),
             (&mut self.flow_tariff, &other.flow_tariff),
         ] {
-            for (x, y) in a.iter_mut().zip(b) {
-                *x += y;
-            }
+            add_cells(a, b);
         }
     }
 
