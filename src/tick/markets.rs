@@ -11,6 +11,7 @@ use crate::world::orders::{Order, OrderBook, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
+use crate::world::workers::{batching, pieces};
 use bevy_ecs::prelude::*;
 
 /// How far a price may move from its reference, as a factor either way: a price stays
@@ -144,14 +145,19 @@ pub fn fill_orders(
     mut inv: ResMut<Invariants>,
     mut scratch: Local<FillScratch>,
 ) {
-    for (_, mut fin) in firms.iter_mut() {
+    // Each firm's own counters, on every core when parallel (here and after filling).
+    let reset = |(_, mut fin): (&Plant, Mut<Finished>)| {
         fin.received = 0.0;
         fin.shipped = 0.0;
+    };
+    if params.parallel {
+        firms.par_iter_mut().batching_strategy(batching()).for_each(reset);
+    } else {
+        firms.iter_mut().for_each(reset);
     }
     let orders = &mut book.orders;
     let pool = bevy_tasks::ComputeTaskPool::get();
-    let workers = if params.parallel { pool.thread_num().max(1) } else { 1 };
-    let parts = if orders.len() < 2 * workers { 1 } else { workers };
+    let parts = pieces(params.parallel, orders.len());
     let scratch = &mut *scratch;
     OrderBook::cut_by_supplier(orders, parts, &mut scratch.cuts);
     scratch.parts.resize_with(parts.max(scratch.parts.len()), FillPart::default);
@@ -186,10 +192,15 @@ pub fn fill_orders(
     }
     let tick_days = f64::from(clock.tick_days);
     let smooth = (tick_days / params.planning.demand_smoothing_days).min(1.0);
-    for (plant, mut fin) in firms.iter_mut() {
+    let learn = |(plant, mut fin): (&Plant, Mut<Finished>)| {
         if !plant.final_good {
             fin.expected_sales += smooth * (fin.received - fin.expected_sales);
         }
+    };
+    if params.parallel {
+        firms.par_iter_mut().batching_strategy(batching()).for_each(learn);
+    } else {
+        firms.iter_mut().for_each(learn);
     }
 }
 

@@ -6,6 +6,7 @@ use crate::world::firm::{Finished, FirmIndex, Inputs, LineRule, Lines, Plant, Pr
 use crate::world::params::Params;
 use crate::world::prices::PriceBook;
 use crate::world::rng::{FirmStreams, Purpose, normal_at};
+use crate::world::workers::batching;
 use bevy_ecs::prelude::*;
 
 /// The most a final-demand producer's plan rises above its capacity when its inputs get
@@ -126,7 +127,7 @@ pub fn produce(
         prod.expected_output += smooth * (planned - prod.expected_output);
     };
     if params.parallel {
-        firms.par_iter_mut().for_each(work);
+        firms.par_iter_mut().batching_strategy(batching()).for_each(work);
     } else {
         firms.iter_mut().for_each(work);
     }

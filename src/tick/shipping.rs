@@ -15,6 +15,7 @@ use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
 use crate::world::rng::{FirmStreams, Purpose, Streams};
 use crate::world::shipments::{InTransit, NO_TICK, SharedRings, Shipment, ShipmentQueue, TradeBook};
+use crate::world::workers::batching;
 use bevy_ecs::prelude::*;
 use bevy_utils::Parallel;
 
@@ -438,7 +439,7 @@ pub fn ship_goods(
         let (rings, shared) = (&rings, &*links);
         if params.parallel && !inv.check {
             let local = &scratch.clamped;
-            buyers.par_iter_mut().for_each_init(
+            buyers.par_iter_mut().batching_strategy(batching()).for_each_init(
                 || local.borrow_local_mut(),
                 |c, mut inputs| deliver(&mut inputs, rings, shared, &mut *c, &mut |_, _, _| {}),
             );

@@ -24,3 +24,4 @@ pub mod registry;
 pub mod rng;
 pub mod shipments;
 pub mod synthetic;
+pub mod workers;
