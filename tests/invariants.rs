@@ -12,7 +12,7 @@ use chokepoint::world::invariants::Invariant;
 use chokepoint::world::licences::Licensing;
 use chokepoint::world::network::Network;
 use chokepoint::world::orders::SupplyLinks;
-use chokepoint::world::shipments::{InTransit, LINK_RING_MAX, RING_TICKS_MAX, ShipmentQueue};
+use chokepoint::world::shipments::{InTransit, LANE_RING_MAX, RING_TICKS_MAX, ShipmentQueue};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -265,11 +265,11 @@ fn a_route_of_a_million_days_keeps_the_goods_on_their_way_small() {
     let mut m = world(5);
     m.routes.links[0].days = 1_000_000;
     let mut sim = build(&m);
-    // Rings reach at most LINK_RING_MAX ticks; the part of the long line's starting pipeline
+    // Rings reach at most LANE_RING_MAX ticks; the part of the long line's starting pipeline
     // beyond its ring stays one entry, not one shipment per day of its lead time.
     let t = sim.world.resource::<InTransit>();
-    assert!(t.rings.iter().all(|r| usize::from(r.len) <= LINK_RING_MAX));
-    assert!(t.cells() <= 2 * LINK_RING_MAX * 8, "{} cells", t.cells());
+    assert!(t.lanes.iter().all(|r| usize::from(r.len) <= LANE_RING_MAX));
+    assert!(t.cells() <= 2 * LANE_RING_MAX * 8, "{} cells", t.cells());
     let q = sim.world.resource::<ShipmentQueue>();
     assert_eq!((q.pipelines().len(), q.len()), (1, 0));
     assert!(q.reach() <= RING_TICKS_MAX, "ring of {} ticks", q.reach());
@@ -279,7 +279,7 @@ fn a_route_of_a_million_days_keeps_the_goods_on_their_way_small() {
     // Goods sent on the long route wait in the queue, one entry per day sent.
     let ticks = sim.clock().ticks as usize;
     assert!(q.len() <= ticks, "{} shipments queued in {ticks} ticks", q.len());
-    assert!(sim.world.resource::<InTransit>().cells() <= 2 * LINK_RING_MAX * 8);
+    assert!(sim.world.resource::<InTransit>().cells() <= 2 * LANE_RING_MAX * 8);
 }
 
 #[test]

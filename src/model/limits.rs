@@ -10,7 +10,7 @@ use super::Model;
 
 /// Longest duration in days of anything inside a run: transit times, review and hold times,
 /// covers, smoothing and adjustment times, licence validity (3,650 days = 10 years). Real
-/// values are days to months; each link keeps a ring cell per tick of transit, so a
+/// values are days to months; each buyer input keeps a ring cell per tick of transit, so a
 /// billion-day route would allocate gigabytes before the first tick.
 pub const MAX_DAYS: f64 = 3650.0;
 /// [`MAX_DAYS`] as an integer, for fields counted in whole days.
@@ -201,8 +201,11 @@ const BASE_MEMORY: u64 = 16 << 20;
 const BUFFERED_ROW_BYTES: u64 = 160;
 /// Memory per licence application, kept for the whole run and written at its end.
 const APPLICATION_BYTES: u64 = 256;
-/// Memory per tick of lead time per supply line: an 8-byte ring cell (`world::shipments::InTransit`),
-/// or a 16-byte record in the queue's buckets for goods held by customs, with room to spare.
+/// Memory per tick of lead time per lane (a buyer's input from home or from abroad): an
+/// 8-byte ring cell (`world::shipments::InTransit`), with room for spare columns.
+const LANE_CELL_BYTES: u64 = 12;
+/// Memory per tick of lead time per controlled supply line: goods held by customs wait in the
+/// queue's buckets as 16-byte records, with room to spare.
 const SHIPMENT_BYTES: u64 = 48;
 /// Memory per firm (its spec while the world is built, components, input slots, random
 /// streams) and per supplier link (about 150 bytes of state, with room to spare).
@@ -247,7 +250,8 @@ fn estimate_written(model: &Model, written: &Model) -> Estimate {
         makers.entry(f.output.as_str()).or_default().push(k);
     }
     let mut links = 0u64;
-    let mut lead_shipments = 0u64;
+    let mut lane_cells = 0u64;
+    let mut held_shipments = 0u64;
     let mut flow_cells = std::collections::BTreeSet::new();
     let mut controlled_links = 0u64;
     let max_days = model
@@ -320,12 +324,15 @@ fn estimate_written(model: &Model, written: &Model) -> Estimate {
             let count: u64 = allowed.iter().map(|a| a.1).sum();
             // Candidate suppliers for the search: at most `search_candidates` more links.
             links += (n(all) - count).min(u64::from(model.buying.search_candidates));
+            // The input's two lanes (from home, from abroad), each as long as its longest lead.
+            let mut lane_ticks = [0u64; 2];
             for (nation, c) in allowed {
                 links += c;
                 let lead = *leads
                     .entry((nation, buyer.nation.as_str()))
                     .or_insert_with(|| lead_ticks(nation, &buyer.nation));
-                lead_shipments += c * lead;
+                let side = usize::from(nation != buyer.nation);
+                lane_ticks[side] = lane_ticks[side].max(lead + 1);
                 flow_cells.insert((nation_of(nation), nation_of(&buyer.nation), input));
                 if nation != buyer.nation
                     && model
@@ -335,8 +342,10 @@ fn estimate_written(model: &Model, written: &Model) -> Estimate {
                         .any(|x| x.nation == nation && x.commodities.contains_key(input))
                 {
                     controlled_links += c;
+                    held_shipments += c * lead;
                 }
             }
+            lane_cells += lane_ticks[0] + lane_ticks[1];
         }
     }
     // Applications: at most one per controlled link per application interval (and per tick).
@@ -395,7 +404,8 @@ fn estimate_written(model: &Model, written: &Model) -> Estimate {
     let memory_bytes = BASE_MEMORY
         + buffered * BUFFERED_ROW_BYTES
         + applications * APPLICATION_BYTES
-        + lead_shipments * SHIPMENT_BYTES
+        + lane_cells * LANE_CELL_BYTES
+        + held_shipments * SHIPMENT_BYTES
         + firms * FIRM_BYTES
         + links * LINK_BYTES
         + 8 * model_bytes;

@@ -24,7 +24,7 @@ use crate::world::orders::{Order, OrderBook, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::records::Recorder;
 use crate::world::rng::{FirmStreams, Streams};
-use crate::world::shipments::{InTransit, LinkRing};
+use crate::world::shipments::{InTransit, Lane};
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::SingleThreadedExecutor;
 use std::mem::size_of;
@@ -259,12 +259,16 @@ impl Simulation {
         let links = links.links.len() * per_link;
         let book = self.world.resource::<OrderBook>();
         let orders = book.orders.len() * size_of::<Order>();
-        // Each filled order is put into its link's ring today (8 bytes); delivery reads every
-        // link's ring entry and today's row of each ring group.
+        // Each filled order is staged on its link (2 bytes) and put into its lane's cell (8);
+        // delivery reads every link's lane and staging, every lane's entry and today's row of
+        // each ring group.
         let sent = book.orders.iter().filter(|o| o.filled > 0.0).count();
         let transit = self.world.resource::<InTransit>();
         let today: usize = transit.groups.iter().map(|g| g.cap as usize).sum();
-        let shipments = (sent + today) * size_of::<f64>() + transit.rings.len() * size_of::<LinkRing>();
+        let shipments = sent * (size_of::<u16>() + size_of::<f64>())
+            + today * size_of::<f64>()
+            + transit.lane_of.len() * (size_of::<u32>() + size_of::<u16>())
+            + transit.lanes.len() * size_of::<Lane>();
         let rows = self.world.resource::<Recorder>().bytes();
         StateBytes {
             firms: firms as u64,

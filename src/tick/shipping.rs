@@ -14,7 +14,9 @@ use crate::world::prefetch::AHEAD;
 use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
 use crate::world::rng::{FirmStreams, Purpose, Streams};
-use crate::world::shipments::{InTransit, NO_TICK, SharedRings, Shipment, ShipmentQueue, TradeBook};
+use crate::world::shipments::{
+    InTransit, LANE_RING_MAX, NO_LANE, NO_TICK, SharedRings, Shipment, ShipmentQueue, Stamp, TradeBook, UNSTAGED,
+};
 use crate::world::workers::batching;
 use bevy_ecs::prelude::*;
 use bevy_utils::Parallel;
@@ -32,12 +34,13 @@ pub struct ShippingScratch {
 }
 
 /// What one part of the book (see [`OrderBook::cut_by_supplier`]) leaves for the serial steps
-/// after it, in the book's order: the links it sends on that have no ring yet, and goods for
-/// the queue (due tick and shipment: held by customs, or due beyond their ring's reach).
+/// after it, in the book's order: the links it sends on that have no lane yet, and the goods
+/// that go in one by one (see [`send_part`]): held by customs, with the tick customs release
+/// them, or travelling, with their transit in ticks.
 #[derive(Default)]
 struct Part {
-    new_rings: Vec<u32>,
-    queue: Vec<(u32, Shipment)>,
+    new_lanes: Vec<u32>,
+    loose: Vec<(u32, Shipment)>,
     /// The part's exports, booked in the book's order (the first part books into the day's
     /// trade directly); `None` until the part is first used.
     exports: Option<TradeBook>,
@@ -82,15 +85,15 @@ fn plan_shipments(
     transit: &InTransit,
     tick: u32,
     td: u32,
-    new_rings: &mut Vec<u32>,
+    new_lanes: &mut Vec<u32>,
 ) {
-    new_rings.clear();
+    new_lanes.clear();
     for (o, plan) in orders.iter().zip(plans.iter_mut()) {
         if o.filled <= 0.0 {
             continue;
         }
-        if !transit.has_ring(o.link as usize) {
-            new_rings.push(o.link);
+        if !transit.has_lane(o.link as usize) {
+            new_lanes.push(o.link);
         }
         let st = &mut streams[o.supplier as usize - first];
         let days = if o.jitter_days > 0 {
@@ -158,8 +161,8 @@ fn plan_all(
         streams = others;
         let base = first;
         first = end;
-        let (orders, new_rings) = (&orders[from..to], &mut part.new_rings);
-        Some(move || plan_shipments(orders, mine, own, base, policy, transit, tick, td, new_rings))
+        let (orders, new_lanes) = (&orders[from..to], &mut part.new_lanes);
+        Some(move || plan_shipments(orders, mine, own, base, policy, transit, tick, td, new_lanes))
     });
     if parallel && cuts.len() > 2 {
         bevy_tasks::ComputeTaskPool::get().scope(|s| {
@@ -191,34 +194,30 @@ impl Customs<'_> {
 }
 
 /// Sends one part's filled orders (see [`OrderBook::cut_by_supplier`]) as planned: tallies
-/// what was ordered and sent on each link, puts goods into their link's cell (each link has
-/// its ring by now), books as exports, in the book's order, the goods that leave for another
-/// nation, and lists for the queue goods held by customs and goods due beyond their ring's
-/// reach. Counts the consignments that take a place of their own (see [`travel`]).
+/// what was ordered and sent on each link, stages the goods that leave now for delivery to
+/// put into their lane's cell (see [`InTransit`]), books as exports, in the book's order, the
+/// goods that leave for another nation, and lists, in the book's order, what goes in one by
+/// one after the parts: goods held by customs (with the tick customs release them) and goods
+/// that cannot be staged (with their transit), because their link already staged goods due
+/// on another tick today or they are due beyond any ring's reach.
 #[allow(clippy::too_many_arguments)]
 fn send_part(
     orders: &[Order],
     plans: &[Plan],
     tick: u32,
-    rings: &SharedRings,
     tally: &Disjoint<LinkTally>,
-    queue: &mut Vec<(u32, Shipment)>,
+    staged: &Disjoint<u16>,
+    loose: &mut Vec<(u32, Shipment)>,
     exports: &mut TradeBook,
     customs: Customs<'_>,
 ) {
-    queue.clear();
+    loose.clear();
     for (i, o) in orders.iter().enumerate() {
-        // Orders are by supplier and links and rings by buyer: ask for the link's tally and
-        // ring entry, then the cell, of the orders some steps ahead (a third of a 10^4-firm
-        // run waited for these cells; at 10^6 firms, a third of sending waited for the tally).
-        if let Some(next) = orders.get(i + 2 * AHEAD) {
-            rings.prefetch(next.link as usize);
-            tally.prefetch(next.link as usize);
-        }
+        // Orders are by supplier and links by buyer: ask for the link's tally and staging
+        // some steps ahead (at 10^6 firms, a third of sending waited for the tally).
         if let Some(next) = orders.get(i + AHEAD) {
-            // SAFETY: that order is this part's, and so is its link (see
-            // `OrderBook::cut_by_supplier`).
-            unsafe { rings.prefetch_cell(next.link as usize, plans[i + AHEAD].transit) };
+            tally.prefetch(next.link as usize);
+            staged.prefetch(next.link as usize);
         }
         let li = o.link as usize;
         // What was ordered and sent on each link today: what the buyer learns its fill rate
@@ -230,63 +229,72 @@ fn send_part(
         if o.filled <= 0.0 {
             continue;
         }
+        let before = t.filled;
         t.filled += o.filled;
         let Plan { transit: ahead, hold } = plans[i];
-        if hold > 0 {
-            queue.push((tick.saturating_add(hold), Shipment::held_by_customs(o.filled, o.link, ahead)));
-            unsafe { rings.add_flight(li, 1) };
-            continue;
+        // SAFETY: as for the tally.
+        let st = unsafe { staged.get(li) };
+        if hold == 0 && (ahead as usize) < LANE_RING_MAX && (*st == 0 || u32::from(*st) == ahead) {
+            // Staged: everything the link sent today is due on the same tick.
+            *st = ahead as u16;
+        } else {
+            if *st != 0 && *st != UNSTAGED {
+                // What the link staged before goes in one by one too, now that its tally
+                // holds more than it.
+                loose.push((u32::from(*st), Shipment::travelling(before, o.link, tick)));
+            }
+            *st = UNSTAGED;
+            if hold > 0 {
+                loose.push((tick.saturating_add(hold), Shipment::held_by_customs(o.filled, o.link, ahead)));
+                continue;
+            }
+            loose.push((ahead, Shipment::travelling(o.filled, o.link, tick)));
         }
         // Goods leave now: exported when they cross a border.
         if o.exporter != o.importer {
             customs.book(exports, o.exporter, o.importer, o.commodity, o.filled);
         }
-        // (Every link sent on has its ring by now.)
-        unsafe {
-            if travel(rings, o.link, tick, ahead, o.filled, tick, &mut |due, s| queue.push((due, s))) {
-                rings.add_flight(li, 1);
-            }
-        }
     }
 }
 
-/// Goods on `link` due `ahead` ticks from `now`, which left at tick `left`: into their cell
-/// when the link's ring reaches that far, else to `park` (the tick they are due to enter the
-/// ring, and the shipment) for the queue until it does. Returns whether they took a place of
-/// their own (an empty cell or a queue entry) rather than joining goods due the same tick: the
-/// caller counts consignments on their way from it.
-///
-/// # Safety
-/// No other thread uses link `link` meanwhile, and it has a ring.
-unsafe fn travel(
-    rings: &SharedRings,
-    link: u32,
-    now: u32,
-    ahead: u32,
-    quantity: f64,
-    left: u32,
-    park: &mut impl FnMut(u32, Shipment),
-) -> bool {
-    let li = link as usize;
-    // SAFETY: the caller's promise, here and below.
-    let len = unsafe { rings.len(li) };
-    debug_assert!(len > 0, "link {li} has its ring before goods travel on it");
-    if ahead < len {
-        !unsafe { rings.put(li, ahead, quantity, left) }
-    } else {
-        park(now.saturating_add(ahead - (len - 1)), Shipment::travelling(quantity, link, left));
-        true
+/// The stamp of goods on `link` that left at tick `left` (see [`Stamp`]), while departures
+/// are recorded; [`Stamp::NONE`] otherwise.
+fn stamp(recording: bool, links: &SupplyLinks, link: u32, left: u32, td: u32) -> Stamp {
+    if !recording || left == NO_TICK {
+        return Stamp::NONE;
+    }
+    let l = &links.links[link as usize];
+    Stamp {
+        left,
+        link,
+        earliest_day: u64::from(left) * u64::from(td) + u64::from(l.days.saturating_sub(l.jitter_days)),
     }
 }
 
-/// [`travel`] for goods already counted as a consignment on their way (from the queue, or the
-/// far end of a starting pipeline): one consignment fewer when they join others. Runs on one
+/// Goods `s` (travelling on a link that has a lane) due `ahead` ticks from `now`: into their
+/// lane's cell when its ring reaches that far, else into the queue until they arrive.
+/// `counted` says whether they are already counted as a consignment on their way (they come
+/// from the queue or a starting pipeline): then they are one fewer when they join goods due
+/// the same tick; if not, they are one more when they take a place of their own. Runs on one
 /// thread, with the queue at hand.
-fn enter(rings: &SharedRings, queue: &mut ShipmentQueue, link: u32, now: u32, ahead: u32, quantity: f64, left: u32) {
-    // SAFETY: one thread; the link has a ring (it carried goods before, or a pipeline).
+#[allow(clippy::too_many_arguments)]
+fn enter(rings: &SharedRings, queue: &mut ShipmentQueue, now: u32, ahead: u32, s: Shipment, stamp: Stamp, counted: bool) {
+    let lane = rings.lane_of(s.link as usize);
+    debug_assert_ne!(lane, NO_LANE, "link {} has its lane before goods travel on it", s.link);
+    // SAFETY: one thread.
     unsafe {
-        if !travel(rings, link, now, ahead, quantity, left, &mut |due, s| queue.push(now, due, s)) {
-            rings.add_flight(link as usize, -1);
+        if ahead < rings.len(lane) {
+            let joined = rings.put(lane, ahead, s.quantity, stamp);
+            match (joined, counted) {
+                (true, true) => rings.add_flight(lane, -1),
+                (false, false) => rings.add_flight(lane, 1),
+                _ => {}
+            }
+        } else {
+            queue.push(now, now.saturating_add(ahead), s);
+            if !counted {
+                rings.add_flight(lane, 1);
+            }
         }
     }
 }
@@ -299,11 +307,12 @@ fn enter(rings: &SharedRings, queue: &mut ShipmentQueue, link: u32, now: u32, ah
 /// each input's imports of the day (`InputSlot::imported`), which observation sums into the
 /// nations' imports.
 ///
-/// Goods travel in their link's ring ([`InTransit`]): sending puts them in the cell of the
-/// tick they are due, and delivery is one pass over the buyers in storage order, each reading
-/// its own links' cells for today (arrivals, booked as imports in link order), then adding
-/// what was sent to it today to its in-transit. Goods leave (and exports are booked, and
-/// draws made) in the order of the queue and of the book.
+/// Goods travel in their lane's ring ([`InTransit`]): sending stages each link's goods, and
+/// delivery is one pass over the buyers in storage order, each taking its own lanes' cells
+/// for today (arrivals, booked as imports when from abroad), then putting what was staged on
+/// its links today into their cells and adding what was sent to it today to its in-transit.
+/// Goods leave (and exports are booked, and draws made) in the order of the queue and of the
+/// book.
 #[allow(clippy::too_many_arguments)]
 pub fn ship_goods(
     book: Res<OrderBook>,
@@ -335,37 +344,41 @@ pub fn ship_goods(
     let links = &mut *links;
     transit.record_departures(inv.check);
     transit.set_tick(tick);
+    let recording = transit.recording();
 
     // The far ends of starting pipelines longer than their ring: today's goods into today's
     // cell (the ring holds the ticks before).
     let mut pipeline = std::mem::take(&mut queue.pipeline);
-    let rings = transit.shared();
     for p in pipeline.iter().filter(|p| p.until > tick) {
-        // SAFETY: one thread.
-        if tick >= unsafe { rings.len(p.shipment.link as usize) } {
-            enter(&rings, queue, p.shipment.link, tick, 0, p.shipment.quantity, NO_TICK);
+        if tick >= transit.reach_of(p.shipment.link as usize) {
+            let rings = transit.shared();
+            enter(&rings, queue, tick, 0, p.shipment, Stamp::NONE, true);
         }
     }
     pipeline.retain(|p| p.until > tick.saturating_add(1));
     queue.pipeline = pipeline;
 
     // Goods leaving the queue: released by customs (they leave now, and are booked as exports)
-    // or coming within reach of their ring.
+    // or arriving.
     let customs = Customs {
         prices: &prices,
         nation_region: &registry.nation_region,
         policy: &policy,
     };
     let due = queue.take_due(tick);
-    for s in &due {
-        if s.held() {
-            let o = links.owner[s.link as usize];
-            customs.book(trade, o.exporter, o.importer, o.commodity, s.quantity);
-            enter(&rings, queue, s.link, tick, s.held_transit(), s.quantity, tick);
-        } else {
-            // SAFETY: one thread.
-            let ahead = unsafe { rings.len(s.link as usize) } - 1;
-            enter(&rings, queue, s.link, tick, ahead, s.quantity, s.sent_tick().unwrap_or(tick));
+    {
+        let rings = transit.shared();
+        for &s in &due {
+            if s.held() {
+                let o = links.owner[s.link as usize];
+                customs.book(trade, o.exporter, o.importer, o.commodity, s.quantity);
+                let leaving = Shipment::travelling(s.quantity, s.link, tick);
+                let st = stamp(recording, links, s.link, tick, td);
+                enter(&rings, queue, tick, s.held_transit(), leaving, st, true);
+            } else {
+                let st = stamp(recording, links, s.link, s.sent_tick().unwrap_or(NO_TICK), td);
+                enter(&rings, queue, tick, 0, s, st, true);
+            }
         }
     }
     queue.give_back(tick, due);
@@ -373,10 +386,10 @@ pub fn ship_goods(
     // Each filled order's transit and customs hold, planned supplier by supplier, then sent,
     // in parts of whole suppliers whose number depends on the book alone (`book_parts`); on
     // every core when parallel (a supplier's draws and links are its own). Between the two,
-    // the links sent on for the first time get their rings, in the book's order. Each part
+    // the links sent on for the first time get their lanes, in the book's order. Each part
     // books its exports in the book's order, the first into the day's trade (after the goods
-    // released by customs), the others into their own books, added after in part order; goods
-    // for the queue enter it after the parts, in the book's order.
+    // released by customs), the others into their own books, added after in part order; what
+    // goes in one by one goes in after the parts, in the book's order.
     let scratch = &mut *scratch;
     let orders = &book.orders;
     OrderBook::cut_by_supplier(orders, book_parts(orders.len()), &mut scratch.cuts);
@@ -386,10 +399,10 @@ pub fn ship_goods(
     }
     plan_all(orders, &mut streams.firms, &policy, transit, tick, td, scratch, params.parallel);
     for part in &scratch.parts[..parts] {
-        for &li in &part.new_rings {
+        for &li in &part.new_lanes {
             let li = li as usize;
-            if !transit.has_ring(li) {
-                transit.add_ring(li, InTransit::ring_len_of(&links.links[li], td));
+            if !transit.has_lane(li) {
+                transit.give_lane(li, InTransit::ring_len_of(&links.links[li], td), &links.owner);
             }
         }
     }
@@ -399,18 +412,18 @@ pub fn ship_goods(
             .clear();
     }
     {
-        let rings = transit.shared();
         let tally = Disjoint::new(&mut links.tally);
-        let (rings, tally, plans, cuts) = (&rings, &tally, &scratch.plans, &scratch.cuts);
+        let staged = Disjoint::new(&mut transit.staged);
+        let (tally, staged, plans, cuts) = (&tally, &staged, &scratch.plans, &scratch.cuts);
         let mut day = Some(&mut *trade);
         let jobs = cuts.windows(2).zip(scratch.parts.iter_mut()).map(|(w, part)| {
             let (from, to) = (w[0], w[1]);
-            let (orders, plans, queue) = (&orders[from..to], &plans[from..to], &mut part.queue);
+            let (orders, plans, loose) = (&orders[from..to], &plans[from..to], &mut part.loose);
             let exports = match day.take() {
                 Some(trade) => trade,
                 None => part.exports.as_mut().expect("a book for every part after the first"),
             };
-            move || send_part(orders, plans, tick, rings, tally, queue, exports, customs)
+            move || send_part(orders, plans, tick, tally, staged, loose, exports, customs)
         });
         if params.parallel && parts > 1 {
             bevy_tasks::ComputeTaskPool::get().scope(|s| {
@@ -422,33 +435,45 @@ pub fn ship_goods(
             jobs.for_each(|mut job| job());
         }
     }
-    for part in &scratch.parts[..parts] {
-        for &(due, shipment) in &part.queue {
-            queue.push(tick, due, shipment);
+    {
+        let rings = transit.shared();
+        for part in &scratch.parts[..parts] {
+            for &(when, s) in &part.loose {
+                if s.held() {
+                    queue.push(tick, when, s);
+                    // SAFETY: one thread.
+                    unsafe { rings.add_flight(rings.lane_of(s.link as usize), 1) };
+                } else {
+                    let st = stamp(recording, links, s.link, tick, td);
+                    enter(&rings, queue, tick, when, s, st, false);
+                }
+            }
         }
     }
     for part in &scratch.parts[1..parts] {
         trade.add_exports(part.exports.as_ref().expect("booked above"));
     }
 
-    // Delivery, buyer by buyer (each reads only its own links, which are laid out by buyer):
-    // on every core when parallel, unless the lead times are checked (each arrival may report).
+    // Delivery, buyer by buyer (each reads only its own links and lanes, which are laid out
+    // by buyer): on every core when parallel, unless the lead times are checked (each arrival
+    // may report).
     let mut clamped = 0u64;
     {
         let rings = transit.shared();
         let (rings, shared) = (&rings, &*links);
+        let sent = Sent { tick, td, recording };
         if params.parallel && !inv.check {
             let local = &scratch.clamped;
             buyers.par_iter_mut().batching_strategy(batching()).for_each_init(
                 || local.borrow_local_mut(),
-                |c, mut inputs| deliver(&mut inputs, rings, shared, &mut *c, &mut |_, _, _| {}),
+                |c, mut inputs| deliver(&mut inputs, rings, shared, sent, &mut *c, &mut |_, _| {}),
             );
             clamped = scratch.clamped.iter_mut().map(std::mem::take).sum();
         } else {
             let clock = &*clock;
             for mut inputs in buyers.iter_mut() {
-                deliver(&mut inputs, rings, shared, &mut clamped, &mut |li, a, left| {
-                    check_lead_time(inv, clock, shared, li, a, left)
+                deliver(&mut inputs, rings, shared, sent, &mut clamped, &mut |st, a| {
+                    check_lead_time(inv, clock, shared, st, a)
                 });
             }
         }
@@ -456,32 +481,57 @@ pub fn ship_goods(
     inv.clamped += clamped;
 }
 
-/// Delivers one buyer's goods: per input, the goods due today on each of its links arrive
+/// What delivery needs to stamp the goods sent today (see [`Stamp`]).
+#[derive(Clone, Copy)]
+struct Sent {
+    tick: u32,
+    td: u32,
+    recording: bool,
+}
+
+/// Delivers one buyer's goods: per input, the goods due today in each of its lanes arrive
 /// (into stock, out of in-transit; from abroad, into the input's imports of the day), then
-/// what was sent to it today goes into its in-transit and its count of consignments on the
-/// way changes by its links' changes. When an input has nothing left on the way, what its
-/// in-transit still shows is rounding and is set to zero; otherwise a rounding error below
-/// zero is (each counted in `clamped`). `arrived` hears of every arrival whose departure tick
-/// was recorded (link, units, tick it left), for the lead-time check.
-fn deliver(inputs: &mut Inputs, rings: &SharedRings, links: &SupplyLinks, clamped: &mut u64, arrived: &mut impl FnMut(usize, f64, u32)) {
+/// the goods its links staged today go into their lane's cells, what was sent to it today
+/// goes into its in-transit, and its count of consignments on the way changes by its lanes'
+/// changes. When an input has nothing left on the way, what its in-transit still shows is
+/// rounding and is set to zero; otherwise a rounding error below zero is (each counted in
+/// `clamped`). `arrived` hears of every arrival whose departure was recorded (its stamp and
+/// units), for the lead-time check.
+fn deliver(
+    inputs: &mut Inputs,
+    rings: &SharedRings,
+    links: &SupplyLinks,
+    sent: Sent,
+    clamped: &mut u64,
+    arrived: &mut impl FnMut(Stamp, f64),
+) {
     for slot in inputs.slots.iter_mut() {
         let (from, len) = slot.links;
+        let range = from as usize..(from + len) as usize;
         slot.imported = 0.0;
-        for li in from as usize..(from + len) as usize {
-            // SAFETY: the buyer's links are its own, and only this buyer's delivery uses them
-            // (one buyer per worker at a time), here and below.
-            if unsafe { rings.len(li) } == 0 {
+        // The input's lanes (at most one from home and one from abroad), in link order.
+        let mut lanes = [(NO_LANE, false); 2];
+        for li in range.clone() {
+            let lane = rings.lane_of(li);
+            if lane == NO_LANE || lanes.iter().any(|&(l, _)| l == lane) {
                 continue;
             }
-            let (a, left) = unsafe { rings.take(li) };
+            let o = links.owner[li];
+            let free = lanes.iter().position(|&(l, _)| l == NO_LANE);
+            let free = free.expect("an input has at most two lanes, from home and from abroad");
+            lanes[free] = (lane, o.importer != o.exporter);
+        }
+        for &(lane, abroad) in lanes.iter().filter(|(l, _)| *l != NO_LANE) {
+            // SAFETY: the buyer's links and lanes are its own, and only this buyer's delivery
+            // uses them (one buyer per worker at a time), here and below.
+            let (a, st) = unsafe { rings.take(lane) };
             if a == 0.0 {
                 continue;
             }
-            if left != NO_TICK {
-                arrived(li, a, left);
+            if st.left != NO_TICK {
+                arrived(st, a);
             }
-            let o = links.owner[li];
-            if o.importer != o.exporter {
+            if abroad {
                 slot.imported += a;
             }
             slot.stock += a;
@@ -497,24 +547,35 @@ fn deliver(inputs: &mut Inputs, rings: &SharedRings, links: &SupplyLinks, clampe
                 settle_rounding(&mut slot.in_transit, slot.scale, clamped);
             }
         }
-        for li in from as usize..(from + len) as usize {
-            let flight = unsafe { rings.take_flight(li) };
+        for &(lane, _) in lanes.iter().filter(|(l, _)| *l != NO_LANE) {
+            let flight = unsafe { rings.take_flight(lane) };
             if flight != 0 {
                 slot.in_flight = slot.in_flight.saturating_add_signed(i64::from(flight));
             }
-            let sent = links.tally[li].filled;
-            if sent > 0.0 {
-                slot.in_transit += sent;
+        }
+        for li in range {
+            let quantity = links.tally[li].filled;
+            let ahead = unsafe { rings.take_staged(li) };
+            if ahead != 0 && ahead != UNSTAGED {
+                let st = stamp(sent.recording, links, li as u32, sent.tick, sent.td);
+                if !unsafe { rings.put(rings.lane_of(li), u32::from(ahead), quantity, st) } {
+                    slot.in_flight += 1;
+                }
+            }
+            if quantity > 0.0 {
+                slot.in_transit += quantity;
                 slot.scale = slot.scale.max(slot.in_transit);
             }
         }
     }
 }
 
-/// The lead-time invariant, for goods arriving now on link `link` that left (the supplier, or
-/// customs after a hold) at tick `left` at the latest: the days since are at least its route's
-/// shortest transit, `days − jitter_days`.
-fn check_lead_time(inv: &mut Invariants, clock: &Clock, links: &SupplyLinks, link: usize, quantity: f64, left: u32) {
+/// The lead-time invariant, for goods arriving now that carry stamp `st`: the days since
+/// they left (the supplier, or customs after a hold) are at least their route's shortest
+/// transit, `days − jitter_days`. Of a cell's goods, the stamp kept is the one whose route
+/// allows the latest arrival, so every consignment in the cell is checked by it.
+fn check_lead_time(inv: &mut Invariants, clock: &Clock, links: &SupplyLinks, st: Stamp, quantity: f64) {
+    let (link, left) = (st.link as usize, st.left);
     let l = &links.links[link];
     let shortest = u64::from(l.days.saturating_sub(l.jitter_days));
     let elapsed = u64::from(clock.tick.saturating_sub(left)) * u64::from(clock.tick_days);

@@ -21,7 +21,7 @@ use crate::world::prices::PriceBook;
 use crate::world::records::Recorder;
 use crate::world::registry::Registry;
 use crate::world::rng::{FirmStreams, Streams};
-use crate::world::shipments::{InTransit, NO_TICK, Pipeline, Shipment, ShipmentQueue, TradeBook};
+use crate::world::shipments::{InTransit, NO_LANE, Pipeline, Shipment, ShipmentQueue, Stamp, TradeBook};
 use bevy_ecs::prelude::*;
 use std::sync::atomic::AtomicU64;
 
@@ -34,13 +34,21 @@ pub fn build_world(model: &Model, network: &Network, seed: u64) -> World {
     finish_world(world, model, network, seed, clock, firms)
 }
 
-/// [`build_world`] for a run that needs the firms' specs no more: once the firms are spawned,
-/// it takes the specs out of `model` and the per-firm inputs out of `network` and gives their
-/// memory back to the system ([`crate::alloc::release_free_memory`]) before it allocates the
-/// goods on their way and the per-link state. A 10^6-firm world's specs and inputs are about
-/// 2 GB; built this way, they are never held together with the rest of the world.
+/// [`build_world`] for a run that needs the firms' specs no more: before the firms are spawned
+/// it drops the specs' supplier rules (resolved into `network`'s links), and once they are
+/// spawned it takes the specs out of `model` and the per-firm inputs out of `network`, each
+/// time giving the memory back to the system ([`crate::alloc::release_free_memory`]) before
+/// the next step allocates. A 10^6-firm world's specs and inputs are about 2.5 GB; built this
+/// way, they are never held together with the rest of the world.
 pub fn build_world_releasing(model: &mut Model, network: &mut Network, seed: u64) -> World {
     let clock = clock_of(model);
+    // The supplier rules live on as the network's links, and spawning reads its links: at
+    // 10^6 generated firms the rules (every listed supplier's id) are over a gigabyte, which
+    // would otherwise be held with the spawned firms.
+    for spec in &mut model.firms {
+        spec.suppliers.clear();
+    }
+    crate::alloc::release_free_memory();
     let mut world = World::new();
     let firms = spawn_firms(&mut world, model, network, clock.tick_days);
     model.firms = Vec::new();
@@ -321,31 +329,52 @@ fn product_lines(spec: &crate::model::Firm, network: &Network, slots: &[InputSlo
 }
 
 /// Puts the starting pipelines on their way and counts what they carry as in transit to each
-/// buyer: every supplying link gets its ring (see [`InTransit`]), holding one shipment for each
-/// of the first ticks of its lead time; the part of a pipeline beyond its ring's reach (a route
-/// longer than [`crate::world::shipments::LINK_RING_MAX`] ticks) stays in the queue's list of
-/// starting pipelines, which puts each tick's goods into their cell when that tick comes.
+/// buyer: every supplying link gets its lane (see [`InTransit`]), one per input of a buyer
+/// from home and one from abroad, whose ring reaches as far as its longest route; each of the
+/// first ticks of a link's lead time holds one tick's shipment. The part of a pipeline beyond
+/// its ring's reach (a route longer than [`crate::world::shipments::LANE_RING_MAX`] ticks)
+/// stays in the queue's list of starting pipelines, which puts each tick's goods into their
+/// cell when that tick comes.
 pub fn fill_pipelines(world: &mut World, firms: &SpawnedFirms, tick_days: u32) -> (ShipmentQueue, InTransit) {
     let links = &firms.links;
-    let lens: Vec<u16> = links
-        .links
-        .iter()
-        .zip(&links.status)
-        .map(|(l, st)| {
-            if *st == LinkStatus::Active {
-                InTransit::ring_len_of(l, tick_days)
-            } else {
-                0
+    let owner = &links.owner;
+    let n = links.links.len();
+    // The lanes, input by input (the links of one input are adjacent), each as long as the
+    // longest ring of its supplying links.
+    let mut lane_of = vec![NO_LANE; n];
+    let mut lens: Vec<u16> = Vec::new();
+    let mut k = 0;
+    while k < n {
+        let first = owner[k];
+        let mut end = k + 1;
+        while end < n && owner[end].buyer == first.buyer && owner[end].slot == first.slot {
+            end += 1;
+        }
+        let mut lane = [NO_LANE; 2];
+        for li in k..end {
+            if links.status[li] != LinkStatus::Active {
+                continue;
             }
-        })
-        .collect();
-    let mut rings = InTransit::with_rings(&lens);
+            let side = usize::from(owner[li].importer != owner[li].exporter);
+            let len = InTransit::ring_len_of(&links.links[li], tick_days);
+            if lane[side] == NO_LANE {
+                lane[side] = lens.len() as u32;
+                lens.push(len);
+            } else {
+                let l = &mut lens[lane[side] as usize];
+                *l = (*l).max(len);
+            }
+            lane_of[li] = lane[side];
+        }
+        k = end;
+    }
+    let mut rings = InTransit::with_lanes(&lens, lane_of);
     let mut queue = ShipmentQueue::new(firms.max_lead_ticks as usize);
     // How many of each pipeline's first ticks its ring reaches.
     let near: Vec<u32> = firms
         .pipelines
         .iter()
-        .map(|p| p.until.min(u32::from(lens[p.shipment.link as usize])))
+        .map(|p| p.until.min(rings.reach_of(p.shipment.link as usize)))
         .collect();
     // Goods in the pipeline count as in transit to their buyers, added arrival by arrival
     // (the order fixes the rounding of the sums, and so the output's bytes), and go into their
@@ -357,28 +386,42 @@ pub fn fill_pipelines(world: &mut World, firms: &SpawnedFirms, tick_days: u32) -
     let cells = rings.shared();
     for arrival in 0..longest {
         for (p, &near) in firms.pipelines.iter().zip(&near).filter(|(p, _)| p.until > arrival) {
-            let o = links.owner[p.shipment.link as usize];
+            let o = owner[p.shipment.link as usize];
             transit[slot_from[o.buyer as usize] as usize + o.slot as usize] += p.shipment.quantity;
             if arrival < near {
+                let lane = cells.lane_of(p.shipment.link as usize);
                 // SAFETY: one thread.
-                unsafe { cells.put(p.shipment.link as usize, arrival, p.shipment.quantity, NO_TICK) };
+                unsafe { cells.put(lane, arrival, p.shipment.quantity, Stamp::NONE) };
             }
         }
     }
+    // Consignments on their way to each input: its lanes' cells that hold goods, and each
+    // tick of a pipeline beyond its ring's reach.
+    let mut flights = vec![0u64; transit.len()];
+    let mut counted = vec![false; rings.lanes.len()];
+    for (li, &lane) in rings.lane_of.iter().enumerate() {
+        if lane == NO_LANE || std::mem::replace(&mut counted[lane as usize], true) {
+            continue;
+        }
+        let (r, o) = (rings.lanes[lane as usize], owner[li]);
+        let g = &rings.groups[usize::from(r.group)];
+        let held = (0..u32::from(r.len)).filter(|&a| g.cells[g.cell(r.pos, a)] != 0.0).count();
+        flights[slot_from[o.buyer as usize] as usize + o.slot as usize] += held as u64;
+    }
     for (p, &near) in firms.pipelines.iter().zip(&near) {
-        let li = p.shipment.link as usize;
         if p.until > near {
             queue.add_pipeline(*p);
+            let o = owner[p.shipment.link as usize];
+            flights[slot_from[o.buyer as usize] as usize + o.slot as usize] += u64::from(p.until - near);
         }
-        let o = links.owner[li];
-        let mut inputs = world.get_mut::<Inputs>(firms.entities[o.buyer as usize]).expect("buyer");
-        inputs.slots[o.slot as usize].in_flight += u64::from(p.until);
     }
     for (f, w) in slot_from.windows(2).enumerate() {
         let mut inputs = world.get_mut::<Inputs>(firms.entities[f]).expect("firm");
-        for (s, &x) in inputs.slots.iter_mut().zip(&transit[w[0] as usize..w[1] as usize]) {
+        let (from, to) = (w[0] as usize, w[1] as usize);
+        for ((s, &x), &flight) in inputs.slots.iter_mut().zip(&transit[from..to]).zip(&flights[from..to]) {
             s.in_transit = x;
             s.scale = s.scale.max(x);
+            s.in_flight = flight;
         }
     }
     (queue, rings)

@@ -212,40 +212,99 @@ impl ShipmentQueue {
     }
 }
 
-/// Longest ring of a supply link, in ticks (see [`InTransit`]): goods due further ahead wait
-/// in the [`ShipmentQueue`] until they come within reach.
-pub const LINK_RING_MAX: usize = 4096;
+/// Longest ring of a lane, in ticks (see [`InTransit`]): goods due further ahead wait in the
+/// [`ShipmentQueue`] until they arrive.
+pub const LANE_RING_MAX: usize = 4096;
 
-/// No tick recorded for a ring cell's goods (see [`InTransit::left`]).
+/// No tick recorded for a ring cell's goods (see [`RingGroup::left`]).
 pub const NO_TICK: u32 = u32::MAX;
 
-/// Goods travelling on each supply link, by the tick they are due: a ring of per-tick cells per
-/// link, each cell the units due at one tick. A link's ring is one tick longer than its
-/// longest transit (jitter included, at most [`LINK_RING_MAX`]), so goods sent today never land
-/// in the cell being delivered; goods sent on the same link to arrive on the same tick share a
-/// cell. Goods held by customs, goods due beyond a ring's reach and the far end of a starting
-/// pipeline longer than a ring wait in the [`ShipmentQueue`] and enter the ring when due.
+/// A link whose goods have no lane yet (see [`InTransit::lane_of`]).
+pub const NO_LANE: u32 = u32::MAX;
+
+/// [`InTransit::staged`] of a link whose goods sent today went another way than staging
+/// (held by customs, beyond reach, or two transit times on one link in one tick).
+pub const UNSTAGED: u16 = u16::MAX;
+
+/// Goods on their way to the buyers, by the tick they are due: a ring of per-tick cells per
+/// *lane*, each cell the units due at one tick. A lane is one input of one buyer, from home
+/// or from abroad: the goods its suppliers in its nation send it, or those from all other
+/// nations. Goods due on the same tick in the same lane share a cell, whichever supplier sent
+/// them; a buyer with five suppliers of an input from abroad has one ring for them, not five.
+/// A lane's ring is one tick longer than the longest transit (jitter included, at most
+/// [`LANE_RING_MAX`]) of the links that have sent goods on it, so goods sent today never land
+/// in the cell being delivered. Goods held by customs and goods due beyond a ring's reach
+/// wait in the [`ShipmentQueue`]; a starting pipeline longer than its ring keeps its far end
+/// there too.
 ///
-/// Layout: links with rings of the same length form a [`RingGroup`], whose cells are stored
-/// tick by tick: the cells of all its links for one tick of the ring are adjacent, in link
-/// order. Delivery walks the buyers (so the links) in order and reads today's cell of each: a
-/// few sequential streams, one per ring length, instead of a cache miss per link.
+/// Sending runs supplier by supplier, on every core, and two suppliers of one buyer may be in
+/// different threads; so sending does not write cells. It stages each link's goods: what it
+/// sent today is its tally's `filled` ([`crate::world::orders::LinkTally`]), and
+/// [`InTransit::staged`] says in how many ticks they are due. Delivery, buyer by buyer, puts
+/// them in their cell. The rare link that sends goods due on two ticks in one tick, or held
+/// by customs, is marked [`UNSTAGED`] and its goods go in one by one, on one thread.
 ///
-/// Memory: 8 bytes per tick of reach per supplying link and 12 bytes per link, instead of a
-/// 16-byte shipment per link per day on the way; a candidate link gets its ring only when goods
-/// are first sent on it.
+/// Layout: lanes with rings of the same length form a [`RingGroup`], whose cells are stored
+/// tick by tick: the cells of all its lanes for one tick of the ring are adjacent, in lane
+/// order. Lanes are made buyer by buyer, and delivery walks the buyers in that order: a few
+/// sequential streams, one per ring length.
+///
+/// Memory: 8 bytes per tick of reach per lane, 12 bytes per lane, and 6 bytes per link (its
+/// lane and what it staged); a candidate link gets a lane only when goods are first sent on it.
 #[derive(Resource, Debug, Default)]
 pub struct InTransit {
-    pub rings: Vec<LinkRing>,
+    pub lanes: Vec<Lane>,
+    /// Each link's lane ([`NO_LANE`] until goods are first sent on it).
+    pub lane_of: Vec<u32>,
+    /// Each link's goods sent today, staged for delivery to put into their cell: the ticks
+    /// until they are due (the goods are the link's tally's `filled`); 0 for nothing staged,
+    /// [`UNSTAGED`] when they went in one by one.
+    pub staged: Vec<u16>,
     pub groups: Vec<RingGroup>,
-    /// Only while the invariants are checked: whether `left` is kept.
+    /// Only while the invariants are checked: whether cells' departures are kept.
     recording: bool,
     /// The tick the rings are at (see [`InTransit::set_tick`]).
     tick: u32,
     /// Where each group's cells are, for [`InTransit::shared`] (made again at each call).
     views: Vec<GroupCells>,
-    /// One bit per link: whether it has a ring (see [`InTransit::has_ring`]).
-    ringed: Vec<u64>,
+    /// One bit per link: whether it has a lane (see [`InTransit::has_lane`]).
+    laned: Vec<u64>,
+}
+
+/// A lane's place in its ring group, and today's change in its consignments on the way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lane {
+    /// Its column in its group's cells.
+    pub pos: u32,
+    /// Today's change in the number of consignments on their way in the lane that delivery
+    /// does not see itself: +1 for goods into an empty cell or into the queue on one thread,
+    /// −1 for goods from the queue into a cell that already holds some. Added to the buyer's
+    /// `InputSlot::in_flight` at delivery, then 0.
+    pub flight: i32,
+    /// Its group.
+    pub group: u16,
+    /// Its ring's length, ticks.
+    pub len: u16,
+}
+
+/// Who sent the goods of a cell, while the invariants are checked: the tick they left (the
+/// supplier, or customs after a hold; [`NO_TICK`] for goods sent before the start or before
+/// checks began), their link, and the earliest day they may arrive (the day they left plus
+/// their route's shortest transit). A cell keeps the stamp with the latest such day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    pub left: u32,
+    pub link: u32,
+    pub earliest_day: u64,
+}
+
+impl Stamp {
+    /// No stamp: goods that left before checks began.
+    pub const NONE: Stamp = Stamp {
+        left: NO_TICK,
+        link: 0,
+        earliest_day: 0,
+    };
 }
 
 /// A ring group's cells as [`SharedRings`] reaches them.
@@ -253,14 +312,14 @@ pub struct InTransit {
 struct GroupCells {
     cells: *mut f64,
     /// Null unless departures are recorded.
-    left: *mut u32,
+    stamps: *mut Stamp,
     len: u32,
     now: u32,
     cap: u32,
 }
 
 // SAFETY: the pointers are dereferenced only through a `SharedRings`, which holds the whole
-// `InTransit` mutably borrowed and writes each link's cells from one thread at a time.
+// `InTransit` mutably borrowed and writes each lane's cells from one thread at a time.
 unsafe impl Send for GroupCells {}
 // SAFETY: as above.
 unsafe impl Sync for GroupCells {}
@@ -276,167 +335,139 @@ fn cell_index(now: u32, len: u32, cap: u32, pos: u32, ahead: u32) -> usize {
     row as usize * cap as usize + pos as usize
 }
 
-/// The rings as several threads write them at once, each on links of its own (sending on
-/// every core: `tick::shipping`): each link's ring entry through [`Disjoint`], and its cells
-/// in its group. Every method taking a link is `unsafe` with one contract: while it runs, no
-/// other thread uses that link.
+/// The rings as several threads use them at once, each on lanes and links of its own
+/// (delivery on every core: `tick::shipping`). Every method taking a lane or a link is
+/// `unsafe` with one contract: while it runs, no other thread uses that lane or link.
 pub struct SharedRings<'a> {
-    rings: Disjoint<'a, LinkRing>,
+    lanes: Disjoint<'a, Lane>,
+    staged: Disjoint<'a, u16>,
+    lane_of: &'a [u32],
     groups: &'a [GroupCells],
 }
 
 impl SharedRings<'_> {
-    /// The length of link `link`'s ring, ticks (0: none).
-    ///
-    /// # Safety
-    /// No other thread uses link `link` meanwhile.
+    /// Link `link`'s lane ([`NO_LANE`]: none).
     #[inline]
-    pub unsafe fn len(&self, link: usize) -> u32 {
-        // SAFETY: the caller's promise.
-        u32::from(unsafe { self.rings.get(link) }.len)
+    pub fn lane_of(&self, link: usize) -> u32 {
+        self.lane_of[link]
     }
 
     /// Puts `quantity` due `ahead` ticks from now (within the ring's reach) into its cell of
-    /// link `link`'s ring, left at tick `left` (recorded while checking); returns whether the
-    /// cell held goods already.
+    /// lane `lane`, stamped `stamp` (kept while checking); returns whether the cell held goods
+    /// already.
     ///
     /// # Safety
-    /// No other thread uses link `link` meanwhile, and it has a ring reaching `ahead`.
+    /// No other thread uses lane `lane` meanwhile.
     #[inline]
-    pub unsafe fn put(&self, link: usize, ahead: u32, quantity: f64, left: u32) -> bool {
+    pub unsafe fn put(&self, lane: u32, ahead: u32, quantity: f64, stamp: Stamp) -> bool {
         // SAFETY: the caller's promise.
-        let r = *unsafe { self.rings.get(link) };
+        let r = *unsafe { self.lanes.get(lane as usize) };
         let g = self.groups[usize::from(r.group)];
         assert!(ahead < g.len, "beyond the ring");
         let c = cell_index(g.now, g.len, g.cap, r.pos, ahead);
         // SAFETY: the cell is in its group's cells (row < len, column < cap) and is this
-        // link's own, which no other thread uses (the caller's promise).
+        // lane's own, which no other thread uses (the caller's promise).
         let cell = unsafe { &mut *g.cells.add(c) };
         let occupied = *cell != 0.0;
         *cell += quantity;
-        if !g.left.is_null() && left != NO_TICK {
-            // SAFETY: as for the cell; `left` has one entry per cell.
-            let l = unsafe { &mut *g.left.add(c) };
-            *l = if occupied && *l != NO_TICK { (*l).max(left) } else { left };
+        if !g.stamps.is_null() && stamp.left != NO_TICK {
+            // SAFETY: as for the cell; the stamps have one entry per cell.
+            let s = unsafe { &mut *g.stamps.add(c) };
+            if s.left == NO_TICK || stamp.earliest_day > s.earliest_day {
+                *s = stamp;
+            }
         }
         occupied
     }
 
-    /// Takes the goods due now on link `link` (which has a ring) out of their cell: the units,
-    /// and the latest tick they left if recorded.
+    /// Takes the goods due now in lane `lane` out of their cell: the units, and their stamp
+    /// ([`Stamp::NONE`] unless recorded).
     ///
     /// # Safety
-    /// No other thread uses link `link` meanwhile.
+    /// No other thread uses lane `lane` meanwhile.
     #[inline]
-    pub unsafe fn take(&self, link: usize) -> (f64, u32) {
+    pub unsafe fn take(&self, lane: u32) -> (f64, Stamp) {
         // SAFETY: the caller's promise.
-        let r = *unsafe { self.rings.get(link) };
+        let r = *unsafe { self.lanes.get(lane as usize) };
         let g = self.groups[usize::from(r.group)];
         let c = cell_index(g.now, g.len, g.cap, r.pos, 0);
-        // SAFETY: the cell is this link's own (see `put`).
+        // SAFETY: the cell is this lane's own (see `put`).
         let q = std::mem::replace(unsafe { &mut *g.cells.add(c) }, 0.0);
-        let left = if g.left.is_null() || q == 0.0 {
-            NO_TICK
+        let stamp = if g.stamps.is_null() || q == 0.0 {
+            Stamp::NONE
         } else {
             // SAFETY: as for the cell.
-            std::mem::replace(unsafe { &mut *g.left.add(c) }, NO_TICK)
+            std::mem::replace(unsafe { &mut *g.stamps.add(c) }, Stamp::NONE)
         };
-        (q, left)
+        (q, stamp)
     }
 
-    /// Link `link`'s change in consignments on the way today, set back to 0.
+    /// Lane `lane`'s change in consignments on the way today, set back to 0.
+    ///
+    /// # Safety
+    /// No other thread uses lane `lane` meanwhile.
+    #[inline]
+    pub unsafe fn take_flight(&self, lane: u32) -> i32 {
+        // SAFETY: the caller's promise.
+        std::mem::take(&mut unsafe { self.lanes.get(lane as usize) }.flight)
+    }
+
+    /// Adds `by` to lane `lane`'s change in consignments on the way today.
+    ///
+    /// # Safety
+    /// No other thread uses lane `lane` meanwhile.
+    #[inline]
+    pub unsafe fn add_flight(&self, lane: u32, by: i32) {
+        // SAFETY: the caller's promise.
+        unsafe { self.lanes.get(lane as usize) }.flight += by;
+    }
+
+    /// The length of lane `lane`'s ring, ticks.
+    ///
+    /// # Safety
+    /// No other thread writes lane `lane` meanwhile.
+    #[inline]
+    pub unsafe fn len(&self, lane: u32) -> u32 {
+        // SAFETY: the caller's promise.
+        u32::from(unsafe { self.lanes.get(lane as usize) }.len)
+    }
+
+    /// Link `link`'s staged goods (see [`InTransit::staged`]), set back to 0.
     ///
     /// # Safety
     /// No other thread uses link `link` meanwhile.
     #[inline]
-    pub unsafe fn take_flight(&self, link: usize) -> i32 {
+    pub unsafe fn take_staged(&self, link: usize) -> u16 {
         // SAFETY: the caller's promise.
-        std::mem::take(&mut unsafe { self.rings.get(link) }.flight)
-    }
-
-    /// Adds `by` to link `link`'s change in consignments on the way today.
-    ///
-    /// # Safety
-    /// No other thread uses link `link` meanwhile.
-    #[inline]
-    pub unsafe fn add_flight(&self, link: usize, by: i32) {
-        // SAFETY: the caller's promise.
-        unsafe { self.rings.get(link) }.flight += by;
-    }
-
-    /// Asks for link `link`'s ring entry into cache.
-    #[inline(always)]
-    pub fn prefetch(&self, link: usize) {
-        self.rings.prefetch(link);
-    }
-
-    /// Asks for the cell of link `link` due `ahead` ticks from now into cache (a link without
-    /// a ring, or beyond its reach, is skipped), for a pass that will put goods there.
-    ///
-    /// # Safety
-    /// No other thread writes link `link`'s ring entry meanwhile.
-    #[inline]
-    pub unsafe fn prefetch_cell(&self, link: usize, ahead: u32) {
-        // SAFETY: the caller's promise.
-        let r = *unsafe { self.rings.get(link) };
-        if r.group != NO_RING && ahead < u32::from(r.len) {
-            let g = self.groups[usize::from(r.group)];
-            let c = cell_index(g.now, g.len, g.cap, r.pos, ahead);
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: a prefetch reads nothing the program sees and cannot fault.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(g.cells.add(c).cast())
-            };
-        }
+        std::mem::take(unsafe { self.staged.get(link) })
     }
 }
 
-/// A link's place in its ring group, and today's change in its consignments on the way.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LinkRing {
-    /// Its column in its group's cells.
-    pub pos: u32,
-    /// Today's change in the number of consignments on their way on the link: +1 for goods
-    /// into an empty cell or into the queue, −1 for goods from the queue into a cell that
-    /// already holds some. Added to the buyer's `InputSlot::in_flight` at delivery, then 0.
-    pub flight: i32,
-    /// Its group ([`NO_RING`]: no ring yet).
-    pub group: u16,
-    /// Its ring's length, ticks (0: no ring yet).
-    pub len: u16,
-}
-
-/// A link without a ring.
-pub const NO_RING: u16 = u16::MAX;
-
-impl Default for LinkRing {
-    fn default() -> LinkRing {
-        LinkRing {
-            pos: 0,
-            flight: 0,
-            group: NO_RING,
-            len: 0,
-        }
-    }
-}
-
-/// The rings of one length: `len` rows (ticks of the ring) of `cap` columns (links), row by
-/// row; `links` columns are in use.
+/// The rings of one length: `len` rows (ticks of the ring) of `cap` columns (lanes), row by
+/// row; `lanes` columns are in use.
 #[derive(Debug, Default)]
 pub struct RingGroup {
     pub len: u16,
     /// The row of the current tick (the tick modulo `len`).
     pub now: u32,
-    pub links: u32,
+    pub lanes: u32,
     pub cap: u32,
     pub cells: Vec<f64>,
-    /// While the invariants are checked: the latest tick the goods in each cell left (the
-    /// supplier, or customs after a hold; [`NO_TICK`] for goods sent before the start or
-    /// before checks began), for the lead-time check. Empty otherwise.
-    pub left: Vec<u32>,
+    /// While the invariants are checked: who sent each cell's goods (see [`Stamp`]), for the
+    /// lead-time check. Empty otherwise.
+    pub stamps: Vec<Stamp>,
 }
 
 impl RingGroup {
+    /// The next unused column, the group grown by a quarter first when it has none.
+    fn take_column(&mut self) -> u32 {
+        if self.lanes == self.cap {
+            self.grow(self.cap + self.cap / 4 + 4);
+        }
+        self.lanes += 1;
+        self.lanes - 1
+    }
+
     /// Index of column `pos`'s cell for the tick `ahead` ticks from now (less than the ring's
     /// length), without a division: the row of now, moved on and wrapped once.
     #[inline]
@@ -449,54 +480,56 @@ impl RingGroup {
         let (old, new) = (self.cap as usize, cap as usize);
         let rows = usize::from(self.len);
         let mut cells = vec![0.0; rows * new];
-        let mut left = if self.left.is_empty() {
+        let mut stamps = if self.stamps.is_empty() {
             Vec::new()
         } else {
-            vec![NO_TICK; rows * new]
+            vec![Stamp::NONE; rows * new]
         };
         for r in 0..rows {
             cells[r * new..r * new + old].copy_from_slice(&self.cells[r * old..(r + 1) * old]);
-            if !left.is_empty() {
-                left[r * new..r * new + old].copy_from_slice(&self.left[r * old..(r + 1) * old]);
+            if !stamps.is_empty() {
+                stamps[r * new..r * new + old].copy_from_slice(&self.stamps[r * old..(r + 1) * old]);
             }
         }
         self.cells = cells;
-        self.left = left;
+        self.stamps = stamps;
         self.cap = cap;
     }
 }
 
 impl InTransit {
-    /// No rings yet, for `links` links.
+    /// No lanes yet, for `links` links.
     pub fn new(links: usize) -> InTransit {
         InTransit {
-            rings: vec![LinkRing::default(); links],
+            lanes: Vec::new(),
+            lane_of: vec![NO_LANE; links],
+            staged: vec![0; links],
             groups: Vec::new(),
             recording: false,
             tick: 0,
             views: Vec::new(),
-            ringed: vec![0; links.div_ceil(64)],
+            laned: vec![0; links.div_ceil(64)],
         }
     }
 
     /// The ring length for a link whose longest transit is `max_transit` ticks.
     pub fn ring_len(max_transit: u32) -> u16 {
-        (max_transit as usize).saturating_add(1).clamp(2, LINK_RING_MAX) as u16
+        (max_transit as usize).saturating_add(1).clamp(2, LANE_RING_MAX) as u16
     }
 
-    /// The ring length for `link` at `tick_days` days a tick: its longest transit, jitter
-    /// included, as shipping plans it (at least a tick).
+    /// The ring length `link` needs at `tick_days` days a tick: its longest transit, jitter
+    /// included, as shipping plans it (at least a tick), and one.
     pub fn ring_len_of(link: &crate::world::network::Link, tick_days: u32) -> u16 {
         InTransit::ring_len(link.days.saturating_add(link.jitter_days).div_ceil(tick_days).max(1))
     }
 
-    /// Gives links their rings at the start, in link order: `lens` holds each link's ring
-    /// length, 0 for none. Each group gets a sixteenth more columns than it needs, for
-    /// candidates qualified during the run.
-    pub fn with_rings(lens: &[u16]) -> InTransit {
-        let mut t = InTransit::new(lens.len());
+    /// Lanes at the start, for `links` links: `lanes` gives each lane's ring length, in lane
+    /// order, and `lane_of` each link's lane ([`NO_LANE`] for none). Each group gets a
+    /// sixteenth more columns than it needs, for lanes made during the run.
+    pub fn with_lanes(lanes: &[u16], lane_of: Vec<u32>) -> InTransit {
+        let mut t = InTransit::new(lane_of.len());
         let mut counts: std::collections::BTreeMap<u16, u32> = std::collections::BTreeMap::new();
-        for &len in lens.iter().filter(|&&l| l > 0) {
+        for &len in lanes {
             *counts.entry(len).or_default() += 1;
         }
         for (&len, &n) in &counts {
@@ -504,70 +537,155 @@ impl InTransit {
             t.groups.push(RingGroup {
                 len,
                 now: 0,
-                links: 0,
+                lanes: 0,
                 cap,
                 cells: vec![0.0; usize::from(len) * cap as usize],
-                left: Vec::new(),
+                stamps: Vec::new(),
             });
         }
-        for (k, &len) in lens.iter().enumerate() {
-            if len > 0 {
-                t.add_ring(k, len);
+        for &len in lanes {
+            t.add_lane(len);
+        }
+        for (k, &lane) in lane_of.iter().enumerate() {
+            if lane != NO_LANE {
+                assert!((lane as usize) < t.lanes.len(), "link {k}'s lane {lane} does not exist");
+                t.laned[k / 64] |= 1 << (k % 64);
             }
         }
+        t.lane_of = lane_of;
         t
     }
 
-    /// Gives link `link` a ring of `len` ticks: the next column of the group of that length
-    /// (made if there is none; grown by a quarter when full).
-    pub fn add_ring(&mut self, link: usize, len: u16) {
-        debug_assert_eq!(self.rings[link].group, NO_RING, "link {link} has a ring");
-        let g = match self.groups.iter().position(|g| g.len == len) {
+    /// A new lane with a ring of `len` ticks: the next column of the group of that length
+    /// (made if there is none; grown by a quarter when full). Returns its index.
+    fn add_lane(&mut self, len: u16) -> u32 {
+        let g = self.group_of_len(len);
+        let group = &mut self.groups[g];
+        let pos = group.take_column();
+        self.lanes.push(Lane {
+            pos,
+            flight: 0,
+            group: g as u16,
+            len,
+        });
+        (self.lanes.len() - 1) as u32
+    }
+
+    /// The group of rings of `len` ticks, made if there is none.
+    fn group_of_len(&mut self, len: u16) -> usize {
+        match self.groups.iter().position(|g| g.len == len) {
             Some(g) => g,
             None => {
                 self.groups.push(RingGroup {
                     len,
                     now: self.tick % u32::from(len),
+                    stamps: Vec::new(),
                     ..Default::default()
                 });
-                self.groups.len() - 1
+                let g = self.groups.len() - 1;
+                if self.recording {
+                    self.groups[g].stamps = vec![Stamp::NONE; self.groups[g].cells.len()];
+                }
+                g
             }
+        }
+    }
+
+    /// Gives link `link` its lane, for goods about to be sent on it: the lane of another link
+    /// of the same buyer and input from the same side of the border if there is one (its
+    /// ring lengthened to `len` ticks if shorter), else a new lane of `len` ticks. The links
+    /// of one input are adjacent; `owner` is every link's.
+    pub fn give_lane(&mut self, link: usize, len: u16, owner: &[crate::world::orders::LinkOwner]) {
+        debug_assert_eq!(self.lane_of[link], NO_LANE, "link {link} has a lane");
+        let me = owner[link];
+        let same = |k: usize| {
+            let o = owner[k];
+            o.buyer == me.buyer && o.slot == me.slot
         };
-        let group = &mut self.groups[g];
-        if group.links == group.cap {
-            group.grow(group.cap + group.cap / 4 + 4);
+        let abroad = me.importer != me.exporter;
+        let mut found = NO_LANE;
+        let mut k = link;
+        while k > 0 && same(k - 1) && found == NO_LANE {
+            k -= 1;
+            if self.lane_of[k] != NO_LANE && (owner[k].importer != owner[k].exporter) == abroad {
+                found = self.lane_of[k];
+            }
         }
-        if self.recording && group.left.is_empty() {
-            group.left = vec![NO_TICK; group.cells.len()];
+        let mut k = link + 1;
+        while k < owner.len() && same(k) && found == NO_LANE {
+            if self.lane_of[k] != NO_LANE && (owner[k].importer != owner[k].exporter) == abroad {
+                found = self.lane_of[k];
+            }
+            k += 1;
         }
-        self.ringed[link / 64] |= 1 << (link % 64);
-        self.rings[link] = LinkRing {
-            pos: group.links,
-            flight: 0,
+        let lane = if found == NO_LANE {
+            self.add_lane(len)
+        } else {
+            if self.lanes[found as usize].len < len {
+                self.lengthen(found, len);
+            }
+            found
+        };
+        self.lane_of[link] = lane;
+        self.laned[link / 64] |= 1 << (link % 64);
+    }
+
+    /// Moves lane `lane` to the group of rings of `len` ticks (longer than its own), with the
+    /// goods (and stamps) it holds due at the same ticks; its old column stays unused.
+    fn lengthen(&mut self, lane: u32, len: u16) {
+        let old = self.lanes[lane as usize];
+        let g = self.group_of_len(len);
+        let pos = self.groups[g].take_column();
+        for ahead in 0..u32::from(old.len) {
+            let from = &mut self.groups[usize::from(old.group)];
+            let c = from.cell(old.pos, ahead);
+            let q = std::mem::replace(&mut from.cells[c], 0.0);
+            let s = if from.stamps.is_empty() {
+                Stamp::NONE
+            } else {
+                std::mem::replace(&mut from.stamps[c], Stamp::NONE)
+            };
+            let to = &mut self.groups[g];
+            let c = to.cell(pos, ahead);
+            to.cells[c] = q;
+            if !to.stamps.is_empty() {
+                to.stamps[c] = s;
+            }
+        }
+        self.lanes[lane as usize] = Lane {
+            pos,
             group: g as u16,
             len,
+            ..old
         };
-        group.links += 1;
     }
 
-    /// Whether link `link` has a ring: one bit a link, so that a pass over the day's orders
-    /// can ask without reaching into the ring entries (at 10^6 firms a cache miss each).
+    /// Whether link `link` has a lane: one bit a link, so that a pass over the day's orders
+    /// can ask without reaching into the per-link list (at 10^6 firms a cache miss each).
     #[inline]
-    pub fn has_ring(&self, link: usize) -> bool {
-        self.ringed[link / 64] & (1 << (link % 64)) != 0
+    pub fn has_lane(&self, link: usize) -> bool {
+        self.laned[link / 64] & (1 << (link % 64)) != 0
     }
 
-    /// The rings for several threads to write at once, each on links of its own (see
-    /// [`SharedRings`]); rings cannot be added meanwhile.
+    /// The length of link `link`'s lane's ring, ticks (0: no lane).
+    pub fn reach_of(&self, link: usize) -> u32 {
+        match self.lane_of[link] {
+            NO_LANE => 0,
+            lane => u32::from(self.lanes[lane as usize].len),
+        }
+    }
+
+    /// The rings for several threads to use at once, each on lanes and links of its own (see
+    /// [`SharedRings`]); lanes cannot be added meanwhile.
     pub fn shared(&mut self) -> SharedRings<'_> {
         self.views.clear();
         for g in &mut self.groups {
             self.views.push(GroupCells {
                 cells: g.cells.as_mut_ptr(),
-                left: if g.left.is_empty() {
+                stamps: if g.stamps.is_empty() {
                     std::ptr::null_mut()
                 } else {
-                    g.left.as_mut_ptr()
+                    g.stamps.as_mut_ptr()
                 },
                 len: u32::from(g.len),
                 now: g.now,
@@ -575,7 +693,9 @@ impl InTransit {
             });
         }
         SharedRings {
-            rings: Disjoint::new(&mut self.rings),
+            lanes: Disjoint::new(&mut self.lanes),
+            staged: Disjoint::new(&mut self.staged),
+            lane_of: &self.lane_of,
             groups: &self.views,
         }
     }
@@ -588,7 +708,7 @@ impl InTransit {
         }
     }
 
-    /// Starts or stops recording when each cell's goods left (for the lead-time check); goods
+    /// Starts or stops recording who sent each cell's goods (for the lead-time check); goods
     /// already on their way when it starts are not checked.
     pub fn record_departures(&mut self, on: bool) {
         if on == self.recording {
@@ -596,8 +716,13 @@ impl InTransit {
         }
         self.recording = on;
         for g in &mut self.groups {
-            g.left = if on { vec![NO_TICK; g.cells.len()] } else { Vec::new() };
+            g.stamps = if on { vec![Stamp::NONE; g.cells.len()] } else { Vec::new() };
         }
+    }
+
+    /// Whether departures are recorded (see [`InTransit::record_departures`]).
+    pub fn recording(&self) -> bool {
+        self.recording
     }
 
     /// Cells in all rings (columns in use and spare).
@@ -685,19 +810,35 @@ impl TradeBook {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::world::orders::LinkOwner;
 
-    /// Goods into a cell, through the view every pass uses (see [`SharedRings::put`]).
-    fn put(t: &mut InTransit, link: usize, ahead: u32, quantity: f64, left: u32) -> bool {
+    /// Goods into a cell of a lane, through the view every pass uses (see [`SharedRings::put`]).
+    fn put(t: &mut InTransit, lane: u32, ahead: u32, quantity: f64, stamp: Stamp) -> bool {
         let s = t.shared();
         // SAFETY: one thread.
-        unsafe { s.put(link, ahead, quantity, left) }
+        unsafe { s.put(lane, ahead, quantity, stamp) }
     }
 
-    /// Goods out of today's cell (see [`SharedRings::take`]).
-    fn take(t: &mut InTransit, link: usize) -> (f64, u32) {
+    /// Goods out of a lane's cell for today (see [`SharedRings::take`]).
+    fn take(t: &mut InTransit, lane: u32) -> (f64, Stamp) {
         let s = t.shared();
         // SAFETY: one thread.
-        unsafe { s.take(link) }
+        unsafe { s.take(lane) }
+    }
+
+    /// Links of one buyer (firm 0), input `slot`, from home (nation 0) or abroad (nation 1).
+    fn owner(slot: u16, abroad: bool) -> LinkOwner {
+        LinkOwner {
+            buyer: 0,
+            slot,
+            commodity: 0,
+            exporter: u16::from(abroad),
+            importer: 0,
+        }
+    }
+
+    fn stamp(left: u32, link: u32, earliest_day: u64) -> Stamp {
+        Stamp { left, link, earliest_day }
     }
 
     /// A shipment due at `due` whose link records that tick (so a test can see when it came).
@@ -718,63 +859,79 @@ mod tests {
     }
 
     #[test]
-    fn rings_deliver_each_tick_what_was_due_then_and_grow_without_moving_goods() {
-        assert_eq!(std::mem::size_of::<LinkRing>(), 12);
-        // Links 0 and 2 have rings of 3 ticks (one group), link 1 none, link 3 one of 5.
-        let mut t = InTransit::with_rings(&[3, 0, 3, 5]);
+    fn lanes_deliver_each_tick_what_was_due_then_and_lengthen_without_moving_goods() {
+        assert_eq!(std::mem::size_of::<Lane>(), 12);
+        // Lanes 0 and 1 have rings of 3 ticks (one group), lane 2 one of 5; link 1 has none.
+        let mut t = InTransit::with_lanes(&[3, 3, 5], vec![0, NO_LANE, 1, 2]);
         assert_eq!(t.groups.len(), 2);
-        assert_eq!(t.rings[1].group, NO_RING);
+        assert!(!t.has_lane(1) && t.has_lane(3));
+        assert_eq!((t.reach_of(0), t.reach_of(1), t.reach_of(3)), (3, 0, 5));
         t.set_tick(0);
-        assert!(!put(&mut t, 0, 1, 2.0, 0), "an empty cell");
-        assert!(put(&mut t, 0, 1, 0.5, 0), "goods due the same tick share a cell");
-        assert!(!put(&mut t, 0, 2, 4.0, 0));
-        assert!(!put(&mut t, 2, 2, 7.0, 0));
-        assert!(!put(&mut t, 3, 4, 9.0, 0));
+        assert!(!put(&mut t, 0, 1, 2.0, Stamp::NONE), "an empty cell");
+        assert!(put(&mut t, 0, 1, 0.5, Stamp::NONE), "goods due the same tick share a cell");
+        assert!(!put(&mut t, 0, 2, 4.0, Stamp::NONE));
+        assert!(!put(&mut t, 1, 2, 7.0, Stamp::NONE));
+        assert!(!put(&mut t, 2, 4, 9.0, Stamp::NONE));
         let mut got = Vec::new();
         for tick in 0..6 {
             t.set_tick(tick);
             if tick == 1 {
-                // A candidate gets its ring mid-run, in the group of its length, which grows
-                // past its spare columns without moving what the others carry.
-                t.add_ring(1, 3);
+                // Lane 1 lengthens to 6 ticks for a longer route, keeping its goods due when
+                // they were; lanes made meanwhile grow their group past its spare columns.
+                t.lengthen(1, 6);
+                assert_eq!(t.lanes[1].len, 6);
                 for _ in 0..20 {
-                    let k = t.rings.len();
-                    t.rings.push(LinkRing::default());
-                    t.add_ring(k, 3);
+                    t.add_lane(3);
                 }
-                assert!(!put(&mut t, 1, 2, 1.5, 1), "due at tick 3, the cell read at tick 0");
+                assert!(!put(&mut t, 1, 5, 1.5, Stamp::NONE), "due at tick 6, beyond the old ring");
             }
-            for link in 0..4 {
-                if t.rings[link].len == 0 {
-                    continue;
-                }
-                let (q, _) = take(&mut t, link);
+            for lane in 0..3 {
+                let (q, _) = take(&mut t, lane);
                 if q != 0.0 {
-                    got.push((tick, link, q));
+                    got.push((tick, lane, q));
                 }
             }
         }
-        assert_eq!(got, vec![(1, 0, 2.5), (2, 0, 4.0), (2, 2, 7.0), (3, 1, 1.5), (4, 3, 9.0)]);
+        t.set_tick(6);
+        got.push((6, 1, take(&mut t, 1).0));
+        assert_eq!(got, vec![(1, 0, 2.5), (2, 0, 4.0), (2, 1, 7.0), (4, 2, 9.0), (6, 1, 1.5)]);
         assert_eq!(t.total(), 0.0);
         // The ring length: a tick longer than the longest transit, within its bounds.
         assert_eq!((InTransit::ring_len(0), InTransit::ring_len(10)), (2, 11));
-        assert_eq!(usize::from(InTransit::ring_len(u32::MAX)), LINK_RING_MAX);
+        assert_eq!(usize::from(InTransit::ring_len(u32::MAX)), LANE_RING_MAX);
     }
 
     #[test]
-    fn departures_are_recorded_only_while_checking_and_the_latest_counts() {
-        let mut t = InTransit::with_rings(&[4]);
+    fn a_link_joins_the_lane_of_its_input_from_its_side_of_the_border() {
+        // Links 0-2 supply input 0 (0 and 2 from home, 1 from abroad), links 3-4 input 1.
+        let owners = [owner(0, false), owner(0, true), owner(0, false), owner(1, false), owner(1, false)];
+        let mut t = InTransit::with_lanes(&[4], vec![0, NO_LANE, NO_LANE, NO_LANE, NO_LANE]);
+        t.give_lane(2, 6, &owners);
+        assert_eq!(t.lane_of[2], 0, "the lane from home of input 0, lengthened");
+        assert_eq!(t.lanes[0].len, 6);
+        t.give_lane(1, 3, &owners);
+        assert_eq!(t.lane_of[1], 1, "a new lane from abroad");
+        t.give_lane(4, 3, &owners);
+        t.give_lane(3, 2, &owners);
+        assert_eq!((t.lane_of[3], t.lane_of[4]), (2, 2), "input 1 has a lane of its own");
+        assert_eq!(t.lanes[2].len, 3, "a lane is never shortened");
+    }
+
+    #[test]
+    fn a_cell_keeps_the_stamp_that_allows_the_latest_arrival_only_while_checking() {
+        let mut t = InTransit::with_lanes(&[4], vec![0]);
         t.set_tick(0);
-        put(&mut t, 0, 3, 1.0, 0);
+        put(&mut t, 0, 3, 1.0, stamp(0, 7, 10));
         t.record_departures(true);
+        assert!(t.recording());
         t.set_tick(1);
-        put(&mut t, 0, 2, 1.0, 1);
+        put(&mut t, 0, 2, 1.0, stamp(1, 5, 30));
         t.set_tick(2);
-        put(&mut t, 0, 1, 1.0, 2);
+        put(&mut t, 0, 1, 1.0, stamp(2, 6, 20));
         t.set_tick(3);
-        assert_eq!(take(&mut t, 0), (3.0, 2), "the latest departure of the goods in the cell");
+        assert_eq!(take(&mut t, 0), (3.0, stamp(1, 5, 30)), "the latest earliest arrival");
         t.record_departures(false);
-        assert!(t.groups.iter().all(|g| g.left.is_empty()));
+        assert!(t.groups.iter().all(|g| g.stamps.is_empty()));
     }
 
     #[test]
