@@ -3,8 +3,9 @@
 //! shipments full, so that a model with no shock starts and stays on its calibrated flows.
 //!
 //! The steps, in order: the calendar ([`clock_of`]); one entity per firm with its input slots,
-//! product lines and random streams ([`spawn_firms`]); the goods already on their way
-//! ([`fill_pipelines`]); and the shared resources ([`insert_resources`]).
+//! product lines and random streams ([`spawn_firms`]); every firm's supplier links
+//! ([`link_firms`]); the goods already on their way ([`fill_pipelines`]); and the shared
+//! resources ([`insert_resources`]).
 
 use crate::model::calendar::Date;
 use crate::model::{Allocation, LineRationing, Model};
@@ -30,16 +31,18 @@ use std::sync::atomic::AtomicU64;
 pub fn build_world(model: &Model, network: &Network, seed: u64) -> World {
     let clock = clock_of(model);
     let mut world = World::new();
-    let firms = spawn_firms(&mut world, model, network, clock.tick_days);
+    let spawned = spawn_firms(&mut world, model, network, clock.tick_days);
+    let firms = link_firms(spawned, network, clock.tick_days);
     finish_world(world, model, network, seed, clock, firms)
 }
 
 /// [`build_world`] for a run that needs the firms' specs no more: before the firms are spawned
-/// it drops the specs' supplier rules (resolved into `network`'s links), and once they are
-/// spawned it takes the specs out of `model` and the per-firm inputs out of `network`, each
-/// time giving the memory back to the system ([`crate::alloc::release_free_memory`]) before
-/// the next step allocates. A 10^6-firm world's specs and inputs are about 2.5 GB; built this
-/// way, they are never held together with the rest of the world.
+/// it drops the specs' supplier rules (resolved into `network`'s links); once they are spawned
+/// it takes the specs out of `model`, and once their links are listed, the per-firm inputs out
+/// of `network`, each time giving the memory back to the system
+/// ([`crate::alloc::release_free_memory`]) before the next step allocates. A 10^6-firm world's
+/// specs and inputs are about 2.5 GB, its links about 1 GB; built this way, the specs are
+/// never held together with the links.
 pub fn build_world_releasing(model: &mut Model, network: &mut Network, seed: u64) -> World {
     let clock = clock_of(model);
     // The supplier rules live on as the network's links, and spawning reads its links: at
@@ -50,8 +53,10 @@ pub fn build_world_releasing(model: &mut Model, network: &mut Network, seed: u64
     }
     crate::alloc::release_free_memory();
     let mut world = World::new();
-    let firms = spawn_firms(&mut world, model, network, clock.tick_days);
+    let spawned = spawn_firms(&mut world, model, network, clock.tick_days);
     model.firms = Vec::new();
+    crate::alloc::release_free_memory();
+    let firms = link_firms(spawned, network, clock.tick_days);
     network.inputs = Vec::new();
     crate::alloc::release_free_memory();
     finish_world(world, model, network, seed, clock, firms)
@@ -81,7 +86,22 @@ pub fn clock_of(model: &Model) -> Clock {
     }
 }
 
-/// What spawning the firms leaves for the later steps.
+/// What spawning the firms leaves for listing their links ([`link_firms`]).
+pub struct Spawned {
+    /// Each firm's entity, by dense index.
+    pub entities: Vec<Entity>,
+    /// Where each firm's input slots start in a list of every firm's slots (see
+    /// [`SpawnedFirms::slot_from`]).
+    pub slot_from: Vec<u32>,
+    /// Each firm's rule for sharing out scarce stock among its buyers.
+    pub allocation: Vec<Allocation>,
+    /// Each firm's share of output going to defence end uses.
+    pub defence_share: Vec<f64>,
+    /// Each firm's capacity at the start, units per day.
+    pub capacity: Vec<f64>,
+}
+
+/// What spawning the firms and listing their links leaves for the later steps.
 pub struct SpawnedFirms {
     /// Each firm's entity, by dense index.
     pub entities: Vec<Entity>,
@@ -101,96 +121,28 @@ pub struct SpawnedFirms {
 }
 
 /// Spawns one entity per firm, in model order: its plant, production at its steady output,
-/// finished stock at its target cover, input slots with stocks at their target cover, product
-/// lines if it has several. Records each supply line's starting
-/// pipeline on the way.
-pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, tick_days: u32) -> SpawnedFirms {
+/// finished stock at its target cover, input slots with stocks at their target cover (each
+/// with the range its links will have in [`link_firms`]'s list), product lines if it has
+/// several. Reads the firms' specs; their links are listed after, from `network` alone.
+pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, tick_days: u32) -> Spawned {
     let td = f64::from(tick_days);
     let lead_ticks = |days: u32| days.div_ceil(tick_days).max(1);
-    // Every list at its final length from the start: grown by doubling, a 10^6-firm world's
-    // links would hold up to twice their room, and both copies while each grows.
-    let (mut active, mut candidates) = (0usize, 0usize);
-    for input in network.inputs.iter().flatten() {
-        active += input.links.len();
-        candidates += input.candidates.len();
-    }
-    let n = active + candidates;
-    let allocation: Vec<Allocation> = model
-        .firms
-        .iter()
-        .map(|f| f.allocation.unwrap_or(model.selling.allocation))
-        .collect();
-    // Purchase histories are kept only when some supplier shares scarce stock by them.
-    let track_history = allocation.contains(&Allocation::TurnAndEarn);
-    let mut links = SupplyLinks {
-        links: Vec::with_capacity(n),
-        owner: Vec::with_capacity(n),
-        expected: Vec::with_capacity(n),
-        history: Vec::with_capacity(if track_history { n } else { 0 }),
-        track_history,
-        status: Vec::with_capacity(n),
-        supplier_capacity: model.firms.iter().map(|f| f.capacity_per_day).collect(),
-        ..SupplyLinks::default()
-    };
     let mut slot_from = Vec::with_capacity(model.firms.len() + 1);
     slot_from.push(0u32);
-    let mut pipelines: Vec<Pipeline> = Vec::with_capacity(active);
-    let mut max_lead = 1u32;
     let mut entities = Vec::with_capacity(model.firms.len());
     let reference: Vec<f64> = model.commodities.iter().map(|c| c.price_usd).collect();
+    // Where the next firm's links start in the list of every link.
+    let mut next_link = 0u32;
 
     for (f, spec) in model.firms.iter().enumerate() {
         let y = network.steady_output[f] * td; // units per tick
         let sales = network.steady_sales[f] * td;
         let mut slots = Vec::with_capacity(network.inputs[f].len());
         slot_from.push(slot_from[f] + network.inputs[f].len() as u32);
-        for (k, input) in network.inputs[f].iter().enumerate() {
-            let from = links.links.len() as u32;
-            let owner = LinkOwner {
-                buyer: f as u32,
-                slot: k as u16,
-                commodity: input.commodity,
-                exporter: 0,
-                importer: network.firm_nation[f],
-            };
-            let mut mean_lead = 0.0;
-            for l in &input.links {
-                let lt = lead_ticks(l.days);
-                max_lead = max_lead.max(lead_ticks(l.days.saturating_add(l.jitter_days)));
-                mean_lead += l.share * f64::from(lt);
-                // Goods sent on the ticks before the start are on their way: one shipment
-                // arrives at each of the first `lt` ticks.
-                let flow = y * input.per_unit * l.share;
-                if flow > 0.0 {
-                    pipelines.push(Pipeline {
-                        shipment: Shipment::travelling(flow, links.links.len() as u32, 0),
-                        until: lt,
-                    });
-                }
-                if track_history {
-                    links.history.push(flow);
-                }
-                links.owner.push(LinkOwner {
-                    exporter: network.firm_nation[l.supplier as usize],
-                    ..owner
-                });
-                links.links.push(l.clone());
-                links.expected.push(flow.max(0.0));
-                links.status.push(LinkStatus::Active);
-            }
-            // Candidates for supplier search: no share, no flow, no pipeline.
-            for l in &input.candidates {
-                if track_history {
-                    links.history.push(0.0);
-                }
-                links.owner.push(LinkOwner {
-                    exporter: network.firm_nation[l.supplier as usize],
-                    ..owner
-                });
-                links.links.push(l.clone());
-                links.expected.push(0.0);
-                links.status.push(LinkStatus::Candidate);
-            }
+        for input in &network.inputs[f] {
+            let from = next_link;
+            next_link += (input.links.len() + input.candidates.len()) as u32;
+            let mean_lead = input.links.iter().fold(0.0, |m, l| m + l.share * f64::from(lead_ticks(l.days)));
             let use_per_tick = y * input.per_unit;
             let cid = &network.commodities[input.commodity as usize];
             let stock = spec
@@ -283,14 +235,105 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, tick_day
         }
         entities.push(e);
     }
-    SpawnedFirms {
+    Spawned {
         entities,
+        slot_from,
+        allocation: model
+            .firms
+            .iter()
+            .map(|f| f.allocation.unwrap_or(model.selling.allocation))
+            .collect(),
+        defence_share: model.firms.iter().map(|f| f.defence_share).collect(),
+        capacity: model.firms.iter().map(|f| f.capacity_per_day).collect(),
+    }
+}
+
+/// Lists every firm's supplier links, firm by firm and input by input in model order (the
+/// ranges [`spawn_firms`] gave the input slots): its suppliers, then its candidates for
+/// supplier search; and each supplying link's starting pipeline, one shipment arriving at each
+/// of the first ticks of its lead time. Reads `network` only.
+pub fn link_firms(spawned: Spawned, network: &Network, tick_days: u32) -> SpawnedFirms {
+    let td = f64::from(tick_days);
+    let lead_ticks = |days: u32| days.div_ceil(tick_days).max(1);
+    // Every list at its final length from the start: grown by doubling, a 10^6-firm world's
+    // links would hold up to twice their room, and both copies while each grows.
+    let (mut active, mut candidates) = (0usize, 0usize);
+    for input in network.inputs.iter().flatten() {
+        active += input.links.len();
+        candidates += input.candidates.len();
+    }
+    let n = active + candidates;
+    // Purchase histories are kept only when some supplier shares scarce stock by them.
+    let track_history = spawned.allocation.contains(&Allocation::TurnAndEarn);
+    let mut links = SupplyLinks {
+        links: Vec::with_capacity(n),
+        owner: Vec::with_capacity(n),
+        expected: Vec::with_capacity(n),
+        history: Vec::with_capacity(if track_history { n } else { 0 }),
+        track_history,
+        status: Vec::with_capacity(n),
+        supplier_capacity: spawned.capacity,
+        ..SupplyLinks::default()
+    };
+    let mut pipelines: Vec<Pipeline> = Vec::with_capacity(active);
+    let mut max_lead = 1u32;
+    for (f, inputs) in network.inputs.iter().enumerate() {
+        let y = network.steady_output[f] * td; // units per tick
+        for (k, input) in inputs.iter().enumerate() {
+            debug_assert!(spawned.slot_from[f] as usize + k < spawned.slot_from[f + 1] as usize);
+            let owner = LinkOwner {
+                buyer: f as u32,
+                slot: k as u16,
+                commodity: input.commodity,
+                exporter: 0,
+                importer: network.firm_nation[f],
+            };
+            for l in &input.links {
+                let lt = lead_ticks(l.days);
+                max_lead = max_lead.max(lead_ticks(l.days.saturating_add(l.jitter_days)));
+                // Goods sent on the ticks before the start are on their way: one shipment
+                // arrives at each of the first `lt` ticks.
+                let flow = y * input.per_unit * l.share;
+                if flow > 0.0 {
+                    pipelines.push(Pipeline {
+                        shipment: Shipment::travelling(flow, links.links.len() as u32, 0),
+                        until: lt,
+                    });
+                }
+                if track_history {
+                    links.history.push(flow);
+                }
+                links.owner.push(LinkOwner {
+                    exporter: network.firm_nation[l.supplier as usize],
+                    ..owner
+                });
+                links.links.push(l.clone());
+                links.expected.push(flow.max(0.0));
+                links.status.push(LinkStatus::Active);
+            }
+            // Candidates for supplier search: no share, no flow, no pipeline.
+            for l in &input.candidates {
+                if track_history {
+                    links.history.push(0.0);
+                }
+                links.owner.push(LinkOwner {
+                    exporter: network.firm_nation[l.supplier as usize],
+                    ..owner
+                });
+                links.links.push(l.clone());
+                links.expected.push(0.0);
+                links.status.push(LinkStatus::Candidate);
+            }
+        }
+    }
+    SpawnedFirms {
+        entities: spawned.entities,
         links,
         pipelines,
         max_lead_ticks: max_lead,
-        slot_from,
-        allocation,
-        defence_share: model.firms.iter().map(|f| f.defence_share).collect(),
+        slot_from: spawned.slot_from,
+        allocation: spawned.allocation,
+        defence_share: spawned.defence_share,
     }
 }
 
