@@ -3,7 +3,7 @@
 //! for the same spec, and runs as the same economy as the model it was generated from.
 
 mod common;
-use chokepoint::model::{Model, Suppliers, Synthetic};
+use chokepoint::model::{Model, Synthetic};
 use chokepoint::run::{RunOptions, resolve_run};
 use chokepoint::world::network::Network;
 use chokepoint::world::synthetic::{Expansion, expand};
@@ -127,19 +127,20 @@ fn sizes_and_customer_counts_are_heavy_tailed() {
     }
     // Customers: a few suppliers have many times the median number of customers.
     let mut customers = vec![0usize; e.model.firms.len()];
-    let index: BTreeMap<&str, usize> = e.model.firms.iter().enumerate().map(|(g, f)| (f.id.as_str(), g)).collect();
     let mut per_buyer = Vec::new();
-    for f in &e.model.firms {
-        for rule in f.suppliers.values() {
-            let Suppliers::Listed(list) = rule else {
-                panic!("generated rules are Listed")
-            };
-            per_buyer.push(list.len());
-            for s in list {
-                customers[index[s.firm.as_str()]] += 1;
-            }
+    let g = e.model.generated.as_deref().expect("a generated world lists its suppliers");
+    assert!(
+        e.model.firms.iter().all(|f| f.suppliers.is_empty()),
+        "no rule names a supplier by id"
+    );
+    for input in &g.inputs {
+        let list = &g.links[input.from as usize..input.to as usize];
+        per_buyer.push(list.len());
+        for &(k, _) in list {
+            customers[k as usize] += 1;
         }
     }
+    assert_eq!(per_buyer.len(), *g.firm_from.last().unwrap() as usize);
     let mut sellers: Vec<usize> = customers.into_iter().filter(|&c| c > 0).collect();
     sellers.sort_unstable();
     let (median, max) = (sellers[sellers.len() / 2], *sellers.last().unwrap());
@@ -155,33 +156,39 @@ fn home_trade_follows_the_templates_rules() {
     // A generated buyer buys only from generated firms of the templates its template buys from,
     // so from the nations its rule names: CN magnet makers buy NdPr oxide only in China.
     let (_, _, e) = generate(5_000, 3);
-    let nation: BTreeMap<&str, &str> = e.model.firms.iter().map(|f| (f.id.as_str(), f.nation.as_str())).collect();
+    let firms = &e.model.firms;
+    let commodity = |id: &str| e.model.commodities.iter().position(|c| c.id == id).unwrap();
+    let g = e.model.generated.as_deref().expect("a generated world lists its suppliers");
     let mut seen = 0;
-    for f in e.model.firms.iter().filter(|f| f.id.starts_with("cn_magnet_")) {
-        let Suppliers::Listed(list) = &f.suppliers["ndpr_oxide"] else {
-            panic!()
-        };
-        for s in list {
-            assert_eq!(nation[s.firm.as_str()], "CN", "{} buys ndpr_oxide from {}", f.id, s.firm);
+    for (b, f) in firms.iter().enumerate().filter(|(_, f)| f.id.starts_with("cn_magnet_")) {
+        let list = g.of(b, commodity("ndpr_oxide")).expect("a magnet maker buys NdPr oxide");
+        for &(k, _) in list {
+            let s = &firms[k as usize];
+            assert_eq!(s.nation, "CN", "{} buys ndpr_oxide from {}", f.id, s.id);
             seen += 1;
         }
     }
     assert!(seen >= 400);
     // Malaysia's refiner is fed only by Mt Weld (Listed in the baseline).
-    for f in e.model.firms.iter().filter(|f| f.id.starts_with("my_lynas_kuantan~")) {
-        let Suppliers::Listed(list) = &f.suppliers["re_concentrate"] else {
-            panic!()
-        };
-        assert!(list.iter().all(|s| s.firm.starts_with("au_miner_mt_weld~")), "{}", f.id);
+    for (b, f) in firms.iter().enumerate().filter(|(_, f)| f.id.starts_with("my_lynas_kuantan~")) {
+        let list = g.of(b, commodity("re_concentrate")).expect("a refiner buys concentrate");
+        assert!(
+            list.iter().all(|&(k, _)| firms[k as usize].id.starts_with("au_miner_mt_weld~")),
+            "{}",
+            f.id
+        );
     }
 }
 
 #[test]
 fn same_spec_same_world_and_the_seed_matters() {
-    let ron = |e: &Expansion| ron::ser::to_string(&e.model).unwrap();
-    let a = ron(&generate(3_000, 7).2);
-    assert_eq!(a, ron(&generate(3_000, 7).2), "same spec, same world");
-    assert_ne!(a, ron(&generate(3_000, 8).2), "another seed, another world");
+    // The firms as a file would hold them, and the suppliers listed by index.
+    let world = |e: &Expansion| (ron::ser::to_string(&e.model).unwrap(), e.model.generated.clone().unwrap());
+    let a = world(&generate(3_000, 7).2);
+    assert_eq!(a, world(&generate(3_000, 7).2), "same spec, same world");
+    let b = world(&generate(3_000, 8).2);
+    assert_ne!(a.0, b.0, "another seed, other firms");
+    assert_ne!(a.1, b.1, "another seed, other links");
 }
 
 /// Sums of `produced` per (nation, commodity) over the run, the last tick's `stock` per

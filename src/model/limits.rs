@@ -288,7 +288,10 @@ fn estimate_written(model: &Model, written: &Model) -> Estimate {
     let firm_of: std::collections::HashMap<&str, &super::Firm> = model.firms.iter().map(|f| (f.id.as_str(), f)).collect();
     let mut leads: BTreeMap<(&str, &str), u64> = BTreeMap::new();
     let no_nations = BTreeMap::new();
-    for buyer in &model.firms {
+    let commodity_of: std::collections::HashMap<&str, usize> =
+        model.commodities.iter().enumerate().map(|(k, c)| (c.id.as_str(), k)).collect();
+    let generated = model.generated.as_deref();
+    for (b, buyer) in model.firms.iter().enumerate() {
         for input in buyer.effective_recipe().keys() {
             // The model's own string for the good (the recipe is a temporary); a good nobody
             // makes has no supplier to count.
@@ -298,7 +301,15 @@ fn estimate_written(model: &Model, written: &Model) -> Estimate {
             let all = ms.len();
             let in_nation = makers_in.get(input).unwrap_or(&no_nations);
             // Allowed makers, as (nation, how many).
+            // A generated firm's suppliers (by index) take the place of its rule.
+            let listed = generated.and_then(|g| commodity_of.get(input).and_then(|&c| g.of(b, c)));
             let allowed: Vec<(&str, u64)> = match buyer.suppliers.get(input) {
+                _ if listed.is_some() => {
+                    let mut ks: Vec<u32> = listed.into_iter().flatten().map(|&(k, _)| k).collect();
+                    ks.sort_unstable();
+                    ks.dedup();
+                    ks.iter().map(|&k| (model.firms[k as usize].nation.as_str(), 1)).collect()
+                }
                 Some(super::Suppliers::Listed(list)) => {
                     let mut ids: Vec<&str> = list
                         .iter()

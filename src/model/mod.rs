@@ -53,6 +53,43 @@ pub struct Model {
     /// [`Synthetic`]); absent, the firms run as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub synthetic: Option<Synthetic>,
+    /// The suppliers of a generated world's firms, by index (see [`GeneratedSuppliers`]):
+    /// what a `synthetic` expansion makes instead of a `Listed` rule per firm and input, which
+    /// would name every supplier by its id (over a gigabyte at 10^6 firms). Where a firm has
+    /// them for an input they take the place of its rule. Never read from or written to a
+    /// file: `None` for a model as written.
+    #[serde(skip)]
+    pub generated: Option<std::sync::Arc<GeneratedSuppliers>>,
+}
+
+/// Every generated firm's suppliers, by firm index: firm `f`'s inputs are
+/// `inputs[firm_from[f] .. firm_from[f + 1]]`, and each input's suppliers are
+/// `links[from .. to]`: (supplier's firm index, share of the firm's orders of the input).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GeneratedSuppliers {
+    pub firm_from: Vec<u32>,
+    pub inputs: Vec<GeneratedInput>,
+    pub links: Vec<(u32, f64)>,
+}
+
+/// One input of a generated firm: its commodity (index in the model's commodities) and where
+/// its suppliers are in [`GeneratedSuppliers::links`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct GeneratedInput {
+    pub commodity: u16,
+    pub from: u32,
+    pub to: u32,
+}
+
+impl GeneratedSuppliers {
+    /// Firm `firm`'s suppliers of commodity `commodity` (index), if it has them.
+    pub fn of(&self, firm: usize, commodity: usize) -> Option<&[(u32, f64)]> {
+        let (a, b) = (*self.firm_from.get(firm)?, *self.firm_from.get(firm + 1)?);
+        self.inputs[a as usize..b as usize]
+            .iter()
+            .find(|i| usize::from(i.commodity) == commodity)
+            .map(|i| &self.links[i.from as usize..i.to as usize])
+    }
 }
 
 /// The separator of a generated firm's id: `<template id>~<k>`, k = 0 for its largest.

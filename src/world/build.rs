@@ -45,12 +45,13 @@ pub fn build_world(model: &Model, network: &Network, seed: u64) -> World {
 /// never held together with the links.
 pub fn build_world_releasing(model: &mut Model, network: &mut Network, seed: u64) -> World {
     let clock = clock_of(model);
-    // The supplier rules live on as the network's links, and spawning reads its links: at
-    // 10^6 generated firms the rules (every listed supplier's id) are over a gigabyte, which
-    // would otherwise be held with the spawned firms.
+    // The supplier rules (and a generated world's suppliers by index) live on as the
+    // network's links, and spawning reads its links: in a big written model the rules, every
+    // listed supplier's id, would otherwise be held with the spawned firms.
     for spec in &mut model.firms {
         spec.suppliers.clear();
     }
+    model.generated = None;
     crate::alloc::release_free_memory();
     let mut world = World::new();
     let spawned = spawn_firms(&mut world, model, network, clock.tick_days);

@@ -92,8 +92,9 @@ impl Network {
         }
 
         let producers = Producers::of(model);
+        let generated = model.generated.as_deref();
         let mut inputs = Vec::with_capacity(model.firms.len());
-        for f in &model.firms {
+        for (fi, f) in model.firms.iter().enumerate() {
             let mut specs = Vec::new();
             for (input, &per_unit) in &f.effective_recipe() {
                 let default = Suppliers::ByCapacity {
@@ -101,9 +102,22 @@ impl Network {
                     home_share: None,
                 };
                 let rule = f.suppliers.get(input).unwrap_or(&default);
+                // A generated firm's suppliers, by index, take the place of its rule.
+                let listed = generated.and_then(|g| g.of(fi, cidx[input.as_str()]));
+                // Nations named in the rule, with their weights (see `candidates`).
+                let named: Vec<(f64, &str)> = match (listed, rule) {
+                    (Some(list), _) => list.iter().map(|&(k, w)| (w, model.firms[k as usize].nation.as_str())).collect(),
+                    (None, Suppliers::Listed(list)) => list
+                        .iter()
+                        .filter_map(|s| fidx.get(s.firm.as_str()).map(|&k| (s.share, model.firms[k].nation.as_str())))
+                        .collect(),
+                    (None, Suppliers::ByNation(shares)) => shares.iter().map(|(n, &w)| (w, n.as_str())).collect(),
+                    (None, Suppliers::ByCapacity { nations, .. }) => nations.iter().map(|n| (1.0, n.as_str())).collect(),
+                };
                 // A trader buys from producers only, never from a trader (itself included).
                 let sells_to_f = |k: usize| !(is_trader(f) && is_trader(&model.firms[k]));
                 let mut weighted: Vec<(usize, f64)> = match rule {
+                    _ if listed.is_some() => listed.into_iter().flatten().map(|&(k, w)| (k as usize, w)).collect(),
                     Suppliers::Listed(list) => list.iter().map(|s| (fidx[s.firm.as_str()], s.share)).collect(),
                     Suppliers::ByNation(shares) => {
                         let mut w = Vec::new();
@@ -170,7 +184,7 @@ impl Network {
                         jitter_days,
                     });
                 }
-                let candidates = candidates(model, f, input, rule, &links, &routes, &producers, &fidx);
+                let candidates = candidates(model, f, input, named, &links, &routes, &producers);
                 specs.push(InputSpec {
                     commodity: cidx[input.as_str()] as u16,
                     per_unit,
@@ -349,30 +363,23 @@ impl<'a> Producers<'a> {
 /// firm index). It stops as soon as it has enough, so that a big world's buyers do not each
 /// sort every producer of their input.
 #[allow(clippy::too_many_arguments)]
-fn candidates(
-    model: &Model,
-    buyer: &crate::model::Firm,
+fn candidates<'a>(
+    model: &'a Model,
+    buyer: &'a crate::model::Firm,
     input: &str,
-    rule: &Suppliers,
+    mut named: Vec<(f64, &'a str)>,
     links: &[Link],
     routes: &BTreeMap<(&str, &str), (u32, u32)>,
     producers: &Producers,
-    fidx: &std::collections::HashMap<&str, usize>,
 ) -> Vec<Link> {
     let want = model.buying.search_candidates as usize;
     let mut found = Vec::new();
     if want == 0 {
         return found;
     }
-    // Nations named in the rule, heaviest first (ties by name), each once (at its first place).
-    let mut named: Vec<(f64, &str)> = match rule {
-        Suppliers::Listed(list) => list
-            .iter()
-            .filter_map(|s| fidx.get(s.firm.as_str()).map(|&k| (s.share, model.firms[k].nation.as_str())))
-            .collect(),
-        Suppliers::ByNation(shares) => shares.iter().map(|(n, &w)| (w, n.as_str())).collect(),
-        Suppliers::ByCapacity { nations, .. } => nations.iter().map(|n| (1.0, n.as_str())).collect(),
-    };
+    // Nations named in the rule (`named`: each listed supplier's nation with its share, each
+    // nation of `ByNation` with its weight, each of `ByCapacity`'s with 1), heaviest first
+    // (ties by name), each once (at its first place).
     named.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
     let mut first: Vec<&str> = Vec::new();
     for (_, n) in named {

@@ -24,10 +24,14 @@
 //! supplier sells (its size share of its template's sales): every generated firm starts at its
 //! template's utilisation.
 //!
+//! A generated firm's suppliers are listed by firm index in the world's `generated` field
+//! ([`crate::model::GeneratedSuppliers`]), where a written model would have a `Listed` rule
+//! naming each by id: 16 bytes a link instead of about 200 (the ids and a map per firm).
+//!
 //! All draws are a keyed hash of (generator seed, template id, purpose, counter): the same spec
 //! gives the same world, and a template's sizes do not depend on the other templates.
 
-use crate::model::{Firm, Model, SYNTHETIC_ID_SEPARATOR, SupplierShare, Suppliers, Synthetic};
+use crate::model::{Firm, GeneratedInput, GeneratedSuppliers, Model, SYNTHETIC_ID_SEPARATOR, Synthetic};
 use crate::world::network::Network;
 use crate::world::rng::{splitmix as mix, stable_hash as fnv};
 use std::collections::BTreeMap;
@@ -140,10 +144,22 @@ pub fn expand(spec: &Model, net: &Network, syn: &Synthetic) -> Expansion {
         }
     }
 
+    // Each generated firm's inputs, firm by firm: its template's, in the same order.
+    let mut firm_from = Vec::with_capacity(total + 1);
+    firm_from.push(0u32);
+    for (j, &n) in counts.iter().enumerate() {
+        for _ in 0..n {
+            let last = *firm_from.last().expect("starts with 0");
+            firm_from.push(last + net.inputs[j].len() as u32);
+        }
+    }
+    let mut inputs = vec![GeneratedInput::default(); *firm_from.last().expect("starts with 0") as usize];
+    let mut all: Vec<(u32, f64)> = Vec::new();
+
     let layers = syn.suppliers_per_input.max(1) as usize;
     let part = 1.0 / layers as f64;
     for (j, tf) in spec.firms.iter().enumerate() {
-        for input in &net.inputs[j] {
+        for (i, input) in net.inputs[j].iter().enumerate() {
             // The templates this one buys the input from, with their shares (summing to 1).
             let mut by_supplier: BTreeMap<usize, f64> = BTreeMap::new();
             for l in &input.links {
@@ -201,21 +217,26 @@ pub fn expand(spec: &Model, net: &Network, syn: &Synthetic) -> Expansion {
                         _ => merged.push((g, share)),
                     }
                 }
-                let listed = merged
-                    .into_iter()
-                    .map(|(g, share)| SupplierShare {
-                        firm: firms[g as usize].id.clone(),
-                        share,
-                    })
-                    .collect();
-                firms[offset[j] + k].suppliers.insert(commodity.clone(), Suppliers::Listed(listed));
+                let from = all.len() as u32;
+                all.extend(merged);
+                inputs[(firm_from[offset[j] + k] as usize) + i] = GeneratedInput {
+                    commodity: input.commodity,
+                    from,
+                    to: all.len() as u32,
+                };
             }
         }
     }
 
+    all.shrink_to_fit();
     let model = Model {
         firms,
         synthetic: None,
+        generated: Some(std::sync::Arc::new(GeneratedSuppliers {
+            firm_from,
+            inputs,
+            links: all,
+        })),
         ..spec.clone()
     };
     Expansion { model, template }

@@ -101,6 +101,7 @@ pub fn world(nations: &[&str], firms: Vec<Firm>, routes: Vec<Route>, tick_days: 
         selling: Selling::default(),
         output: Default::default(),
         synthetic: None,
+        generated: None,
     }
 }
 
