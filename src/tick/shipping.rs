@@ -17,7 +17,7 @@ use crate::world::rng::{FirmStreams, Purpose, Streams};
 use crate::world::shipments::{
     InTransit, LANE_RING_MAX, NO_LANE, NO_TICK, SharedRings, Shipment, ShipmentQueue, Stamp, TradeBook, UNSTAGED,
 };
-use crate::world::workers::batching;
+use crate::world::workers::{batching, pieces};
 use bevy_ecs::prelude::*;
 use bevy_utils::Parallel;
 
@@ -31,6 +31,8 @@ pub struct ShippingScratch {
     parts: Vec<Part>,
     /// Each worker's count of rounding errors set to zero in delivery.
     clamped: Parallel<u64>,
+    /// Where the links are cut into pieces of whole buyers to put staged goods in.
+    staged_cuts: Vec<usize>,
 }
 
 /// What one part of the book (see [`OrderBook::cut_by_supplier`]) leaves for the serial steps
@@ -454,6 +456,9 @@ pub fn ship_goods(
         trade.add_exports(part.exports.as_ref().expect("booked above"));
     }
 
+    let sent = Sent { tick, td, recording };
+    put_staged(transit, links, sent, params.parallel, &mut scratch.staged_cuts);
+
     // Delivery, buyer by buyer (each reads only its own links and lanes, which are laid out
     // by buyer): on every core when parallel, unless the lead times are checked (each arrival
     // may report).
@@ -461,24 +466,84 @@ pub fn ship_goods(
     {
         let rings = transit.shared();
         let (rings, shared) = (&rings, &*links);
-        let sent = Sent { tick, td, recording };
         if params.parallel && !inv.check {
             let local = &scratch.clamped;
             buyers.par_iter_mut().batching_strategy(batching()).for_each_init(
                 || local.borrow_local_mut(),
-                |c, mut inputs| deliver(&mut inputs, rings, shared, sent, &mut *c, &mut |_, _| {}),
+                |c, mut inputs| deliver(&mut inputs, rings, shared, &mut *c, &mut |_, _| {}),
             );
             clamped = scratch.clamped.iter_mut().map(std::mem::take).sum();
         } else {
             let clock = &*clock;
             for mut inputs in buyers.iter_mut() {
-                deliver(&mut inputs, rings, shared, sent, &mut clamped, &mut |st, a| {
+                deliver(&mut inputs, rings, shared, &mut clamped, &mut |st, a| {
                     check_lead_time(inv, clock, shared, st, a)
                 });
             }
         }
     }
     inv.clamped += clamped;
+}
+
+/// Puts every link's staged goods (see [`InTransit::staged`]) into its lane's cell and clears
+/// the staging, link by link, asking for each cell some links ahead (the cells of one tick are
+/// laid out by buyer, but the ticks goods are due vary with their routes' jitter, so the
+/// writes go to a dozen rows at once). Goods into an empty cell are one more consignment on
+/// the lane's way, which delivery adds to the buyer's count. On every core when `parallel`,
+/// in pieces of whole buyers, so that no two threads share a lane; a lane's goods go in in
+/// link order however the links are cut, so its cells' sums do not depend on the thread
+/// count. `cuts` is scratch.
+fn put_staged(transit: &mut InTransit, links: &SupplyLinks, sent: Sent, parallel: bool, cuts: &mut Vec<usize>) {
+    let n = transit.staged.len();
+    let parts = pieces(parallel, n);
+    cuts.clear();
+    cuts.push(0);
+    for k in 1..parts {
+        let mut c = n * k / parts;
+        while c < n && links.owner[c].buyer == links.owner[c - 1].buyer {
+            c += 1;
+        }
+        if c > *cuts.last().expect("starts with 0") && c < n {
+            cuts.push(c);
+        }
+    }
+    cuts.push(n);
+    let rings = transit.shared();
+    let rings = &rings;
+    let piece = |from: usize, to: usize| {
+        for li in from..to {
+            // SAFETY: the piece holds whole buyers, so its links and their lanes are its own
+            // (here and below).
+            let ahead_link = li + AHEAD;
+            if ahead_link < to {
+                let a = unsafe { rings.staged(ahead_link) };
+                if a != 0 && a != UNSTAGED {
+                    unsafe { rings.prefetch_cell(rings.lane_of(ahead_link), u32::from(a)) };
+                }
+            }
+            let ahead = unsafe { rings.take_staged(li) };
+            if ahead == 0 || ahead == UNSTAGED {
+                continue;
+            }
+            let lane = rings.lane_of(li);
+            let st = stamp(sent.recording, links, li as u32, sent.tick, sent.td);
+            unsafe {
+                if !rings.put(lane, u32::from(ahead), links.tally[li].filled, st) {
+                    rings.add_flight(lane, 1);
+                }
+            }
+        }
+    };
+    if cuts.len() > 2 {
+        bevy_tasks::ComputeTaskPool::get().scope(|s| {
+            for w in cuts.windows(2) {
+                let (from, to) = (w[0], w[1]);
+                s.spawn(async move { piece(from, to) });
+            }
+        });
+    } else {
+        piece(0, n);
+    }
 }
 
 /// What delivery needs to stamp the goods sent today (see [`Stamp`]).
@@ -491,20 +556,12 @@ struct Sent {
 
 /// Delivers one buyer's goods: per input, the goods due today in each of its lanes arrive
 /// (into stock, out of in-transit; from abroad, into the input's imports of the day), then
-/// the goods its links staged today go into their lane's cells, what was sent to it today
-/// goes into its in-transit, and its count of consignments on the way changes by its lanes'
-/// changes. When an input has nothing left on the way, what its in-transit still shows is
+/// its count of consignments on the way changes by its lanes' changes (goods sent today
+/// included, see [`put_staged`]) and what was sent to it today goes into its in-transit. When an input has nothing left on the way, what its in-transit still shows is
 /// rounding and is set to zero; otherwise a rounding error below zero is (each counted in
 /// `clamped`). `arrived` hears of every arrival whose departure was recorded (its stamp and
 /// units), for the lead-time check.
-fn deliver(
-    inputs: &mut Inputs,
-    rings: &SharedRings,
-    links: &SupplyLinks,
-    sent: Sent,
-    clamped: &mut u64,
-    arrived: &mut impl FnMut(Stamp, f64),
-) {
+fn deliver(inputs: &mut Inputs, rings: &SharedRings, links: &SupplyLinks, clamped: &mut u64, arrived: &mut impl FnMut(Stamp, f64)) {
     for slot in inputs.slots.iter_mut() {
         let (from, len) = slot.links;
         let range = from as usize..(from + len) as usize;
@@ -555,13 +612,6 @@ fn deliver(
         }
         for li in range {
             let quantity = links.tally[li].filled;
-            let ahead = unsafe { rings.take_staged(li) };
-            if ahead != 0 && ahead != UNSTAGED {
-                let st = stamp(sent.recording, links, li as u32, sent.tick, sent.td);
-                if !unsafe { rings.put(rings.lane_of(li), u32::from(ahead), quantity, st) } {
-                    slot.in_flight += 1;
-                }
-            }
             if quantity > 0.0 {
                 slot.in_transit += quantity;
                 slot.scale = slot.scale.max(slot.in_transit);

@@ -240,8 +240,8 @@ pub const UNSTAGED: u16 = u16::MAX;
 /// Sending runs supplier by supplier, on every core, and two suppliers of one buyer may be in
 /// different threads; so sending does not write cells. It stages each link's goods: what it
 /// sent today is its tally's `filled` ([`crate::world::orders::LinkTally`]), and
-/// [`InTransit::staged`] says in how many ticks they are due. Delivery, buyer by buyer, puts
-/// them in their cell. The rare link that sends goods due on two ticks in one tick, or held
+/// [`InTransit::staged`] says in how many ticks they are due. Then a pass over the links, in
+/// pieces of whole buyers, puts them in their cell. The rare link that sends goods due on two ticks in one tick, or held
 /// by customs, is marked [`UNSTAGED`] and its goods go in one by one, on one thread.
 ///
 /// Layout: lanes with rings of the same length form a [`RingGroup`], whose cells are stored
@@ -430,6 +430,38 @@ impl SharedRings<'_> {
     pub unsafe fn len(&self, lane: u32) -> u32 {
         // SAFETY: the caller's promise.
         u32::from(unsafe { self.lanes.get(lane as usize) }.len)
+    }
+
+    /// Asks for lane `lane`'s cell `ahead` ticks from now (within its ring's reach) into cache,
+    /// for a pass that will put goods there.
+    ///
+    /// # Safety
+    /// No other thread writes lane `lane` meanwhile.
+    #[inline]
+    pub unsafe fn prefetch_cell(&self, lane: u32, ahead: u32) {
+        // SAFETY: the caller's promise.
+        let r = *unsafe { self.lanes.get(lane as usize) };
+        let g = self.groups[usize::from(r.group)];
+        if ahead < g.len {
+            let c = cell_index(g.now, g.len, g.cap, r.pos, ahead);
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: a prefetch reads nothing the program sees and cannot fault.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(g.cells.add(c).cast())
+            };
+            #[cfg(not(target_arch = "x86_64"))]
+            let _ = c;
+        }
+    }
+
+    /// Link `link`'s staged goods (see [`InTransit::staged`]) without taking them.
+    ///
+    /// # Safety
+    /// No other thread writes link `link`'s staging meanwhile.
+    #[inline]
+    pub unsafe fn staged(&self, link: usize) -> u16 {
+        // SAFETY: the caller's promise.
+        *unsafe { self.staged.get(link) }
     }
 
     /// Link `link`'s staged goods (see [`InTransit::staged`]), set back to 0.
