@@ -141,3 +141,61 @@ fn without_search_the_buyer_never_orders_from_a_producer_it_has_no_link_to() {
     assert!(t.to_m2.iter().all(|&q| q == 0.0));
     assert!(t.m1.iter().all(|s| *s == (LinkStatus::Active, 1.0)));
 }
+
+/// A buyer's goods from abroad share one lane (one ring of per-tick cells per input and side of
+/// the border), whoever sends them. A supplier qualified on a longer route lengthens that lane
+/// while the old supplier's goods are on their way in it: they arrive when due, every tick's
+/// invariants hold (lead times included), and what the rings hold is what buyers count in
+/// transit, tick by tick.
+#[test]
+fn a_supplier_qualified_on_a_longer_route_lengthens_the_lane_and_no_goods_are_lost() {
+    use chokepoint::world::firm::Inputs;
+    use chokepoint::world::shipments::{InTransit, ShipmentQueue};
+    let mut m = search_world(0.5);
+    // M2's route from CC takes 30 days, M1's 10. No ban: 40% of applications are approved,
+    // so M1's goods keep coming while F searches and qualifies M2.
+    m.routes.links[1].days = 30;
+    m.policies.events.clear();
+    m.policies.controls[0] = ore_control(true, 0.4, 1.0);
+    let mut sim = checked_simulation(&m);
+    let mut lengthened = None;
+    let mut carried_when_lengthened = 0.0;
+    let mut tick = 0;
+    while !sim.finished() {
+        let before = sim.world.resource::<InTransit>().total();
+        sim.step_checked().expect("invariants hold");
+        let links = sim.world.resource::<SupplyLinks>();
+        let link = |s: u32| links.links.iter().position(|l| l.supplier == s).expect("a link");
+        let (l1, l2) = (link(0), link(1));
+        let t = sim.world.resource::<InTransit>();
+        if t.has_lane(l2) {
+            assert_eq!(t.lane_of[l1], t.lane_of[l2], "tick {tick}: M1 and M2 are both abroad: one lane");
+            assert_eq!(t.reach_of(l2), 31, "tick {tick}: the lane reaches M2's 30 days");
+            if lengthened.is_none() {
+                lengthened = Some(tick);
+                carried_when_lengthened = before;
+            }
+        } else {
+            assert_eq!(t.reach_of(l1), 11, "tick {tick}: the lane reaches M1's 10 days");
+        }
+        assert!(sim.world.resource::<ShipmentQueue>().is_empty(), "nothing waits beyond a ring");
+        let rings = t.total();
+        let counted: f64 = sim
+            .world
+            .query::<&Inputs>()
+            .iter(&sim.world)
+            .flat_map(|i| i.slots.iter())
+            .map(|s| s.in_transit)
+            .sum();
+        assert!(
+            (rings - counted).abs() <= 1e-9 * counted.max(1.0),
+            "tick {tick}: rings hold {rings}, buyers count {counted}"
+        );
+        tick += 1;
+    }
+    let at = lengthened.expect("M2 qualifies and ships");
+    assert!(
+        carried_when_lengthened > 0.0,
+        "M1's goods were on their way when the lane lengthened (tick {at})"
+    );
+}
