@@ -303,14 +303,14 @@ fn estimate_written(model: &Model, written: &Model) -> Estimate {
             // Allowed makers, as (nation, how many).
             // A generated firm's suppliers (by index) take the place of its rule.
             let listed = generated.and_then(|g| commodity_of.get(input).and_then(|&c| g.of(b, c)));
-            let allowed: Vec<(&str, u64)> = match buyer.suppliers.get(input) {
-                _ if listed.is_some() => {
-                    let mut ks: Vec<u32> = listed.into_iter().flatten().map(|&(k, _)| k).collect();
+            let allowed: Vec<(&str, u64)> = match (listed, buyer.suppliers.get(input)) {
+                (Some(list), _) => {
+                    let mut ks: Vec<u32> = list.iter().map(|&(k, _)| k).collect();
                     ks.sort_unstable();
                     ks.dedup();
                     ks.iter().map(|&k| (model.firms[k as usize].nation.as_str(), 1)).collect()
                 }
-                Some(super::Suppliers::Listed(list)) => {
+                (None, Some(super::Suppliers::Listed(list))) => {
                     let mut ids: Vec<&str> = list
                         .iter()
                         .map(|x| x.firm.as_str())
@@ -320,11 +320,11 @@ fn estimate_written(model: &Model, written: &Model) -> Estimate {
                     ids.dedup();
                     ids.iter().map(|id| (firm_of[id].nation.as_str(), 1)).collect()
                 }
-                Some(super::Suppliers::ByNation(w)) => w
+                (None, Some(super::Suppliers::ByNation(w))) => w
                     .keys()
                     .filter_map(|n| in_nation.get(n.as_str()).map(|&c| (n.as_str(), c)))
                     .collect(),
-                Some(super::Suppliers::ByCapacity { nations, .. }) if !nations.is_empty() => {
+                (None, Some(super::Suppliers::ByCapacity { nations, .. })) if !nations.is_empty() => {
                     let mut ns: Vec<&str> = nations.iter().map(String::as_str).collect();
                     ns.sort_unstable();
                     ns.dedup();

@@ -279,7 +279,6 @@ fn stamp(recording: bool, links: &SupplyLinks, link: u32, left: u32, td: u32) ->
 /// from the queue or a starting pipeline): then they are one fewer when they join goods due
 /// the same tick; if not, they are one more when they take a place of their own. Runs on one
 /// thread, with the queue at hand.
-#[allow(clippy::too_many_arguments)]
 fn enter(rings: &SharedRings, queue: &mut ShipmentQueue, now: u32, ahead: u32, s: Shipment, stamp: Stamp, counted: bool) {
     let lane = rings.lane_of(s.link as usize);
     debug_assert_ne!(lane, NO_LANE, "link {} has its lane before goods travel on it", s.link);
@@ -309,10 +308,10 @@ fn enter(rings: &SharedRings, queue: &mut ShipmentQueue, now: u32, ahead: u32, s
 /// each input's imports of the day (`InputSlot::imported`), which observation sums into the
 /// nations' imports.
 ///
-/// Goods travel in their lane's ring ([`InTransit`]): sending stages each link's goods, and
-/// delivery is one pass over the buyers in storage order, each taking its own lanes' cells
-/// for today (arrivals, booked as imports when from abroad), then putting what was staged on
-/// its links today into their cells and adding what was sent to it today to its in-transit.
+/// Goods travel in their lane's ring ([`InTransit`]): sending stages each link's goods, a pass
+/// over the links puts them into their cells ([`put_staged`]), and delivery is one pass over
+/// the buyers in storage order, each taking its own lanes' cells for today (arrivals, booked
+/// as imports when from abroad) and adding what was sent to it today to its in-transit.
 /// Goods leave (and exports are booked, and draws made) in the order of the queue and of the
 /// book.
 #[allow(clippy::too_many_arguments)]
@@ -351,10 +350,13 @@ pub fn ship_goods(
     // The far ends of starting pipelines longer than their ring: today's goods into today's
     // cell (the ring holds the ticks before).
     let mut pipeline = std::mem::take(&mut queue.pipeline);
-    for p in pipeline.iter().filter(|p| p.until > tick) {
-        if tick >= transit.reach_of(p.shipment.link as usize) {
-            let rings = transit.shared();
-            enter(&rings, queue, tick, 0, p.shipment, Stamp::NONE, true);
+    {
+        let rings = transit.shared();
+        for p in pipeline.iter().filter(|p| p.until > tick) {
+            // SAFETY: one thread.
+            if tick >= unsafe { rings.len(rings.lane_of(p.shipment.link as usize)) } {
+                enter(&rings, queue, tick, 0, p.shipment, Stamp::NONE, true);
+            }
         }
     }
     pipeline.retain(|p| p.until > tick.saturating_add(1));
@@ -456,8 +458,7 @@ pub fn ship_goods(
         trade.add_exports(part.exports.as_ref().expect("booked above"));
     }
 
-    let sent = Sent { tick, td, recording };
-    put_staged(transit, links, sent, params.parallel, &mut scratch.staged_cuts);
+    put_staged(transit, links, tick, td, params.parallel, &mut scratch.staged_cuts);
 
     // Delivery, buyer by buyer (each reads only its own links and lanes, which are laid out
     // by buyer): on every core when parallel, unless the lead times are checked (each arrival
@@ -492,8 +493,9 @@ pub fn ship_goods(
 /// the lane's way, which delivery adds to the buyer's count. On every core when `parallel`,
 /// in pieces of whole buyers, so that no two threads share a lane; a lane's goods go in in
 /// link order however the links are cut, so its cells' sums do not depend on the thread
-/// count. `cuts` is scratch.
-fn put_staged(transit: &mut InTransit, links: &SupplyLinks, sent: Sent, parallel: bool, cuts: &mut Vec<usize>) {
+/// count. The goods left at tick `tick` (`td` days a tick); `cuts` is scratch.
+fn put_staged(transit: &mut InTransit, links: &SupplyLinks, tick: u32, td: u32, parallel: bool, cuts: &mut Vec<usize>) {
+    let recording = transit.recording();
     let n = transit.staged.len();
     let parts = pieces(parallel, n);
     cuts.clear();
@@ -526,7 +528,7 @@ fn put_staged(transit: &mut InTransit, links: &SupplyLinks, sent: Sent, parallel
                 continue;
             }
             let lane = rings.lane_of(li);
-            let st = stamp(sent.recording, links, li as u32, sent.tick, sent.td);
+            let st = stamp(recording, links, li as u32, tick, td);
             unsafe {
                 if !rings.put(lane, u32::from(ahead), links.tally[li].filled, st) {
                     rings.add_flight(lane, 1);
@@ -546,19 +548,12 @@ fn put_staged(transit: &mut InTransit, links: &SupplyLinks, sent: Sent, parallel
     }
 }
 
-/// What delivery needs to stamp the goods sent today (see [`Stamp`]).
-#[derive(Clone, Copy)]
-struct Sent {
-    tick: u32,
-    td: u32,
-    recording: bool,
-}
-
 /// Delivers one buyer's goods: per input, the goods due today in each of its lanes arrive
 /// (into stock, out of in-transit; from abroad, into the input's imports of the day), then
 /// its count of consignments on the way changes by its lanes' changes (goods sent today
-/// included, see [`put_staged`]) and what was sent to it today goes into its in-transit. When an input has nothing left on the way, what its in-transit still shows is
-/// rounding and is set to zero; otherwise a rounding error below zero is (each counted in
+/// included, see [`put_staged`]) and what was sent to it today goes into its in-transit. When
+/// an input has nothing left on the way, what its in-transit still shows is rounding and is
+/// set to zero; otherwise a rounding error below zero is (each counted in
 /// `clamped`). `arrived` hears of every arrival whose departure was recorded (its stamp and
 /// units), for the lead-time check.
 fn deliver(inputs: &mut Inputs, rings: &SharedRings, links: &SupplyLinks, clamped: &mut u64, arrived: &mut impl FnMut(Stamp, f64)) {

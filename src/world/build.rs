@@ -46,8 +46,8 @@ pub fn build_world(model: &Model, network: &Network, seed: u64) -> World {
 pub fn build_world_releasing(model: &mut Model, network: &mut Network, seed: u64) -> World {
     let clock = clock_of(model);
     // The supplier rules (and a generated world's suppliers by index) live on as the
-    // network's links, and spawning reads its links: in a big written model the rules, every
-    // listed supplier's id, would otherwise be held with the spawned firms.
+    // network's links, and nothing after resolving reads them: in a big written model the
+    // rules, every listed supplier's id, would otherwise be held with the spawned firms.
     for spec in &mut model.firms {
         spec.suppliers.clear();
     }

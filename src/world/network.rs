@@ -116,10 +116,10 @@ impl Network {
                 };
                 // A trader buys from producers only, never from a trader (itself included).
                 let sells_to_f = |k: usize| !(is_trader(f) && is_trader(&model.firms[k]));
-                let mut weighted: Vec<(usize, f64)> = match rule {
-                    _ if listed.is_some() => listed.into_iter().flatten().map(|&(k, w)| (k as usize, w)).collect(),
-                    Suppliers::Listed(list) => list.iter().map(|s| (fidx[s.firm.as_str()], s.share)).collect(),
-                    Suppliers::ByNation(shares) => {
+                let mut weighted: Vec<(usize, f64)> = match (listed, rule) {
+                    (Some(list), _) => list.iter().map(|&(k, w)| (k as usize, w)).collect(),
+                    (None, Suppliers::Listed(list)) => list.iter().map(|s| (fidx[s.firm.as_str()], s.share)).collect(),
+                    (None, Suppliers::ByNation(shares)) => {
                         let mut w = Vec::new();
                         for (n, &share) in shares {
                             let ks: Vec<usize> = producers.in_nation(input, n).iter().copied().filter(|&k| sells_to_f(k)).collect();
@@ -128,7 +128,7 @@ impl Network {
                         }
                         w
                     }
-                    Suppliers::ByCapacity { nations: ns, home_share } => {
+                    (None, Suppliers::ByCapacity { nations: ns, home_share }) => {
                         let cands: Vec<usize> = producers
                             .of_good(input)
                             .iter()

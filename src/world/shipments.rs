@@ -10,8 +10,8 @@ use bevy_ecs::prelude::*;
 use std::collections::BTreeMap;
 
 /// Goods in the [`ShipmentQueue`]: either held by customs in the exporting nation (they have
-/// not left yet) or travelling, due beyond their link's ring (they enter it when due). 16 bytes: the buyer, its input slot, the commodity and the
-/// exporting nation are the link's ([`crate::world::orders::SupplyLinks::owner`] and the
+/// not left yet) or travelling, due beyond their lane's ring (they wait until they arrive).
+/// 16 bytes: the buyer, its input slot, the commodity and the exporting nation are the link's ([`crate::world::orders::SupplyLinks::owner`] and the
 /// supplier's nation), and the tick it is due (to arrive, or to be released by customs) is
 /// where it waits in the [`ShipmentQueue`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -80,10 +80,11 @@ pub struct Pipeline {
 /// the lead times.
 pub const RING_TICKS_MAX: usize = 4096;
 
-/// Goods held by customs or due beyond their link's ring ([`InTransit`]), by the tick they
+/// Goods held by customs or due beyond their lane's ring ([`InTransit`]), by the tick they
 /// are due to leave the queue: a ring of per-tick buckets that keep their memory (so shipping
 /// allocates nothing once the ring has reached its working size), an ordered map for those
-/// due beyond the ring's reach, and the starting pipelines longer than their link's ring. Within a tick, shipments arrive
+/// due beyond the ring's reach, and the starting pipelines longer than their lane's ring.
+/// Within a tick, shipments arrive
 /// in the order they were queued (the pipeline first), wherever they waited: a shipment
 /// moves from the map into the ring before any later one due the same tick can be queued.
 /// The ring doubles (rarely, up to [`RING_TICKS_MAX`]) when a shipment is due further ahead
