@@ -81,7 +81,7 @@ fn trace(model: &Model) -> Trace {
         let links = sim.world.resource::<SupplyLinks>();
         let of = |supplier: u32| {
             let l = links.links.iter().position(|l| l.supplier == supplier).expect("a link");
-            (links.status[l], links.links[l].share)
+            (links.status.get(l), links.links[l].share)
         };
         t.m1.push(of(0));
         t.m2.push(of(1));

@@ -6,7 +6,7 @@
 use crate::world::clock::Clock;
 use crate::world::firm::{Finished, Inputs, Lines, Plant, Production};
 use crate::world::invariants::{Invariant, Invariants, MaterialTotals, ROUNDING, add_totals};
-use crate::world::orders::{LinkStatus, SupplyLinks};
+use crate::world::orders::SupplyLinks;
 use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
 use crate::world::shipments::TradeBook;
@@ -140,7 +140,7 @@ pub fn check_tick(
             let (mut active, mut idle) = (0.0, 0.0f64);
             for li in from as usize..(from + len) as usize {
                 let share = links.links[li].share;
-                if links.status[li] == LinkStatus::Active {
+                if links.status.is_active(li) {
                     active += share;
                 } else {
                     idle = idle.max(share.abs());

@@ -9,7 +9,7 @@ use crate::world::clock::Clock;
 use crate::world::firm::Inputs;
 use crate::world::invariants::{Invariant, Invariants, ROUNDING, settle_rounding};
 use crate::world::licences::{Application, Licence, Licensing, Outcome};
-use crate::world::orders::{LinkStatus, NO_LICENCE, Order, OrderBook, SupplyLinks};
+use crate::world::orders::{NO_LICENCE, Order, OrderBook, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
 use crate::world::registry::Registry;
@@ -42,7 +42,7 @@ fn share_quota(shares: &mut [f64], nation: u16, commodity: u16, links: &SupplyLi
             eligible.extend(
                 (from..from + len)
                     .map(|l| l as usize)
-                    .filter(|&l| registry.nation[links.links[l].supplier as usize] == nation && links.status[l] == LinkStatus::Active),
+                    .filter(|&l| registry.nation[links.links[l].supplier as usize] == nation && links.status.is_active(l)),
             );
         }
     }
@@ -315,8 +315,8 @@ pub fn license_trade(
             licence: li as u32,
             exporter: links.owner[a.link as usize].exporter,
             importer: links.owner[a.link as usize].importer,
-            days: links.links[a.link as usize].days,
-            jitter_days: links.links[a.link as usize].jitter_days,
+            days: u32::from(links.links[a.link as usize].days),
+            jitter_days: u32::from(links.links[a.link as usize].jitter_days),
         });
     }
     book.orders.retain(|o| o.quantity > 0.0);

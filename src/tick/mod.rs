@@ -254,7 +254,7 @@ impl Simulation {
         let licensing = if links.approval.is_empty() { 0 } else { 2 };
         let per_link = size_of::<crate::world::network::Link>()
             + (6 + licensing) * size_of::<f64>()
-            + size_of::<crate::world::orders::LinkStatus>()
+            + crate::world::orders::LinkStatuses::BYTES_PER_LINK
             + if links.track_history { size_of::<f64>() } else { 0 };
         let links = links.links.len() * per_link;
         let book = self.world.resource::<OrderBook>();

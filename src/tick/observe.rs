@@ -33,12 +33,18 @@ pub fn record_tick(
     let rec = &mut *rec;
     let nf = registry.entity.len();
     let (nn, nc) = (trade.nations, trade.commodities);
-    rec.scratch.resize(nf, FirmSnapshot::default());
     let tick_days = f64::from(clock.tick_days);
     // Which firms get rows this tick: all of them, the sample's, or none.
     let level = rec.grouping.firm_rows;
     let all_rows = level.all_firms_on(clock.tick);
     let sample = matches!(level, FirmRowLevel::Sample(_));
+    // Each firm's snapshot is kept for its row only when some firm gets a row this tick:
+    // with no firm rows, the 72 bytes a firm (72 MB at 10^6 firms) are never held.
+    if all_rows || sample {
+        rec.scratch.resize(nf, FirmSnapshot::default());
+    } else {
+        rec.scratch.clear();
+    }
     // Each chunk of firms in index order takes its firms' snapshots and sums them into its
     // own nation totals and group sums (on every core when parallel); the chunks' sums are
     // then added in chunk order, so every sum is the same at any thread count.
@@ -55,7 +61,8 @@ pub fn record_tick(
         let (firms, registry, grouping) = (&firms, &*registry, &*grouping);
         chunked(nf, scratch, &mut chunk_sums[..n_chunks], params.parallel, |range, snaps, sums| {
             sums.clear(nn * nc, groups);
-            for (i, snap) in range.zip(snaps.iter_mut()) {
+            let first = range.start;
+            for i in range {
                 let (_, plant, prod, fin, inputs, trader) = firms.get(registry.entity[i]).expect("firm entity");
                 let row = all_rows || (sample && grouping.in_sample[i]);
                 let n = plant.nation as usize;
@@ -86,7 +93,7 @@ pub fn record_tick(
                     let days = if daily_use > 0.0 { s.stock / daily_use } else { f64::INFINITY };
                     cover = Some(cover.map_or(days, |c: f64| c.min(days)));
                 }
-                *snap = FirmSnapshot {
+                let snap = FirmSnapshot {
                     produced: prod.produced,
                     planned: prod.planned,
                     capacity: plant.capacity,
@@ -96,7 +103,10 @@ pub fn record_tick(
                     received: fin.received,
                     shipped: fin.shipped,
                 };
-                sums.groups[grouping.group_of[i] as usize].add(snap);
+                sums.groups[grouping.group_of[i] as usize].add(&snap);
+                if let Some(s) = snaps.get_mut(i - first) {
+                    *s = snap;
+                }
             }
         });
     }

@@ -329,7 +329,7 @@ fn adapt_links(
             let mut changed = false;
             // Qualified candidates become suppliers.
             for li in range.clone() {
-                let LinkStatus::Qualifying { ready_tick } = links.status[li] else {
+                let LinkStatus::Qualifying { ready_tick } = links.status.get(li) else {
                     continue;
                 };
                 if ready_tick > tick {
@@ -337,17 +337,17 @@ fn adapt_links(
                 }
                 let active_caps: f64 = range
                     .clone()
-                    .filter(|&l| links.status[l] == LinkStatus::Active)
+                    .filter(|&l| links.status.is_active(l))
                     .map(|l| links.capacity(l))
                     .sum();
                 let entry = links.capacity(li) / (active_caps + links.capacity(li));
                 for l in range.clone() {
-                    if links.status[l] == LinkStatus::Active {
+                    if links.status.is_active(l) {
                         links.links[l].share *= 1.0 - entry;
                     }
                 }
                 links.links[li].share = entry;
-                links.status[li] = LinkStatus::Active;
+                links.status.set(li, LinkStatus::Active);
                 links.fill[li] = 1.0;
                 if let Some(a) = links.approval.get_mut(li) {
                     *a = 1.0;
@@ -358,7 +358,7 @@ fn adapt_links(
             }
             // Habit and fade, once the buyer has searched for this input.
             if s.searched {
-                let active = |links: &SupplyLinks, l: usize| links.status[l] == LinkStatus::Active;
+                let active = |links: &SupplyLinks, l: usize| links.status.is_active(l);
                 let orders: f64 = range.clone().filter(|&l| active(links, l)).map(|l| links.expected[l]).sum();
                 if orders > 0.0 {
                     for l in range.clone() {
@@ -371,7 +371,7 @@ fn adapt_links(
                 for l in range.clone() {
                     let count = range.clone().filter(|&m| active(links, m)).count();
                     if count > 1 && active(links, l) && links.links[l].share < buying.fade_below {
-                        links.status[l] = LinkStatus::Candidate;
+                        links.status.set(l, LinkStatus::Candidate);
                         links.links[l].share = 0.0;
                         links.spare_share[l] = 0.0;
                     }
@@ -387,18 +387,24 @@ fn adapt_links(
                 changed = true;
             }
             // Search when deliveries fail and no candidate is being qualified.
-            let qualifying = range.clone().any(|l| matches!(links.status[l], LinkStatus::Qualifying { .. }));
+            let qualifying = range.clone().any(|l| matches!(links.status.get(l), LinkStatus::Qualifying { .. }));
             if !qualifying
                 && expected_delivered(links, range.clone(), policy, importer, s.commodity, tick, td) < buying.search_below
                 && let Some(l) = eligible_candidate(links, range.clone(), policy, importer, s.commodity, tick, td)
             {
-                links.status[l] = LinkStatus::Qualifying {
-                    ready_tick: tick + qualify_ticks,
-                };
+                links.status.set(
+                    l,
+                    LinkStatus::Qualifying {
+                        ready_tick: tick + qualify_ticks,
+                    },
+                );
                 s.searched = true;
             }
             if changed {
-                s.mean_lead_ticks = range.clone().map(|l| links.links[l].share * lead_ticks(links.links[l].days)).sum();
+                s.mean_lead_ticks = range
+                    .clone()
+                    .map(|l| links.links[l].share * lead_ticks(u32::from(links.links[l].days)))
+                    .sum();
             }
         }
     }
@@ -417,7 +423,7 @@ fn expected_delivered(
     td: u32,
 ) -> f64 {
     range
-        .filter(|&l| links.status[l] == LinkStatus::Active)
+        .filter(|&l| links.status.is_active(l))
         .map(|l| {
             let exporter = links.owner[l].exporter;
             let (_, x) = policy.licensed_share(exporter, importer, commodity, tick, td);
@@ -439,7 +445,7 @@ fn eligible_candidate(
 ) -> Option<usize> {
     range.find(|&l| {
         let exporter = links.owner[l].exporter;
-        links.status[l] == LinkStatus::Candidate && policy.licensed_share(exporter, importer, commodity, tick, td).0.is_none()
+        links.status.get(l) == LinkStatus::Candidate && policy.licensed_share(exporter, importer, commodity, tick, td).0.is_none()
     })
 }
 
@@ -465,7 +471,7 @@ fn needs_adapting(
         let range = s.links.0 as usize..(s.links.0 + s.links.1) as usize;
         let mut qualifying = false;
         for l in range.clone() {
-            if let LinkStatus::Qualifying { ready_tick } = links.status[l] {
+            if let LinkStatus::Qualifying { ready_tick } = links.status.get(l) {
                 if ready_tick <= tick {
                     return true;
                 }
@@ -491,7 +497,7 @@ fn take_part_of_spare(links: &mut SupplyLinks, li: usize) {
         ..
     } = links;
     let mine = &by_supplier[range];
-    let buyers = mine.iter().filter(|&&l| status[l as usize] == LinkStatus::Active).count();
+    let buyers = mine.iter().filter(|&&l| status.is_active(l as usize)).count();
     let part = 1.0 / buyers as f64;
     for &l in mine {
         if l as usize != li {

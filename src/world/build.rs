@@ -15,7 +15,7 @@ use crate::world::firm::{Finished, FirmIndex, InputSlot, Inputs, LineRule, LineS
 use crate::world::invariants::{Invariants, MaterialTotals};
 use crate::world::licences::Licensing;
 use crate::world::network::Network;
-use crate::world::orders::{LinkOwner, LinkStatus, LinkTally, Offer, OrderBook, SupplierBoard, SupplyLinks};
+use crate::world::orders::{LinkOwner, LinkStatus, LinkStatuses, LinkTally, Offer, OrderBook, SupplierBoard, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
 use crate::world::prices::PriceBook;
@@ -121,120 +121,72 @@ pub struct SpawnedFirms {
     pub defence_share: Vec<f64>,
 }
 
-/// Spawns one entity per firm, in model order: its plant, production at its steady output,
-/// finished stock at its target cover, input slots with stocks at their target cover (each
-/// with the range its links will have in [`link_firms`]'s list), product lines if it has
-/// several. Reads the firms' specs; their links are listed after, from `network` alone.
+/// Spawns one entity per firm: its plant, production at its steady output, finished stock at
+/// its target cover, input slots with stocks at their target cover (each with the range its
+/// links will have in [`link_firms`]'s list), product lines if it has several. Reads the
+/// firms' specs; their links are listed after, from `network` alone.
+///
+/// Firms are spawned in one batch per set of components (with or without product lines, a
+/// trader or not), each batch in model order, the sets in the order their tables were made
+/// when firms were spawned one by one (so systems meet the firms in the same order). A batch
+/// reserves its table's room once, exactly: spawned one by one, the tables grew by doubling,
+/// and each firm with lines was spawned, then moved to another table (at 10^6 firms, 60 MB
+/// more at the peak).
 pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, tick_days: u32) -> Spawned {
-    let td = f64::from(tick_days);
-    let lead_ticks = |days: u32| days.div_ceil(tick_days).max(1);
-    let mut slot_from = Vec::with_capacity(model.firms.len() + 1);
+    let n = model.firms.len();
+    // Where each firm's input slots start, and where its links start in the list of every
+    // link (one more entry than firms).
+    let mut slot_from = Vec::with_capacity(n + 1);
+    let mut link_from = Vec::with_capacity(n + 1);
     slot_from.push(0u32);
-    let mut entities = Vec::with_capacity(model.firms.len());
+    link_from.push(0u32);
+    for inputs in &network.inputs {
+        let links: usize = inputs.iter().map(|i| i.links.len() + i.candidates.len()).sum();
+        slot_from.push(slot_from[slot_from.len() - 1] + inputs.len() as u32);
+        link_from.push(link_from[link_from.len() - 1] + links as u32);
+    }
     let reference: Vec<f64> = model.commodities.iter().map(|c| c.price_usd).collect();
-    // Where the next firm's links start in the list of every link.
-    let mut next_link = 0u32;
-
-    for (f, spec) in model.firms.iter().enumerate() {
-        let y = network.steady_output[f] * td; // units per tick
-        let sales = network.steady_sales[f] * td;
-        let mut slots = Vec::with_capacity(network.inputs[f].len());
-        slot_from.push(slot_from[f] + network.inputs[f].len() as u32);
-        for input in &network.inputs[f] {
-            let from = next_link;
-            next_link += (input.links.len() + input.candidates.len()) as u32;
-            let mean_lead = input.links.iter().fold(0.0, |m, l| m + l.share * f64::from(lead_ticks(l.days)));
-            let use_per_tick = y * input.per_unit;
-            let cid = &network.commodities[input.commodity as usize];
-            let stock = spec
-                .initial_stock
-                .get(cid)
-                .copied()
-                .unwrap_or(use_per_tick * spec.target_cover_days / td);
-            slots.push(InputSlot {
-                commodity: input.commodity,
-                per_unit: input.per_unit,
-                stock,
-                in_transit: 0.0,
-                on_order: 0.0,
-                licence_wait_days: 0.0,
-                links: (from, (input.links.len() + input.candidates.len()) as u32),
-                searched: false,
-                mean_lead_ticks: mean_lead,
-                consumed: 0.0,
-                scale: stock,
-                in_flight: 0,
-                precaution: 1.0,
-                draw: 0.0,
-                imported: 0.0,
-            });
+    let kind = |f: usize| (!model.firms[f].lines.is_empty(), model.firms[f].trading.is_some());
+    let mut kinds: Vec<(bool, bool)> = vec![(false, false)];
+    for f in 0..n {
+        // (Spawned one by one, a firm with lines and trading passed through the table of
+        // firms with lines: that table came first.)
+        let k = kind(f);
+        for k in [(k.0, false), k] {
+            if !kinds.contains(&k) {
+                kinds.push(k);
+            }
         }
-        let out = network.firm_output[f];
-        let final_good = network.final_demand[out as usize];
-        let region = network.nation_region[network.firm_nation[f] as usize];
-        let out_id = &network.commodities[out as usize];
-        // A trader starts with its working stock on top of its sales cover (multiple 1).
-        let base_stock = spec.trading.as_ref().map_or(0.0, |t| t.base_stock);
-        let finished_stock = if final_good {
-            0.0
-        } else {
-            spec.initial_stock
-                .get(out_id)
-                .copied()
-                .unwrap_or(sales * spec.output_cover_days / td + base_stock)
+    }
+    let mut entities = vec![Entity::PLACEHOLDER; n];
+    let build = |f: usize| firm_components(&model.firms[f], f, network, link_from[f], &reference, tick_days);
+    for k in kinds {
+        let of_kind = || (0..n).filter(move |&f| kind(f) == k);
+        let count = of_kind().count();
+        let spawned: Vec<Entity> = match k {
+            (false, false) => world.spawn_batch(Exact(of_kind().map(|f| build(f).0), count)).collect(),
+            (true, false) => world
+                .spawn_batch(Exact(of_kind().map(&build).map(|(c, l)| (c, l.expect("lines"))), count))
+                .collect(),
+            (false, true) => world
+                .spawn_batch(Exact(
+                    of_kind().map(|f| (build(f).0, trading(&model.firms[f], &reference, network, f))),
+                    count,
+                ))
+                .collect(),
+            (true, true) => world
+                .spawn_batch(Exact(
+                    of_kind().map(|f| {
+                        let (c, l) = build(f);
+                        (c, l.expect("lines"), trading(&model.firms[f], &reference, network, f))
+                    }),
+                    count,
+                ))
+                .collect(),
         };
-        let reference_input_cost: f64 = slots.iter().map(|s| s.per_unit * reference[s.commodity as usize]).sum();
-        let cost_share = (reference_input_cost / reference[out as usize]).min(1.0);
-        let lines = product_lines(spec, network, &slots, y);
-        let e = world
-            .spawn((
-                FirmIndex(f as u32),
-                Plant {
-                    capacity: spec.capacity_per_day * td,
-                    output: out,
-                    final_good,
-                    nation: network.firm_nation[f],
-                    role: network.firm_role[f],
-                    region,
-                    price_elasticity: spec.price_elasticity,
-                    reference_input_cost,
-                    cost_share,
-                },
-                Production {
-                    planned: y,
-                    produced: y,
-                    shortfall: 0.0,
-                    expected_output: y,
-                },
-                Finished {
-                    stock: finished_stock,
-                    peak: finished_stock,
-                    cover_days: spec.output_cover_days,
-                    expected_sales: sales,
-                    received: sales,
-                    shipped: sales,
-                },
-                Inputs {
-                    slots,
-                    cover_days: spec.target_cover_days,
-                },
-            ))
-            .id();
-        if let Some(lines) = lines {
-            world.entity_mut(e).insert(lines);
+        for (f, e) in of_kind().zip(spawned) {
+            entities[f] = e;
         }
-        if let Some(t) = &spec.trading {
-            world.entity_mut(e).insert(Trading {
-                holding_cost_per_day: t.holding_cost_per_year / 365.0,
-                trend_days: t.trend_days,
-                gain: t.gain,
-                max_multiple: t.max_multiple,
-                base_stock: t.base_stock,
-                log_avg: reference[out as usize].ln(),
-                multiple: 1.0,
-            });
-        }
-        entities.push(e);
     }
     Spawned {
         entities,
@@ -246,6 +198,141 @@ pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, tick_day
             .collect(),
         defence_share: model.firms.iter().map(|f| f.defence_share).collect(),
         capacity: model.firms.iter().map(|f| f.capacity_per_day).collect(),
+    }
+}
+
+/// An iterator that says how many items it yields, so that a batch spawn reserves its table's
+/// room once, exactly (a filtered iterator gives only an upper bound).
+struct Exact<I>(I, usize);
+
+impl<I: Iterator> Iterator for Exact<I> {
+    type Item = I::Item;
+    fn next(&mut self) -> Option<I::Item> {
+        let x = self.0.next()?;
+        self.1 -= 1;
+        Some(x)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.1, Some(self.1))
+    }
+}
+
+impl<I: Iterator> ExactSizeIterator for Exact<I> {}
+
+/// The components every firm has.
+type FirmComponents = (FirmIndex, Plant, Production, Finished, Inputs);
+
+/// Firm `f`'s components, and its product lines if it has several; its links start at
+/// `first_link` in the list of every link.
+fn firm_components(
+    spec: &crate::model::Firm,
+    f: usize,
+    network: &Network,
+    first_link: u32,
+    reference: &[f64],
+    tick_days: u32,
+) -> (FirmComponents, Option<Lines>) {
+    let td = f64::from(tick_days);
+    let lead_ticks = |days: u32| days.div_ceil(tick_days).max(1);
+    let y = network.steady_output[f] * td; // units per tick
+    let sales = network.steady_sales[f] * td;
+    let mut next_link = first_link;
+    let mut slots = Vec::with_capacity(network.inputs[f].len());
+    for input in &network.inputs[f] {
+        let from = next_link;
+        next_link += (input.links.len() + input.candidates.len()) as u32;
+        let mean_lead = input
+            .links
+            .iter()
+            .fold(0.0, |m, l| m + l.share * f64::from(lead_ticks(u32::from(l.days))));
+        let use_per_tick = y * input.per_unit;
+        let cid = &network.commodities[input.commodity as usize];
+        let stock = spec
+            .initial_stock
+            .get(cid)
+            .copied()
+            .unwrap_or(use_per_tick * spec.target_cover_days / td);
+        slots.push(InputSlot {
+            commodity: input.commodity,
+            per_unit: input.per_unit,
+            stock,
+            in_transit: 0.0,
+            on_order: 0.0,
+            licence_wait_days: 0.0,
+            links: (from, (input.links.len() + input.candidates.len()) as u32),
+            searched: false,
+            mean_lead_ticks: mean_lead,
+            consumed: 0.0,
+            scale: stock,
+            in_flight: 0,
+            precaution: 1.0,
+            draw: 0.0,
+            imported: 0.0,
+        });
+    }
+    let out = network.firm_output[f];
+    let final_good = network.final_demand[out as usize];
+    let region = network.nation_region[network.firm_nation[f] as usize];
+    let out_id = &network.commodities[out as usize];
+    // A trader starts with its working stock on top of its sales cover (multiple 1).
+    let base_stock = spec.trading.as_ref().map_or(0.0, |t| t.base_stock);
+    let finished_stock = if final_good {
+        0.0
+    } else {
+        spec.initial_stock
+            .get(out_id)
+            .copied()
+            .unwrap_or(sales * spec.output_cover_days / td + base_stock)
+    };
+    let reference_input_cost: f64 = slots.iter().map(|s| s.per_unit * reference[s.commodity as usize]).sum();
+    let cost_share = (reference_input_cost / reference[out as usize]).min(1.0);
+    let lines = product_lines(spec, network, &slots, y);
+    let components = (
+        FirmIndex(f as u32),
+        Plant {
+            capacity: spec.capacity_per_day * td,
+            output: out,
+            final_good,
+            nation: network.firm_nation[f],
+            role: network.firm_role[f],
+            region,
+            price_elasticity: spec.price_elasticity,
+            reference_input_cost,
+            cost_share,
+        },
+        Production {
+            planned: y,
+            produced: y,
+            shortfall: 0.0,
+            expected_output: y,
+        },
+        Finished {
+            stock: finished_stock,
+            peak: finished_stock,
+            cover_days: spec.output_cover_days,
+            expected_sales: sales,
+            received: sales,
+            shipped: sales,
+        },
+        Inputs {
+            slots,
+            cover_days: spec.target_cover_days,
+        },
+    );
+    (components, lines)
+}
+
+/// A trader's state at the start (only firms with trading rules have it).
+fn trading(spec: &crate::model::Firm, reference: &[f64], network: &Network, f: usize) -> Trading {
+    let t = spec.trading.as_ref().expect("a trader");
+    Trading {
+        holding_cost_per_day: t.holding_cost_per_year / 365.0,
+        trend_days: t.trend_days,
+        gain: t.gain,
+        max_multiple: t.max_multiple,
+        base_stock: t.base_stock,
+        log_avg: reference[network.firm_output[f] as usize].ln(),
+        multiple: 1.0,
     }
 }
 
@@ -272,7 +359,7 @@ pub fn link_firms(spawned: Spawned, network: &Network, tick_days: u32) -> Spawne
         expected: Vec::with_capacity(n),
         history: Vec::with_capacity(if track_history { n } else { 0 }),
         track_history,
-        status: Vec::with_capacity(n),
+        status: LinkStatuses::with_capacity(n),
         supplier_capacity: spawned.capacity,
         ..SupplyLinks::default()
     };
@@ -290,8 +377,8 @@ pub fn link_firms(spawned: Spawned, network: &Network, tick_days: u32) -> Spawne
                 importer: network.firm_nation[f],
             };
             for l in &input.links {
-                let lt = lead_ticks(l.days);
-                max_lead = max_lead.max(lead_ticks(l.days.saturating_add(l.jitter_days)));
+                let lt = lead_ticks(u32::from(l.days));
+                max_lead = max_lead.max(lead_ticks(u32::from(l.days) + u32::from(l.jitter_days)));
                 // Goods sent on the ticks before the start are on their way: one shipment
                 // arrives at each of the first `lt` ticks.
                 let flow = y * input.per_unit * l.share;
@@ -396,7 +483,7 @@ pub fn fill_pipelines(world: &mut World, firms: &SpawnedFirms, tick_days: u32) -
         }
         let mut lane = [NO_LANE; 2];
         for li in k..end {
-            if links.status[li] != LinkStatus::Active {
+            if !links.status.is_active(li) {
                 continue;
             }
             let side = usize::from(owner[li].importer != owner[li].exporter);
@@ -545,18 +632,18 @@ pub fn insert_resources(
 fn spare_shares(links: &SupplyLinks, firms: usize) -> Vec<f64> {
     let (mut sales, mut count) = (vec![0.0; firms], vec![0u32; firms]);
     // Candidates have no sales; they are not counted among a supplier's buyers.
-    for ((l, e), st) in links.links.iter().zip(&links.expected).zip(&links.status) {
+    for ((l, e), st) in links.links.iter().zip(&links.expected).zip(links.status.iter()) {
         sales[l.supplier as usize] += e;
-        count[l.supplier as usize] += u32::from(*st == LinkStatus::Active);
+        count[l.supplier as usize] += u32::from(st == LinkStatus::Active);
     }
     links
         .links
         .iter()
         .zip(&links.expected)
-        .zip(&links.status)
+        .zip(links.status.iter())
         .map(|((l, e), st)| {
             let s = l.supplier as usize;
-            if *st != LinkStatus::Active {
+            if st != LinkStatus::Active {
                 0.0
             } else if sales[s] > 0.0 {
                 e / sales[s]

@@ -553,7 +553,7 @@ impl InTransit {
     /// The ring length `link` needs at `tick_days` days a tick: its longest transit, jitter
     /// included, as shipping plans it (at least a tick), and one.
     pub fn ring_len_of(link: &crate::world::network::Link, tick_days: u32) -> u16 {
-        InTransit::ring_len(link.days.saturating_add(link.jitter_days).div_ceil(tick_days).max(1))
+        InTransit::ring_len((u32::from(link.days) + u32::from(link.jitter_days)).div_ceil(tick_days).max(1))
     }
 
     /// Lanes at the start, for `links` links: `lanes` gives each lane's ring length, in lane
