@@ -87,8 +87,9 @@ fn trace(model: &Model) -> Trace {
         t.m2.push(of(1));
         t.m3.push(of(3));
         let book = sim.world.resource::<OrderBook>();
+        let terms = book.terms();
         t.to_m2
-            .push(book.orders.iter().filter(|o| o.supplier == 1).map(|o| o.quantity).sum());
+            .push(book.orders.iter().filter(|o| terms.of(o).supplier == 1).map(|o| o.quantity).sum());
     }
     t
 }

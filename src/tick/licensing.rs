@@ -9,7 +9,7 @@ use crate::world::clock::Clock;
 use crate::world::firm::Inputs;
 use crate::world::invariants::{Invariant, Invariants, ROUNDING, settle_rounding};
 use crate::world::licences::{Application, Licence, Licensing, Outcome};
-use crate::world::orders::{NO_LICENCE, Order, OrderBook, SupplyLinks};
+use crate::world::orders::{Listed, NO_LICENCE, OrderBook, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
 use crate::world::registry::Registry;
@@ -200,43 +200,44 @@ pub fn license_trade(
     let interval = buying.application_interval_days;
     for k in 0..book.orders.len() {
         let o = book.orders[k];
-        let (exporter, importer) = (o.exporter, o.importer);
+        let t = *book.terms().of(&o);
+        let (exporter, importer) = (t.exporter, t.importer);
         if o.licence != NO_LICENCE {
             continue;
         }
-        let (regime, share) = policy.licensed_share(exporter, importer, o.commodity, tick, td);
+        let (regime, share) = policy.licensed_share(exporter, importer, t.commodity, tick, td);
         let need = o.quantity * share;
         let (Some(ri), true) = (regime, need > 0.0) else {
             // No longer controlled (lifted, or a general licence): what the buyer had batched
             // for filing on this line will never be filed; it leaves its orders, and the buyer
             // orders it again, freely, from its lower position.
-            let batched = std::mem::take(&mut lic.batched[o.link as usize]);
+            let batched = std::mem::take(&mut lic.batched[t.link as usize]);
             if batched > 0.0 {
-                let mut buyer = inputs.get_mut(registry.entity[o.buyer as usize]).expect("buyer");
-                let slot = &mut buyer.slots[o.slot as usize];
+                let mut buyer = inputs.get_mut(registry.entity[t.buyer as usize]).expect("buyer");
+                let slot = &mut buyer.slots[t.slot as usize];
                 slot.on_order -= batched;
                 settle_rounding(&mut slot.on_order, slot.scale, &mut inv.clamped);
-                links.pending[o.link as usize] -= batched;
-                settle_rounding(&mut links.pending[o.link as usize], slot.scale, &mut inv.clamped);
+                links.pending[t.link as usize] -= batched;
+                settle_rounding(&mut links.pending[t.link as usize], slot.scale, &mut inv.clamped);
             }
             continue;
         };
         let regime = &policy.regimes[ri];
         book.orders[k].quantity -= need;
-        let applied = need / links.approval(o.link as usize);
-        lic.batched[o.link as usize] += applied;
-        links.pending[o.link as usize] += applied;
-        let mut buyer = inputs.get_mut(registry.entity[o.buyer as usize]).expect("buyer");
-        let slot = &mut buyer.slots[o.slot as usize];
+        let applied = need / links.approval(t.link as usize);
+        lic.batched[t.link as usize] += applied;
+        links.pending[t.link as usize] += applied;
+        let mut buyer = inputs.get_mut(registry.entity[t.buyer as usize]).expect("buyer");
+        let slot = &mut buyer.slots[t.slot as usize];
         slot.on_order += applied;
         slot.scale = slot.scale.max(slot.on_order);
-        if lic.last_applied[o.link as usize].is_some_and(|t| u64::from(tick - t) * u64::from(td) < u64::from(interval)) {
+        if lic.last_applied[t.link as usize].is_some_and(|t| u64::from(tick - t) * u64::from(td) < u64::from(interval)) {
             continue;
         }
-        lic.last_applied[o.link as usize] = Some(tick);
-        let controlled = std::mem::take(&mut lic.batched[o.link as usize]);
-        let st = &mut streams.firms[o.buyer as usize];
-        let end_use = if st.uniform(Purpose::Licensing, tick) < registry.defence_share[o.buyer as usize] {
+        lic.last_applied[t.link as usize] = Some(tick);
+        let controlled = std::mem::take(&mut lic.batched[t.link as usize]);
+        let st = &mut streams.firms[t.buyer as usize];
+        let end_use = if st.uniform(Purpose::Licensing, tick) < registry.defence_share[t.buyer as usize] {
             EndUse::Defence
         } else {
             EndUse::Civil
@@ -245,11 +246,11 @@ pub fn license_trade(
         let id = lic.applications.len() as u32;
         let mut app = Application {
             regime: ri as u16,
-            supplier: o.supplier,
-            buyer: o.buyer,
-            link: o.link,
-            slot: o.slot,
-            commodity: o.commodity,
+            supplier: t.supplier,
+            buyer: t.buyer,
+            link: t.link,
+            slot: t.slot,
+            commodity: t.commodity,
             exporter,
             importer,
             quantity: controlled,
@@ -266,11 +267,11 @@ pub fn license_trade(
             app.review_working_days = 0;
             app.decided_tick = Some(tick);
             app.outcome = Outcome::Denied;
-            let mut buyer = inputs.get_mut(registry.entity[o.buyer as usize]).expect("buyer");
-            let slot = &mut buyer.slots[o.slot as usize];
+            let mut buyer = inputs.get_mut(registry.entity[t.buyer as usize]).expect("buyer");
+            let slot = &mut buyer.slots[t.slot as usize];
             slot.on_order -= controlled;
             settle_rounding(&mut slot.on_order, slot.scale, &mut inv.clamped);
-            decided(&mut links, o.link, controlled, 0.0, slot.scale, buying, &mut inv.clamped);
+            decided(&mut links, t.link, controlled, 0.0, slot.scale, buying, &mut inv.clamped);
         } else {
             app.decide_tick = tick.saturating_add(review_ticks(today, review, td));
             lic.due.push(Reverse((app.decide_tick, id)));
@@ -304,23 +305,26 @@ pub fn license_trade(
             continue;
         }
         slot.draw -= quantity;
-        book.orders.push(Order {
+        let (link, owner) = (&links.links[a.link as usize], links.owner[a.link as usize]);
+        let terms = Listed {
+            link: a.link,
             supplier: a.supplier,
             buyer: a.buyer,
             slot: a.slot,
             commodity: a.commodity,
-            quantity,
-            filled: 0.0,
-            link: a.link,
-            licence: li as u32,
-            exporter: links.owner[a.link as usize].exporter,
-            importer: links.owner[a.link as usize].importer,
-            days: u32::from(links.links[a.link as usize].days),
-            jitter_days: u32::from(links.links[a.link as usize].jitter_days),
-        });
+            exporter: owner.exporter,
+            importer: owner.importer,
+            days: link.days,
+            jitter_days: link.jitter_days,
+        };
+        book.add(terms, quantity, li as u32);
     }
-    book.orders.retain(|o| o.quantity > 0.0);
-    book.orders.sort_unstable_by_key(|o| (o.supplier, o.buyer, o.slot, o.licence));
+    let (orders, terms) = book.orders_and_terms();
+    orders.retain(|o| o.quantity > 0.0);
+    orders.sort_unstable_by_key(|o| {
+        let t = terms.of(o);
+        (t.supplier, t.buyer, t.slot, o.licence)
+    });
 }
 
 /// A decision on `quantity` applied for on `link`, of which the share `granted` was approved
@@ -347,12 +351,14 @@ pub fn settle_licences(
     mut inputs: Query<&mut Inputs>,
 ) {
     let lic = &mut *lic;
+    let terms = book.terms();
     for o in book.orders.iter().filter(|o| o.licence != NO_LICENCE && o.filled > 0.0) {
+        let t = terms.of(o);
         let l = &mut lic.licences[o.licence as usize];
         l.remaining -= o.filled;
         lic.applications[l.app as usize].shipped += o.filled;
-        let mut buyer = inputs.get_mut(registry.entity[o.buyer as usize]).expect("buyer");
-        let slot = &mut buyer.slots[o.slot as usize];
+        let mut buyer = inputs.get_mut(registry.entity[t.buyer as usize]).expect("buyer");
+        let slot = &mut buyer.slots[t.slot as usize];
         slot.on_order -= o.filled;
         settle_rounding(&mut slot.on_order, slot.scale, &mut inv.clamped);
     }

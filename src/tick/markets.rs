@@ -7,7 +7,7 @@ use crate::world::chunks::{add_cells, chunked, chunks};
 use crate::world::clock::Clock;
 use crate::world::firm::{Finished, Inputs, Plant, Production, Trading};
 use crate::world::invariants::{Invariants, ROUNDING};
-use crate::world::orders::{Order, OrderBook, SupplyLinks};
+use crate::world::orders::{Order, OrderBook, SupplyLinks, Terms};
 use crate::world::params::Params;
 use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
@@ -155,23 +155,23 @@ pub fn fill_orders(
     } else {
         firms.iter_mut().for_each(reset);
     }
-    let orders = &mut book.orders;
+    let (orders, terms) = book.orders_and_terms();
     let pool = bevy_tasks::ComputeTaskPool::get();
     let parts = pieces(params.parallel, orders.len());
     let scratch = &mut *scratch;
-    OrderBook::cut_by_supplier(orders, parts, &mut scratch.cuts);
+    OrderBook::cut_by_supplier(orders, terms, parts, &mut scratch.cuts);
     scratch.parts.resize_with(parts.max(scratch.parts.len()), FillPart::default);
     {
         let (firms, registry, history) = (&firms, &*registry, &links.history);
         if parts == 1 {
-            fill_part(orders, firms, registry, history, &mut scratch.parts[0]);
+            fill_part(orders, terms, firms, registry, history, &mut scratch.parts[0]);
         } else {
             pool.scope(|s| {
                 let mut rest = &mut orders[..];
                 for (w, part) in scratch.cuts.windows(2).zip(scratch.parts.iter_mut()) {
                     let (mine, others) = std::mem::take(&mut rest).split_at_mut(w[1] - w[0]);
                     rest = others;
-                    s.spawn(async move { fill_part(mine, firms, registry, history, part) });
+                    s.spawn(async move { fill_part(mine, terms, firms, registry, history, part) });
                 }
             });
         }
@@ -187,7 +187,7 @@ pub fn fill_orders(
             *h -= w * *h;
         }
         for o in orders.iter() {
-            links.history[o.link as usize] += w * o.filled;
+            links.history[terms.of(o).link as usize] += w * o.filled;
         }
     }
     let tick_days = f64::from(clock.tick_days);
@@ -221,14 +221,21 @@ struct FillPart {
 
 /// Fills the orders of one part of the book (whole suppliers', see
 /// [`OrderBook::cut_by_supplier`]) from each supplier's finished stock.
-fn fill_part(orders: &mut [Order], firms: &Query<(&Plant, &mut Finished)>, registry: &Registry, history: &[f64], part: &mut FillPart) {
+fn fill_part(
+    orders: &mut [Order],
+    terms: Terms<'_>,
+    firms: &Query<(&Plant, &mut Finished)>,
+    registry: &Registry,
+    history: &[f64],
+    part: &mut FillPart,
+) {
     let FillPart { claims, fills, clamped } = part;
     let mut start = 0;
     while start < orders.len() {
-        let supplier = orders[start].supplier;
+        let supplier = terms.of(&orders[start]).supplier;
         let mut end = start;
         let mut total = 0.0;
-        while end < orders.len() && orders[end].supplier == supplier {
+        while end < orders.len() && terms.of(&orders[end]).supplier == supplier {
             total += orders[end].quantity;
             end += 1;
         }
@@ -237,7 +244,7 @@ fn fill_part(orders: &mut [Order], firms: &Query<(&Plant, &mut Finished)>, regis
         let (_, mut fin) = unsafe { firms.get_unchecked(registry.entity[supplier as usize]) }.expect("supplier entity");
         let rationed = total > fin.stock;
         if rationed {
-            claims_of(&orders[start..end], supplier, history, registry, claims);
+            claims_of(&orders[start..end], terms, supplier, history, registry, claims);
             fills.clear();
             fills.resize(claims.len(), 0.0);
             allocate(fin.stock, claims, registry.allocation[supplier as usize], fills);
@@ -262,15 +269,15 @@ fn fill_part(orders: &mut [Order], firms: &Query<(&Plant, &mut Finished)>, regis
 
 /// The claims of one supplier's orders (sorted by buyer, slot and licence, so a link's
 /// orders are adjacent): each order carries its link's history in proportion to its quantity.
-fn claims_of(orders: &[Order], supplier: u32, history: &[f64], registry: &Registry, claims: &mut Vec<Claim>) {
+fn claims_of(orders: &[Order], terms: Terms<'_>, supplier: u32, history: &[f64], registry: &Registry, claims: &mut Vec<Claim>) {
     claims.clear();
     let home = registry.nation[supplier as usize];
     let mut k = 0;
     while k < orders.len() {
-        let link = orders[k].link;
+        let link = terms.of(&orders[k]).link;
         let mut end = k;
         let mut on_link = 0.0;
-        while end < orders.len() && orders[end].link == link {
+        while end < orders.len() && terms.of(&orders[end]).link == link {
             on_link += orders[end].quantity;
             end += 1;
         }
@@ -282,7 +289,7 @@ fn claims_of(orders: &[Order], supplier: u32, history: &[f64], registry: &Regist
                     Some(h) if on_link > 0.0 => h * o.quantity / on_link,
                     _ => 0.0,
                 },
-                home: o.importer == home,
+                home: terms.of(o).importer == home,
             });
         }
         k = end;

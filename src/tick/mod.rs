@@ -258,7 +258,8 @@ impl Simulation {
             + if links.track_history { size_of::<f64>() } else { 0 };
         let links = links.links.len() * per_link;
         let book = self.world.resource::<OrderBook>();
-        let orders = book.orders.len() * size_of::<Order>();
+        // Each order and its terms in the list (read by every pass over the book).
+        let orders = book.orders.len() * (size_of::<Order>() + size_of::<crate::world::orders::Listed>());
         // Each filled order is staged on its link (2 bytes) and put into its lane's cell (8);
         // delivery reads every link's lane and staging, every lane's entry and today's row of
         // each ring group.

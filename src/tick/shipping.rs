@@ -7,7 +7,7 @@ use crate::world::firm::Inputs;
 use crate::world::invariants::{Invariant, Invariants, ROUNDING, settle_rounding};
 use crate::world::orders::LinkTally;
 use crate::world::orders::Order;
-use crate::world::orders::{NO_LICENCE, OrderBook, SupplyLinks};
+use crate::world::orders::{NO_LICENCE, OrderBook, SupplyLinks, Terms};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
 use crate::world::prefetch::AHEAD;
@@ -80,6 +80,7 @@ struct Plan {
 #[allow(clippy::too_many_arguments)]
 fn plan_shipments(
     orders: &[Order],
+    terms: Terms<'_>,
     plans: &mut [Plan],
     streams: &mut [Streams],
     first: usize,
@@ -94,23 +95,24 @@ fn plan_shipments(
         if o.filled <= 0.0 {
             continue;
         }
-        if !transit.has_lane(o.link as usize) {
-            new_lanes.push(o.link);
+        let t = terms.of(o);
+        if !transit.has_lane(t.link as usize) {
+            new_lanes.push(t.link);
         }
-        let st = &mut streams[o.supplier as usize - first];
-        let days = if o.jitter_days > 0 {
-            let span = 2 * u64::from(o.jitter_days) + 1;
+        let st = &mut streams[t.supplier as usize - first];
+        let days = if t.jitter_days > 0 {
+            let span = 2 * u64::from(t.jitter_days) + 1;
             let draw = ((st.uniform(Purpose::Shipping, tick) * span as f64) as u64).min(span - 1);
-            (u64::from(o.days) + draw).saturating_sub(u64::from(o.jitter_days))
+            (u64::from(t.days) + draw).saturating_sub(u64::from(t.jitter_days))
         } else {
-            u64::from(o.days)
+            u64::from(t.days)
         };
         let ticks = if td == 1 { days } else { days.div_ceil(u64::from(td)) };
         let transit = u32::try_from(ticks.max(1)).unwrap_or(u32::MAX);
         let mut hold = 0;
-        let inspection = if o.exporter != o.importer && o.licence == NO_LICENCE {
+        let inspection = if t.exporter != t.importer && o.licence == NO_LICENCE {
             policy
-                .regime_for(o.exporter, o.commodity)
+                .regime_for(t.exporter, t.commodity)
                 .and_then(|r| policy.regimes[r].inspection.as_ref())
         } else {
             None
@@ -131,6 +133,7 @@ fn plan_shipments(
 #[allow(clippy::too_many_arguments)]
 fn plan_all(
     orders: &[Order],
+    terms: Terms<'_>,
     streams: &mut [Streams],
     policy: &PolicyState,
     transit: &InTransit,
@@ -155,7 +158,7 @@ fn plan_all(
         let (mine, rest) = std::mem::take(&mut plans).split_at_mut(to - from);
         plans = rest;
         let end = if to < n {
-            orders[to].supplier as usize
+            terms.of(&orders[to]).supplier as usize
         } else {
             first + streams.len()
         };
@@ -164,7 +167,7 @@ fn plan_all(
         let base = first;
         first = end;
         let (orders, new_lanes) = (&orders[from..to], &mut part.new_lanes);
-        Some(move || plan_shipments(orders, mine, own, base, policy, transit, tick, td, new_lanes))
+        Some(move || plan_shipments(orders, terms, mine, own, base, policy, transit, tick, td, new_lanes))
     });
     if parallel && cuts.len() > 2 {
         bevy_tasks::ComputeTaskPool::get().scope(|s| {
@@ -205,6 +208,7 @@ impl Customs<'_> {
 #[allow(clippy::too_many_arguments)]
 fn send_part(
     orders: &[Order],
+    terms: Terms<'_>,
     plans: &[Plan],
     tick: u32,
     tally: &Disjoint<LinkTally>,
@@ -218,10 +222,12 @@ fn send_part(
         // Orders are by supplier and links by buyer: ask for the link's tally and staging
         // some steps ahead (at 10^6 firms, a third of sending waited for the tally).
         if let Some(next) = orders.get(i + AHEAD) {
-            tally.prefetch(next.link as usize);
-            staged.prefetch(next.link as usize);
+            let link = terms.of(next).link as usize;
+            tally.prefetch(link);
+            staged.prefetch(link);
         }
-        let li = o.link as usize;
+        let terms = terms.of(o);
+        let li = terms.link as usize;
         // What was ordered and sent on each link today: what the buyer learns its fill rate
         // and claim from next tick; what was sent also goes into its in-transit at delivery.
         // SAFETY: the link is this part's alone (see `OrderBook::cut_by_supplier`), here and
@@ -243,18 +249,18 @@ fn send_part(
             if *st != 0 && *st != UNSTAGED {
                 // What the link staged before goes in one by one too, now that its tally
                 // holds more than it.
-                loose.push((u32::from(*st), Shipment::travelling(before, o.link, tick)));
+                loose.push((u32::from(*st), Shipment::travelling(before, terms.link, tick)));
             }
             *st = UNSTAGED;
             if hold > 0 {
-                loose.push((tick.saturating_add(hold), Shipment::held_by_customs(o.filled, o.link, ahead)));
+                loose.push((tick.saturating_add(hold), Shipment::held_by_customs(o.filled, terms.link, ahead)));
                 continue;
             }
-            loose.push((ahead, Shipment::travelling(o.filled, o.link, tick)));
+            loose.push((ahead, Shipment::travelling(o.filled, terms.link, tick)));
         }
         // Goods leave now: exported when they cross a border.
-        if o.exporter != o.importer {
-            customs.book(exports, o.exporter, o.importer, o.commodity, o.filled);
+        if terms.exporter != terms.importer {
+            customs.book(exports, terms.exporter, terms.importer, terms.commodity, o.filled);
         }
     }
 }
@@ -395,13 +401,23 @@ pub fn ship_goods(
     // released by customs), the others into their own books, added after in part order; what
     // goes in one by one goes in after the parts, in the book's order.
     let scratch = &mut *scratch;
-    let orders = &book.orders;
-    OrderBook::cut_by_supplier(orders, book_parts(orders.len()), &mut scratch.cuts);
+    let (orders, terms) = (&book.orders, book.terms());
+    OrderBook::cut_by_supplier(orders, terms, book_parts(orders.len()), &mut scratch.cuts);
     let parts = scratch.cuts.len() - 1;
     if scratch.parts.len() < parts {
         scratch.parts.resize_with(parts, Part::default);
     }
-    plan_all(orders, &mut streams.firms, &policy, transit, tick, td, scratch, params.parallel);
+    plan_all(
+        orders,
+        terms,
+        &mut streams.firms,
+        &policy,
+        transit,
+        tick,
+        td,
+        scratch,
+        params.parallel,
+    );
     for part in &scratch.parts[..parts] {
         for &li in &part.new_lanes {
             let li = li as usize;
@@ -427,7 +443,7 @@ pub fn ship_goods(
                 Some(trade) => trade,
                 None => part.exports.as_mut().expect("a book for every part after the first"),
             };
-            move || send_part(orders, plans, tick, tally, staged, loose, exports, customs)
+            move || send_part(orders, terms, plans, tick, tally, staged, loose, exports, customs)
         });
         if params.parallel && parts > 1 {
             bevy_tasks::ComputeTaskPool::get().scope(|s| {
