@@ -336,3 +336,57 @@ fn a_world_built_releasing_its_specs_runs_as_one_built_keeping_them() {
         assert_eq!(links.pending.len(), per_link, "{path}: units awaiting a decision");
     }
 }
+
+/// Past [`RELEASE_EVERY`] firms, a build releasing its specs drops them in several batches,
+/// on another thread, while the later firms' components are still being made: every firm
+/// still gets its own components, the same as in a world built keeping its specs, and the
+/// two worlds run alike.
+///
+/// [`RELEASE_EVERY`]: chokepoint::world::build::RELEASE_EVERY
+#[test]
+fn a_world_of_more_firms_than_a_release_batch_is_spawned_alike_releasing_its_specs() {
+    use chokepoint::tick::Simulation;
+    use chokepoint::world::build::RELEASE_EVERY;
+    use chokepoint::world::firm::{Finished, FirmIndex, Inputs, Lines, Plant, Production, Trading};
+    let firms = RELEASE_EVERY + 4_000;
+    let opts = RunOptions {
+        set: vec![format!("synthetic.firms={firms}")],
+        ..RunOptions::default()
+    };
+    let r = resolve_run(&root().join("models/synthetic/baseline_5k.ron"), &opts).expect("model loads");
+    assert_eq!(r.model.firms.len(), firms);
+    let seed = r.model.seed;
+    let mut kept = Simulation::new(&r.model, r.network.clone(), seed);
+    let mut model = r.model.clone();
+    let mut released = Simulation::new_releasing(&mut model, r.network, seed);
+    assert!(model.firms.is_empty(), "the specs are released");
+    // Every firm's components, by firm index (their debug text shows every field, each
+    // number to the bit).
+    let components = |sim: &mut Simulation| {
+        let mut q = sim.world.query::<(
+            &FirmIndex,
+            &Plant,
+            &Production,
+            &Finished,
+            &Inputs,
+            Option<&Lines>,
+            Option<&Trading>,
+        )>();
+        let mut all: Vec<(u32, String)> = q
+            .iter(&sim.world)
+            .map(|(i, p, pr, f, inp, l, t)| (i.0, format!("{p:?} {pr:?} {f:?} {:?} {l:?} {t:?}", inp.slots)))
+            .collect();
+        all.sort_by_key(|c| c.0);
+        all
+    };
+    let (a, b) = (components(&mut kept), components(&mut released));
+    assert_eq!(a.len(), firms);
+    assert!(a.iter().enumerate().all(|(k, c)| c.0 == k as u32), "one entity per firm");
+    assert!(a.iter().any(|c| c.1.contains("Lines")), "some firms have product lines");
+    assert!(a == b, "the same components, firm by firm");
+    for tick in 0..3 {
+        kept.step();
+        released.step();
+        assert_eq!(kept.material_totals(), released.material_totals(), "tick {tick}");
+    }
+}

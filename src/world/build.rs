@@ -37,12 +37,13 @@ pub fn build_world(model: &Model, network: &Network, seed: u64) -> World {
 }
 
 /// [`build_world`] for a run that needs the firms' specs no more: before the firms are spawned
-/// it drops the specs' supplier rules (resolved into `network`'s links); once they are spawned
-/// it takes the specs out of `model`, and once their links are listed, the per-firm inputs out
-/// of `network`, each time giving the memory back to the system
+/// it drops the specs' supplier rules (resolved into `network`'s links); it gives the specs
+/// back to the system as the firms are spawned ([`spawn_firms_releasing`]), the per-firm
+/// inputs out of `network` once their links are listed, and the starting pipelines' list once
+/// they are on their way, each time giving the memory back to the system
 /// ([`crate::alloc::release_free_memory`]) before the next step allocates. A 10^6-firm world's
-/// specs and inputs are about 2.5 GB, its links about 1 GB; built this way, the specs are
-/// never held together with the links.
+/// specs and inputs are about 1.3 GB, its links about 0.8 GB; built this way, the specs are
+/// never held together with the links, nor whole with the spawned firms.
 pub fn build_world_releasing(model: &mut Model, network: &mut Network, seed: u64) -> World {
     let clock = clock_of(model);
     // The supplier rules (and a generated world's suppliers by index) live on as the
@@ -54,9 +55,7 @@ pub fn build_world_releasing(model: &mut Model, network: &mut Network, seed: u64
     model.generated = None;
     crate::alloc::release_free_memory();
     let mut world = World::new();
-    let spawned = spawn_firms(&mut world, model, network, clock.tick_days);
-    model.firms = Vec::new();
-    crate::alloc::release_free_memory();
+    let spawned = spawn_firms_releasing(&mut world, model, network, clock.tick_days);
     let firms = link_firms(spawned, network, clock.tick_days);
     network.inputs = Vec::new();
     crate::alloc::release_free_memory();
@@ -65,8 +64,11 @@ pub fn build_world_releasing(model: &mut Model, network: &mut Network, seed: u64
 
 /// The steps after spawning the firms; they read neither the firms' specs in `model` nor the
 /// per-firm inputs of `network`.
-fn finish_world(mut world: World, model: &Model, network: &Network, seed: u64, clock: Clock, firms: SpawnedFirms) -> World {
+fn finish_world(mut world: World, model: &Model, network: &Network, seed: u64, clock: Clock, mut firms: SpawnedFirms) -> World {
     let (queue, in_transit) = fill_pipelines(&mut world, &firms, clock.tick_days);
+    // The pipelines are on their way now: their list (about 140 MB at 10^6 firms) goes before
+    // the links' other lists are made.
+    firms.pipelines = Vec::new();
     world.insert_resource(in_transit);
     insert_resources(&mut world, model, network, seed, clock, firms, queue);
     world
@@ -126,104 +128,225 @@ pub struct SpawnedFirms {
 /// links will have in [`link_firms`]'s list), product lines if it has several. Reads the
 /// firms' specs; their links are listed after, from `network` alone.
 ///
-/// Firms are spawned in one batch per set of components (with or without product lines, a
-/// trader or not), each batch in model order, the sets in the order their tables were made
-/// when firms were spawned one by one (so systems meet the firms in the same order). A batch
-/// reserves its table's room once, exactly: spawned one by one, the tables grew by doubling,
-/// and each firm with lines was spawned, then moved to another table (at 10^6 firms, 60 MB
-/// more at the peak).
+/// Each firm's components are made first, firm by firm, then spawned in one batch per set of
+/// components (with or without product lines, a trader or not), each batch in model order,
+/// the sets in the order their tables were made when firms were spawned one by one (so
+/// systems meet the firms in the same order). A batch reserves its table's room once,
+/// exactly: spawned one by one, the tables grew by doubling, and each firm with lines was
+/// spawned, then moved to another table (at 10^6 firms, 60 MB more at the peak).
 pub fn spawn_firms(world: &mut World, model: &Model, network: &Network, tick_days: u32) -> Spawned {
-    let n = model.firms.len();
-    // Where each firm's input slots start, and where its links start in the list of every
-    // link (one more entry than firms).
-    let mut slot_from = Vec::with_capacity(n + 1);
-    let mut link_from = Vec::with_capacity(n + 1);
-    slot_from.push(0u32);
-    link_from.push(0u32);
-    for inputs in &network.inputs {
-        let links: usize = inputs.iter().map(|i| i.links.len() + i.candidates.len()).sum();
-        slot_from.push(slot_from[slot_from.len() - 1] + inputs.len() as u32);
-        link_from.push(link_from[link_from.len() - 1] + links as u32);
+    let kept = Kept::of(&model.firms, model);
+    let made = Made::new(model, network, tick_days, kept.kind.len());
+    let mut bundles = Bundles::for_kinds(&kept.kind);
+    for (f, spec) in model.firms.iter().enumerate() {
+        bundles.push(made.components(spec, f));
     }
-    let reference: Vec<f64> = model.commodities.iter().map(|c| c.price_usd).collect();
-    let kind = |f: usize| (!model.firms[f].lines.is_empty(), model.firms[f].trading.is_some());
+    spawn_bundles(world, kept, made.slot_from, bundles)
+}
+
+/// [`spawn_firms`] for a build that needs the specs no more (`model.firms` is empty after).
+/// A 10^6-firm world's specs take about 1 GB; here they are given back to the system as the
+/// firms' components are made, so that they are never held whole together with the firms.
+///
+/// The components are made on a thread of their own, and the specs dropped on this one,
+/// [`RELEASE_EVERY`] at a time, each time followed by [`crate::alloc::release_free_memory`].
+/// The C library then puts what the making allocates (every firm's input slots and lines)
+/// in that thread's arena, not in the holes the specs leave: the pages the specs held come
+/// free whole and go back. (Dropped on the making thread, each spec's blocks would be
+/// reused for the next firms' slots, and the pages never freed.)
+pub fn spawn_firms_releasing(world: &mut World, model: &mut Model, network: &Network, tick_days: u32) -> Spawned {
+    let mut specs = std::mem::take(&mut model.firms);
+    let kept = Kept::of(&specs, model);
+    let made = Made::new(model, network, tick_days, kept.kind.len());
+    let bundles = std::thread::scope(|s| {
+        let (send, taken) = std::sync::mpsc::sync_channel::<Vec<crate::model::Firm>>(1);
+        let (specs, made, kinds) = (&mut specs, &made, &kept.kind);
+        let maker = s.spawn(move || {
+            let mut bundles = Bundles::for_kinds(kinds);
+            let mut done = Vec::with_capacity(RELEASE_EVERY);
+            for (f, spec) in specs.iter_mut().enumerate() {
+                let spec = std::mem::replace(spec, no_spec());
+                bundles.push(made.components(&spec, f));
+                done.push(spec);
+                if done.len() == RELEASE_EVERY {
+                    let full = std::mem::replace(&mut done, Vec::with_capacity(RELEASE_EVERY));
+                    send.send(full).expect("the releasing thread waits");
+                }
+            }
+            send.send(done).expect("the releasing thread waits");
+            bundles
+        });
+        for done in taken {
+            drop(done);
+            crate::alloc::release_free_memory();
+        }
+        maker.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
+    });
+    drop(specs);
+    crate::alloc::release_free_memory();
+    spawn_bundles(world, kept, made.slot_from, bundles)
+}
+
+/// How many specs [`spawn_firms_releasing`] drops at a time.
+pub const RELEASE_EVERY: usize = 1 << 16;
+
+/// What is left in place of a spec taken out (it holds no memory).
+fn no_spec() -> crate::model::Firm {
+    crate::model::Firm {
+        id: String::new(),
+        name: String::new(),
+        nation: String::new(),
+        role: String::new(),
+        output: String::new(),
+        capacity_per_day: 0.0,
+        recipe: Default::default(),
+        target_cover_days: 0.0,
+        output_cover_days: 0.0,
+        initial_stock: Default::default(),
+        suppliers: Default::default(),
+        price_elasticity: 0.0,
+        defence_share: 0.0,
+        lines: Vec::new(),
+        line_rationing: LineRationing::default(),
+        allocation: None,
+        trading: None,
+    }
+}
+
+/// What the later steps keep of the firms' specs, and each firm's set of components, by firm.
+struct Kept {
+    allocation: Vec<Allocation>,
+    defence_share: Vec<f64>,
+    capacity: Vec<f64>,
+    /// (product lines, trading).
+    kind: Vec<(bool, bool)>,
+}
+
+impl Kept {
+    fn of(specs: &[crate::model::Firm], model: &Model) -> Kept {
+        Kept {
+            allocation: specs.iter().map(|f| f.allocation.unwrap_or(model.selling.allocation)).collect(),
+            defence_share: specs.iter().map(|f| f.defence_share).collect(),
+            capacity: specs.iter().map(|f| f.capacity_per_day).collect(),
+            kind: specs.iter().map(|f| (!f.lines.is_empty(), f.trading.is_some())).collect(),
+        }
+    }
+}
+
+/// What making a firm's components reads besides its spec.
+struct Made<'a> {
+    network: &'a Network,
+    tick_days: u32,
+    /// Reference prices by commodity, USD per unit.
+    reference: Vec<f64>,
+    /// Where each firm's input slots start in a list of every firm's slots, and where its
+    /// links start in the list of every link (one more entry than firms).
+    slot_from: Vec<u32>,
+    link_from: Vec<u32>,
+}
+
+impl<'a> Made<'a> {
+    fn new(model: &Model, network: &'a Network, tick_days: u32, firms: usize) -> Made<'a> {
+        let mut slot_from = Vec::with_capacity(firms + 1);
+        let mut link_from = Vec::with_capacity(firms + 1);
+        slot_from.push(0u32);
+        link_from.push(0u32);
+        for inputs in &network.inputs {
+            let links: usize = inputs.iter().map(|i| i.links.len() + i.candidates.len()).sum();
+            slot_from.push(slot_from[slot_from.len() - 1] + inputs.len() as u32);
+            link_from.push(link_from[link_from.len() - 1] + links as u32);
+        }
+        Made {
+            network,
+            tick_days,
+            reference: model.commodities.iter().map(|c| c.price_usd).collect(),
+            slot_from,
+            link_from,
+        }
+    }
+
+    fn components(&self, spec: &crate::model::Firm, f: usize) -> (FirmComponents, Option<Lines>, Option<Trading>) {
+        firm_components(spec, f, self.network, self.link_from[f], &self.reference, self.tick_days)
+    }
+}
+
+/// Every firm's components, by set of components, each set in model order.
+struct Bundles {
+    plain: Vec<FirmComponents>,
+    lines: Vec<(FirmComponents, Lines)>,
+    trading: Vec<(FirmComponents, Trading)>,
+    both: Vec<(FirmComponents, Lines, Trading)>,
+}
+
+impl Bundles {
+    /// Room for every firm of `kinds` ((lines, trading) by firm), exactly.
+    fn for_kinds(kinds: &[(bool, bool)]) -> Bundles {
+        let count = |k: (bool, bool)| kinds.iter().filter(|&&x| x == k).count();
+        Bundles {
+            plain: Vec::with_capacity(count((false, false))),
+            lines: Vec::with_capacity(count((true, false))),
+            trading: Vec::with_capacity(count((false, true))),
+            both: Vec::with_capacity(count((true, true))),
+        }
+    }
+
+    fn push(&mut self, (c, lines, trading): (FirmComponents, Option<Lines>, Option<Trading>)) {
+        match (lines, trading) {
+            (None, None) => self.plain.push(c),
+            (Some(l), None) => self.lines.push((c, l)),
+            (None, Some(t)) => self.trading.push((c, t)),
+            (Some(l), Some(t)) => self.both.push((c, l, t)),
+        }
+    }
+}
+
+/// Spawns the firms' components, one batch per set (see [`spawn_firms`]).
+fn spawn_bundles(world: &mut World, kept: Kept, slot_from: Vec<u32>, bundles: Bundles) -> Spawned {
+    let kind = &kept.kind;
+    let n = kind.len();
     let mut kinds: Vec<(bool, bool)> = vec![(false, false)];
-    for f in 0..n {
+    for &k in kind {
         // (Spawned one by one, a firm with lines and trading passed through the table of
         // firms with lines: that table came first.)
-        let k = kind(f);
         for k in [(k.0, false), k] {
             if !kinds.contains(&k) {
                 kinds.push(k);
             }
         }
     }
+    let Bundles {
+        mut plain,
+        mut lines,
+        mut trading,
+        mut both,
+    } = bundles;
     let mut entities = vec![Entity::PLACEHOLDER; n];
-    let build = |f: usize| firm_components(&model.firms[f], f, network, link_from[f], &reference, tick_days);
     for k in kinds {
-        let of_kind = || (0..n).filter(move |&f| kind(f) == k);
-        let count = of_kind().count();
+        // Each batch's components are dropped once spawned (`take`), before the next's.
         let spawned: Vec<Entity> = match k {
-            (false, false) => world.spawn_batch(Exact(of_kind().map(|f| build(f).0), count)).collect(),
-            (true, false) => world
-                .spawn_batch(Exact(of_kind().map(&build).map(|(c, l)| (c, l.expect("lines"))), count))
-                .collect(),
-            (false, true) => world
-                .spawn_batch(Exact(
-                    of_kind().map(|f| (build(f).0, trading(&model.firms[f], &reference, network, f))),
-                    count,
-                ))
-                .collect(),
-            (true, true) => world
-                .spawn_batch(Exact(
-                    of_kind().map(|f| {
-                        let (c, l) = build(f);
-                        (c, l.expect("lines"), trading(&model.firms[f], &reference, network, f))
-                    }),
-                    count,
-                ))
-                .collect(),
+            (false, false) => world.spawn_batch(std::mem::take(&mut plain)).collect(),
+            (true, false) => world.spawn_batch(std::mem::take(&mut lines)).collect(),
+            (false, true) => world.spawn_batch(std::mem::take(&mut trading)).collect(),
+            (true, true) => world.spawn_batch(std::mem::take(&mut both)).collect(),
         };
-        for (f, e) in of_kind().zip(spawned) {
+        for (f, e) in (0..n).filter(|&f| kind[f] == k).zip(spawned) {
             entities[f] = e;
         }
     }
     Spawned {
         entities,
         slot_from,
-        allocation: model
-            .firms
-            .iter()
-            .map(|f| f.allocation.unwrap_or(model.selling.allocation))
-            .collect(),
-        defence_share: model.firms.iter().map(|f| f.defence_share).collect(),
-        capacity: model.firms.iter().map(|f| f.capacity_per_day).collect(),
+        allocation: kept.allocation,
+        defence_share: kept.defence_share,
+        capacity: kept.capacity,
     }
 }
-
-/// An iterator that says how many items it yields, so that a batch spawn reserves its table's
-/// room once, exactly (a filtered iterator gives only an upper bound).
-struct Exact<I>(I, usize);
-
-impl<I: Iterator> Iterator for Exact<I> {
-    type Item = I::Item;
-    fn next(&mut self) -> Option<I::Item> {
-        let x = self.0.next()?;
-        self.1 -= 1;
-        Some(x)
-    }
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.1, Some(self.1))
-    }
-}
-
-impl<I: Iterator> ExactSizeIterator for Exact<I> {}
 
 /// The components every firm has.
 type FirmComponents = (FirmIndex, Plant, Production, Finished, Inputs);
 
-/// Firm `f`'s components, and its product lines if it has several; its links start at
-/// `first_link` in the list of every link.
+/// Firm `f`'s components, its product lines if it has several, and its trading state if it
+/// is a trader; its links start at `first_link` in the list of every link.
 fn firm_components(
     spec: &crate::model::Firm,
     f: usize,
@@ -231,7 +354,7 @@ fn firm_components(
     first_link: u32,
     reference: &[f64],
     tick_days: u32,
-) -> (FirmComponents, Option<Lines>) {
+) -> (FirmComponents, Option<Lines>, Option<Trading>) {
     let td = f64::from(tick_days);
     let lead_ticks = |days: u32| days.div_ceil(tick_days).max(1);
     let y = network.steady_output[f] * td; // units per tick
@@ -319,21 +442,16 @@ fn firm_components(
             cover_days: spec.target_cover_days,
         },
     );
-    (components, lines)
-}
-
-/// A trader's state at the start (only firms with trading rules have it).
-fn trading(spec: &crate::model::Firm, reference: &[f64], network: &Network, f: usize) -> Trading {
-    let t = spec.trading.as_ref().expect("a trader");
-    Trading {
+    let trading = spec.trading.as_ref().map(|t| Trading {
         holding_cost_per_day: t.holding_cost_per_year / 365.0,
         trend_days: t.trend_days,
         gain: t.gain,
         max_multiple: t.max_multiple,
         base_stock: t.base_stock,
-        log_avg: reference[network.firm_output[f] as usize].ln(),
+        log_avg: reference[out as usize].ln(),
         multiple: 1.0,
-    }
+    });
+    (components, lines, trading)
 }
 
 /// Lists every firm's supplier links, firm by firm and input by input in model order (the
