@@ -231,7 +231,7 @@ pub fn license_trade(
         let slot = &mut buyer.slots[t.slot as usize];
         slot.on_order += applied;
         slot.scale = slot.scale.max(slot.on_order);
-        if lic.last_applied[t.link as usize].is_some_and(|t| u64::from(tick - t) * u64::from(td) < u64::from(interval)) {
+        if lic.last_applied[t.link as usize].is_some_and(|last| u64::from(tick - last) * u64::from(td) < u64::from(interval)) {
             continue;
         }
         lic.last_applied[t.link as usize] = Some(tick);
