@@ -260,6 +260,28 @@ fn a_shipment_arriving_before_its_route_allows_is_reported() {
     assert!(v.detail.contains("5 days") && v.detail.contains("at least 30 days"), "{v}");
 }
 
+/// Goods that leave the rings without reaching the buyer (here, the carmaker's lane emptied
+/// after five ticks) are goods the buyer still counts in transit: the check reports it on the
+/// next tick, though material balances (the buyers' counts move as before).
+#[test]
+fn goods_lost_from_a_lane_are_reported_against_what_the_buyer_counts_in_transit() {
+    let v = violation_after(&world(30), 5, |sim| {
+        let links = sim.world.resource::<SupplyLinks>();
+        let k = links.links.iter().position(|l| l.days == 5).expect("the AA -> BB link");
+        let mut t = sim.world.resource_mut::<InTransit>();
+        let lane = t.lane_of[k] as usize;
+        let (g, pos, len) = (t.lanes[lane].group as usize, t.lanes[lane].pos, t.lanes[lane].len);
+        let group = &mut t.groups[g];
+        for ahead in 0..u32::from(len) {
+            let c = group.cell(pos, ahead);
+            group.cells[c] = 0.0;
+        }
+    });
+    assert_eq!((v.invariant, v.tick), (Invariant::InTransit, 5), "{v}");
+    assert!(v.agent.contains("`carmaker`") && v.agent.contains("`part`"), "{v}");
+    assert!(v.detail.contains("in transit") && v.detail.contains("on its way"), "{v}");
+}
+
 #[test]
 fn a_route_of_a_million_days_keeps_the_goods_on_their_way_small() {
     let mut m = world(5);

@@ -9,7 +9,7 @@ use crate::world::invariants::{Invariant, Invariants, MaterialTotals, ROUNDING, 
 use crate::world::orders::SupplyLinks;
 use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
-use crate::world::shipments::TradeBook;
+use crate::world::shipments::{InTransit, NO_LANE, ShipmentQueue, TradeBook};
 use bevy_ecs::prelude::*;
 
 /// Whether a quantity is finite; if not, reports it.
@@ -43,8 +43,10 @@ type CheckedFirm<'a> = (&'a Plant, &'a Production, &'a Finished, &'a Inputs, Opt
 /// The per-tick check (runs only when [`Invariants::check`] is on, after shipping and before
 /// observation): every quantity the tables record is finite, no stock is below zero beyond
 /// rounding, and for every commodity, world production = consumption + Δstock + Δin transit
-/// to a relative `ROUNDING`. Firms are visited in index order, so the violation reported
-/// is the same whatever the ECS order.
+/// to a relative `ROUNDING`; what each buyer counts in transit for an input is what is on
+/// its way to it ([`in_transit_held`]). Firms are visited in index order, so the violation
+/// reported is the same whatever the ECS order.
+#[allow(clippy::too_many_arguments)]
 pub fn check_tick(
     mut inv: ResMut<Invariants>,
     clock: Res<Clock>,
@@ -52,7 +54,10 @@ pub fn check_tick(
     prices: Res<PriceBook>,
     trade: Res<TradeBook>,
     links: Res<SupplyLinks>,
+    transit: Res<InTransit>,
+    queue: Res<ShipmentQueue>,
     firms: Query<CheckedFirm>,
+    mut away: Local<Away>,
 ) {
     let inv = &mut *inv;
     let clock = &*clock;
@@ -222,7 +227,94 @@ pub fn check_tick(
             return;
         }
     }
+    if !in_transit_held(inv, clock, &registry, &links, &transit, &queue, &firms, &mut away) {
+        return;
+    }
     std::mem::swap(&mut inv.before, &mut inv.now);
+}
+
+/// The check's scratch for [`in_transit_held`], kept from tick to tick.
+#[derive(Default)]
+pub struct Away {
+    /// Units on their way to each input slot (in the list of every firm's slots).
+    by_slot: Vec<f64>,
+    /// Each lane's input slot.
+    lane_slot: Vec<u32>,
+}
+
+/// Whether what every buyer counts in transit for each input (`InputSlot::in_transit`) is
+/// what is on its way to it, to a relative `ROUNDING` of the larger of the two and the input's
+/// scale: the goods in its lanes' rings, those waiting in the queue (held by customs, or due
+/// beyond their ring's reach) and what the starting pipelines longer than their ring will
+/// still bring. The buyers count goods as they are sent and as they arrive; the rings and the
+/// queue hold them in between. Reports the first input, in firm and slot order, where they
+/// differ.
+#[allow(clippy::too_many_arguments)]
+fn in_transit_held(
+    inv: &mut Invariants,
+    clock: &Clock,
+    registry: &Registry,
+    links: &SupplyLinks,
+    transit: &InTransit,
+    queue: &ShipmentQueue,
+    firms: &Query<CheckedFirm>,
+    away: &mut Away,
+) -> bool {
+    let slot_of = |link: u32| {
+        let o = links.owner[link as usize];
+        (registry.slot_from[o.buyer as usize] + u32::from(o.slot)) as usize
+    };
+    let slots = registry.slot_from.last().copied().unwrap_or(0) as usize;
+    away.by_slot.clear();
+    away.by_slot.resize(slots, 0.0);
+    away.lane_slot.clear();
+    away.lane_slot.resize(transit.lanes.len(), u32::MAX);
+    for (l, &lane) in transit.lane_of.iter().enumerate() {
+        if lane != NO_LANE {
+            away.lane_slot[lane as usize] = slot_of(l as u32) as u32;
+        }
+    }
+    for (lane, &slot) in away.lane_slot.iter().enumerate() {
+        if slot != u32::MAX {
+            away.by_slot[slot as usize] += transit.lane_total(lane as u32);
+        }
+    }
+    for s in queue.shipments() {
+        away.by_slot[slot_of(s.link)] += s.quantity;
+    }
+    // A pipeline's goods due at each tick from its ring's reach to its end go into their cell
+    // on that tick; those of the ticks after this one are still to come.
+    for p in queue.pipelines() {
+        let lane = transit.lane_of[p.shipment.link as usize];
+        let reach = if lane == NO_LANE {
+            0
+        } else {
+            u32::from(transit.lanes[lane as usize].len)
+        };
+        let from = clock.tick.saturating_add(1).max(reach);
+        if p.until > from {
+            away.by_slot[slot_of(p.shipment.link)] += p.shipment.quantity * f64::from(p.until - from);
+        }
+    }
+    for (f, &e) in registry.entity.iter().enumerate() {
+        let (_, _, _, inputs, _) = firms.get(e).expect("firm entity");
+        for (k, s) in inputs.slots.iter().enumerate() {
+            let on_way = away.by_slot[registry.slot_from[f] as usize + k];
+            let counted = s.in_transit;
+            let scale = s.scale.max(counted.abs()).max(on_way.abs());
+            if (on_way - counted).abs() > ROUNDING * scale {
+                let who = inv.input(f, s.commodity);
+                inv.report(
+                    clock,
+                    Invariant::InTransit,
+                    || who,
+                    || format!("it counts {counted:e} in transit, but {on_way:e} is on its way to it in its lanes, the queue and the starting pipelines"),
+                );
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// Run condition of [`check_tick`]: checks are on (`--check`).

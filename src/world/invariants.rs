@@ -45,6 +45,10 @@ pub enum Invariant {
     ReviewTime,
     /// A shipment arrived before its route's lead time had passed.
     LeadTime,
+    /// What a buyer counts in transit for an input differs from the goods on their way to it:
+    /// in its lanes' rings, waiting in the queue (held by customs, or due beyond a ring's
+    /// reach) and in the far ends of starting pipelines.
+    InTransit,
 }
 
 /// A broken invariant: when, who, and the numbers.

@@ -122,6 +122,11 @@ impl ShipmentQueue {
         &self.pipeline
     }
 
+    /// Every shipment queued (the starting pipelines not counted), in no particular order.
+    pub fn shipments(&self) -> impl Iterator<Item = &Shipment> + '_ {
+        self.ring.iter().chain(self.later.values()).flatten()
+    }
+
     /// Shipments queued, the starting pipelines not counted.
     pub fn len(&self) -> usize {
         self.ring.iter().map(Vec::len).sum::<usize>() + self.later.values().map(Vec::len).sum::<usize>()
@@ -217,7 +222,7 @@ impl ShipmentQueue {
 /// [`ShipmentQueue`] until they arrive.
 pub const LANE_RING_MAX: usize = 4096;
 
-/// No tick recorded for a ring cell's goods (see [`RingGroup::left`]).
+/// No tick recorded for a ring cell's goods (see [`RingGroup::stamps`]).
 pub const NO_TICK: u32 = u32::MAX;
 
 /// A link whose goods have no lane yet (see [`InTransit::lane_of`]).
@@ -761,6 +766,13 @@ impl InTransit {
     /// Cells in all rings (columns in use and spare).
     pub fn cells(&self) -> usize {
         self.groups.iter().map(|g| g.cells.len()).sum()
+    }
+
+    /// Units on their way in lane `lane`'s ring.
+    pub fn lane_total(&self, lane: u32) -> f64 {
+        let l = &self.lanes[lane as usize];
+        let g = &self.groups[l.group as usize];
+        (0..u32::from(l.len)).map(|ahead| g.cells[g.cell(l.pos, ahead)]).sum()
     }
 
     /// Units on their way in the rings (the queue's not counted).
