@@ -44,7 +44,7 @@ type CheckedFirm<'a> = (&'a Plant, &'a Production, &'a Finished, &'a Inputs, Opt
 /// observation): every quantity the tables record is finite, no stock is below zero beyond
 /// rounding, and for every commodity, world production = consumption + Δstock + Δin transit
 /// to a relative `ROUNDING`; what each buyer counts in transit for an input is what is on
-/// its way to it ([`in_transit_held`]). Firms are visited in index order, so the violation
+/// its way to it ([`goods_on_their_way`]). Firms are visited in index order, so the violation
 /// reported is the same whatever the ECS order.
 #[allow(clippy::too_many_arguments)]
 pub fn check_tick(
@@ -65,6 +65,7 @@ pub fn check_tick(
         return;
     }
     inv.now.iter_mut().for_each(|t| *t = MaterialTotals::default());
+    goods_on_their_way(&registry, &links, &transit, &queue, clock.tick, &mut away);
     for (f, &e) in registry.entity.iter().enumerate() {
         let (plant, prod, fin, inputs, lines) = firms.get(e).expect("firm entity");
         let all_finite = [
@@ -82,7 +83,7 @@ pub fn check_tick(
         if !all_finite || !not_below_zero(inv, clock, fin.stock, fin.peak, |i| i.firm(f), "finished stock") {
             return;
         }
-        for s in &inputs.slots {
+        for (k, s) in inputs.slots.iter().enumerate() {
             let ok = [
                 (s.stock, "stock"),
                 (s.in_transit, "in transit"),
@@ -138,6 +139,19 @@ pub fn check_tick(
                     Invariant::NonNegative,
                     || who,
                     || format!("{pending:e} awaits a licence decision, more than the {on_order:e} on order"),
+                );
+                return;
+            }
+            // What the buyer counts in transit is what is on its way to it.
+            let on_way = away.by_slot[registry.slot_from[f] as usize + k];
+            let counted = s.in_transit;
+            if (on_way - counted).abs() > ROUNDING * s.scale.max(counted.abs()).max(on_way.abs()) {
+                let who = inv.input(f, s.commodity);
+                inv.report(
+                    clock,
+                    Invariant::InTransit,
+                    || who,
+                    || format!("it counts {counted:e} in transit, but {on_way:e} is on its way to it in its lanes, the queue and the starting pipelines"),
                 );
                 return;
             }
@@ -227,13 +241,10 @@ pub fn check_tick(
             return;
         }
     }
-    if !in_transit_held(inv, clock, &registry, &links, &transit, &queue, &firms, &mut away) {
-        return;
-    }
     std::mem::swap(&mut inv.before, &mut inv.now);
 }
 
-/// The check's scratch for [`in_transit_held`], kept from tick to tick.
+/// The check's scratch for [`goods_on_their_way`], kept from tick to tick.
 #[derive(Default)]
 pub struct Away {
     /// Units on their way to each input slot (in the list of every firm's slots).
@@ -242,24 +253,13 @@ pub struct Away {
     lane_slot: Vec<u32>,
 }
 
-/// Whether what every buyer counts in transit for each input (`InputSlot::in_transit`) is
-/// what is on its way to it, to a relative `ROUNDING` of the larger of the two and the input's
-/// scale: the goods in its lanes' rings, those waiting in the queue (held by customs, or due
-/// beyond their ring's reach) and what the starting pipelines longer than their ring will
-/// still bring. The buyers count goods as they are sent and as they arrive; the rings and the
-/// queue hold them in between. Reports the first input, in firm and slot order, where they
-/// differ.
-#[allow(clippy::too_many_arguments)]
-fn in_transit_held(
-    inv: &mut Invariants,
-    clock: &Clock,
-    registry: &Registry,
-    links: &SupplyLinks,
-    transit: &InTransit,
-    queue: &ShipmentQueue,
-    firms: &Query<CheckedFirm>,
-    away: &mut Away,
-) -> bool {
+/// The units on their way to each input, by slot in the list of every firm's slots, after
+/// tick `tick`'s shipping: the goods in its lanes' rings, those waiting in the queue (held by
+/// customs, or due beyond their ring's reach) and what the starting pipelines longer than
+/// their ring will still bring. The buyers count goods in transit as they are sent and as
+/// they arrive; the rings and the queue hold them in between, so the two agree
+/// (`Invariant::InTransit`).
+fn goods_on_their_way(registry: &Registry, links: &SupplyLinks, transit: &InTransit, queue: &ShipmentQueue, tick: u32, away: &mut Away) {
     let slot_of = |link: u32| {
         let o = links.owner[link as usize];
         (registry.slot_from[o.buyer as usize] + u32::from(o.slot)) as usize
@@ -291,30 +291,11 @@ fn in_transit_held(
         } else {
             u32::from(transit.lanes[lane as usize].len)
         };
-        let from = clock.tick.saturating_add(1).max(reach);
+        let from = tick.saturating_add(1).max(reach);
         if p.until > from {
             away.by_slot[slot_of(p.shipment.link)] += p.shipment.quantity * f64::from(p.until - from);
         }
     }
-    for (f, &e) in registry.entity.iter().enumerate() {
-        let (_, _, _, inputs, _) = firms.get(e).expect("firm entity");
-        for (k, s) in inputs.slots.iter().enumerate() {
-            let on_way = away.by_slot[registry.slot_from[f] as usize + k];
-            let counted = s.in_transit;
-            let scale = s.scale.max(counted.abs()).max(on_way.abs());
-            if (on_way - counted).abs() > ROUNDING * scale {
-                let who = inv.input(f, s.commodity);
-                inv.report(
-                    clock,
-                    Invariant::InTransit,
-                    || who,
-                    || format!("it counts {counted:e} in transit, but {on_way:e} is on its way to it in its lanes, the queue and the starting pipelines"),
-                );
-                return false;
-            }
-        }
-    }
-    true
 }
 
 /// Run condition of [`check_tick`]: checks are on (`--check`).
