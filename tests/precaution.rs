@@ -60,7 +60,9 @@ fn trace(model: &Model) -> Trace {
         // A slot's fill rate: its links' fill rates weighted by their base shares.
         let (fills, shares): (Vec<f64>, Vec<f64>) = {
             let l = sim.world.resource::<chokepoint::world::orders::SupplyLinks>();
-            (l.fill.clone(), l.links.iter().map(|k| k.share).collect())
+            // By link: a link without trade state (a candidate) has a share of 0.
+            let fill = (0..l.links.len()).map(|k| l.trade.of(k).map_or(1.0, |t| l.fill[t])).collect();
+            (fill, l.links.iter().map(|k| k.share).collect())
         };
         let mut q = sim.world.query::<(&FirmIndex, &Finished, &Inputs)>();
         for (i, fin, inputs) in q.iter(&sim.world) {

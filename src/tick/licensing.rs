@@ -46,10 +46,11 @@ fn share_quota(shares: &mut [f64], nation: u16, commodity: u16, links: &SupplyLi
             );
         }
     }
-    let total: f64 = eligible.iter().map(|&l| links.expected[l]).sum();
+    let expected = |l: usize| links.expected[links.trade.at(l)];
+    let total: f64 = eligible.iter().map(|&l| expected(l)).sum();
     for &l in &eligible {
         shares[l] = if total > 0.0 {
-            links.expected[l] / total
+            expected(l) / total
         } else {
             1.0 / eligible.len() as f64
         };

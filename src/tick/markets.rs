@@ -11,6 +11,7 @@ use crate::world::orders::{Order, OrderBook, SupplyLinks, Terms};
 use crate::world::params::Params;
 use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
+use crate::world::trade_index::TradeIndex;
 use crate::world::workers::{batching, pieces};
 use bevy_ecs::prelude::*;
 
@@ -162,7 +163,7 @@ pub fn fill_orders(
     OrderBook::cut_by_supplier(orders, terms, parts, &mut scratch.cuts);
     scratch.parts.resize_with(parts.max(scratch.parts.len()), FillPart::default);
     {
-        let (firms, registry, history) = (&firms, &*registry, &links.history);
+        let (firms, registry, history) = (&firms, &*registry, (&links.history[..], &links.trade));
         if parts == 1 {
             fill_part(orders, terms, firms, registry, history, &mut scratch.parts[0]);
         } else {
@@ -187,7 +188,8 @@ pub fn fill_orders(
             *h -= w * *h;
         }
         for o in orders.iter() {
-            links.history[terms.of(o).link as usize] += w * o.filled;
+            let t = links.trade.at(terms.of(o).link as usize);
+            links.history[t] += w * o.filled;
         }
     }
     let tick_days = f64::from(clock.tick_days);
@@ -226,7 +228,7 @@ fn fill_part(
     terms: Terms<'_>,
     firms: &Query<(&Plant, &mut Finished)>,
     registry: &Registry,
-    history: &[f64],
+    history: Histories<'_>,
     part: &mut FillPart,
 ) {
     let FillPart { claims, fills, clamped } = part;
@@ -267,9 +269,14 @@ fn fill_part(
     }
 }
 
+/// Every supplier link's purchase history, by trade index (empty when none is kept), and
+/// where each link's trade state is.
+type Histories<'a> = (&'a [f64], &'a TradeIndex);
+
 /// The claims of one supplier's orders (sorted by buyer, slot and licence, so a link's
 /// orders are adjacent): each order carries its link's history in proportion to its quantity.
-fn claims_of(orders: &[Order], terms: Terms<'_>, supplier: u32, history: &[f64], registry: &Registry, claims: &mut Vec<Claim>) {
+fn claims_of(orders: &[Order], terms: Terms<'_>, supplier: u32, history: Histories<'_>, registry: &Registry, claims: &mut Vec<Claim>) {
+    let (history, trade) = history;
     claims.clear();
     let home = registry.nation[supplier as usize];
     let mut k = 0;
@@ -285,9 +292,10 @@ fn claims_of(orders: &[Order], terms: Terms<'_>, supplier: u32, history: &[f64],
             claims.push(Claim {
                 quantity: o.quantity,
                 // (No histories are kept when no supplier shares stock by them.)
-                history: match history.get(link as usize) {
-                    Some(h) if on_link > 0.0 => h * o.quantity / on_link,
-                    _ => 0.0,
+                history: if history.is_empty() || on_link <= 0.0 {
+                    0.0
+                } else {
+                    history[trade.at(link as usize)] * o.quantity / on_link
                 },
                 home: terms.of(o).importer == home,
             });

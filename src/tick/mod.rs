@@ -249,14 +249,14 @@ impl Simulation {
         // Each firm's draw counts and its offer on the supplier board.
         firms += n_firms * (size_of::<Streams>() + size_of::<crate::world::orders::Offer>());
         let links = self.world.resource::<SupplyLinks>();
-        // Fill rate, smoothed orders, part of the spare, want and tally (two), and the learned
-        // approval and units awaiting a decision once licensing has work.
+        // Every link's terms and status, and the learned approval and units awaiting a
+        // decision once licensing has work; every supplier's fill rate, smoothed orders, part
+        // of the spare, want and tally (two), and purchase history if kept.
         let licensing = if links.approval.is_empty() { 0 } else { 2 };
-        let per_link = size_of::<crate::world::network::Link>()
-            + (6 + licensing) * size_of::<f64>()
-            + crate::world::orders::LinkStatuses::BYTES_PER_LINK
-            + if links.track_history { size_of::<f64>() } else { 0 };
-        let links = links.links.len() * per_link;
+        let per_link =
+            size_of::<crate::world::network::Link>() + licensing * size_of::<f64>() + crate::world::orders::LinkStatuses::BYTES_PER_LINK;
+        let per_supplier = (6 + usize::from(links.track_history)) * size_of::<f64>();
+        let links = links.links.len() * per_link + links.trade.len() * per_supplier + links.trade.bytes();
         let book = self.world.resource::<OrderBook>();
         // Each order and its terms in the list (read by every pass over the book).
         let orders = book.orders.len() * (size_of::<Order>() + size_of::<crate::world::orders::Listed>());

@@ -166,11 +166,12 @@ pub fn place_orders(
         let cap = |li: u32| {
             let s = links.links[li as usize].supplier as usize;
             let Offer { deliverable, claims } = board.offers[s];
-            let own = links.expected[li as usize];
+            let t = links.trade.at(li as usize);
+            let own = links.expected[t];
             let fair = if claims >= deliverable && claims > 0.0 {
                 deliverable * own / claims
             } else {
-                own + (deliverable - claims) * links.spare_share[li as usize]
+                own + (deliverable - claims) * links.spare_share[t]
             };
             overask * fair
         };
@@ -202,10 +203,12 @@ pub fn place_orders(
                     if link.share == 0.0 && links.pending(l) == 0.0 {
                         continue;
                     }
+                    // (A link with a share or awaiting a decision is or has been a supplier.)
+                    let t = links.trade.at(l);
                     let exporter = links.owner[l].exporter;
                     let (_, ls) = policy.licensed_share(exporter, plant.nation, s.commodity, tick, td);
                     let delivered = if ls > 0.0 { 1.0 - ls + ls * links.approval(l) } else { 1.0 };
-                    let weight = link.share * links.fill[l] * delivered;
+                    let weight = link.share * links.fill[t] * delivered;
                     local.split.push((li, weight, 0.0, 0.0));
                     // Its supplier's offer is read when the order is split: ask for it now.
                     prefetch(&board.offers, link.supplier as usize);
@@ -246,7 +249,8 @@ pub fn place_orders(
                     // (The supplier's rationing rule only matters for a link that has not
                     // delivered in full: reading it for every order cost a cache miss each
                     // at 10^6 firms.)
-                    let fill = links.fill[li as usize];
+                    let t = links.trade.at(li as usize);
+                    let fill = links.fill[t];
                     let q = if buying.phantom_ordering > 0.0 && fill < 1.0 {
                         q * phantom(
                             buying.phantom_ordering,
@@ -257,7 +261,7 @@ pub fn place_orders(
                         q
                     };
                     // One buyer per link: a plain store, whatever worker runs this buyer.
-                    links.wanted[li as usize].store(q.to_bits(), Ordering::Relaxed);
+                    links.wanted[t].store(q.to_bits(), Ordering::Relaxed);
                     if local.placed.len() < parts {
                         local.placed.resize(parts, 0);
                     }
@@ -348,22 +352,25 @@ fn adapt_links(
                 }
                 links.links[li].share = entry;
                 links.status.set(li, LinkStatus::Active);
-                links.fill[li] = 1.0;
+                // A link that was a supplier before keeps its trade state (reset below).
+                let t = links.trade_of_supplier(li);
+                links.fill[t] = 1.0;
                 if let Some(a) = links.approval.get_mut(li) {
                     *a = 1.0;
                 }
-                links.expected[li] = 0.0;
+                links.expected[t] = 0.0;
                 take_part_of_spare(links, li);
                 changed = true;
             }
             // Habit and fade, once the buyer has searched for this input.
             if s.searched {
                 let active = |links: &SupplyLinks, l: usize| links.status.is_active(l);
-                let orders: f64 = range.clone().filter(|&l| active(links, l)).map(|l| links.expected[l]).sum();
+                let expected = |links: &SupplyLinks, l: usize| links.expected[links.trade.at(l)];
+                let orders: f64 = range.clone().filter(|&l| active(links, l)).map(|l| expected(links, l)).sum();
                 if orders > 0.0 {
                     for l in range.clone() {
                         if active(links, l) {
-                            let target = links.expected[l] / orders;
+                            let target = expected(links, l) / orders;
                             links.links[l].share += habit * (target - links.links[l].share);
                         }
                     }
@@ -373,7 +380,8 @@ fn adapt_links(
                     if count > 1 && active(links, l) && links.links[l].share < buying.fade_below {
                         links.status.set(l, LinkStatus::Candidate);
                         links.links[l].share = 0.0;
-                        links.spare_share[l] = 0.0;
+                        let t = links.trade.at(l);
+                        links.spare_share[t] = 0.0;
                     }
                 }
                 let total: f64 = range.clone().filter(|&l| active(links, l)).map(|l| links.links[l].share).sum();
@@ -427,7 +435,7 @@ fn expected_delivered(
         .map(|l| {
             let exporter = links.owner[l].exporter;
             let (_, x) = policy.licensed_share(exporter, importer, commodity, tick, td);
-            links.links[l].share * links.fill[l] * (1.0 - x + x * links.approval(l))
+            links.links[l].share * links.fill[links.trade.at(l)] * (1.0 - x + x * links.approval(l))
         })
         .sum()
 }
@@ -494,17 +502,21 @@ fn take_part_of_spare(links: &mut SupplyLinks, li: usize) {
         by_supplier,
         status,
         spare_share,
+        trade,
         ..
     } = links;
     let mine = &by_supplier[range];
     let buyers = mine.iter().filter(|&&l| status.is_active(l as usize)).count();
     let part = 1.0 / buyers as f64;
+    // (A link with no trade state has no part of the spare to give.)
     for &l in mine {
-        if l as usize != li {
-            spare_share[l as usize] *= 1.0 - part;
+        if l as usize != li
+            && let Some(t) = trade.of(l as usize)
+        {
+            spare_share[t] *= 1.0 - part;
         }
     }
-    spare_share[li] = part;
+    spare_share[trade.at(li)] = part;
 }
 
 /// Updates every link's fill rate and its buyer's smoothed orders from last tick's orders

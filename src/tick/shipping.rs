@@ -17,6 +17,7 @@ use crate::world::rng::{FirmStreams, Purpose, Streams};
 use crate::world::shipments::{
     InTransit, LANE_RING_MAX, NO_LANE, NO_TICK, SharedRings, Shipment, ShipmentQueue, Stamp, TradeBook, UNSTAGED,
 };
+use crate::world::trade_index::TradeIndex;
 use crate::world::workers::{batching, pieces};
 use bevy_ecs::prelude::*;
 use bevy_utils::Parallel;
@@ -211,19 +212,20 @@ fn send_part(
     terms: Terms<'_>,
     plans: &[Plan],
     tick: u32,
-    tally: &Disjoint<LinkTally>,
+    tally: (&Disjoint<LinkTally>, &TradeIndex),
     staged: &Disjoint<u16>,
     loose: &mut Vec<(u32, Shipment)>,
     exports: &mut TradeBook,
     customs: Customs<'_>,
 ) {
     loose.clear();
+    let (tally, trade) = tally;
     for (i, o) in orders.iter().enumerate() {
         // Orders are by supplier and links by buyer: ask for the link's tally and staging
         // some steps ahead (at 10^6 firms, a third of sending waited for the tally).
         if let Some(next) = orders.get(i + AHEAD) {
             let link = terms.of(next).link as usize;
-            tally.prefetch(link);
+            tally.prefetch(trade.at(link));
             staged.prefetch(link);
         }
         let terms = terms.of(o);
@@ -232,7 +234,7 @@ fn send_part(
         // and claim from next tick; what was sent also goes into its in-transit at delivery.
         // SAFETY: the link is this part's alone (see `OrderBook::cut_by_supplier`), here and
         // below.
-        let t = unsafe { tally.get(li) };
+        let t = unsafe { tally.get(trade.at(li)) };
         t.ordered += o.quantity;
         if o.filled <= 0.0 {
             continue;
@@ -432,9 +434,9 @@ pub fn ship_goods(
             .clear();
     }
     {
-        let tally = Disjoint::new(&mut links.tally);
+        let tally = (&Disjoint::new(&mut links.tally), &links.trade);
         let staged = Disjoint::new(&mut transit.staged);
-        let (tally, staged, plans, cuts) = (&tally, &staged, &scratch.plans, &scratch.cuts);
+        let (staged, plans, cuts) = (&staged, &scratch.plans, &scratch.cuts);
         let mut day = Some(&mut *trade);
         let jobs = cuts.windows(2).zip(scratch.parts.iter_mut()).map(|(w, part)| {
             let (from, to) = (w[0], w[1]);
@@ -546,7 +548,9 @@ fn put_staged(transit: &mut InTransit, links: &SupplyLinks, tick: u32, td: u32, 
             let lane = rings.lane_of(li);
             let st = stamp(recording, links, li as u32, tick, td);
             unsafe {
-                if !rings.put(lane, u32::from(ahead), links.tally[li].filled, st) {
+                // (Goods were staged on it: the link has trade state.)
+                let filled = links.tally[links.trade.at(li)].filled;
+                if !rings.put(lane, u32::from(ahead), filled, st) {
                     rings.add_flight(lane, 1);
                 }
             }
@@ -622,7 +626,10 @@ fn deliver(inputs: &mut Inputs, rings: &SharedRings, links: &SupplyLinks, clampe
             }
         }
         for li in range {
-            let quantity = links.tally[li].filled;
+            let Some(t) = links.trade.of(li) else {
+                continue;
+            };
+            let quantity = links.tally[t].filled;
             if quantity > 0.0 {
                 slot.in_transit += quantity;
                 slot.scale = slot.scale.max(slot.in_transit);

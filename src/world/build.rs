@@ -23,6 +23,7 @@ use crate::world::records::Recorder;
 use crate::world::registry::Registry;
 use crate::world::rng::{FirmStreams, Streams};
 use crate::world::shipments::{InTransit, NO_LANE, Pipeline, Shipment, ShipmentQueue, Stamp, TradeBook};
+use crate::world::trade_index::TradeIndex;
 use bevy_ecs::prelude::*;
 use std::sync::atomic::AtomicU64;
 
@@ -474,10 +475,11 @@ pub fn link_firms(spawned: Spawned, network: &Network, tick_days: u32) -> Spawne
     let mut links = SupplyLinks {
         links: Vec::with_capacity(n),
         owner: Vec::with_capacity(n),
-        expected: Vec::with_capacity(n),
-        history: Vec::with_capacity(if track_history { n } else { 0 }),
+        expected: Vec::with_capacity(active),
+        history: Vec::with_capacity(if track_history { active } else { 0 }),
         track_history,
         status: LinkStatuses::with_capacity(n),
+        trade: TradeIndex::with_capacity(n),
         supplier_capacity: spawned.capacity,
         ..SupplyLinks::default()
     };
@@ -516,19 +518,17 @@ pub fn link_firms(spawned: Spawned, network: &Network, tick_days: u32) -> Spawne
                 links.links.push(l.clone());
                 links.expected.push(flow.max(0.0));
                 links.status.push(LinkStatus::Active);
+                links.trade.push(true);
             }
-            // Candidates for supplier search: no share, no flow, no pipeline.
+            // Candidates for supplier search: no share, no flow, no pipeline, no trade state.
             for l in &input.candidates {
-                if track_history {
-                    links.history.push(0.0);
-                }
                 links.owner.push(LinkOwner {
                     exporter: network.firm_nation[l.supplier as usize],
                     ..owner
                 });
                 links.links.push(l.clone());
-                links.expected.push(0.0);
                 links.status.push(LinkStatus::Candidate);
+                links.trade.push(false);
             }
         }
     }
@@ -719,10 +719,12 @@ pub fn insert_resources(
     });
     world.insert_resource(PolicyState::new(model, network, clock.start, clock.tick_days));
     world.insert_resource(Licensing::new(links.links.len()));
-    links.fill = vec![1.0; links.links.len()];
+    // Trade state for the suppliers at the start (see `SupplyLinks::trade`).
+    let traded = links.trade.len();
+    links.fill = vec![1.0; traded];
     links.spare_share = spare_shares(&links, network.firms.len());
-    links.tally = vec![LinkTally::default(); links.links.len()];
-    links.wanted = (0..links.links.len()).map(|_| AtomicU64::new(0)).collect();
+    links.tally = vec![LinkTally::default(); traded];
+    links.wanted = (0..traded).map(|_| AtomicU64::new(0)).collect();
     world.insert_resource(SupplierBoard {
         offers: vec![Offer::default(); network.firms.len()],
     });
@@ -737,6 +739,7 @@ pub fn insert_resources(
         firms: network.firms.iter().map(|id| Streams::new(seed, id)).collect(),
     });
     world.insert_resource(Invariants {
+        // The network's names, shared (at 10^6 firms a copy is 56 MB).
         firm_ids: network.firms.clone(),
         commodity_ids: network.commodities.clone(),
         region_ids: network.regions.clone(),
@@ -745,29 +748,24 @@ pub fn insert_resources(
     });
 }
 
-/// Each link's share of its supplier's starting sales (equal shares for a supplier that sold
-/// nothing), summed in link order.
+/// Each supplier link's share of its supplier's starting sales (equal shares for a supplier
+/// that sold nothing), summed in link order; by trade index. Candidates have no sales and
+/// no trade state: they are not counted among a supplier's buyers.
 fn spare_shares(links: &SupplyLinks, firms: usize) -> Vec<f64> {
     let (mut sales, mut count) = (vec![0.0; firms], vec![0u32; firms]);
-    // Candidates have no sales; they are not counted among a supplier's buyers.
-    for ((l, e), st) in links.links.iter().zip(&links.expected).zip(links.status.iter()) {
-        sales[l.supplier as usize] += e;
-        count[l.supplier as usize] += u32::from(st == LinkStatus::Active);
+    for (l, t) in links.trade.iter() {
+        let s = links.links[l].supplier as usize;
+        sales[s] += links.expected[t];
+        count[s] += 1;
     }
-    links
-        .links
-        .iter()
-        .zip(&links.expected)
-        .zip(links.status.iter())
-        .map(|((l, e), st)| {
-            let s = l.supplier as usize;
-            if st != LinkStatus::Active {
-                0.0
-            } else if sales[s] > 0.0 {
-                e / sales[s]
-            } else {
-                1.0 / f64::from(count[s])
-            }
-        })
-        .collect()
+    let mut shares = vec![0.0; links.trade.len()];
+    for (l, t) in links.trade.iter() {
+        let s = links.links[l].supplier as usize;
+        shares[t] = if sales[s] > 0.0 {
+            links.expected[t] / sales[s]
+        } else {
+            1.0 / f64::from(count[s])
+        };
+    }
+    shares
 }

@@ -87,7 +87,7 @@ pub struct Invariants {
     /// The first violation found; the run should stop there.
     pub violation: Option<Violation>,
     /// Ids by dense index, to name agents in violations.
-    pub firm_ids: Vec<String>,
+    pub firm_ids: std::sync::Arc<[String]>,
     pub commodity_ids: Vec<String>,
     pub region_ids: Vec<String>,
     /// World totals per commodity at the end of the previous tick, and scratch for this one.

@@ -24,4 +24,5 @@ pub mod registry;
 pub mod rng;
 pub mod shipments;
 pub mod synthetic;
+pub mod trade_index;
 pub mod workers;

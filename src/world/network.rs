@@ -52,7 +52,8 @@ pub struct Network {
     pub regions: Vec<String>,
     /// Price region of each nation.
     pub nation_region: Vec<u16>,
-    pub firms: Vec<String>,
+    /// Each firm's id, by firm index; shared with the invariants' reports (not copied).
+    pub firms: std::sync::Arc<[String]>,
     pub firm_nation: Vec<u16>,
     pub roles: Vec<String>,
     pub firm_role: Vec<u16>,
@@ -222,7 +223,7 @@ impl Network {
             nations,
             regions,
             roles,
-            firms,
+            firms: firms.into(),
             inputs,
         };
         net.solve_steady_state(model);

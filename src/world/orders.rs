@@ -4,6 +4,7 @@
 
 use crate::world::network::Link;
 use crate::world::prefetch::{AHEAD, prefetch};
+use crate::world::trade_index::TradeIndex;
 use bevy_ecs::prelude::*;
 use bevy_utils::Parallel;
 use std::collections::BTreeMap;
@@ -29,6 +30,16 @@ pub struct SupplyLinks {
     /// (every link's 0) until licensing first has work; read it through
     /// [`SupplyLinks::pending`].
     pub pending: Vec<f64>,
+    /// Whether each link is a supplier the buyer orders from, a candidate for supplier search
+    /// (share 0: no orders), or a candidate being qualified.
+    pub status: LinkStatuses,
+    /// Each firm's capacity at the start, units per day, by firm index: a supplier qualified
+    /// by search enters with its share by capacity among the buyer's suppliers.
+    pub supplier_capacity: Vec<f64>,
+    /// Where each link's trade state is: the lists below from `fill` to `wanted` are by trade
+    /// index, kept only for links that are or have been suppliers (a candidate of supplier
+    /// search gets its trade state when it is qualified, [`SupplyLinks::add_supplier`]).
+    pub trade: TradeIndex,
     /// The buyer's trust that each link delivers what is asked of it: its fill rate (units
     /// filled ÷ units ordered, licensed standing orders included), exponentially smoothed over
     /// `buying.fill_memory_days`; 1 until the supplier fails to fill.
@@ -47,12 +58,6 @@ pub struct SupplyLinks {
     /// by `TurnAndEarn` (`track_history`); empty otherwise.
     pub history: Vec<f64>,
     pub track_history: bool,
-    /// Whether each link is a supplier the buyer orders from, a candidate for supplier search
-    /// (share 0: no orders), or a candidate being qualified.
-    pub status: LinkStatuses,
-    /// Each firm's capacity at the start, units per day, by firm index: a supplier qualified
-    /// by search enters with its share by capacity among the buyer's suppliers.
-    pub supplier_capacity: Vec<f64>,
     /// Units ordered on each link in the last tick and filled (sent), tallied by shipping as
     /// it goes through the book and reset each tick as buyers learn from them; side by side,
     /// as shipping writes both.
@@ -80,6 +85,31 @@ impl SupplyLinks {
     #[inline]
     pub fn pending(&self, l: usize) -> f64 {
         if self.pending.is_empty() { 0.0 } else { self.pending[l] }
+    }
+
+    /// Gives link `l`, a candidate qualified by search that has never been a supplier, its
+    /// trade state as a new supplier: fill rate 1, no smoothed orders, no part of the spare,
+    /// nothing tallied or wanted, no purchase history. Returns its trade index.
+    pub fn add_supplier(&mut self, l: usize) -> usize {
+        let t = self.trade.add(l);
+        self.fill.push(1.0);
+        self.expected.push(0.0);
+        self.spare_share.push(0.0);
+        self.tally.push(LinkTally::default());
+        self.wanted.push(AtomicU64::new(0));
+        if self.track_history {
+            self.history.push(0.0);
+        }
+        debug_assert_eq!(self.fill.len(), self.trade.len());
+        t
+    }
+
+    /// Link `l`'s trade index, given it if it has none (see [`SupplyLinks::add_supplier`]).
+    pub fn trade_of_supplier(&mut self, l: usize) -> usize {
+        match self.trade.of(l) {
+            Some(t) => t,
+            None => self.add_supplier(l),
+        }
     }
 
     /// Allocates every link's learned approval (1) and units awaiting a decision (0) if they
@@ -391,8 +421,8 @@ impl OrderBook {
             let mut from = 0;
             for (&found, &n) in self.taken.iter().zip(placed) {
                 for o in &self.orders[from..from + found.min(n)] {
-                    let link = self.listed[o.at as usize].link;
-                    links.wanted[link as usize].store(o.quantity.to_bits(), Ordering::Relaxed);
+                    let t = links.trade.at(self.listed[o.at as usize].link as usize);
+                    links.wanted[t].store(o.quantity.to_bits(), Ordering::Relaxed);
                 }
                 from += n;
             }
@@ -450,14 +480,14 @@ impl OrderBook {
         self.orders.resize(total, Order::default());
         self.taken.clear();
         self.taken.resize(placed.len(), 0);
-        let wanted = &links.wanted;
+        let (wanted, trade) = (&links.wanted, &links.trade);
         let (listed, cuts) = (&self.listed, &self.cuts);
         if !parallel || placed.len() == 1 {
             let mut rest = &mut self.orders[..];
             for (k, w) in cuts.windows(2).enumerate() {
                 let (mine, after) = std::mem::take(&mut rest).split_at_mut(placed[k]);
                 rest = after;
-                self.taken[k] = take_part(&listed[w[0]..w[1]], w[0], mine, wanted);
+                self.taken[k] = take_part(&listed[w[0]..w[1]], w[0], mine, wanted, trade);
             }
         } else {
             bevy_tasks::ComputeTaskPool::get().scope(|s| {
@@ -466,7 +496,7 @@ impl OrderBook {
                     let (mine, after) = std::mem::take(&mut rest).split_at_mut(placed[k]);
                     rest = after;
                     let (listed, from) = (&listed[w[0]..w[1]], w[0]);
-                    s.spawn(async move { *taken = take_part(listed, from, mine, wanted) });
+                    s.spawn(async move { *taken = take_part(listed, from, mine, wanted, trade) });
                 }
             });
         }
@@ -477,7 +507,10 @@ impl OrderBook {
     /// supplier (one stable counting pass over the links, which are numbered buyer by buyer).
     fn list(&mut self, links: &mut SupplyLinks) {
         let firms = links.links.iter().map(|l| l.supplier as usize + 1).max().unwrap_or(0);
-        let listed = |l: usize, links: &mut SupplyLinks| links.links[l].share > 0.0 || *links.wanted[l].get_mut() != 0;
+        // (A link without trade state has no share and wants nothing.)
+        let listed = |l: usize, links: &mut SupplyLinks| {
+            links.links[l].share > 0.0 || links.trade.of(l).is_some_and(|t| *links.wanted[t].get_mut() != 0)
+        };
         self.counts.clear();
         self.counts.resize(firms + 1, 0);
         let mut n = 0;
@@ -571,22 +604,24 @@ impl OrderBook {
 /// Takes the orders of one part of the list into `out`, in list order: every link with units
 /// wanted, its want cleared. Returns how many it found; finding more than `out` holds, it
 /// leaves the rest untaken and returns `out.len() + 1`.
-fn take_part(listed: &[Listed], from: usize, out: &mut [Order], wanted: &[AtomicU64]) -> usize {
+fn take_part(listed: &[Listed], from: usize, out: &mut [Order], wanted: &[AtomicU64], trade: &TradeIndex) -> usize {
     let mut n = 0;
     for (i, e) in listed.iter().enumerate() {
         if let Some(next) = listed.get(i + AHEAD) {
-            prefetch(wanted, next.link as usize);
+            prefetch(wanted, trade.at(next.link as usize));
         }
         // A link is in one part only: its buyer wrote it before the book is built, and only
-        // this part reads and clears it.
-        let bits = wanted[e.link as usize].load(Ordering::Relaxed);
+        // this part reads and clears it. (A listed link has a share or a want: it has trade
+        // state.)
+        let t = trade.at(e.link as usize);
+        let bits = wanted[t].load(Ordering::Relaxed);
         if bits == 0 {
             continue;
         }
         let Some(slot) = out.get_mut(n) else {
             return n + 1;
         };
-        wanted[e.link as usize].store(0, Ordering::Relaxed);
+        wanted[t].store(0, Ordering::Relaxed);
         *slot = Order {
             at: (from + i) as u32,
             licence: NO_LICENCE,
@@ -622,6 +657,7 @@ mod tests {
                 importer: 0,
             });
             links.wanted.push(AtomicU64::new(0));
+            links.trade.push(true);
         }
         links
     }
