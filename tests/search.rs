@@ -159,6 +159,12 @@ fn a_supplier_qualified_on_a_longer_route_lengthens_the_lane_and_no_goods_are_lo
     m.policies.events.clear();
     m.policies.controls[0] = ore_control(true, 0.4, 1.0);
     let mut sim = checked_simulation(&m);
+    {
+        // M2 starts as a candidate: it has no trade state until it is qualified.
+        let links = sim.world.resource::<SupplyLinks>();
+        let l2 = links.links.iter().position(|l| l.supplier == 1).expect("a link");
+        assert_eq!(links.trade.of(l2), None, "a candidate carries no trade state");
+    }
     let mut lengthened = None;
     let mut carried_when_lengthened = 0.0;
     let mut tick = 0;
@@ -170,6 +176,11 @@ fn a_supplier_qualified_on_a_longer_route_lengthens_the_lane_and_no_goods_are_lo
         let (l1, l2) = (link(0), link(1));
         let t = sim.world.resource::<InTransit>();
         if t.has_lane(l2) {
+            let trade = links.trade.of(l2).expect("a qualified supplier has trade state");
+            assert_eq!(trade, links.trade.len() - 1, "taken after the suppliers at the start");
+            let nation = &sim.world.resource::<chokepoint::world::registry::Registry>().nation;
+            let o = links.owner[trade];
+            assert_eq!((o.exporter, o.importer), (nation[1], nation[2]), "from M2's nation (CC) to F's (BB)");
             assert_eq!(t.lane_of[l1], t.lane_of[l2], "tick {tick}: M1 and M2 are both abroad: one lane");
             assert_eq!(t.reach_of(l2), 31, "tick {tick}: the lane reaches M2's 30 days");
             if lengthened.is_none() {

@@ -261,7 +261,7 @@ pub struct Away {
 /// (`Invariant::InTransit`).
 fn goods_on_their_way(registry: &Registry, links: &SupplyLinks, transit: &InTransit, queue: &ShipmentQueue, tick: u32, away: &mut Away) {
     let slot_of = |link: u32| {
-        let o = links.owner[link as usize];
+        let o = links.owner(link as usize);
         (registry.slot_from[o.buyer as usize] + u32::from(o.slot)) as usize
     };
     let slots = registry.slot_from.last().copied().unwrap_or(0) as usize;

@@ -306,7 +306,7 @@ pub fn license_trade(
             continue;
         }
         slot.draw -= quantity;
-        let (link, owner) = (&links.links[a.link as usize], links.owner[a.link as usize]);
+        let (link, owner) = (&links.links[a.link as usize], links.owner(a.link as usize));
         let terms = Listed {
             link: a.link,
             supplier: a.supplier,

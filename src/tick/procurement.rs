@@ -7,7 +7,7 @@ use crate::model::{Allocation, Buying};
 use crate::world::clock::Clock;
 use crate::world::disjoint::Disjoint;
 use crate::world::firm::{Finished, FirmIndex, Inputs, Plant, Production};
-use crate::world::orders::{BuyerScratch, LinkStatus, LinkTally, Offer, OrderBook, SupplierBoard, SupplyLinks};
+use crate::world::orders::{BuyerScratch, LinkOwner, LinkStatus, LinkTally, Offer, OrderBook, SupplierBoard, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
 use crate::world::prefetch::prefetch;
@@ -94,13 +94,13 @@ pub fn place_orders(
     let search = params.buying.search_below > 0.0;
     {
         let (tick, td, below) = (clock.tick, clock.tick_days, params.buying.search_below);
-        let (shared, policy) = (&*links, &*policy);
+        let (shared, policy, nation) = (&*links, &*policy, &registry.nation[..]);
         let offers = Disjoint::new(&mut board.offers);
         let visit = |firm: BuyingItem<'_>, list: &mut Vec<u32>| {
             // SAFETY: a firm's index is its own: no other firm writes its entries.
             unsafe { publish(firm, &offers) };
             let (idx, plant, inputs, _, _) = firm;
-            if search && needs_adapting(plant, inputs, shared, policy, tick, td, below) {
+            if search && needs_adapting(plant, inputs, shared, nation, policy, tick, td, below) {
                 list.push(idx.0);
             }
         };
@@ -148,7 +148,7 @@ pub fn place_orders(
         // delivered share × this). Buyers pay their own region's price whoever sells (as customs
         // values imports), so a buyer's suppliers differ in landed cost by the tariff only.
         let landed = |li: u32, importer: u16, commodity: u16| -> f64 {
-            let exporter = links.owner[li as usize].exporter;
+            let exporter = links.owner(li as usize).exporter;
             let tariff = if exporter == importer {
                 0.0
             } else {
@@ -205,7 +205,7 @@ pub fn place_orders(
                     }
                     // (A link with a share or awaiting a decision is or has been a supplier.)
                     let t = links.trade.at(l);
-                    let exporter = links.owner[l].exporter;
+                    let exporter = links.owner[t].exporter;
                     let (_, ls) = policy.licensed_share(exporter, plant.nation, s.commodity, tick, td);
                     let delivered = if ls > 0.0 { 1.0 - ls + ls * links.approval(l) } else { 1.0 };
                     let weight = link.share * links.fill[t] * delivered;
@@ -327,7 +327,7 @@ fn adapt_links(
             continue;
         };
         let importer = plant.nation;
-        for s in inputs.slots.iter_mut() {
+        for (k, s) in inputs.slots.iter_mut().enumerate() {
             let (from, len) = s.links;
             let range = from as usize..(from + len) as usize;
             let mut changed = false;
@@ -353,7 +353,14 @@ fn adapt_links(
                 links.links[li].share = entry;
                 links.status.set(li, LinkStatus::Active);
                 // A link that was a supplier before keeps its trade state (reset below).
-                let t = links.trade_of_supplier(li);
+                let owner = LinkOwner {
+                    buyer: f,
+                    slot: k as u16,
+                    commodity: s.commodity,
+                    exporter: registry.nation[links.links[li].supplier as usize],
+                    importer,
+                };
+                let t = links.trade_of_supplier(li, owner);
                 links.fill[t] = 1.0;
                 if let Some(a) = links.approval.get_mut(li) {
                     *a = 1.0;
@@ -398,7 +405,7 @@ fn adapt_links(
             let qualifying = range.clone().any(|l| matches!(links.status.get(l), LinkStatus::Qualifying { .. }));
             if !qualifying
                 && expected_delivered(links, range.clone(), policy, importer, s.commodity, tick, td) < buying.search_below
-                && let Some(l) = eligible_candidate(links, range.clone(), policy, importer, s.commodity, tick, td)
+                && let Some(l) = eligible_candidate(links, &registry.nation, range.clone(), policy, importer, s.commodity, tick, td)
             {
                 links.status.set(
                     l,
@@ -433,7 +440,7 @@ fn expected_delivered(
     range
         .filter(|&l| links.status.is_active(l))
         .map(|l| {
-            let exporter = links.owner[l].exporter;
+            let exporter = links.owner(l).exporter;
             let (_, x) = policy.licensed_share(exporter, importer, commodity, tick, td);
             links.links[l].share * links.fill[links.trade.at(l)] * (1.0 - x + x * links.approval(l))
         })
@@ -441,9 +448,12 @@ fn expected_delivered(
 }
 
 /// The first candidate of an input's links `range` that search may qualify: not in a nation
-/// whose active control covers the input towards the buyer's nation `importer`.
+/// whose active control covers the input towards the buyer's nation `importer` (`nation` is
+/// every firm's).
+#[allow(clippy::too_many_arguments)]
 fn eligible_candidate(
     links: &SupplyLinks,
+    nation: &[u16],
     mut range: std::ops::Range<usize>,
     policy: &PolicyState,
     importer: u16,
@@ -452,7 +462,8 @@ fn eligible_candidate(
     td: u32,
 ) -> Option<usize> {
     range.find(|&l| {
-        let exporter = links.owner[l].exporter;
+        // (A candidate may never have been a supplier: its nation is its supplier's.)
+        let exporter = nation[links.links[l].supplier as usize];
         links.status.get(l) == LinkStatus::Candidate && policy.licensed_share(exporter, importer, commodity, tick, td).0.is_none()
     })
 }
@@ -462,11 +473,13 @@ fn eligible_candidate(
 /// every tick from then on), or no candidate is being qualified while its expected delivered
 /// share is below `search_below` and a candidate is eligible. It reads only the buyer's own
 /// links' status, shares, fill rates and approvals, which no other buyer's adapting changes,
-/// so every buyer can be asked at once, before any adapts.
+/// so every buyer can be asked at once, before any adapts. `nation` is every firm's.
+#[allow(clippy::too_many_arguments)]
 fn needs_adapting(
     plant: &Plant,
     inputs: &Inputs,
     links: &SupplyLinks,
+    nation: &[u16],
     policy: &PolicyState,
     tick: u32,
     td: u32,
@@ -488,7 +501,7 @@ fn needs_adapting(
         }
         !qualifying
             && expected_delivered(links, range.clone(), policy, plant.nation, s.commodity, tick, td) < search_below
-            && eligible_candidate(links, range, policy, plant.nation, s.commodity, tick, td).is_some()
+            && eligible_candidate(links, nation, range, policy, plant.nation, s.commodity, tick, td).is_some()
     })
 }
 

@@ -382,7 +382,7 @@ pub fn ship_goods(
         let rings = transit.shared();
         for &s in &due {
             if s.held() {
-                let o = links.owner[s.link as usize];
+                let o = links.owner(s.link as usize);
                 customs.book(trade, o.exporter, o.importer, o.commodity, s.quantity);
                 let leaving = Shipment::travelling(s.quantity, s.link, tick);
                 let st = stamp(recording, links, s.link, tick, td);
@@ -424,7 +424,8 @@ pub fn ship_goods(
         for &li in &part.new_lanes {
             let li = li as usize;
             if !transit.has_lane(li) {
-                transit.give_lane(li, InTransit::ring_len_of(&links.links[li], td), &links.owner);
+                let owner = |k: usize| links.trade.of(k).map(|t| links.owner[t]);
+                transit.give_lane(li, InTransit::ring_len_of(&links.links[li], td), owner);
             }
         }
     }
@@ -518,9 +519,13 @@ fn put_staged(transit: &mut InTransit, links: &SupplyLinks, tick: u32, td: u32, 
     let parts = pieces(parallel, n);
     cuts.clear();
     cuts.push(0);
+    // A link's buyer, if it is or has been a supplier (a link that never was one stages
+    // nothing, and may go in any piece).
+    let buyer = |l: usize| links.trade.of(l).map(|t| links.owner[t].buyer);
     for k in 1..parts {
         let mut c = n * k / parts;
-        while c < n && links.owner[c].buyer == links.owner[c - 1].buyer {
+        let before = (0..c).rev().find_map(buyer);
+        while c < n && buyer(c).is_none_or(|b| Some(b) == before) {
             c += 1;
         }
         if c > *cuts.last().expect("starts with 0") && c < n {
@@ -588,7 +593,7 @@ fn deliver(inputs: &mut Inputs, rings: &SharedRings, links: &SupplyLinks, clampe
             if lane == NO_LANE || lanes.iter().any(|&(l, _)| l == lane) {
                 continue;
             }
-            let o = links.owner[li];
+            let o = links.owner(li);
             let free = lanes.iter().position(|&(l, _)| l == NO_LANE);
             let free = free.expect("an input has at most two lanes, from home and from abroad");
             lanes[free] = (lane, o.importer != o.exporter);
@@ -650,7 +655,7 @@ fn check_lead_time(inv: &mut Invariants, clock: &Clock, links: &SupplyLinks, st:
     if clock.tick >= left && elapsed >= shortest {
         return;
     }
-    let owner = links.owner[link];
+    let owner = links.owner(link);
     let who = format!(
         "shipment of {} units of `{}` from firm `{}` to firm `{}`",
         quantity, inv.commodity_ids[owner.commodity as usize], inv.firm_ids[l.supplier as usize], inv.firm_ids[owner.buyer as usize]

@@ -474,7 +474,7 @@ pub fn link_firms(spawned: Spawned, network: &Network, tick_days: u32) -> Spawne
     let track_history = spawned.allocation.contains(&Allocation::TurnAndEarn);
     let mut links = SupplyLinks {
         links: Vec::with_capacity(n),
-        owner: Vec::with_capacity(n),
+        owner: Vec::with_capacity(active),
         expected: Vec::with_capacity(active),
         history: Vec::with_capacity(if track_history { active } else { 0 }),
         track_history,
@@ -522,10 +522,6 @@ pub fn link_firms(spawned: Spawned, network: &Network, tick_days: u32) -> Spawne
             }
             // Candidates for supplier search: no share, no flow, no pipeline, no trade state.
             for l in &input.candidates {
-                links.owner.push(LinkOwner {
-                    exporter: network.firm_nation[l.supplier as usize],
-                    ..owner
-                });
                 links.links.push(l.clone());
                 links.status.push(LinkStatus::Candidate);
                 links.trade.push(false);
@@ -586,25 +582,26 @@ fn product_lines(spec: &crate::model::Firm, network: &Network, slots: &[InputSlo
 /// cell when that tick comes.
 pub fn fill_pipelines(world: &mut World, firms: &SpawnedFirms, tick_days: u32) -> (ShipmentQueue, InTransit) {
     let links = &firms.links;
-    let owner = &links.owner;
+    let owner = |l: usize| links.owner(l);
     let n = links.links.len();
-    // The lanes, input by input (the links of one input are adjacent), each as long as the
-    // longest ring of its supplying links.
+    // The lanes, input by input (the links of one input are adjacent, and so are its
+    // suppliers' trade states), each as long as the longest ring of its supplying links.
     let mut lane_of = vec![NO_LANE; n];
     let mut lens: Vec<u16> = Vec::new();
-    let mut k = 0;
-    while k < n {
-        let first = owner[k];
-        let mut end = k + 1;
-        while end < n && owner[end].buyer == first.buyer && owner[end].slot == first.slot {
-            end += 1;
-        }
+    let mut suppliers = links.trade.iter().peekable();
+    while let Some(&(_, t)) = suppliers.peek() {
+        let first = links.owner[t];
         let mut lane = [NO_LANE; 2];
-        for li in k..end {
+        while let Some(&(li, t)) = suppliers.peek() {
+            let o = links.owner[t];
+            if o.buyer != first.buyer || o.slot != first.slot {
+                break;
+            }
+            suppliers.next();
             if !links.status.is_active(li) {
                 continue;
             }
-            let side = usize::from(owner[li].importer != owner[li].exporter);
+            let side = usize::from(o.importer != o.exporter);
             let len = InTransit::ring_len_of(&links.links[li], tick_days);
             if lane[side] == NO_LANE {
                 lane[side] = lens.len() as u32;
@@ -615,7 +612,6 @@ pub fn fill_pipelines(world: &mut World, firms: &SpawnedFirms, tick_days: u32) -
             }
             lane_of[li] = lane[side];
         }
-        k = end;
     }
     let mut rings = InTransit::with_lanes(&lens, lane_of);
     let mut queue = ShipmentQueue::new(firms.max_lead_ticks as usize);
@@ -635,7 +631,7 @@ pub fn fill_pipelines(world: &mut World, firms: &SpawnedFirms, tick_days: u32) -
     let cells = rings.shared();
     for arrival in 0..longest {
         for (p, &near) in firms.pipelines.iter().zip(&near).filter(|(p, _)| p.until > arrival) {
-            let o = owner[p.shipment.link as usize];
+            let o = owner(p.shipment.link as usize);
             transit[slot_from[o.buyer as usize] as usize + o.slot as usize] += p.shipment.quantity;
             if arrival < near {
                 let lane = cells.lane_of(p.shipment.link as usize);
@@ -652,7 +648,7 @@ pub fn fill_pipelines(world: &mut World, firms: &SpawnedFirms, tick_days: u32) -
         if lane == NO_LANE || std::mem::replace(&mut counted[lane as usize], true) {
             continue;
         }
-        let (r, o) = (rings.lanes[lane as usize], owner[li]);
+        let (r, o) = (rings.lanes[lane as usize], owner(li));
         let g = &rings.groups[usize::from(r.group)];
         let held = (0..u32::from(r.len)).filter(|&a| g.cells[g.cell(r.pos, a)] != 0.0).count();
         flights[slot_from[o.buyer as usize] as usize + o.slot as usize] += held as u64;
@@ -660,7 +656,7 @@ pub fn fill_pipelines(world: &mut World, firms: &SpawnedFirms, tick_days: u32) -
     for (p, &near) in firms.pipelines.iter().zip(&near) {
         if p.until > near {
             queue.add_pipeline(*p);
-            let o = owner[p.shipment.link as usize];
+            let o = owner(p.shipment.link as usize);
             flights[slot_from[o.buyer as usize] as usize + o.slot as usize] += u64::from(p.until - near);
         }
     }

@@ -14,8 +14,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[derive(Resource, Debug, Default)]
 pub struct SupplyLinks {
     pub links: Vec<Link>,
-    /// Whose input each link supplies (shipments on the link carry only its index).
-    pub owner: Vec<LinkOwner>,
     /// The approval share the buyer has learned for each link, in
     /// [`min_expected_approval`, 1]: 1 until a licence on the link is decided, then moved a
     /// step towards each decision's outcome (`buying.approval_learning`). It discounts what
@@ -36,10 +34,13 @@ pub struct SupplyLinks {
     /// Each firm's capacity at the start, units per day, by firm index: a supplier qualified
     /// by search enters with its share by capacity among the buyer's suppliers.
     pub supplier_capacity: Vec<f64>,
-    /// Where each link's trade state is: the lists below from `fill` to `wanted` are by trade
+    /// Where each link's trade state is: the lists below from `owner` to `wanted` are by trade
     /// index, kept only for links that are or have been suppliers (a candidate of supplier
     /// search gets its trade state when it is qualified, [`SupplyLinks::add_supplier`]).
     pub trade: TradeIndex,
+    /// Whose input each link supplies, and the nations its goods leave and enter (shipments
+    /// on the link carry only its link index).
+    pub owner: Vec<LinkOwner>,
     /// The buyer's trust that each link delivers what is asked of it: its fill rate (units
     /// filled ÷ units ordered, licensed standing orders included), exponentially smoothed over
     /// `buying.fill_memory_days`; 1 until the supplier fails to fill.
@@ -90,8 +91,9 @@ impl SupplyLinks {
     /// Gives link `l`, a candidate qualified by search that has never been a supplier, its
     /// trade state as a new supplier: fill rate 1, no smoothed orders, no part of the spare,
     /// nothing tallied or wanted, no purchase history. Returns its trade index.
-    pub fn add_supplier(&mut self, l: usize) -> usize {
+    pub fn add_supplier(&mut self, l: usize, owner: LinkOwner) -> usize {
         let t = self.trade.add(l);
+        self.owner.push(owner);
         self.fill.push(1.0);
         self.expected.push(0.0);
         self.spare_share.push(0.0);
@@ -104,12 +106,20 @@ impl SupplyLinks {
         t
     }
 
-    /// Link `l`'s trade index, given it if it has none (see [`SupplyLinks::add_supplier`]).
-    pub fn trade_of_supplier(&mut self, l: usize) -> usize {
+    /// Link `l`'s trade index, given it if it has none (see [`SupplyLinks::add_supplier`]);
+    /// `owner` says whose it is.
+    pub fn trade_of_supplier(&mut self, l: usize, owner: LinkOwner) -> usize {
         match self.trade.of(l) {
             Some(t) => t,
-            None => self.add_supplier(l),
+            None => self.add_supplier(l, owner),
         }
+    }
+
+    /// Whose input link `l` supplies, and the nations its goods leave and enter; `l` is or
+    /// has been a supplier.
+    #[inline]
+    pub fn owner(&self, l: usize) -> LinkOwner {
+        self.owner[self.trade.at(l)]
     }
 
     /// Allocates every link's learned approval (1) and units awaiting a decision (0) if they
@@ -527,7 +537,7 @@ impl OrderBook {
         self.listed.resize(n, Listed::default());
         for l in 0..links.links.len() {
             if listed(l, links) {
-                let (supplier, o) = (links.links[l].supplier, links.owner[l]);
+                let (supplier, o) = (links.links[l].supplier, links.owner(l));
                 let at = &mut self.counts[supplier as usize];
                 self.listed[*at as usize] = Listed {
                     link: l as u32,

@@ -632,27 +632,35 @@ impl InTransit {
     /// Gives link `link` its lane, for goods about to be sent on it: the lane of another link
     /// of the same buyer and input from the same side of the border if there is one (its
     /// ring lengthened to `len` ticks if shorter), else a new lane of `len` ticks. The links
-    /// of one input are adjacent; `owner` is every link's.
-    pub fn give_lane(&mut self, link: usize, len: u16, owner: &[crate::world::orders::LinkOwner]) {
+    /// of one input are adjacent; `owner` gives a link's owner if it is or has been a supplier
+    /// (a link that never was one has no lane, and is passed over).
+    pub fn give_lane(&mut self, link: usize, len: u16, owner: impl Fn(usize) -> Option<crate::world::orders::LinkOwner>) {
         debug_assert_eq!(self.lane_of[link], NO_LANE, "link {link} has a lane");
-        let me = owner[link];
-        let same = |k: usize| {
-            let o = owner[k];
-            o.buyer == me.buyer && o.slot == me.slot
-        };
+        let me = owner(link).expect("goods are sent on a supplier's link");
         let abroad = me.importer != me.exporter;
+        // Whether link `k` is of the same input and has a lane from the same side of the
+        // border (None: it is of another input, and so are all beyond it).
+        let matches = |k: usize, lane_of: &[u32]| match owner(k) {
+            Some(o) if o.buyer != me.buyer || o.slot != me.slot => None,
+            Some(o) => Some(lane_of[k] != NO_LANE && (o.importer != o.exporter) == abroad),
+            None => Some(false),
+        };
         let mut found = NO_LANE;
         let mut k = link;
-        while k > 0 && same(k - 1) && found == NO_LANE {
+        while k > 0 && found == NO_LANE {
             k -= 1;
-            if self.lane_of[k] != NO_LANE && (owner[k].importer != owner[k].exporter) == abroad {
-                found = self.lane_of[k];
+            match matches(k, &self.lane_of) {
+                None => break,
+                Some(true) => found = self.lane_of[k],
+                Some(false) => {}
             }
         }
         let mut k = link + 1;
-        while k < owner.len() && same(k) && found == NO_LANE {
-            if self.lane_of[k] != NO_LANE && (owner[k].importer != owner[k].exporter) == abroad {
-                found = self.lane_of[k];
+        while k < self.lane_of.len() && found == NO_LANE {
+            match matches(k, &self.lane_of) {
+                None => break,
+                Some(true) => found = self.lane_of[k],
+                Some(false) => {}
             }
             k += 1;
         }
@@ -947,17 +955,32 @@ mod tests {
     }
 
     #[test]
+    fn a_link_finds_its_inputs_lane_past_candidates_that_were_never_suppliers() {
+        // Input 0: link 0 from home (with a lane), links 1-2 candidates never qualified (no
+        // owner), link 3 qualified from home; input 1: link 4 from home, link 5 a candidate.
+        let owners = [Some(owner(0, false)), None, None, Some(owner(0, false)), Some(owner(1, false)), None];
+        let mut t = InTransit::with_lanes(&[4, 4], vec![0, NO_LANE, NO_LANE, NO_LANE, 1, NO_LANE]);
+        let owners = |k: usize| owners[k];
+        t.give_lane(3, 4, owners);
+        assert_eq!(t.lane_of[3], 0, "the lane of link 0, past the candidates between them");
+        let mut t = InTransit::with_lanes(&[4, 4], vec![NO_LANE, NO_LANE, NO_LANE, NO_LANE, 1, NO_LANE]);
+        t.give_lane(3, 4, owners);
+        assert_eq!(t.lane_of[3], 2, "input 1's lane is not input 0's: a lane of its own");
+    }
+
+    #[test]
     fn a_link_joins_the_lane_of_its_input_from_its_side_of_the_border() {
         // Links 0-2 supply input 0 (0 and 2 from home, 1 from abroad), links 3-4 input 1.
         let owners = [owner(0, false), owner(0, true), owner(0, false), owner(1, false), owner(1, false)];
         let mut t = InTransit::with_lanes(&[4], vec![0, NO_LANE, NO_LANE, NO_LANE, NO_LANE]);
-        t.give_lane(2, 6, &owners);
+        let owners = |k: usize| Some(owners[k]);
+        t.give_lane(2, 6, owners);
         assert_eq!(t.lane_of[2], 0, "the lane from home of input 0, lengthened");
         assert_eq!(t.lanes[0].len, 6);
-        t.give_lane(1, 3, &owners);
+        t.give_lane(1, 3, owners);
         assert_eq!(t.lane_of[1], 1, "a new lane from abroad");
-        t.give_lane(4, 3, &owners);
-        t.give_lane(3, 2, &owners);
+        t.give_lane(4, 3, owners);
+        t.give_lane(3, 2, owners);
         assert_eq!((t.lane_of[3], t.lane_of[4]), (2, 2), "input 1 has a lane of its own");
         assert_eq!(t.lanes[2].len, 3, "a lane is never shortened");
     }
