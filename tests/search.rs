@@ -180,7 +180,11 @@ fn a_supplier_qualified_on_a_longer_route_lengthens_the_lane_and_no_goods_are_lo
             assert_eq!(trade, links.trade.len() - 1, "taken after the suppliers at the start");
             let nation = &sim.world.resource::<chokepoint::world::registry::Registry>().nation;
             let o = links.owner[trade];
-            assert_eq!((o.exporter, o.importer), (nation[1], nation[2]), "from M2's nation (CC) to F's (BB)");
+            assert_eq!(
+                (o.exporter, o.importer),
+                (nation[1], nation[2]),
+                "from M2's nation (CC) to F's (BB)"
+            );
             assert_eq!(t.lane_of[l1], t.lane_of[l2], "tick {tick}: M1 and M2 are both abroad: one lane");
             assert_eq!(t.reach_of(l2), 31, "tick {tick}: the lane reaches M2's 30 days");
             if lengthened.is_none() {

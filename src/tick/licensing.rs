@@ -306,9 +306,11 @@ pub fn license_trade(
             continue;
         }
         slot.draw -= quantity;
-        let (link, owner) = (&links.links[a.link as usize], links.owner(a.link as usize));
+        let (link, trade) = (&links.links[a.link as usize], links.trade.at(a.link as usize));
+        let owner = links.owner[trade];
         let terms = Listed {
             link: a.link,
+            trade: trade as u32,
             supplier: a.supplier,
             buyer: a.buyer,
             slot: a.slot,

@@ -11,7 +11,6 @@ use crate::world::orders::{Order, OrderBook, SupplyLinks, Terms};
 use crate::world::params::Params;
 use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
-use crate::world::trade_index::TradeIndex;
 use crate::world::workers::{batching, pieces};
 use bevy_ecs::prelude::*;
 
@@ -163,7 +162,7 @@ pub fn fill_orders(
     OrderBook::cut_by_supplier(orders, terms, parts, &mut scratch.cuts);
     scratch.parts.resize_with(parts.max(scratch.parts.len()), FillPart::default);
     {
-        let (firms, registry, history) = (&firms, &*registry, (&links.history[..], &links.trade));
+        let (firms, registry, history) = (&firms, &*registry, &links.history[..]);
         if parts == 1 {
             fill_part(orders, terms, firms, registry, history, &mut scratch.parts[0]);
         } else {
@@ -188,8 +187,7 @@ pub fn fill_orders(
             *h -= w * *h;
         }
         for o in orders.iter() {
-            let t = links.trade.at(terms.of(o).link as usize);
-            links.history[t] += w * o.filled;
+            links.history[terms.of(o).trade as usize] += w * o.filled;
         }
     }
     let tick_days = f64::from(clock.tick_days);
@@ -228,7 +226,7 @@ fn fill_part(
     terms: Terms<'_>,
     firms: &Query<(&Plant, &mut Finished)>,
     registry: &Registry,
-    history: Histories<'_>,
+    history: &[f64],
     part: &mut FillPart,
 ) {
     let FillPart { claims, fills, clamped } = part;
@@ -269,19 +267,15 @@ fn fill_part(
     }
 }
 
-/// Every supplier link's purchase history, by trade index (empty when none is kept), and
-/// where each link's trade state is.
-type Histories<'a> = (&'a [f64], &'a TradeIndex);
-
 /// The claims of one supplier's orders (sorted by buyer, slot and licence, so a link's
 /// orders are adjacent): each order carries its link's history in proportion to its quantity.
-fn claims_of(orders: &[Order], terms: Terms<'_>, supplier: u32, history: Histories<'_>, registry: &Registry, claims: &mut Vec<Claim>) {
-    let (history, trade) = history;
+/// `history` is every supplier link's, by trade index (empty when none is kept).
+fn claims_of(orders: &[Order], terms: Terms<'_>, supplier: u32, history: &[f64], registry: &Registry, claims: &mut Vec<Claim>) {
     claims.clear();
     let home = registry.nation[supplier as usize];
     let mut k = 0;
     while k < orders.len() {
-        let link = terms.of(&orders[k]).link;
+        let (link, trade) = (terms.of(&orders[k]).link, terms.of(&orders[k]).trade);
         let mut end = k;
         let mut on_link = 0.0;
         while end < orders.len() && terms.of(&orders[end]).link == link {
@@ -295,7 +289,7 @@ fn claims_of(orders: &[Order], terms: Terms<'_>, supplier: u32, history: Histori
                 history: if history.is_empty() || on_link <= 0.0 {
                     0.0
                 } else {
-                    history[trade.at(link as usize)] * o.quantity / on_link
+                    history[trade as usize] * o.quantity / on_link
                 },
                 home: terms.of(o).importer == home,
             });

@@ -147,8 +147,8 @@ pub fn place_orders(
         // A link's landed-cost term in its weight (the weight is base share × fill rate × expected
         // delivered share × this). Buyers pay their own region's price whoever sells (as customs
         // values imports), so a buyer's suppliers differ in landed cost by the tariff only.
-        let landed = |li: u32, importer: u16, commodity: u16| -> f64 {
-            let exporter = links.owner(li as usize).exporter;
+        let landed = |t: usize, importer: u16, commodity: u16| -> f64 {
+            let exporter = links.owner[t].exporter;
             let tariff = if exporter == importer {
                 0.0
             } else {
@@ -163,10 +163,9 @@ pub fn place_orders(
         // What the supplier of a link can deliver to this buyer per tick: its share of the
         // supplier's deliverable by the buyer's past orders when the supplier is oversubscribed,
         // else the buyer's own orders plus its part of the supplier's spare.
-        let cap = |li: u32| {
+        let cap = |li: u32, t: usize| {
             let s = links.links[li as usize].supplier as usize;
             let Offer { deliverable, claims } = board.offers[s];
-            let t = links.trade.at(li as usize);
             let own = links.expected[t];
             let fair = if claims >= deliverable && claims > 0.0 {
                 deliverable * own / claims
@@ -209,7 +208,7 @@ pub fn place_orders(
                     let (_, ls) = policy.licensed_share(exporter, plant.nation, s.commodity, tick, td);
                     let delivered = if ls > 0.0 { 1.0 - ls + ls * links.approval(l) } else { 1.0 };
                     let weight = link.share * links.fill[t] * delivered;
-                    local.split.push((li, weight, 0.0, 0.0));
+                    local.split.push(((li, t as u32), weight, 0.0, 0.0));
                     // Its supplier's offer is read when the order is split: ask for it now.
                     prefetch(&board.offers, link.supplier as usize);
                     expected += weight;
@@ -235,11 +234,12 @@ pub fn place_orders(
                     continue;
                 }
                 for e in local.split.iter_mut() {
-                    e.1 *= landed(e.0, plant.nation, s.commodity);
-                    e.2 = cap(e.0);
+                    let (li, t) = e.0;
+                    e.1 *= landed(t as usize, plant.nation, s.commodity);
+                    e.2 = cap(li, t as usize);
                 }
                 split(&mut local.split, gap);
-                for &(li, _, _, q) in &local.split {
+                for &((li, t), _, _, q) in &local.split {
                     // Only a positive quantity is an order (not NaN either: a corrupted
                     // position must not spread to the supplier; `--check` reports it where
                     // it is).
@@ -249,7 +249,7 @@ pub fn place_orders(
                     // (The supplier's rationing rule only matters for a link that has not
                     // delivered in full: reading it for every order cost a cache miss each
                     // at 10^6 firms.)
-                    let t = links.trade.at(li as usize);
+                    let t = t as usize;
                     let fill = links.fill[t];
                     let q = if buying.phantom_ordering > 0.0 && fill < 1.0 {
                         q * phantom(
@@ -440,9 +440,10 @@ fn expected_delivered(
     range
         .filter(|&l| links.status.is_active(l))
         .map(|l| {
-            let exporter = links.owner(l).exporter;
+            let t = links.trade.at(l);
+            let exporter = links.owner[t].exporter;
             let (_, x) = policy.licensed_share(exporter, importer, commodity, tick, td);
-            links.links[l].share * links.fill[links.trade.at(l)] * (1.0 - x + x * links.approval(l))
+            links.links[l].share * links.fill[t] * (1.0 - x + x * links.approval(l))
         })
         .sum()
 }
@@ -588,14 +589,14 @@ unsafe fn publish((idx, plant, inputs, _, fin): BuyingItem<'_>, offers: &Disjoin
     }
 }
 
-/// Splits `total` units over links (link, weight, cap, units) in proportion to their weights,
+/// Splits `total` units over links (`K` names the link; weight, cap, units) in proportion to their weights,
 /// none above its cap: a link whose share would pass its cap gets its cap, and the rest is
 /// shared again among the others (water-filling). What no link has room for is then spread
 /// over all links with a weight, in proportion to it.
-fn split(links: &mut [(u32, f64, f64, f64)], total: f64) {
+fn split<K>(links: &mut [(K, f64, f64, f64)], total: f64) {
     let mut rest = total;
     loop {
-        let open = |e: &(u32, f64, f64, f64)| e.1 > 0.0 && e.3 < e.2;
+        let open = |e: &(K, f64, f64, f64)| e.1 > 0.0 && e.3 < e.2;
         let weights: f64 = links.iter().filter(|e| open(e)).map(|e| e.1).sum();
         if weights <= 0.0 || rest <= 0.0 {
             break;

@@ -17,7 +17,6 @@ use crate::world::rng::{FirmStreams, Purpose, Streams};
 use crate::world::shipments::{
     InTransit, LANE_RING_MAX, NO_LANE, NO_TICK, SharedRings, Shipment, ShipmentQueue, Stamp, TradeBook, UNSTAGED,
 };
-use crate::world::trade_index::TradeIndex;
 use crate::world::workers::{batching, pieces};
 use bevy_ecs::prelude::*;
 use bevy_utils::Parallel;
@@ -212,21 +211,20 @@ fn send_part(
     terms: Terms<'_>,
     plans: &[Plan],
     tick: u32,
-    tally: (&Disjoint<LinkTally>, &TradeIndex),
+    tally: &Disjoint<LinkTally>,
     staged: &Disjoint<u16>,
     loose: &mut Vec<(u32, Shipment)>,
     exports: &mut TradeBook,
     customs: Customs<'_>,
 ) {
     loose.clear();
-    let (tally, trade) = tally;
     for (i, o) in orders.iter().enumerate() {
         // Orders are by supplier and links by buyer: ask for the link's tally and staging
         // some steps ahead (at 10^6 firms, a third of sending waited for the tally).
         if let Some(next) = orders.get(i + AHEAD) {
-            let link = terms.of(next).link as usize;
-            tally.prefetch(trade.at(link));
-            staged.prefetch(link);
+            let next = terms.of(next);
+            tally.prefetch(next.trade as usize);
+            staged.prefetch(next.link as usize);
         }
         let terms = terms.of(o);
         let li = terms.link as usize;
@@ -234,7 +232,7 @@ fn send_part(
         // and claim from next tick; what was sent also goes into its in-transit at delivery.
         // SAFETY: the link is this part's alone (see `OrderBook::cut_by_supplier`), here and
         // below.
-        let t = unsafe { tally.get(trade.at(li)) };
+        let t = unsafe { tally.get(terms.trade as usize) };
         t.ordered += o.quantity;
         if o.filled <= 0.0 {
             continue;
@@ -435,9 +433,9 @@ pub fn ship_goods(
             .clear();
     }
     {
-        let tally = (&Disjoint::new(&mut links.tally), &links.trade);
+        let tally = Disjoint::new(&mut links.tally);
         let staged = Disjoint::new(&mut transit.staged);
-        let (staged, plans, cuts) = (&staged, &scratch.plans, &scratch.cuts);
+        let (tally, staged, plans, cuts) = (&tally, &staged, &scratch.plans, &scratch.cuts);
         let mut day = Some(&mut *trade);
         let jobs = cuts.windows(2).zip(scratch.parts.iter_mut()).map(|(w, part)| {
             let (from, to) = (w[0], w[1]);

@@ -357,6 +357,9 @@ pub struct OrderBook {
 pub struct Listed {
     /// The link's index.
     pub link: u32,
+    /// Where its trade state is ([`SupplyLinks::trade`]): read for every order, so kept here
+    /// rather than found again from the link each time.
+    pub trade: u32,
     pub supplier: u32,
     pub buyer: u32,
     /// Index of the input slot in the buyer's recipe.
@@ -391,12 +394,12 @@ impl<'a> Terms<'a> {
 
 /// One worker thread's share of procurement: how many links its buyers ordered on (by part of
 /// the book), and the
-/// scratch for splitting one input's order across its links: (link, weight, cap, units).
+/// scratch for splitting one input's order across its links: ((link, trade index), weight, cap, units).
 #[derive(Debug, Default)]
 pub struct BuyerScratch {
     /// Orders placed by this worker's buyers, by part of the book ([`OrderBook::part_of`]).
     pub placed: Vec<usize>,
-    pub split: Vec<(u32, f64, f64, f64)>,
+    pub split: Vec<((u32, u32), f64, f64, f64)>,
 }
 
 impl std::fmt::Debug for OrderBook {
@@ -431,7 +434,7 @@ impl OrderBook {
             let mut from = 0;
             for (&found, &n) in self.taken.iter().zip(placed) {
                 for o in &self.orders[from..from + found.min(n)] {
-                    let t = links.trade.at(self.listed[o.at as usize].link as usize);
+                    let t = self.listed[o.at as usize].trade as usize;
                     links.wanted[t].store(o.quantity.to_bits(), Ordering::Relaxed);
                 }
                 from += n;
@@ -490,14 +493,14 @@ impl OrderBook {
         self.orders.resize(total, Order::default());
         self.taken.clear();
         self.taken.resize(placed.len(), 0);
-        let (wanted, trade) = (&links.wanted, &links.trade);
+        let wanted = &links.wanted;
         let (listed, cuts) = (&self.listed, &self.cuts);
         if !parallel || placed.len() == 1 {
             let mut rest = &mut self.orders[..];
             for (k, w) in cuts.windows(2).enumerate() {
                 let (mine, after) = std::mem::take(&mut rest).split_at_mut(placed[k]);
                 rest = after;
-                self.taken[k] = take_part(&listed[w[0]..w[1]], w[0], mine, wanted, trade);
+                self.taken[k] = take_part(&listed[w[0]..w[1]], w[0], mine, wanted);
             }
         } else {
             bevy_tasks::ComputeTaskPool::get().scope(|s| {
@@ -506,7 +509,7 @@ impl OrderBook {
                     let (mine, after) = std::mem::take(&mut rest).split_at_mut(placed[k]);
                     rest = after;
                     let (listed, from) = (&listed[w[0]..w[1]], w[0]);
-                    s.spawn(async move { *taken = take_part(listed, from, mine, wanted, trade) });
+                    s.spawn(async move { *taken = take_part(listed, from, mine, wanted) });
                 }
             });
         }
@@ -537,10 +540,12 @@ impl OrderBook {
         self.listed.resize(n, Listed::default());
         for l in 0..links.links.len() {
             if listed(l, links) {
-                let (supplier, o) = (links.links[l].supplier, links.owner(l));
+                let (supplier, t) = (links.links[l].supplier, links.trade.at(l));
+                let o = links.owner[t];
                 let at = &mut self.counts[supplier as usize];
                 self.listed[*at as usize] = Listed {
                     link: l as u32,
+                    trade: t as u32,
                     supplier,
                     buyer: o.buyer,
                     slot: o.slot,
@@ -614,16 +619,15 @@ impl OrderBook {
 /// Takes the orders of one part of the list into `out`, in list order: every link with units
 /// wanted, its want cleared. Returns how many it found; finding more than `out` holds, it
 /// leaves the rest untaken and returns `out.len() + 1`.
-fn take_part(listed: &[Listed], from: usize, out: &mut [Order], wanted: &[AtomicU64], trade: &TradeIndex) -> usize {
+fn take_part(listed: &[Listed], from: usize, out: &mut [Order], wanted: &[AtomicU64]) -> usize {
     let mut n = 0;
     for (i, e) in listed.iter().enumerate() {
         if let Some(next) = listed.get(i + AHEAD) {
-            prefetch(wanted, trade.at(next.link as usize));
+            prefetch(wanted, next.trade as usize);
         }
+        let t = e.trade as usize;
         // A link is in one part only: its buyer wrote it before the book is built, and only
-        // this part reads and clears it. (A listed link has a share or a want: it has trade
-        // state.)
-        let t = trade.at(e.link as usize);
+        // this part reads and clears it.
         let bits = wanted[t].load(Ordering::Relaxed);
         if bits == 0 {
             continue;

@@ -958,7 +958,14 @@ mod tests {
     fn a_link_finds_its_inputs_lane_past_candidates_that_were_never_suppliers() {
         // Input 0: link 0 from home (with a lane), links 1-2 candidates never qualified (no
         // owner), link 3 qualified from home; input 1: link 4 from home, link 5 a candidate.
-        let owners = [Some(owner(0, false)), None, None, Some(owner(0, false)), Some(owner(1, false)), None];
+        let owners = [
+            Some(owner(0, false)),
+            None,
+            None,
+            Some(owner(0, false)),
+            Some(owner(1, false)),
+            None,
+        ];
         let mut t = InTransit::with_lanes(&[4, 4], vec![0, NO_LANE, NO_LANE, NO_LANE, 1, NO_LANE]);
         let owners = |k: usize| owners[k];
         t.give_lane(3, 4, owners);

@@ -16,10 +16,9 @@ use std::collections::BTreeMap;
 /// if it falls back to being a candidate.
 #[derive(Clone, Debug, Default)]
 pub struct TradeIndex {
-    /// One bit a link: a supplier at the start.
-    first: Vec<u64>,
-    /// How many suppliers at the start come before each word of `first`.
-    before: Vec<u32>,
+    /// One bit a link for each 64 links: a supplier at the start; with how many suppliers at
+    /// the start come before them (one load finds a link's index).
+    first: Vec<Word>,
     /// Links in all.
     links: usize,
     /// Trade indices given in all.
@@ -30,6 +29,13 @@ pub struct TradeIndex {
     later_at: BTreeMap<u32, u32>,
 }
 
+/// 64 links of [`TradeIndex::first`].
+#[derive(Clone, Copy, Debug, Default)]
+struct Word {
+    bits: u64,
+    before: u64,
+}
+
 impl TradeIndex {
     /// Appends the next link, a supplier at the start or not: call it for every link in link
     /// order before any [`TradeIndex::add`].
@@ -37,11 +43,13 @@ impl TradeIndex {
         debug_assert!(self.later_at.is_empty(), "every link is pushed before any is added");
         let (w, b) = (self.links / 64, self.links % 64);
         if b == 0 {
-            self.first.push(0);
-            self.before.push(self.len as u32);
+            self.first.push(Word {
+                bits: 0,
+                before: self.len as u64,
+            });
         }
         if supplier {
-            self.first[w] |= 1 << b;
+            self.first[w].bits |= 1 << b;
             self.len += 1;
         }
         self.links += 1;
@@ -51,7 +59,6 @@ impl TradeIndex {
     pub fn with_capacity(links: usize) -> TradeIndex {
         TradeIndex {
             first: Vec::with_capacity(links.div_ceil(64)),
-            before: Vec::with_capacity(links.div_ceil(64)),
             ..TradeIndex::default()
         }
     }
@@ -59,11 +66,21 @@ impl TradeIndex {
     /// Link `l`'s trade index, if it is or has been a supplier.
     #[inline]
     pub fn of(&self, l: usize) -> Option<usize> {
-        let (w, b) = (l / 64, l % 64);
-        let word = self.first[w];
-        if word >> b & 1 == 1 {
-            Some(self.before[w] as usize + (word & ((1u64 << b) - 1)).count_ones() as usize)
-        } else if self.later.get(w).is_some_and(|&v| v >> b & 1 == 1) {
+        let Word { bits, before } = self.first[l / 64];
+        let b = l % 64;
+        if bits >> b & 1 == 1 {
+            Some(before as usize + (bits & ((1u64 << b) - 1)).count_ones() as usize)
+        } else {
+            self.later_of(l)
+        }
+    }
+
+    /// The trade index of link `l`, not a supplier at the start, if it became one.
+    #[cold]
+    #[inline(never)]
+    fn later_of(&self, l: usize) -> Option<usize> {
+        let b = l % 64;
+        if self.later.get(l / 64).is_some_and(|&v| v >> b & 1 == 1) {
             Some(self.later_at[&(l as u32)] as usize)
         } else {
             None
@@ -72,9 +89,22 @@ impl TradeIndex {
 
     /// Link `l`'s trade index; `l` is or has been a supplier (it carries an order, goods or a
     /// share).
-    #[inline]
+    #[inline(always)]
     pub fn at(&self, l: usize) -> usize {
-        match self.of(l) {
+        let Word { bits, before } = self.first[l / 64];
+        let b = l % 64;
+        if bits >> b & 1 == 1 {
+            before as usize + (bits & ((1u64 << b) - 1)).count_ones() as usize
+        } else {
+            self.later_at(l)
+        }
+    }
+
+    /// [`TradeIndex::at`] for a link that was not a supplier at the start.
+    #[cold]
+    #[inline(never)]
+    fn later_at(&self, l: usize) -> usize {
+        match self.later_of(l) {
             Some(t) => t,
             None => panic!("link {l} has never been a supplier: it has no trade state"),
         }
@@ -111,7 +141,7 @@ impl TradeIndex {
     /// Every link with a trade index, in link order: (link, trade index).
     pub fn iter(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
         (0..self.first.len()).flat_map(move |w| {
-            let mut bits = self.first[w] | self.later.get(w).copied().unwrap_or(0);
+            let mut bits = self.first[w].bits | self.later.get(w).copied().unwrap_or(0);
             std::iter::from_fn(move || {
                 if bits == 0 {
                     return None;
@@ -123,11 +153,10 @@ impl TradeIndex {
         })
     }
 
-    /// Bytes held: two bits and half a count a link, and the map of later suppliers.
+    /// Bytes held: three bits a link (two once a supplier is added), and the map of later
+    /// suppliers.
     pub fn bytes(&self) -> usize {
-        (self.first.len() + self.later.len()) * size_of::<u64>()
-            + self.before.len() * size_of::<u32>()
-            + self.later_at.len() * 2 * size_of::<u32>()
+        self.first.len() * size_of::<Word>() + self.later.len() * size_of::<u64>() + self.later_at.len() * 2 * size_of::<u32>()
     }
 }
 
