@@ -2,7 +2,9 @@
 //! criterion: one world takes several GB and tens of seconds, too much for criterion's ten
 //! samples of each step. Under `cargo bench --bench million` it builds the world three times
 //! and prints, per step, the three times and their median; run it under `/usr/bin/time -v` for
-//! the peak memory. The world comes from `MILLION_WORLD`:
+//! the peak memory of the process (every world made in it, and the triad's arrays); each
+//! world's own peak is printed too (Linux: the peak is reset before each world is made). The
+//! world comes from `MILLION_WORLD`:
 //! - `spec` (default): `models/synthetic/baseline_1m.ron`, generated from its `synthetic`
 //!   section (`world::synthetic`); the `generate` step is load, check and resolve of the spec
 //!   plus the expansion. `MILLION_FIRMS` changes the number of firms.
@@ -50,6 +52,22 @@ struct Run {
     /// Seconds per tick of each step of the day (every core, one thread).
     steps: Vec<[f64; 2]>,
     bytes: StateBytes,
+    /// The world's own peak resident memory, KiB (`VmHWM`, reset before it is made; Linux).
+    peak_kib: Option<u64>,
+}
+
+/// Resets the process's peak resident memory to what it holds now (Linux ≥ 4.0: writing 5
+/// to `/proc/self/clear_refs`), so that each world's peak is its own, not the highest of the
+/// worlds made before it in this process. Returns whether it could.
+fn reset_peak() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// The peak resident memory since the last [`reset_peak`], KiB (`VmHWM`).
+fn peak_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn drop_rows(sim: &mut Simulation) {
@@ -108,6 +126,9 @@ fn firm_rows() -> chokepoint::model::output::FirmRowLevel {
 }
 
 fn once(spec: bool, size: u64) -> Run {
+    // What the worlds before this one freed goes back first, so that its peak is its own.
+    chokepoint::alloc::release_free_memory();
+    let reset = reset_peak();
     let t = Instant::now();
     let model = if spec {
         let opts = RunOptions {
@@ -138,6 +159,7 @@ fn once(spec: bool, size: u64) -> Run {
     let (tick, tick_1thread) = ticks(&mut sim);
     let bytes = sim.state_bytes();
     let steps = steps(&mut sim);
+    let peak_kib = if reset { peak_kib() } else { None };
     Run {
         generate,
         check,
@@ -147,6 +169,7 @@ fn once(spec: bool, size: u64) -> Run {
         tick_1thread,
         steps,
         bytes,
+        peak_kib,
     }
 }
 
@@ -231,6 +254,18 @@ fn main() {
         let at = |k: usize| median(runs.iter().map(|r| r.steps[i][k]).collect()) * 1e3;
         println!("    {:12} {:9.3} / {:9.3}", format!("{step:?}"), at(0), at(1));
     }
+    let peaks: Vec<u64> = runs.iter().filter_map(|r| r.peak_kib).collect();
+    if peaks.len() == runs.len() {
+        // GB as KiB ÷ 10^6, as in BENCHMARKS.md: KiB per firm at 10^6 firms.
+        let shown: Vec<String> = peaks.iter().map(|&p| format!("{:.2}", p as f64 / 1e6)).collect();
+        let mid = median(peaks.iter().map(|&p| p as f64).collect());
+        println!(
+            "  peak of each world (VmHWM from its making to its last step): median {:.2} GB, {:.0} B per firm  (runs: {} GB)",
+            mid / 1e6,
+            mid * 1024.0 / firms,
+            shown.join(", ")
+        );
+    }
     let b = runs[runs.len() / 2].bytes;
     println!(
         "  state touched by a tick: {:.1} MB (firms {:.1}, links {:.1}, orders {:.1}, shipments {:.1}, rows {:.1}), {:.0} B per firm",
@@ -244,6 +279,9 @@ fn main() {
     );
     // Arrays of 2^25 doubles (256 MB each) outrun any cache; 2^16 under `cargo test`.
     let n = if bench { 1 << 25 } else { 1 << 16 };
+    // The worlds' freed memory goes back first, so that the process's peak is a world's or
+    // the triad's, not both.
+    chokepoint::alloc::release_free_memory();
     let (bw1, bw) = (triad(n, false), triad(n, true));
     println!(
         "  STREAM triad: {:.1} GB/s on 1 thread, {:.1} GB/s on every core",

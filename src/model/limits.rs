@@ -211,6 +211,16 @@ const SHIPMENT_BYTES: u64 = 48;
 /// streams) and per supplier link (about 150 bytes of state, with room to spare).
 const FIRM_BYTES: u64 = 4096;
 const LINK_BYTES: u64 = 256;
+/// The same for a world generated from a `synthetic` section, whose firms' specs are made in
+/// memory and given back as the firms are built (`world::build::spawn_firms_releasing`), not
+/// parsed from text. Measured at 10^6 generated firms and 10.5 million links (BENCHMARKS.md,
+/// "Trade state only for suppliers"): 1.78 GB while the world is generated, 1.94 GB at the
+/// peak of a year (the estimate with these: 3.5 GB); a candidate link costs 17 bytes, a
+/// supplier's about 135 with its order; a regime in force adds 52 bytes a link (licensing's
+/// per-link lists, learned approvals and units awaiting a decision), besides the
+/// applications counted apart. These bound that with room to spare.
+const GENERATED_FIRM_BYTES: u64 = 1536;
+const GENERATED_LINK_BYTES: u64 = 160;
 
 /// What one run of `model` will write and hold, from the model alone: an upper bound
 /// (calibrated against `/usr/bin/time -v` and the run folder's size on the shipped models
@@ -417,8 +427,8 @@ fn estimate_written(model: &Model, written: &Model) -> Estimate {
         + applications * APPLICATION_BYTES
         + lane_cells * LANE_CELL_BYTES
         + held_shipments * SHIPMENT_BYTES
-        + firms * FIRM_BYTES
-        + links * LINK_BYTES
+        + firms * if generated.is_some() { GENERATED_FIRM_BYTES } else { FIRM_BYTES }
+        + links * if generated.is_some() { GENERATED_LINK_BYTES } else { LINK_BYTES }
         + 8 * model_bytes;
     Estimate {
         ticks,
