@@ -206,6 +206,7 @@ pub fn license_trade(
         if o.licence != NO_LICENCE {
             continue;
         }
+        let firm = links.owner[t.trade as usize].buyer;
         let (regime, share) = policy.licensed_share(exporter, importer, t.commodity, tick, td);
         let need = o.quantity * share;
         let (Some(ri), true) = (regime, need > 0.0) else {
@@ -214,7 +215,7 @@ pub fn license_trade(
             // orders it again, freely, from its lower position.
             let batched = std::mem::take(&mut lic.batched[t.link as usize]);
             if batched > 0.0 {
-                let mut buyer = inputs.get_mut(registry.entity[t.buyer as usize]).expect("buyer");
+                let mut buyer = inputs.get_mut(registry.entity[firm as usize]).expect("buyer");
                 let slot = &mut buyer.slots[t.slot as usize];
                 slot.on_order -= batched;
                 settle_rounding(&mut slot.on_order, slot.scale, &mut inv.clamped);
@@ -228,7 +229,7 @@ pub fn license_trade(
         let applied = need / links.approval(t.link as usize);
         lic.batched[t.link as usize] += applied;
         links.pending[t.link as usize] += applied;
-        let mut buyer = inputs.get_mut(registry.entity[t.buyer as usize]).expect("buyer");
+        let mut buyer = inputs.get_mut(registry.entity[firm as usize]).expect("buyer");
         let slot = &mut buyer.slots[t.slot as usize];
         slot.on_order += applied;
         slot.scale = slot.scale.max(slot.on_order);
@@ -237,8 +238,8 @@ pub fn license_trade(
         }
         lic.last_applied[t.link as usize] = Some(tick);
         let controlled = std::mem::take(&mut lic.batched[t.link as usize]);
-        let st = &mut streams.firms[t.buyer as usize];
-        let end_use = if st.uniform(Purpose::Licensing, tick) < registry.defence_share[t.buyer as usize] {
+        let st = &mut streams.firms[firm as usize];
+        let end_use = if st.uniform(Purpose::Licensing, tick) < registry.defence_share[firm as usize] {
             EndUse::Defence
         } else {
             EndUse::Civil
@@ -248,7 +249,7 @@ pub fn license_trade(
         let mut app = Application {
             regime: ri as u16,
             supplier: t.supplier,
-            buyer: t.buyer,
+            buyer: firm,
             link: t.link,
             slot: t.slot,
             commodity: t.commodity,
@@ -268,7 +269,7 @@ pub fn license_trade(
             app.review_working_days = 0;
             app.decided_tick = Some(tick);
             app.outcome = Outcome::Denied;
-            let mut buyer = inputs.get_mut(registry.entity[t.buyer as usize]).expect("buyer");
+            let mut buyer = inputs.get_mut(registry.entity[firm as usize]).expect("buyer");
             let slot = &mut buyer.slots[t.slot as usize];
             slot.on_order -= controlled;
             settle_rounding(&mut slot.on_order, slot.scale, &mut inv.clamped);
@@ -312,7 +313,6 @@ pub fn license_trade(
             link: a.link,
             trade: trade as u32,
             supplier: a.supplier,
-            buyer: a.buyer,
             slot: a.slot,
             commodity: a.commodity,
             exporter: owner.exporter,
@@ -324,9 +324,10 @@ pub fn license_trade(
     }
     let (orders, terms) = book.orders_and_terms();
     orders.retain(|o| o.quantity > 0.0);
+    let owner = &links.owner;
     orders.sort_unstable_by_key(|o| {
         let t = terms.of(o);
-        (t.supplier, t.buyer, t.slot, o.licence)
+        (t.supplier, owner[t.trade as usize].buyer, t.slot, o.licence)
     });
 }
 
@@ -359,8 +360,9 @@ pub fn settle_licences(
         let t = terms.of(o);
         let l = &mut lic.licences[o.licence as usize];
         l.remaining -= o.filled;
-        lic.applications[l.app as usize].shipped += o.filled;
-        let mut buyer = inputs.get_mut(registry.entity[t.buyer as usize]).expect("buyer");
+        let app = &mut lic.applications[l.app as usize];
+        app.shipped += o.filled;
+        let mut buyer = inputs.get_mut(registry.entity[app.buyer as usize]).expect("buyer");
         let slot = &mut buyer.slots[t.slot as usize];
         slot.on_order -= o.filled;
         settle_rounding(&mut slot.on_order, slot.scale, &mut inv.clamped);
