@@ -362,7 +362,7 @@ pub struct Listed {
     pub trade: u32,
     pub supplier: u32,
     /// Index of the input slot in the buyer's recipe (the buyer is the link's owner's,
-    /// [`SupplyLinks::owner`]).
+    /// [`SupplyLinks::owner()`]).
     pub slot: u16,
     pub commodity: u16,
     /// The supplier's nation and the buyer's.

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 /// Goods in the [`ShipmentQueue`]: either held by customs in the exporting nation (they have
 /// not left yet) or travelling, due beyond their lane's ring (they wait until they arrive).
-/// 16 bytes: the buyer, its input slot, the commodity and the exporting nation are the link's ([`crate::world::orders::SupplyLinks::owner`] and the
+/// 16 bytes: the buyer, its input slot, the commodity and the exporting nation are the link's ([`crate::world::orders::SupplyLinks::owner()`] and the
 /// supplier's nation), and the tick it is due (to arrive, or to be released by customs) is
 /// where it waits in the [`ShipmentQueue`].
 #[derive(Clone, Copy, Debug, PartialEq)]
