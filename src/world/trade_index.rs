@@ -133,11 +133,6 @@ impl TradeIndex {
         self.len == 0
     }
 
-    /// Links in all.
-    pub fn links(&self) -> usize {
-        self.links
-    }
-
     /// Every link with a trade index, in link order: (link, trade index).
     pub fn iter(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
         (0..self.first.len()).flat_map(move |w| {
