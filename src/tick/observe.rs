@@ -10,7 +10,7 @@ use crate::world::clock::Clock;
 use crate::world::firm::{Finished, FirmIndex, Inputs, Lines, Plant, Production, Trading};
 use crate::world::params::Params;
 use crate::world::prices::PriceBook;
-use crate::world::records::{BATCH_ROWS, ChunkSums, FirmRows, FirmSnapshot, GroupSums, Recorder};
+use crate::world::records::{BATCH_ROWS, ChunkSums, FirmSnapshot, GroupSums, Recorder};
 use crate::world::registry::Registry;
 use crate::world::shipments::TradeBook;
 use bevy_ecs::prelude::*;
@@ -120,22 +120,6 @@ pub fn record_tick(
     }
     let tick = clock.tick as i32;
     let date = clock.date().0;
-    let push = |r: &mut FirmRows, i: usize, s: &FirmSnapshot| {
-        r.tick.push(tick);
-        r.date.push(date);
-        r.firm.push(i as i32);
-        r.nation.push(i32::from(registry.nation[i]));
-        r.role.push(i32::from(registry.role[i]));
-        r.commodity.push(i32::from(registry.output[i]));
-        r.produced.push(s.produced);
-        r.planned.push(s.planned);
-        r.capacity.push(s.capacity);
-        r.shortfall.push(s.shortfall);
-        r.inventory.push(s.inventory);
-        r.input_cover_days.push(s.input_cover_days);
-        r.orders_received.push(s.received);
-        r.shipped.push(s.shipped);
-    };
     // A fresh batch (the writer took the last one) gets room for the ticks it will hold
     // before the run writes it (a batch is written once it has `BATCH_ROWS` rows).
     let rows = if all_rows {
@@ -149,14 +133,12 @@ pub fn record_tick(
         let ticks = BATCH_ROWS.div_ceil(rows);
         rec.firms.reserve_exact(rows * ticks);
     }
+    let (nation, role, output) = (&registry.nation[..], &registry.role[..], &registry.output[..]);
     if all_rows {
-        for (i, s) in rec.scratch.iter().enumerate() {
-            push(&mut rec.firms, i, s);
-        }
+        rec.firms.append(tick, date, 0..nf, &rec.scratch, nation, role, output);
     } else if sample {
-        for &i in &rec.grouping.sample {
-            push(&mut rec.firms, i as usize, &rec.scratch[i as usize]);
-        }
+        let sample = rec.grouping.sample.iter().map(|&i| i as usize);
+        rec.firms.append(tick, date, sample, &rec.scratch, nation, role, output);
     }
     let r = &mut rec.groups;
     for (g, sums) in rec.group_sums.iter().enumerate() {

@@ -53,6 +53,32 @@ impl FirmRows {
         self.orders_received.reserve_exact(rows);
         self.shipped.reserve_exact(rows);
     }
+
+    /// Appends one row per firm of `firms` (indices in the order their rows go out) at `tick`
+    /// and `date`, from the firms' snapshots `snaps` (by firm index) and their nation, role and
+    /// output commodity (by firm index). Column by column: each column is one pass that
+    /// copies, instead of fourteen pushes a row.
+    #[allow(clippy::too_many_arguments)]
+    pub fn append<I>(&mut self, tick: i32, date: i32, firms: I, snaps: &[FirmSnapshot], nation: &[u16], role: &[u16], output: &[u16])
+    where
+        I: ExactSizeIterator<Item = usize> + Clone,
+    {
+        let n = firms.len();
+        self.tick.extend(std::iter::repeat_n(tick, n));
+        self.date.extend(std::iter::repeat_n(date, n));
+        self.firm.extend(firms.clone().map(|i| i as i32));
+        self.nation.extend(firms.clone().map(|i| i32::from(nation[i])));
+        self.role.extend(firms.clone().map(|i| i32::from(role[i])));
+        self.commodity.extend(firms.clone().map(|i| i32::from(output[i])));
+        self.produced.extend(firms.clone().map(|i| snaps[i].produced));
+        self.planned.extend(firms.clone().map(|i| snaps[i].planned));
+        self.capacity.extend(firms.clone().map(|i| snaps[i].capacity));
+        self.shortfall.extend(firms.clone().map(|i| snaps[i].shortfall));
+        self.inventory.extend(firms.clone().map(|i| snaps[i].inventory));
+        self.input_cover_days.extend(firms.clone().map(|i| snaps[i].input_cover_days));
+        self.orders_received.extend(firms.clone().map(|i| snaps[i].received));
+        self.shipped.extend(firms.map(|i| snaps[i].shipped));
+    }
 }
 
 /// Rows of `nations.arrow` (one per nation and commodity per tick).
