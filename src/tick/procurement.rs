@@ -439,13 +439,18 @@ fn expected_delivered(
 ) -> f64 {
     range
         .filter(|&l| links.status.is_active(l))
-        .map(|l| {
-            let t = links.trade.at(l);
-            let exporter = links.owner[t].exporter;
-            let (_, x) = policy.licensed_share(exporter, importer, commodity, tick, td);
-            links.links[l].share * links.fill[t] * (1.0 - x + x * links.approval(l))
-        })
+        .map(|l| delivered_share(links, l, policy, importer, commodity, tick, td))
         .sum()
+}
+
+/// Link `l`'s term of [`expected_delivered`]: share × fill rate × (1 − x + x × learned
+/// approval), never below 0.
+#[inline]
+fn delivered_share(links: &SupplyLinks, l: usize, policy: &PolicyState, importer: u16, commodity: u16, tick: u32, td: u32) -> f64 {
+    let t = links.trade.at(l);
+    let exporter = links.owner[t].exporter;
+    let (_, x) = policy.licensed_share(exporter, importer, commodity, tick, td);
+    links.links[l].share * links.fill[t] * (1.0 - x + x * links.approval(l))
 }
 
 /// The first candidate of an input's links `range` that search may qualify: not in a nation
@@ -491,17 +496,24 @@ fn needs_adapting(
             return true;
         }
         let range = s.links.0 as usize..(s.links.0 + s.links.1) as usize;
+        // One pass over the input's links: whether a qualification is complete (adapt) or
+        // under way (no search), and the expected delivered share, summed in link order as
+        // `expected_delivered` sums it, until it reaches `search_below`: its terms are never
+        // negative, so from there the whole sum cannot be below it.
         let mut qualifying = false;
+        let mut expected = -0.0;
         for l in range.clone() {
-            if let LinkStatus::Qualifying { ready_tick } = links.status.get(l) {
-                if ready_tick <= tick {
-                    return true;
+            match links.status.get(l) {
+                LinkStatus::Qualifying { ready_tick } if ready_tick <= tick => return true,
+                LinkStatus::Qualifying { .. } => qualifying = true,
+                LinkStatus::Active if expected < search_below => {
+                    expected += delivered_share(links, l, policy, plant.nation, s.commodity, tick, td);
                 }
-                qualifying = true;
+                _ => {}
             }
         }
         !qualifying
-            && expected_delivered(links, range.clone(), policy, plant.nation, s.commodity, tick, td) < search_below
+            && expected < search_below
             && eligible_candidate(links, nation, range, policy, plant.nation, s.commodity, tick, td).is_some()
     })
 }
