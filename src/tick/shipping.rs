@@ -15,7 +15,7 @@ use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
 use crate::world::rng::{FirmStreams, Purpose, Streams};
 use crate::world::shipments::{
-    InTransit, LANE_RING_MAX, NO_LANE, NO_TICK, SharedRings, Shipment, ShipmentQueue, Stamp, TradeBook, UNSTAGED,
+    Cell, InTransit, LANE_RING_MAX, NO_LANE, NO_TICK, SharedRings, Shipment, ShipmentQueue, Stamp, TradeBook, UNSTAGED,
 };
 use crate::world::workers::{batching, pieces};
 use bevy_ecs::prelude::*;
@@ -504,9 +504,9 @@ pub fn ship_goods(
 }
 
 /// Puts every link's staged goods (see [`InTransit::staged`]) into its lane's cell and clears
-/// the staging, link by link, asking for each cell some links ahead (the cells of one tick are
-/// laid out by buyer, but the ticks goods are due vary with their routes' jitter, so the
-/// writes go to a dozen rows at once). Goods into an empty cell are one more consignment on
+/// the staging, link by link, asking for each cell `AHEAD` staged links before it is filled
+/// (the cells of one tick are laid out by buyer, but the ticks goods are due vary with their
+/// routes' jitter, so the writes go to a dozen rows at once). Goods into an empty cell are one more consignment on
 /// the lane's way, which delivery adds to the buyer's count. On every core when `parallel`,
 /// in pieces of whole buyers, so that no two threads share a lane; a lane's goods go in in
 /// link order however the links are cut, so its cells' sums do not depend on the thread
@@ -533,30 +533,47 @@ fn put_staged(transit: &mut InTransit, links: &SupplyLinks, tick: u32, td: u32, 
     cuts.push(n);
     let rings = transit.shared();
     let rings = &rings;
-    let piece = |from: usize, to: usize| {
-        for li in from..to {
-            // SAFETY: the piece holds whole buyers, so its links and their lanes are its own
-            // (here and below).
-            let ahead_link = li + AHEAD;
-            if ahead_link < to {
-                let a = unsafe { rings.staged(ahead_link) };
-                if a != 0 && a != UNSTAGED {
-                    unsafe { rings.prefetch_cell(rings.lane_of(ahead_link), u32::from(a)) };
-                }
+    // A staged link's goods into their cell (found and asked for when the link was met).
+    let put = |li: usize, lane: u32, cell: Cell| {
+        let st = stamp(recording, links, li as u32, tick, td);
+        // (Goods were staged on it: the link has trade state.)
+        let filled = links.tally[links.trade.at(li)].filled;
+        // SAFETY: the piece holds whole buyers, so its links and their lanes are its own
+        // (here and below).
+        unsafe {
+            if !rings.put_into(cell, filled, st) {
+                rings.add_flight(lane, 1);
             }
+        }
+    };
+    let piece = |from: usize, to: usize| {
+        // The staged links met and not yet put, oldest first: each link's cell is asked for
+        // when the link is met, and filled `AHEAD` staged links later, so the goods go in in
+        // link order.
+        let mut waiting = [(0usize, 0u32, Cell::default()); AHEAD];
+        let (mut first, mut held) = (0, 0);
+        for li in from..to {
+            // SAFETY: the link and its lane are the piece's own.
             let ahead = unsafe { rings.take_staged(li) };
             if ahead == 0 || ahead == UNSTAGED {
                 continue;
             }
             let lane = rings.lane_of(li);
-            let st = stamp(recording, links, li as u32, tick, td);
-            unsafe {
-                // (Goods were staged on it: the link has trade state.)
-                let filled = links.tally[links.trade.at(li)].filled;
-                if !rings.put(lane, u32::from(ahead), filled, st) {
-                    rings.add_flight(lane, 1);
-                }
+            // SAFETY: as above.
+            let cell = unsafe { rings.cell(lane, u32::from(ahead)) };
+            rings.prefetch(cell);
+            if held == AHEAD {
+                let (l, ln, c) = waiting[first];
+                put(l, ln, c);
+                first = (first + 1) % AHEAD;
+                held -= 1;
             }
+            waiting[(first + held) % AHEAD] = (li, lane, cell);
+            held += 1;
+        }
+        for k in 0..held {
+            let (l, ln, c) = waiting[(first + k) % AHEAD];
+            put(l, ln, c);
         }
     };
     if cuts.len() > 2 {

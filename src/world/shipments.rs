@@ -313,6 +313,14 @@ impl Stamp {
     };
 }
 
+/// A cell of a lane's ring (see [`SharedRings::cell`]): its group and its place in the
+/// group's cells.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Cell {
+    group: u16,
+    index: usize,
+}
+
 /// A ring group's cells as [`SharedRings`] reaches them.
 #[derive(Clone, Copy, Debug)]
 struct GroupCells {
@@ -367,18 +375,58 @@ impl SharedRings<'_> {
     #[inline]
     pub unsafe fn put(&self, lane: u32, ahead: u32, quantity: f64, stamp: Stamp) -> bool {
         // SAFETY: the caller's promise.
+        unsafe { self.put_into(self.cell(lane, ahead), quantity, stamp) }
+    }
+
+    /// Where the goods due `ahead` ticks from now (within the ring's reach) in lane `lane` go:
+    /// their cell, for [`SharedRings::prefetch`] and [`SharedRings::put_into`]. The same cell
+    /// [`SharedRings::put`] finds.
+    ///
+    /// # Safety
+    /// No other thread writes lane `lane` meanwhile.
+    #[inline]
+    pub unsafe fn cell(&self, lane: u32, ahead: u32) -> Cell {
+        // SAFETY: the caller's promise.
         let r = *unsafe { self.lanes.get(lane as usize) };
-        let g = self.groups[usize::from(r.group)];
+        let g = &self.groups[usize::from(r.group)];
         assert!(ahead < g.len, "beyond the ring");
-        let c = cell_index(g.now, g.len, g.cap, r.pos, ahead);
-        // SAFETY: the cell is in its group's cells (row < len, column < cap) and is this
-        // lane's own, which no other thread uses (the caller's promise).
-        let cell = unsafe { &mut *g.cells.add(c) };
+        Cell {
+            group: r.group,
+            index: cell_index(g.now, g.len, g.cap, r.pos, ahead),
+        }
+    }
+
+    /// Asks for cell `c` to be brought into cache, for a put a few steps later. Changes no
+    /// value.
+    #[inline]
+    pub fn prefetch(&self, c: Cell) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch reads nothing the program sees and cannot fault; the cell is in
+        // its group's cells anyway.
+        unsafe {
+            let p = self.groups[usize::from(c.group)].cells.add(c.index);
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = c;
+    }
+
+    /// [`SharedRings::put`] into cell `c` (from [`SharedRings::cell`] on this tick): adds
+    /// `quantity`, keeps `stamp` as `put` does, and returns whether the cell held goods already.
+    ///
+    /// # Safety
+    /// No other thread uses the cell's lane meanwhile.
+    #[inline]
+    pub unsafe fn put_into(&self, c: Cell, quantity: f64, stamp: Stamp) -> bool {
+        let g = &self.groups[usize::from(c.group)];
+        // SAFETY: `cell` found the index inside the group's cells, and the lane is the
+        // caller's alone.
+        let cell = unsafe { &mut *g.cells.add(c.index) };
         let occupied = *cell != 0.0;
         *cell += quantity;
         if !g.stamps.is_null() && stamp.left != NO_TICK {
             // SAFETY: as for the cell; the stamps have one entry per cell.
-            let s = unsafe { &mut *g.stamps.add(c) };
+            let s = unsafe { &mut *g.stamps.add(c.index) };
             if s.left == NO_TICK || stamp.earliest_day > s.earliest_day {
                 *s = stamp;
             }
@@ -436,38 +484,6 @@ impl SharedRings<'_> {
     pub unsafe fn len(&self, lane: u32) -> u32 {
         // SAFETY: the caller's promise.
         u32::from(unsafe { self.lanes.get(lane as usize) }.len)
-    }
-
-    /// Asks for lane `lane`'s cell `ahead` ticks from now (within its ring's reach) into cache,
-    /// for a pass that will put goods there.
-    ///
-    /// # Safety
-    /// No other thread writes lane `lane` meanwhile.
-    #[inline]
-    pub unsafe fn prefetch_cell(&self, lane: u32, ahead: u32) {
-        // SAFETY: the caller's promise.
-        let r = *unsafe { self.lanes.get(lane as usize) };
-        let g = self.groups[usize::from(r.group)];
-        if ahead < g.len {
-            let c = cell_index(g.now, g.len, g.cap, r.pos, ahead);
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: a prefetch reads nothing the program sees and cannot fault.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(g.cells.add(c).cast())
-            };
-            #[cfg(not(target_arch = "x86_64"))]
-            let _ = c;
-        }
-    }
-
-    /// Link `link`'s staged goods (see [`InTransit::staged`]) without taking them.
-    ///
-    /// # Safety
-    /// No other thread writes link `link`'s staging meanwhile.
-    #[inline]
-    pub unsafe fn staged(&self, link: usize) -> u16 {
-        // SAFETY: the caller's promise.
-        *unsafe { self.staged.get(link) }
     }
 
     /// Link `link`'s staged goods (see [`InTransit::staged`]), set back to 0.
