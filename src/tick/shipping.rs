@@ -13,7 +13,7 @@ use crate::world::policy::PolicyState;
 use crate::world::prefetch::AHEAD;
 use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
-use crate::world::rng::{FirmStreams, Purpose, Streams};
+use crate::world::rng::{Batch, FirmStreams, Purpose, Streams};
 use crate::world::shipments::{
     Cell, InTransit, LANE_RING_MAX, NO_LANE, NO_TICK, SharedRings, Shipment, ShipmentQueue, Stamp, TradeBook, UNSTAGED,
 };
@@ -42,6 +42,8 @@ pub struct ShippingScratch {
 #[derive(Default)]
 struct Part {
     new_lanes: Vec<u32>,
+    /// The transit draws of the part's shipments, made together (see [`plan_shipments`]).
+    draws: Batch,
     loose: Vec<(u32, Shipment)>,
     /// The part's exports, booked in the book's order (the first part books into the day's
     /// trade directly); `None` until the part is first used.
@@ -76,7 +78,8 @@ struct Plan {
 /// where the exporting nation's regime inspects the commodity, that share of orders not under
 /// licence is held before it leaves, for a hold drawn from its distribution. Common random
 /// numbers: the k-th shipment a supplier sends on a given day draws the same numbers in every
-/// scenario, however many it sent on earlier days (see `world::rng`).
+/// scenario, however many it sent on earlier days (see `world::rng`). The transit draws are
+/// made together in `draws` (see [`Batch`]), the same numbers as one by one.
 #[allow(clippy::too_many_arguments)]
 fn plan_shipments(
     orders: &[Order],
@@ -89,8 +92,21 @@ fn plan_shipments(
     tick: u32,
     td: u32,
     new_lanes: &mut Vec<u32>,
+    draws: &mut Batch,
 ) {
     new_lanes.clear();
+    // The transit draws first, listed in the book's order and made together (they are
+    // independent of each other), then read in the same order.
+    draws.clear();
+    for o in orders.iter().filter(|o| o.filled > 0.0) {
+        let t = terms.of(o);
+        if t.jitter_days > 0 {
+            let st = &mut streams[t.supplier as usize - first];
+            draws.push(st.key, st.next(Purpose::Shipping, tick));
+        }
+    }
+    draws.draw(Purpose::Shipping, tick);
+    let mut next_draw = 0;
     for (o, plan) in orders.iter().zip(plans.iter_mut()) {
         if o.filled <= 0.0 {
             continue;
@@ -102,7 +118,9 @@ fn plan_shipments(
         let st = &mut streams[t.supplier as usize - first];
         let days = if t.jitter_days > 0 {
             let span = 2 * u64::from(t.jitter_days) + 1;
-            let draw = ((st.uniform(Purpose::Shipping, tick) * span as f64) as u64).min(span - 1);
+            let u = draws.get(next_draw);
+            next_draw += 1;
+            let draw = ((u * span as f64) as u64).min(span - 1);
             (u64::from(t.days) + draw).saturating_sub(u64::from(t.jitter_days))
         } else {
             u64::from(t.days)
@@ -166,8 +184,8 @@ fn plan_all(
         streams = others;
         let base = first;
         first = end;
-        let (orders, new_lanes) = (&orders[from..to], &mut part.new_lanes);
-        Some(move || plan_shipments(orders, terms, mine, own, base, policy, transit, tick, td, new_lanes))
+        let (orders, new_lanes, draws) = (&orders[from..to], &mut part.new_lanes, &mut part.draws);
+        Some(move || plan_shipments(orders, terms, mine, own, base, policy, transit, tick, td, new_lanes, draws))
     });
     if parallel && cuts.len() > 2 {
         bevy_tasks::ComputeTaskPool::get().scope(|s| {

@@ -91,6 +91,153 @@ pub fn normal_at(key: u64, purpose: Purpose, tick: u32, n: u32) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
+/// Uniform draws in [0, 1) of one purpose at one tick for many (key, draw number) pairs at
+/// once: the numbers [`uniform_at`] gives, computed eight blocks at a time with the
+/// processor's 256-bit integer instructions where it has them (AVX2), one by one otherwise.
+/// A pass that makes many independent draws (shipping: one per shipment) lists them first,
+/// draws them together, then reads them in the same order.
+#[derive(Debug, Default)]
+pub struct Batch {
+    keys: Vec<u64>,
+    counts: Vec<u32>,
+    draws: Vec<f64>,
+}
+
+impl Batch {
+    /// Forgets the listed draws (keeping the room).
+    pub fn clear(&mut self) {
+        self.keys.clear();
+        self.counts.clear();
+        self.draws.clear();
+    }
+
+    /// Lists draw `n` under `key`; it will be the `len()`-th number.
+    #[inline]
+    pub fn push(&mut self, key: u64, n: u32) {
+        self.keys.push(key);
+        self.counts.push(n);
+    }
+
+    /// How many draws are listed.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether no draw is listed.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Computes every listed draw of `purpose` at `tick`.
+    pub fn draw(&mut self, purpose: Purpose, tick: u32) {
+        self.draw_with(purpose, tick, wide_available());
+    }
+
+    /// [`Batch::draw`], eight at a time only when `wide` (and the processor can).
+    fn draw_with(&mut self, purpose: Purpose, tick: u32, wide: bool) {
+        let n = self.keys.len();
+        self.draws.clear();
+        self.draws.resize(n, 0.0);
+        let mut done = 0;
+        #[cfg(target_arch = "x86_64")]
+        if wide && wide_available() {
+            while done + 8 <= n {
+                let r = done..done + 8;
+                // SAFETY: AVX2 is available (checked above).
+                let w = unsafe {
+                    wide::philox8(
+                        self.keys[r.clone()].try_into().expect("eight keys"),
+                        self.counts[r.clone()].try_into().expect("eight counts"),
+                        tick,
+                        purpose as u32,
+                    )
+                };
+                for (d, (hi, lo)) in self.draws[r].iter_mut().zip(w[0].iter().zip(&w[1])) {
+                    *d = unit(*hi, *lo);
+                }
+                done += 8;
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = wide;
+        for i in done..n {
+            self.draws[i] = uniform_at(self.keys[i], purpose, tick, self.counts[i]);
+        }
+    }
+
+    /// The `i`-th listed draw (after [`Batch::draw`]).
+    #[inline]
+    pub fn get(&self, i: usize) -> f64 {
+        self.draws[i]
+    }
+}
+
+/// Whether the eight-wide Philox can run on this processor.
+#[inline]
+fn wide_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod wide {
+    use super::{PHILOX_M0, PHILOX_M1, PHILOX_W0, PHILOX_W1};
+    use std::arch::x86_64::*;
+
+    /// Words 0 and 1 of [`super::philox4x32`] for the counters `(n[i], tick, purpose, 0)` under
+    /// `keys[i]`, eight blocks at once: each 32-bit lane of a vector holds one block's word, and
+    /// each round's two 32×32→64-bit products are taken for the even lanes and then the odd.
+    ///
+    /// # Safety
+    /// The processor has AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn philox8(keys: &[u64; 8], n: &[u32; 8], tick: u32, purpose: u32) -> [[u32; 8]; 2] {
+        let lo_keys: [u32; 8] = std::array::from_fn(|i| keys[i] as u32);
+        let hi_keys: [u32; 8] = std::array::from_fn(|i| (keys[i] >> 32) as u32);
+        // SAFETY: the arrays hold eight 32-bit words each, as the loads and stores read and
+        // write; AVX2 is the caller's promise.
+        unsafe {
+            let mut c0 = _mm256_loadu_si256(n.as_ptr().cast());
+            let mut c1 = _mm256_set1_epi32(tick as i32);
+            let mut c2 = _mm256_set1_epi32(purpose as i32);
+            let mut c3 = _mm256_setzero_si256();
+            let mut k0 = _mm256_loadu_si256(lo_keys.as_ptr().cast());
+            let mut k1 = _mm256_loadu_si256(hi_keys.as_ptr().cast());
+            let (m0, m1) = (_mm256_set1_epi32(PHILOX_M0 as i32), _mm256_set1_epi32(PHILOX_M1 as i32));
+            let (w0, w1) = (_mm256_set1_epi32(PHILOX_W0 as i32), _mm256_set1_epi32(PHILOX_W1 as i32));
+            for round in 0..10 {
+                if round > 0 {
+                    k0 = _mm256_add_epi32(k0, w0);
+                    k1 = _mm256_add_epi32(k1, w1);
+                }
+                // Products of the even lanes, then of the odd lanes shifted down.
+                let even0 = _mm256_mul_epu32(c0, m0);
+                let odd0 = _mm256_mul_epu32(_mm256_srli_epi64(c0, 32), m0);
+                let even1 = _mm256_mul_epu32(c2, m1);
+                let odd1 = _mm256_mul_epu32(_mm256_srli_epi64(c2, 32), m1);
+                // Each lane's low and high word of its product.
+                let lo0 = _mm256_blend_epi32(even0, _mm256_slli_epi64(odd0, 32), 0xAA);
+                let hi0 = _mm256_blend_epi32(_mm256_srli_epi64(even0, 32), odd0, 0xAA);
+                let lo1 = _mm256_blend_epi32(even1, _mm256_slli_epi64(odd1, 32), 0xAA);
+                let hi1 = _mm256_blend_epi32(_mm256_srli_epi64(even1, 32), odd1, 0xAA);
+                let next0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), k0);
+                let next2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), k1);
+                (c0, c1, c2, c3) = (next0, lo1, next2, lo0);
+            }
+            let mut out = [[0u32; 8]; 2];
+            _mm256_storeu_si256(out[0].as_mut_ptr().cast(), c0);
+            _mm256_storeu_si256(out[1].as_mut_ptr().cast(), c1);
+            out
+        }
+    }
+}
+
 /// An agent's key and the draws it has made this tick for each purpose that draws more than
 /// once a tick. The count starts again at 0 on every tick, so the `k`-th shipment a supplier
 /// sends on a day draws the same number in every scenario, however many it sent before.
@@ -115,6 +262,14 @@ impl Streams {
 
     /// The next uniform draw in [0, 1) of `purpose` (shipping, customs or licensing) at `tick`.
     pub fn uniform(&mut self, purpose: Purpose, tick: u32) -> f64 {
+        let n = self.next(purpose, tick);
+        uniform_at(self.key, purpose, tick, n)
+    }
+
+    /// The number of the next draw of `purpose` (shipping, customs or licensing) at `tick`,
+    /// counted as made: with the key, what [`Batch::push`] lists.
+    #[inline]
+    pub fn next(&mut self, purpose: Purpose, tick: u32) -> u32 {
         if tick != self.tick {
             self.tick = tick;
             self.shipping = 0;
@@ -129,7 +284,7 @@ impl Streams {
         };
         let n = *count;
         *count += 1;
-        uniform_at(self.key, purpose, tick, n)
+        n
     }
 
     /// This tick's demand noise: a standard normal, one per agent and tick.
@@ -270,6 +425,45 @@ mod tests {
             .unzip();
         let c = a.iter().zip(&b).map(|(x, y)| (x - 0.5) * (y - 0.5)).sum::<f64>() / f64::from(n) * 12.0;
         assert!(c.abs() < 0.01, "cross-agent correlation {c}");
+    }
+
+    #[test]
+    fn batched_draws_are_the_draws_made_one_by_one() {
+        // Lengths around multiples of eight, keys and counts across their ranges, eight wide
+        // and one by one.
+        for len in [0usize, 1, 7, 8, 9, 16, 23, 64, 101] {
+            for wide in [true, false] {
+                let mut b = Batch::default();
+                let pairs: Vec<(u64, u32)> = (0..len as u64)
+                    .map(|i| (splitmix(i ^ 0xA5A5).wrapping_mul(3 + i), splitmix(i) as u32 >> (i % 32)))
+                    .collect();
+                for &(k, n) in &pairs {
+                    b.push(k, n);
+                }
+                assert_eq!(b.len(), len);
+                b.draw_with(Purpose::Shipping, 7 + len as u32, wide);
+                for (i, &(k, n)) in pairs.iter().enumerate() {
+                    assert_eq!(
+                        b.get(i).to_bits(),
+                        uniform_at(k, Purpose::Shipping, 7 + len as u32, n).to_bits(),
+                        "draw {i} of {len}, wide {wide}"
+                    );
+                }
+                b.clear();
+                assert!(b.is_empty());
+            }
+        }
+        let extremes = [(0u64, 0u32), (u64::MAX, u32::MAX)];
+        let mut b = Batch::default();
+        for i in 0..8 {
+            let (k, n) = extremes[i % 2];
+            b.push(k, n);
+        }
+        b.draw(Purpose::Customs, u32::MAX);
+        for i in 0..8 {
+            let (k, n) = extremes[i % 2];
+            assert_eq!(b.get(i).to_bits(), uniform_at(k, Purpose::Customs, u32::MAX, n).to_bits());
+        }
     }
 
     #[test]
