@@ -15,18 +15,17 @@ use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
 use crate::world::rng::{Batch, FirmStreams, Purpose, Streams};
 use crate::world::shipments::{
-    Cell, InTransit, LANE_RING_MAX, NO_LANE, NO_TICK, SharedRings, Shipment, ShipmentQueue, Stamp, TradeBook, UNSTAGED,
+    Cell, InTransit, LANE_RING_MAX, Laned, NO_LANE, NO_TICK, SharedRings, Shipment, ShipmentQueue, Stamp, TradeBook, UNSTAGED,
 };
 use crate::world::workers::{batching, pieces};
 use bevy_ecs::prelude::*;
 use bevy_utils::Parallel;
 
 /// Shipping's lists, kept from tick to tick so that shipping allocates nothing once they have
-/// grown to their working size: each order's plan (aligned with the book), and where the book
-/// is cut into parts for planning.
+/// grown to their working size: where the book is cut into parts for sending, and each
+/// part's own lists.
 #[derive(Default)]
 pub struct ShippingScratch {
-    plans: Vec<Plan>,
     cuts: Vec<usize>,
     parts: Vec<Part>,
     /// Each worker's count of rounding errors set to zero in delivery.
@@ -42,8 +41,10 @@ pub struct ShippingScratch {
 #[derive(Default)]
 struct Part {
     new_lanes: Vec<u32>,
-    /// The transit draws of the part's shipments, made together (see [`plan_shipments`]).
+    /// The transit draws of a window of the part's shipments, made together, and the
+    /// window's plans (see [`plan_shipments`]).
     draws: Batch,
+    plans: Vec<Plan>,
     loose: Vec<(u32, Shipment)>,
     /// The part's exports, booked in the book's order (the first part books into the day's
     /// trade directly); `None` until the part is first used.
@@ -72,138 +73,84 @@ struct Plan {
     hold: u32,
 }
 
-/// Plans the filled orders of `orders` (one supplier's or several whole suppliers', in book
-/// order) into `plans`; `streams` are the suppliers' from firm index `first` on. Transit is
-/// the link's days plus a uniform draw in ±jitter days from the supplier's shipping stream;
-/// where the exporting nation's regime inspects the commodity, that share of orders not under
-/// licence is held before it leaves, for a hold drawn from its distribution. Common random
-/// numbers: the k-th shipment a supplier sends on a given day draws the same numbers in every
-/// scenario, however many it sent on earlier days (see `world::rng`). The transit draws are
-/// made together in `draws` (see [`Batch`]), the same numbers as one by one.
+/// Plans the filled orders of `orders` (a window of one supplier's or several whole
+/// suppliers' orders, in book order) into `plans`; `streams` are the suppliers' from firm
+/// index `first` on. Transit is the link's days plus a uniform draw in ±jitter days from the
+/// supplier's shipping stream; where the exporting nation's regime inspects the commodity,
+/// that share of orders not under licence is held before it leaves, for a hold drawn from its
+/// distribution. Common random numbers: the k-th shipment a supplier sends on a given day
+/// draws the same numbers in every scenario, however many it sent on earlier days (see
+/// `world::rng`). The transit draws are listed in the book's order and made together in
+/// `draws` (see [`Batch`]), the same numbers as one by one; the links without a lane yet are
+/// added to `new_lanes`.
 #[allow(clippy::too_many_arguments)]
 fn plan_shipments(
     orders: &[Order],
     terms: Terms<'_>,
-    plans: &mut [Plan],
+    plans: &mut Vec<Plan>,
     streams: &mut [Streams],
     first: usize,
     policy: &PolicyState,
-    transit: &InTransit,
+    laned: Laned<'_>,
     tick: u32,
     td: u32,
     new_lanes: &mut Vec<u32>,
     draws: &mut Batch,
 ) {
-    new_lanes.clear();
-    // In windows of the book: the window's transit draws first, listed in the book's order
-    // and made together (they are independent of each other), then read in the same order.
-    // (Windows keep the list short: listing a whole book's draws took 20 bytes a shipment,
-    // 90 MB at 10^6 firms.)
-    for (orders, plans) in orders.chunks(DRAW_WINDOW).zip(plans.chunks_mut(DRAW_WINDOW)) {
-        draws.clear();
-        for o in orders.iter().filter(|o| o.filled > 0.0) {
-            let t = terms.of(o);
-            if t.jitter_days > 0 {
-                let st = &mut streams[t.supplier as usize - first];
-                draws.push(st.key, st.next(Purpose::Shipping, tick));
-            }
-        }
-        draws.draw(Purpose::Shipping, tick);
-        let mut next_draw = 0;
-        for (o, plan) in orders.iter().zip(plans.iter_mut()) {
-            if o.filled <= 0.0 {
-                continue;
-            }
-            let t = terms.of(o);
-            if !transit.has_lane(t.link as usize) {
-                new_lanes.push(t.link);
-            }
+    draws.clear();
+    for o in orders.iter().filter(|o| o.filled > 0.0) {
+        let t = terms.of(o);
+        if t.jitter_days > 0 {
             let st = &mut streams[t.supplier as usize - first];
-            let days = if t.jitter_days > 0 {
-                let span = 2 * u64::from(t.jitter_days) + 1;
-                let u = draws.get(next_draw);
-                next_draw += 1;
-                let draw = ((u * span as f64) as u64).min(span - 1);
-                (u64::from(t.days) + draw).saturating_sub(u64::from(t.jitter_days))
-            } else {
-                u64::from(t.days)
-            };
-            let ticks = if td == 1 { days } else { days.div_ceil(u64::from(td)) };
-            let transit = u32::try_from(ticks.max(1)).unwrap_or(u32::MAX);
-            let mut hold = 0;
-            let inspection = if t.exporter != t.importer && o.licence == NO_LICENCE {
-                policy
-                    .regime_for(t.exporter, t.commodity)
-                    .and_then(|r| policy.regimes[r].inspection.as_ref())
-            } else {
-                None
-            };
-            if let Some((share, h)) = inspection
-                && st.uniform(Purpose::Customs, tick) < *share
-            {
-                let days = h.quantile(st.uniform(Purpose::Customs, tick)).round().max(1.0) as u32;
-                hold = days.div_ceil(td).max(1);
-            }
-            *plan = Plan { transit, hold };
+            draws.push(st.key, st.next(Purpose::Shipping, tick));
         }
     }
-}
-
-/// Orders per window of [`plan_shipments`] whose transit draws are made together.
-const DRAW_WINDOW: usize = 1024;
-
-/// Plans every order of the book (see [`plan_shipments`]), part by part (see
-/// [`OrderBook::cut_by_supplier`]); on every core when `parallel`, each part with its own
-/// suppliers' streams, so every draw is the one a single pass would make.
-#[allow(clippy::too_many_arguments)]
-fn plan_all(
-    orders: &[Order],
-    terms: Terms<'_>,
-    streams: &mut [Streams],
-    policy: &PolicyState,
-    transit: &InTransit,
-    tick: u32,
-    td: u32,
-    scratch: &mut ShippingScratch,
-    parallel: bool,
-) {
-    let n = orders.len();
-    scratch.plans.clear();
-    scratch.plans.resize(n, Plan::default());
-    let cuts = &scratch.cuts;
-    let mut plans = &mut scratch.plans[..];
-    let mut streams = streams;
-    let mut first = 0;
-    let mut parts = cuts.windows(2).zip(scratch.parts.iter_mut());
-    // Each part's orders, plans, suppliers' streams (up to the next part's first supplier)
-    // and list of new rings.
-    let jobs = std::iter::from_fn(move || {
-        let (w, part) = parts.next()?;
-        let (from, to) = (w[0], w[1]);
-        let (mine, rest) = std::mem::take(&mut plans).split_at_mut(to - from);
-        plans = rest;
-        let end = if to < n {
-            terms.of(&orders[to]).supplier as usize
+    draws.draw(Purpose::Shipping, tick);
+    plans.clear();
+    plans.resize(orders.len(), Plan::default());
+    let mut next_draw = 0;
+    for (o, plan) in orders.iter().zip(plans.iter_mut()) {
+        if o.filled <= 0.0 {
+            continue;
+        }
+        let t = terms.of(o);
+        if !laned.has(t.link as usize) {
+            new_lanes.push(t.link);
+        }
+        let st = &mut streams[t.supplier as usize - first];
+        let days = if t.jitter_days > 0 {
+            let span = 2 * u64::from(t.jitter_days) + 1;
+            let u = draws.get(next_draw);
+            next_draw += 1;
+            let draw = ((u * span as f64) as u64).min(span - 1);
+            (u64::from(t.days) + draw).saturating_sub(u64::from(t.jitter_days))
         } else {
-            first + streams.len()
+            u64::from(t.days)
         };
-        let (own, others) = std::mem::take(&mut streams).split_at_mut(end - first);
-        streams = others;
-        let base = first;
-        first = end;
-        let (orders, new_lanes, draws) = (&orders[from..to], &mut part.new_lanes, &mut part.draws);
-        Some(move || plan_shipments(orders, terms, mine, own, base, policy, transit, tick, td, new_lanes, draws))
-    });
-    if parallel && cuts.len() > 2 {
-        bevy_tasks::ComputeTaskPool::get().scope(|s| {
-            for mut job in jobs {
-                s.spawn(async move { job() });
-            }
-        });
-    } else {
-        jobs.for_each(|mut job| job());
+        let ticks = if td == 1 { days } else { days.div_ceil(u64::from(td)) };
+        let transit = u32::try_from(ticks.max(1)).unwrap_or(u32::MAX);
+        let mut hold = 0;
+        let inspection = if t.exporter != t.importer && o.licence == NO_LICENCE {
+            policy
+                .regime_for(t.exporter, t.commodity)
+                .and_then(|r| policy.regimes[r].inspection.as_ref())
+        } else {
+            None
+        };
+        if let Some((share, h)) = inspection
+            && st.uniform(Purpose::Customs, tick) < *share
+        {
+            let days = h.quantile(st.uniform(Purpose::Customs, tick)).round().max(1.0) as u32;
+            hold = days.div_ceil(td).max(1);
+        }
+        *plan = Plan { transit, hold };
     }
 }
+
+/// Orders per window that shipping plans, then sends (see [`send_part`]): the window's
+/// transit draws are made together. (Windows keep the lists short: a whole book's draws and
+/// plans took 28 bytes a shipment, 126 MB at 10^6 firms.)
+const DRAW_WINDOW: usize = 1024;
 
 /// What booking an export reads: the importer's regional price and the tariff.
 #[derive(Clone, Copy)]
@@ -223,7 +170,7 @@ impl Customs<'_> {
     }
 }
 
-/// Sends one part's filled orders (see [`OrderBook::cut_by_supplier`]) as planned: tallies
+/// Sends a window of one part's orders (see [`OrderBook::cut_by_supplier`]) as planned: tallies
 /// what was ordered and sent on each link, stages the goods that leave now for delivery to
 /// put into their lane's cell (see [`InTransit`]), books as exports, in the book's order, the
 /// goods that leave for another nation, and lists, in the book's order, what goes in one by
@@ -242,7 +189,6 @@ fn send_part(
     exports: &mut TradeBook,
     customs: Customs<'_>,
 ) {
-    loose.clear();
     for (i, o) in orders.iter().enumerate() {
         // Orders are by supplier and links by buyer: ask for the link's tally and staging
         // some steps ahead (at 10^6 firms, a third of sending waited for the tally).
@@ -419,12 +365,13 @@ pub fn ship_goods(
     queue.give_back(tick, due);
 
     // Each filled order's transit and customs hold, planned supplier by supplier, then sent,
-    // in parts of whole suppliers whose number depends on the book alone (`book_parts`); on
-    // every core when parallel (a supplier's draws and links are its own). Between the two,
-    // the links sent on for the first time get their lanes, in the book's order. Each part
-    // books its exports in the book's order, the first into the day's trade (after the goods
-    // released by customs), the others into their own books, added after in part order; what
-    // goes in one by one goes in after the parts, in the book's order.
+    // a window of the book at a time, in parts of whole suppliers whose number depends on the
+    // book alone (`book_parts`); on every core when parallel (a supplier's draws and links
+    // are its own). After the parts, the links sent on for the first time get their lanes, in
+    // the book's order. Each part books its exports in the book's order, the first into the
+    // day's trade (after the goods released by customs), the others into their own books,
+    // added after in part order; what goes in one by one goes in after the parts, in the
+    // book's order.
     let scratch = &mut *scratch;
     let (orders, terms) = (&book.orders, book.terms());
     OrderBook::cut_by_supplier(orders, terms, book_parts(orders.len()), &mut scratch.cuts);
@@ -432,44 +379,52 @@ pub fn ship_goods(
     if scratch.parts.len() < parts {
         scratch.parts.resize_with(parts, Part::default);
     }
-    plan_all(
-        orders,
-        terms,
-        &mut streams.firms,
-        &policy,
-        transit,
-        tick,
-        td,
-        scratch,
-        params.parallel,
-    );
-    for part in &scratch.parts[..parts] {
-        for &li in &part.new_lanes {
-            let li = li as usize;
-            if !transit.has_lane(li) {
-                let owner = |k: usize| links.trade.of(k).map(|t| links.owner[t]);
-                transit.give_lane(li, InTransit::ring_len_of(&links.links[li], td), owner);
-            }
-        }
-    }
     for part in &mut scratch.parts[1..parts] {
         part.exports
             .get_or_insert_with(|| TradeBook::new(trade.nations, trade.commodities))
             .clear();
     }
     {
+        let (laned, staged) = transit.sending();
         let tally = Disjoint::new(&mut links.tally);
-        let staged = Disjoint::new(&mut transit.staged);
-        let (tally, staged, plans, cuts) = (&tally, &staged, &scratch.plans, &scratch.cuts);
+        let (tally, staged, policy) = (&tally, &staged, &*policy);
+        let n = orders.len();
+        let mut streams = &mut streams.firms[..];
+        let mut first = 0;
         let mut day = Some(&mut *trade);
-        let jobs = cuts.windows(2).zip(scratch.parts.iter_mut()).map(|(w, part)| {
+        // Each part's orders, its suppliers' streams (up to the next part's first supplier),
+        // its lists and its exports.
+        let jobs = scratch.cuts.windows(2).zip(scratch.parts.iter_mut()).map(|(w, part)| {
             let (from, to) = (w[0], w[1]);
-            let (orders, plans, loose) = (&orders[from..to], &plans[from..to], &mut part.loose);
+            let end = if to < n {
+                terms.of(&orders[to]).supplier as usize
+            } else {
+                first + streams.len()
+            };
+            let (own, others) = std::mem::take(&mut streams).split_at_mut(end - first);
+            streams = others;
+            let base = first;
+            first = end;
             let exports = match day.take() {
                 Some(trade) => trade,
                 None => part.exports.as_mut().expect("a book for every part after the first"),
             };
-            move || send_part(orders, terms, plans, tick, tally, staged, loose, exports, customs)
+            let Part {
+                new_lanes,
+                draws,
+                plans,
+                loose,
+                ..
+            } = part;
+            let orders = &orders[from..to];
+            move || {
+                new_lanes.clear();
+                loose.clear();
+                for window in orders.chunks(DRAW_WINDOW) {
+                    plan_shipments(window, terms, plans, own, base, policy, laned, tick, td, new_lanes, draws);
+                    send_part(window, terms, plans, tick, tally, staged, loose, exports, customs);
+                }
+            }
         });
         if params.parallel && parts > 1 {
             bevy_tasks::ComputeTaskPool::get().scope(|s| {
@@ -479,6 +434,16 @@ pub fn ship_goods(
             });
         } else {
             jobs.for_each(|mut job| job());
+        }
+    }
+    // The links sent on for the first time get their lanes, in the book's order.
+    for part in &scratch.parts[..parts] {
+        for &li in &part.new_lanes {
+            let li = li as usize;
+            if !transit.has_lane(li) {
+                let owner = |k: usize| links.trade.of(k).map(|t| links.owner[t]);
+                transit.give_lane(li, InTransit::ring_len_of(&links.links[li], td), owner);
+            }
         }
     }
     {

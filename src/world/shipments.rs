@@ -313,6 +313,19 @@ impl Stamp {
     };
 }
 
+/// Which links have a lane (see [`InTransit::has_lane`]), as sending reads it while it
+/// stages goods.
+#[derive(Clone, Copy)]
+pub struct Laned<'a>(&'a [u64]);
+
+impl Laned<'_> {
+    /// Whether link `link` has a lane.
+    #[inline]
+    pub fn has(&self, link: usize) -> bool {
+        self.0[link / 64] & (1 << (link % 64)) != 0
+    }
+}
+
 /// A cell of a lane's ring (see [`SharedRings::cell`]): its group and its place in the
 /// group's cells.
 #[derive(Clone, Copy, Debug, Default)]
@@ -726,7 +739,13 @@ impl InTransit {
     /// can ask without reaching into the per-link list (at 10^6 firms a cache miss each).
     #[inline]
     pub fn has_lane(&self, link: usize) -> bool {
-        self.laned[link / 64] & (1 << (link % 64)) != 0
+        Laned(&self.laned).has(link)
+    }
+
+    /// What sending uses at once: which links have a lane (read) and each link's staging
+    /// (written by the part that sends on the link, see [`Disjoint`]).
+    pub fn sending(&mut self) -> (Laned<'_>, Disjoint<'_, u16>) {
+        (Laned(&self.laned), Disjoint::new(&mut self.staged))
     }
 
     /// The length of link `link`'s lane's ring, ticks (0: no lane).
