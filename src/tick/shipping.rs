@@ -496,8 +496,8 @@ pub fn ship_goods(
 /// Puts every link's staged goods (see [`InTransit::staged`]) into its lane's cell and clears
 /// the staging, link by link, asking for each cell `AHEAD` staged links before it is filled
 /// (the cells of one tick are laid out by buyer, but the ticks goods are due vary with their
-/// routes' jitter, so the writes go to a dozen rows at once). Goods into an empty cell are one more consignment on
-/// the lane's way, which delivery adds to the buyer's count. On every core when `parallel`,
+/// routes' jitter, so the writes go to a dozen rows at once). Goods into an empty cell are
+/// one more consignment on the lane's way, which delivery adds to the buyer's count. On every core when `parallel`,
 /// in pieces of whole buyers, so that no two threads share a lane; a lane's goods go in in
 /// link order however the links are cut, so its cells' sums do not depend on the thread
 /// count. The goods left at tick `tick` (`td` days a tick); `cuts` is scratch.

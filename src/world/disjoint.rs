@@ -47,13 +47,9 @@ impl<'a, T> Disjoint<'a, T> {
     /// Asks for element `i`'s cache line (see [`crate::world::prefetch`]); reads nothing.
     #[inline(always)]
     pub fn prefetch(&self, i: usize) {
-        #[cfg(target_arch = "x86_64")]
         if i < self.len {
-            // SAFETY: a prefetch reads nothing the program sees and cannot fault.
-            unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(self.ptr.add(i).cast()) };
+            crate::world::prefetch::prefetch_at(self.ptr.wrapping_add(i));
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = i;
     }
 }
 

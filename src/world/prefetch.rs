@@ -13,13 +13,21 @@ pub const AHEAD: usize = 16;
 /// `index` is out of bounds or on processors other than x86-64. Changes no value.
 #[inline(always)]
 pub fn prefetch<T>(slice: &[T], index: usize) {
-    #[cfg(target_arch = "x86_64")]
     if index < slice.len() {
-        let p = slice.as_ptr().wrapping_add(index);
-        // SAFETY: a prefetch reads nothing the program sees and cannot fault; the address is
-        // in bounds anyway.
-        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast()) };
+        prefetch_at(slice.as_ptr().wrapping_add(index));
     }
+}
+
+/// Asks for the cache line at `p` to be brought into cache (for views that hold a pointer,
+/// not a slice); does nothing on processors other than x86-64. Reads nothing, changes no
+/// value, and cannot fault, wherever `p` points.
+#[inline(always)]
+pub fn prefetch_at<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing the program sees and cannot fault.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+    };
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = (slice, index);
+    let _ = p;
 }

@@ -111,26 +111,16 @@ impl Batch {
         self.draws.clear();
     }
 
-    /// Lists draw `n` under `key`; it will be the `len()`-th number.
+    /// Lists draw `n` under `key`, after those listed before it.
     #[inline]
     pub fn push(&mut self, key: u64, n: u32) {
         self.keys.push(key);
         self.counts.push(n);
     }
 
-    /// How many draws are listed.
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    /// Whether no draw is listed.
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-
     /// Computes every listed draw of `purpose` at `tick`.
     pub fn draw(&mut self, purpose: Purpose, tick: u32) {
-        self.draw_with(purpose, tick, wide_available());
+        self.draw_with(purpose, tick, true);
     }
 
     /// [`Batch::draw`], eight at a time only when `wide` (and the processor can).
@@ -440,7 +430,6 @@ mod tests {
                 for &(k, n) in &pairs {
                     b.push(k, n);
                 }
-                assert_eq!(b.len(), len);
                 b.draw_with(Purpose::Shipping, 7 + len as u32, wide);
                 for (i, &(k, n)) in pairs.iter().enumerate() {
                     assert_eq!(
@@ -449,8 +438,11 @@ mod tests {
                         "draw {i} of {len}, wide {wide}"
                     );
                 }
+                // Cleared, the batch lists only what comes after.
                 b.clear();
-                assert!(b.is_empty());
+                b.push(5, 6);
+                b.draw_with(Purpose::Shipping, 1, wide);
+                assert_eq!(b.get(0).to_bits(), uniform_at(5, Purpose::Shipping, 1, 6).to_bits());
             }
         }
         let extremes = [(0u64, 0u32), (u64::MAX, u32::MAX)];

@@ -413,15 +413,7 @@ impl SharedRings<'_> {
     /// value.
     #[inline]
     pub fn prefetch(&self, c: Cell) {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: a prefetch reads nothing the program sees and cannot fault; the cell is in
-        // its group's cells anyway.
-        unsafe {
-            let p = self.groups[usize::from(c.group)].cells.add(c.index);
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
-        };
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = c;
+        crate::world::prefetch::prefetch_at(self.groups[usize::from(c.group)].cells.wrapping_add(c.index));
     }
 
     /// [`SharedRings::put`] into cell `c` (from [`SharedRings::cell`] on this tick): adds
