@@ -15,7 +15,6 @@ use crate::world::policy::PolicyState;
 use crate::world::registry::Registry;
 use crate::world::rng::{FirmStreams, Purpose};
 use bevy_ecs::prelude::*;
-use std::cmp::Reverse;
 
 /// Ticks from `today` (at tick `tick`, of `tick_days` days) until a review of `working_days`
 /// is over: at least one, and saturating at `u32::MAX` (a decision the run never reaches).
@@ -93,105 +92,88 @@ pub fn license_trade(
     links.for_licensing();
 
     // 1. Decisions due today, in (tick, id) order.
-    while let Some(&Reverse((due, id))) = lic.due.peek() {
-        if due > tick {
-            break;
-        }
-        lic.due.pop();
-        let app = &mut lic.applications[id as usize];
-        let u = streams.firms[app.buyer as usize].uniform(Purpose::Licensing, tick);
-        let regime = &mut policy.regimes[app.regime as usize];
-        let mut approved = !regime.active || u < regime.approval(app.importer, app.end_use);
-        let mut granted = if approved { app.quantity } else { 0.0 };
-        if approved && regime.active {
-            let year = today.ymd().0;
-            if year != regime.quota_year {
-                regime.quota_year = year;
-                regime.released_before_start = 0.0;
-            }
-            // Under a quota, an application is approved for what fits in its link's share of
-            // what has been released so far this year (unused releases carry over), and
-            // refused if nothing does.
-            if let Some(a) = regime.allowance(app.commodity as usize, today) {
-                let key = (app.regime, app.commodity);
-                if !lic.quota_shared.contains(&key) {
-                    lic.quota_shared.push(key);
-                    share_quota(&mut lic.quota_share, regime.nation, app.commodity, &links, &registry, &inputs);
+    while let Some(ids) = lic.due.take_due(tick) {
+        for &id in &ids {
+            let app = &mut lic.applications[id as usize];
+            let u = streams.firms[app.buyer as usize].uniform(Purpose::Licensing, tick);
+            let regime = &mut policy.regimes[app.regime as usize];
+            let mut approved = !regime.active || u < regime.approval(app.importer, app.end_use);
+            let mut granted = if approved { app.quantity } else { 0.0 };
+            if approved && regime.active {
+                let year = today.ymd().0;
+                if year != regime.quota_year {
+                    regime.quota_year = year;
+                    regime.released_before_start = 0.0;
                 }
-                let l = app.link as usize;
-                if lic.quota_year[l] != year {
-                    lic.quota_year[l] = year;
-                    lic.quota_used[l] = 0.0;
+                // Under a quota, an application is approved for what fits in its link's share of
+                // what has been released so far this year (unused releases carry over), and
+                // refused if nothing does.
+                if let Some(a) = regime.allowance(app.commodity as usize, today) {
+                    let key = (app.regime, app.commodity);
+                    if !lic.quota_shared.contains(&key) {
+                        lic.quota_shared.push(key);
+                        share_quota(&mut lic.quota_share, regime.nation, app.commodity, &links, &registry, &inputs);
+                    }
+                    let l = app.link as usize;
+                    if lic.quota_year[l] != year {
+                        lic.quota_year[l] = year;
+                        lic.quota_used[l] = 0.0;
+                    }
+                    // Room of a rounding error is no room.
+                    let room = a * lic.quota_share[l] - lic.quota_used[l];
+                    granted = if room > ROUNDING * a { granted.min(room) } else { 0.0 };
+                    approved = granted > 0.0;
+                    lic.quota_used[l] += granted;
                 }
-                // Room of a rounding error is no room.
-                let room = a * lic.quota_share[l] - lic.quota_used[l];
-                granted = if room > ROUNDING * a { granted.min(room) } else { 0.0 };
-                approved = granted > 0.0;
-                lic.quota_used[l] += granted;
+            }
+            app.decided_tick = Some(tick);
+            app.granted = granted;
+            app.outcome = if approved { Outcome::Approved } else { Outcome::Denied };
+            if inv.check {
+                check_review_time(inv, &clock, app, id);
+            }
+            let wait_days = f64::from(tick - app.submitted_tick) * f64::from(td);
+            let mut buyer = inputs.get_mut(registry.entity[app.buyer as usize]).expect("buyer");
+            let slot = &mut buyer.slots[app.slot as usize];
+            slot.licence_wait_days += memory * (wait_days - slot.licence_wait_days);
+            decided(
+                &mut links,
+                app.link,
+                app.quantity,
+                granted / app.quantity,
+                slot.scale,
+                buying,
+                &mut inv.clamped,
+            );
+            if approved {
+                let validity = regime.validity_days.div_ceil(td);
+                lic.licences.push(Licence {
+                    app: id,
+                    remaining: granted,
+                    expires_tick: tick.saturating_add(validity),
+                });
+            }
+            if granted < app.quantity {
+                slot.on_order -= app.quantity - granted;
+                settle_rounding(&mut slot.on_order, slot.scale, &mut inv.clamped);
             }
         }
-        app.decided_tick = Some(tick);
-        app.granted = granted;
-        app.outcome = if approved { Outcome::Approved } else { Outcome::Denied };
-        if inv.check {
-            check_review_time(inv, &clock, app, id);
-        }
-        let wait_days = f64::from(tick - app.submitted_tick) * f64::from(td);
-        let mut buyer = inputs.get_mut(registry.entity[app.buyer as usize]).expect("buyer");
-        let slot = &mut buyer.slots[app.slot as usize];
-        slot.licence_wait_days += memory * (wait_days - slot.licence_wait_days);
-        decided(
-            &mut links,
-            app.link,
-            app.quantity,
-            granted / app.quantity,
-            slot.scale,
-            buying,
-            &mut inv.clamped,
-        );
-        if approved {
-            let validity = regime.validity_days.div_ceil(td);
-            lic.licences.push(Licence {
-                app: id,
-                remaining: granted,
-                expires_tick: tick.saturating_add(validity),
-            });
-        }
-        if granted < app.quantity {
-            slot.on_order -= app.quantity - granted;
-            settle_rounding(&mut slot.on_order, slot.scale, &mut inv.clamped);
-        }
+        lic.due.give_back(ids);
     }
     // Buyers still waiting learn from the wait so far: each input from the longest wait of
-    // its applications awaiting a decision (found first, so that each input is visited once,
-    // not once per application).
-    let slots = registry.slot_from.last().copied().unwrap_or(0) as usize;
-    if lic.waited.len() != slots {
-        lic.waited = vec![0.0; slots];
-    }
-    let Licensing {
-        due,
-        applications,
-        waited,
-        waiting,
-        ..
-    } = lic;
-    for &Reverse((_, id)) in due.iter() {
-        let app = &applications[id as usize];
-        let days = f64::from(tick - app.submitted_tick) * f64::from(td);
-        let k = registry.slot_from[app.buyer as usize] as usize + app.slot as usize;
-        if waited[k] == 0.0 {
-            waiting.push((app.buyer, app.slot));
-        }
-        waited[k] = waited[k].max(days);
-    }
-    for &(b, s) in waiting.iter() {
-        let k = registry.slot_from[b as usize] as usize + s as usize;
-        let mut buyer = inputs.get_mut(registry.entity[b as usize]).expect("buyer");
-        let slot = &mut buyer.slots[s as usize];
-        slot.licence_wait_days = slot.licence_wait_days.max(std::mem::take(&mut waited[k]));
-    }
-    waiting.clear();
+    // its applications awaiting a decision, its oldest (each input visited once, not once per
+    // application).
+    let Licensing { applications, pending, .. } = lic;
+    pending.oldest(
+        |id| applications[id as usize].decided_tick.is_none(),
+        |_, id| {
+            let app = &applications[id as usize];
+            let days = f64::from(tick - app.submitted_tick) * f64::from(td);
+            let mut buyer = inputs.get_mut(registry.entity[app.buyer as usize]).expect("buyer");
+            let slot = &mut buyer.slots[app.slot as usize];
+            slot.licence_wait_days = slot.licence_wait_days.max(days);
+        },
+    );
 
     // 2. Controlled orders become applications, for the quantity needed divided by the
     //    approval share the buyer has learned for the line (what it expects to be refused, it
@@ -199,6 +181,7 @@ pub fn license_trade(
     //    between, the controlled quantities it orders are batched (and already count as on
     //    order, so it does not order them twice).
     let interval = buying.application_interval_days;
+    let slots = registry.slot_from.last().copied().unwrap_or(0) as usize;
     for k in 0..book.orders.len() {
         let o = book.orders[k];
         let t = *book.terms().of(&o);
@@ -276,8 +259,10 @@ pub fn license_trade(
             decided(&mut links, t.link, controlled, 0.0, slot.scale, buying, &mut inv.clamped);
         } else {
             app.decide_tick = tick.saturating_add(review_ticks(today, review, td));
-            lic.due.push(Reverse((app.decide_tick, id)));
+            lic.due.push(app.decide_tick, id);
         }
+        let slot = registry.slot_from[firm as usize] as usize + usize::from(t.slot);
+        lic.pending.add(id, slot, slots, app.decided_tick.is_none());
         lic.applications.push(app);
     }
 
@@ -286,6 +271,7 @@ pub fn license_trade(
     //    times its need, asked for when it expected one in ten to pass, is not ten times its
     //    need shipped at once. What is not yet drawn stays on order, so the buyer does not
     //    apply for it again. Expired licences give their rest back to the buyer.
+    let added = book.orders.len();
     let apps = &lic.applications;
     lic.licences.retain(|l| {
         if l.expires_tick > tick && l.remaining > 1e-12 {
@@ -322,13 +308,8 @@ pub fn license_trade(
         };
         book.add(terms, quantity, li as u32);
     }
-    let (orders, terms) = book.orders_and_terms();
-    orders.retain(|o| o.quantity > 0.0);
     let owner = &links.owner;
-    orders.sort_unstable_by_key(|o| {
-        let t = terms.of(o);
-        (t.supplier, owner[t.trade as usize].buyer, t.slot, o.licence)
-    });
+    book.merge_added(added, |t| owner[t.trade as usize].buyer);
 }
 
 /// A decision on `quantity` applied for on `link`, of which the share `granted` was approved

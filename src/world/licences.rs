@@ -3,8 +3,7 @@
 
 use crate::model::EndUse;
 use bevy_ecs::prelude::*;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::BTreeMap;
 
 /// What became of an application.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,7 +64,8 @@ pub struct Licence {
 #[derive(Resource, Debug, Default)]
 pub struct Licensing {
     pub applications: Vec<Application>,
-    pub due: BinaryHeap<Reverse<(u32, u32)>>,
+    /// The applications awaiting a decision, by the tick it is due.
+    pub due: DueQueue,
     pub licences: Vec<Licence>,
     /// Tick of each link's last application.
     pub last_applied: Vec<Option<u32>>,
@@ -82,11 +82,125 @@ pub struct Licensing {
     pub quota_shared: Vec<(u16, u16)>,
     /// How many links the per-link lists cover once allocated (see [`Licensing::per_link`]).
     links: usize,
-    /// Scratch for buyers learning from the waits of applications not yet decided: the
-    /// longest wait so far of each input slot (days, by `Registry::slot_from`; 0 for none),
-    /// and the slots set this tick (buyer, slot). Allocated when first used.
-    pub waited: Vec<f64>,
-    pub waiting: Vec<(u32, u16)>,
+    /// Each input slot's applications awaiting a decision, oldest first (see
+    /// [`PendingBySlot`]): buyers learn from the longest wait so far.
+    pub pending: PendingBySlot,
+}
+
+/// No application (the end of a [`PendingBySlot`] list).
+const NO_APP: u32 = u32::MAX;
+
+/// The applications awaiting a decision, by the tick each is due: decided in (tick,
+/// application) order. Applications are numbered as they are filed, so each tick's list is in
+/// that order as filed; a tick's list is taken whole when it is due, and its memory reused.
+#[derive(Debug, Default)]
+pub struct DueQueue {
+    by_tick: BTreeMap<u32, Vec<u32>>,
+    len: usize,
+    spare: Vec<Vec<u32>>,
+}
+
+impl DueQueue {
+    /// Application `id` (numbered after every one queued before) is due at tick `tick`.
+    pub fn push(&mut self, tick: u32, id: u32) {
+        let spare = &mut self.spare;
+        let list = self.by_tick.entry(tick).or_insert_with(|| spare.pop().unwrap_or_default());
+        debug_assert!(
+            list.last().is_none_or(|&last| last < id),
+            "applications are queued in the order they are filed"
+        );
+        list.push(id);
+        self.len += 1;
+    }
+
+    /// The applications due at the earliest tick, if it is `tick` or earlier, in the order
+    /// they were filed; give the list back with [`DueQueue::give_back`].
+    pub fn take_due(&mut self, tick: u32) -> Option<Vec<u32>> {
+        let entry = self.by_tick.first_entry()?;
+        if *entry.key() > tick {
+            return None;
+        }
+        let list = entry.remove();
+        self.len -= list.len();
+        Some(list)
+    }
+
+    /// A list taken by [`DueQueue::take_due`], for reuse.
+    pub fn give_back(&mut self, mut list: Vec<u32>) {
+        list.clear();
+        self.spare.push(list);
+    }
+
+    /// Applications awaiting a decision.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// Each input slot's applications awaiting a decision, in the order they were filed (so the
+/// first is the one that has waited longest): a list threaded through the applications, with
+/// decided ones dropped from the front when the slot is next looked at, and the slots whose
+/// list may not be empty. Buyers learning from the waits so far then visit each waiting slot
+/// once, not every application awaiting a decision (a policy world's licensing spent a
+/// quarter of its time on that pass).
+#[derive(Debug, Default)]
+pub struct PendingBySlot {
+    /// Per slot (by `Registry::slot_from`): its first and last application, or [`NO_APP`].
+    first: Vec<u32>,
+    last: Vec<u32>,
+    /// Per application: the next one of its slot, or [`NO_APP`].
+    next: Vec<u32>,
+    /// The slots whose list was not empty when last looked at or added to since.
+    waiting: Vec<u32>,
+}
+
+impl PendingBySlot {
+    /// Application `id` (the next number: every application is added, in order) was filed;
+    /// it awaits a decision when `pending`, on slot `slot` of `slots`.
+    pub fn add(&mut self, id: u32, slot: usize, slots: usize, pending: bool) {
+        debug_assert_eq!(self.next.len(), id as usize, "every application is added, in order");
+        self.next.push(NO_APP);
+        if !pending {
+            return;
+        }
+        if self.first.len() != slots {
+            self.first = vec![NO_APP; slots];
+            self.last = vec![NO_APP; slots];
+        }
+        if self.first[slot] == NO_APP {
+            self.first[slot] = id;
+            self.waiting.push(slot as u32);
+        } else {
+            self.next[self.last[slot] as usize] = id;
+        }
+        self.last[slot] = id;
+    }
+
+    /// Calls `visit(slot, oldest)` for every slot with an application still awaiting a decision
+    /// (`waits(id)`), with the oldest of them; slots left with none are dropped.
+    pub fn oldest(&mut self, waits: impl Fn(u32) -> bool, mut visit: impl FnMut(usize, u32)) {
+        let mut kept = 0;
+        for r in 0..self.waiting.len() {
+            let k = self.waiting[r] as usize;
+            let mut id = self.first[k];
+            while id != NO_APP && !waits(id) {
+                id = self.next[id as usize];
+            }
+            self.first[k] = id;
+            if id == NO_APP {
+                self.last[k] = NO_APP;
+                continue;
+            }
+            self.waiting[kept] = k as u32;
+            kept += 1;
+            visit(k, id);
+        }
+        self.waiting.truncate(kept);
+    }
 }
 
 impl Licensing {
@@ -113,5 +227,53 @@ impl Licensing {
         self.quota_share = vec![0.0; n];
         self.quota_used = vec![0.0; n];
         self.quota_year = vec![i32::MIN; n];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DueQueue, PendingBySlot};
+
+    #[test]
+    fn due_applications_come_out_by_tick_then_as_filed_and_only_once_due() {
+        let mut q = DueQueue::default();
+        for (tick, id) in [(5, 0), (3, 1), (5, 2), (3, 3), (9, 4)] {
+            q.push(tick, id);
+        }
+        assert_eq!(q.len(), 5);
+        assert_eq!(q.take_due(2), None, "nothing due before tick 3");
+        let mut out: Vec<u32> = Vec::new();
+        while let Some(list) = q.take_due(5) {
+            out.extend(&list);
+            q.give_back(list);
+        }
+        assert_eq!(out, vec![1, 3, 0, 2]);
+        assert_eq!(q.len(), 1);
+        // A list given back is reused, empty.
+        q.push(7, 5);
+        assert_eq!(q.take_due(8), Some(vec![5]));
+        assert_eq!(q.take_due(9), Some(vec![4]));
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn each_waiting_slot_is_visited_once_with_its_oldest_undecided_application() {
+        let mut p = PendingBySlot::default();
+        // Slots 0 and 2 of 3; application 2 was refused at once (never pending).
+        for (id, slot, pending) in [(0, 2, true), (1, 0, true), (2, 0, false), (3, 2, true), (4, 0, true)] {
+            p.add(id, slot, 3, pending);
+        }
+        let visits = |p: &mut PendingBySlot, decided: &[u32]| {
+            let mut v: Vec<(usize, u32)> = Vec::new();
+            p.oldest(|id| !decided.contains(&id), |slot, id| v.push((slot, id)));
+            v
+        };
+        assert_eq!(visits(&mut p, &[]), vec![(2, 0), (0, 1)]);
+        // The oldest of slot 2 decided: its next is the oldest now; slot 0's are all decided.
+        assert_eq!(visits(&mut p, &[0, 1, 4]), vec![(2, 3)]);
+        assert_eq!(visits(&mut p, &[0, 1, 3, 4]), vec![]);
+        // A slot whose list emptied starts a new one.
+        p.add(5, 0, 3, true);
+        assert_eq!(visits(&mut p, &[0, 1, 3, 4]), vec![(0, 5)]);
     }
 }

@@ -347,6 +347,9 @@ pub struct OrderBook {
     /// How many orders each part takes, the part's first place in the book and how many it
     /// found (scratch of [`OrderBook::build`]).
     taken: Vec<usize>,
+    /// Scratch for merging the orders added after the book was built into its order
+    /// ([`OrderBook::merge_added`]).
+    merged: Vec<Order>,
 }
 
 /// A link in the book's list: what an order on it says besides its quantities. An order
@@ -612,6 +615,61 @@ impl OrderBook {
             filled: 0.0,
         });
         self.extra.push(terms);
+    }
+
+    /// Drops the orders left with nothing and puts the orders added since the book was built
+    /// (from index `added` on: standing orders under licences, [`OrderBook::add`]) in their
+    /// places, so that the book is in the order of (supplier, buyer, slot, licence), with the
+    /// orders under no licence ([`NO_LICENCE`]) last of their slot's. `buyer` is a link's
+    /// buyer, from its terms. The orders built keep their order, which is already that
+    /// (see [`OrderBook::build`]); only the added ones are sorted, then the two runs are
+    /// merged: one pass over the book, where sorting it all took a quarter of a policy
+    /// world's licensing.
+    pub fn merge_added(&mut self, added: usize, buyer: impl Fn(&Listed) -> u32) {
+        let terms = Terms {
+            listed: &self.listed,
+            extra: &self.extra,
+        };
+        let key = |o: &Order| {
+            let t = terms.of(o);
+            (t.supplier, buyer(t), t.slot, o.licence)
+        };
+        let orders = &mut self.orders;
+        let added = added.min(orders.len());
+        let keep = |orders: &mut Vec<Order>, range: std::ops::Range<usize>, mut to: usize| {
+            for k in range {
+                if orders[k].quantity > 0.0 {
+                    orders[to] = orders[k];
+                    to += 1;
+                }
+            }
+            to
+        };
+        let first_added = keep(orders, 0..added, 0);
+        let kept = keep(orders, added..orders.len(), first_added);
+        orders.truncate(kept);
+        if first_added == kept {
+            return;
+        }
+        let (built, new) = orders.split_at_mut(first_added);
+        debug_assert!(built.windows(2).all(|w| key(&w[0]) <= key(&w[1])), "the book was built in order");
+        new.sort_unstable_by_key(key);
+        let merged = &mut self.merged;
+        merged.clear();
+        merged.reserve(built.len() + new.len());
+        let (mut i, mut j) = (0, 0);
+        while i < built.len() && j < new.len() {
+            if key(&new[j]) < key(&built[i]) {
+                merged.push(new[j]);
+                j += 1;
+            } else {
+                merged.push(built[i]);
+                i += 1;
+            }
+        }
+        merged.extend_from_slice(&built[i..]);
+        merged.extend_from_slice(&new[j..]);
+        std::mem::swap(orders, merged);
     }
 }
 
