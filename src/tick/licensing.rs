@@ -151,6 +151,7 @@ pub fn license_trade(
                     app: id,
                     remaining: granted,
                     expires_tick: tick.saturating_add(validity),
+                    slot: registry.slot_from[app.buyer as usize] + u32::from(app.slot),
                 });
             }
             if granted < app.quantity {
@@ -284,15 +285,33 @@ pub fn license_trade(
         settle_rounding(&mut slot.on_order, slot.scale, &mut inv.clamped);
         false
     });
-    for (li, l) in lic.licences.iter().enumerate() {
-        let a = &apps[l.app as usize];
-        let mut buyer = inputs.get_mut(registry.entity[a.buyer as usize]).expect("buyer");
-        let slot = &mut buyer.slots[a.slot as usize];
-        let quantity = l.remaining.min(slot.draw);
+    // Each slot's wants are read once (the first of its licences met), shared out over its
+    // licences in their order, and written back at the end: a policy world holds several
+    // live licences a slot, and looking the buyer up for each took a third of licensing.
+    let Licensing {
+        licences,
+        applications: apps,
+        draw_left,
+        drawn,
+        ..
+    } = lic;
+    if draw_left.len() != slots {
+        *draw_left = vec![f64::NAN; slots];
+    }
+    for (li, l) in licences.iter().enumerate() {
+        let k = l.slot as usize;
+        if draw_left[k].is_nan() {
+            let a = &apps[l.app as usize];
+            let buyer = inputs.get(registry.entity[a.buyer as usize]).expect("buyer");
+            draw_left[k] = buyer.slots[a.slot as usize].draw;
+            drawn.push((l.slot, a.buyer, a.slot));
+        }
+        let quantity = l.remaining.min(draw_left[k]);
         if quantity <= 0.0 {
             continue;
         }
-        slot.draw -= quantity;
+        draw_left[k] -= quantity;
+        let a = &apps[l.app as usize];
         let (link, trade) = (&links.links[a.link as usize], links.trade.at(a.link as usize));
         let owner = links.owner[trade];
         let terms = Listed {
@@ -307,6 +326,10 @@ pub fn license_trade(
             jitter_days: link.jitter_days,
         };
         book.add(terms, quantity, li as u32);
+    }
+    for (k, b, s) in drawn.drain(..) {
+        let mut buyer = inputs.get_mut(registry.entity[b as usize]).expect("buyer");
+        buyer.slots[s as usize].draw = std::mem::replace(&mut draw_left[k as usize], f64::NAN);
     }
     let owner = &links.owner;
     book.merge_added(added, |t| owner[t.trade as usize].buyer);

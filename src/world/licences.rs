@@ -58,6 +58,8 @@ pub struct Licence {
     /// Units that may still ship.
     pub remaining: f64,
     pub expires_tick: u32,
+    /// Its buyer's input slot (by `Registry::slot_from`), whose wants it ships.
+    pub slot: u32,
 }
 
 /// Every application of the run, the queue of those awaiting decision, and live licences.
@@ -85,6 +87,11 @@ pub struct Licensing {
     /// Each input slot's applications awaiting a decision, oldest first (see
     /// [`PendingBySlot`]): buyers learn from the longest wait so far.
     pub pending: PendingBySlot,
+    /// Scratch while live licences become standing orders: what each input slot (by
+    /// `Registry::slot_from`) still wants shipped this tick, read from the slot once (NaN
+    /// until then), and the slots read (slot, buyer, the buyer's slot). Allocated when first used.
+    pub draw_left: Vec<f64>,
+    pub drawn: Vec<(u32, u32, u16)>,
 }
 
 /// No application (the end of a [`PendingBySlot`] list).
