@@ -6,6 +6,9 @@
 //! - `world/tick/N`: one tick of the baseline copied to N firms (10^3, 10^4; 10^5 under
 //!   `cargo bench`), every firm's rows recorded, no file I/O. Divide by N for the time per
 //!   firm-tick. `world/tick_1thread/N`: the same on one thread;
+//! - `policy/tick_1thread/N`: one tick of `models/april_2025.ron` copied to N firms (10^3,
+//!   10^4) on one thread, from 2025-06-01 on, with the licences, applications and customs
+//!   holds of the April 2025 controls;
 //! - `write/flush/10000`: writing 16 ticks of the 10^4-firm world's rows to Arrow files
 //!   (criterion reports the throughput in bytes of recorded columns per second);
 //! - `output/<level>/N`: observation alone (`record_tick`) on the 10^4-firm world at each
@@ -132,6 +135,44 @@ fn benches(c: &mut Criterion) {
                 })
             });
         }
+    }
+    g.finish();
+
+    // `policy/tick_1thread/N`: the April 2025 controls copied to N firms, on one thread, from
+    // 2025-06-01 on (the world is stepped there untimed): licensing has applications awaiting
+    // decisions and live licences to draw.
+    let mut g = c.benchmark_group("policy");
+    g.sample_size(10);
+    for k in [20, 200] {
+        let src = chokepoint::model::load::Source::new("copies.ron", "");
+        let model = worlds::copies_of("models/april_2025.ron", k);
+        let net = chokepoint::world::network::Network::resolve(&model, &src).expect("resolves");
+        let june = chokepoint::model::calendar::Date::parse("2025-06-01").expect("a date");
+        let new = || {
+            let mut sim = Simulation::new(&model, net.clone(), model.seed);
+            sim.set_parallel(false);
+            while sim.clock().date() < june {
+                sim.step();
+                write_when_due(&mut sim);
+            }
+            sim
+        };
+        g.bench_function(BenchmarkId::new("tick_1thread", model.firms.len()), |b| {
+            b.iter_custom(|iters| {
+                let mut sim = new();
+                let mut spent = Duration::ZERO;
+                for _ in 0..iters {
+                    if sim.finished() {
+                        sim = new();
+                    }
+                    let t = Instant::now();
+                    sim.step();
+                    spent += t.elapsed();
+                    write_when_due(&mut sim);
+                }
+                spent
+            })
+        });
     }
     g.finish();
 

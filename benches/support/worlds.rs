@@ -9,7 +9,13 @@ use std::path::Path;
 /// `k` and its supplier rules resolved to `Listed` links inside the copy (the method of issue
 /// 11), so that the world's totals are the baseline's.
 pub fn copies(k: usize) -> Model {
-    let (base, _, net) = resolve_model(Path::new("models/baseline.ron"), &RunOptions::default()).expect("baseline loads");
+    copies_of("models/baseline.ron", k)
+}
+
+/// The shipped model at `path` copied `k` times, as [`copies`] copies the baseline: its
+/// policies (nation-wide regimes, tariffs and events) apply to every copy.
+pub fn copies_of(path: &str, k: usize) -> Model {
+    let (base, _, net) = resolve_model(Path::new(path), &RunOptions::default()).expect("model loads");
     let mut m = base.clone();
     m.firms.clear();
     let kf = k as f64;
