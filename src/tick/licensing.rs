@@ -287,7 +287,7 @@ pub fn license_trade(
     });
     // Each slot's wants are read once (the first of its licences met), shared out over its
     // licences in their order, and written back at the end: a policy world holds several
-    // live licences a slot, and looking the buyer up for each took a third of licensing.
+    // live licences a slot, and looking the buyer up for each took a quarter of licensing.
     let Licensing {
         licences,
         applications: apps,
