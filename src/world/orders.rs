@@ -623,7 +623,7 @@ impl OrderBook {
     /// orders under no licence ([`NO_LICENCE`]) last of their slot's. `buyer` is a link's
     /// buyer, from its terms. The orders built keep their order, which is already that
     /// (see [`OrderBook::build`]); only the added ones are sorted, then the two runs are
-    /// merged: one pass over the book, where sorting it all took a quarter of a policy
+    /// merged: one pass over the book, where sorting it all took a third of a policy
     /// world's licensing.
     pub fn merge_added(&mut self, added: usize, buyer: impl Fn(&Listed) -> u32) {
         let terms = Terms {
