@@ -9,7 +9,7 @@ use crate::output::folders::prepare_run_dir;
 use crate::output::manifest::{Manifest, write_manifest, write_model};
 use crate::output::writer::RunWriter;
 use crate::tick::Simulation;
-use crate::world::licences::Licensing;
+use crate::world::licences::{APPLICATION_BATCH, Licensing};
 use crate::world::network::Network;
 use crate::world::policy::{PolicyState, event_kinds};
 use crate::world::records::{BATCH_ROWS, Recorder};
@@ -246,15 +246,16 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(PathBuf, Manifest), RunErr
         if sim.world.resource::<Recorder>().pending_rows() >= BATCH_ROWS {
             writer.flush(&mut sim.recorder_mut())?;
         }
+        // Final applications are written in whole batches as the run goes (a policy world's
+        // would otherwise be held to the end); looked for once two batches are held.
+        if sim.world.resource::<Licensing>().applications.len() >= 2 * APPLICATION_BATCH {
+            writer.write_applications(&mut sim.world.resource_mut::<Licensing>(), false, clock.start, clock.tick_days)?;
+        }
     }
     writer.flush(&mut sim.recorder_mut())?;
     bar.finish_and_clear();
-    writer.write_policy_tables(
-        sim.world.resource::<Licensing>(),
-        sim.world.resource::<PolicyState>(),
-        clock.start,
-        clock.tick_days,
-    )?;
+    let mut licensing = std::mem::take(&mut *sim.world.resource_mut::<Licensing>());
+    writer.write_policy_tables(&mut licensing, sim.world.resource::<PolicyState>(), clock.start, clock.tick_days)?;
     let rows = writer.finish()?;
     // The model check bounds a run to 200 years, so the span fits an i32 of days.
     let span = u64::from(clock.ticks) * u64::from(clock.tick_days);

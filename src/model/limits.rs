@@ -199,8 +199,33 @@ const BATCH_ROWS: u64 = 1 << 16;
 const BASE_MEMORY: u64 = 16 << 20;
 /// Memory per buffered output row (column buffers, then the Arrow batch built from them).
 const BUFFERED_ROW_BYTES: u64 = 160;
-/// Memory per licence application, kept for the whole run and written at its end.
+/// Memory per licence application held (from filing until written), with the room its list
+/// leaves.
 const APPLICATION_BYTES: u64 = 256;
+
+/// The most calendar days an application can stay unwritten: its longest review (a week's
+/// five working days in seven, and a weekend to start) and the longest validity of a licence
+/// that may ship under it, over every control and every review an event or rule may set.
+fn held_days(model: &Model) -> u64 {
+    use crate::model::policy::{Action, Dist};
+    let most = |d: &Dist| match *d {
+        Dist::Fixed(x) => x,
+        Dist::Uniform { max, .. } | Dist::Triangular { max, .. } => max,
+    };
+    let p = &model.policies;
+    let actions = p.events.iter().map(|e| &e.action).chain(p.rules.iter().map(|r| &r.then));
+    let reviews = p
+        .controls
+        .iter()
+        .map(|c| most(&c.review_working_days))
+        .chain(actions.filter_map(|a| match a {
+            Action::SetReview { working_days, .. } => Some(most(working_days)),
+            _ => None,
+        }));
+    let review = reviews.fold(0.0, f64::max).ceil() as u64;
+    let validity = p.controls.iter().map(|c| u64::from(c.validity_days)).max().unwrap_or(0);
+    review * 7 / 5 + 3 + validity
+}
 /// Memory per tick of lead time per lane (a buyer's input from home or from abroad): an
 /// 8-byte ring cell (`world::shipments::InTransit`), with room for spare columns.
 const LANE_CELL_BYTES: u64 = 12;
@@ -372,6 +397,13 @@ fn estimate_written(model: &Model, written: &Model) -> Estimate {
     // Applications: at most one per controlled link per application interval (and per tick).
     let interval_ticks = u64::from(model.buying.application_interval_days.max(1)).div_ceil(tick_days).max(1);
     let applications = controlled_links * ticks.div_ceil(interval_ticks);
+    // Held in memory: those filed within the longest review plus validity (they are written
+    // once final, in whole batches; see `world::licences::Licensing::take_final`), and two
+    // batches more.
+    let held_applications = applications.min(
+        controlled_links * held_days(model).div_ceil(tick_days).div_ceil(interval_ticks)
+            + 2 * crate::world::licences::APPLICATION_BATCH as u64,
+    );
     let rule_firings: u64 = model
         .policies
         .rules
@@ -424,7 +456,7 @@ fn estimate_written(model: &Model, written: &Model) -> Estimate {
     let buffered = (BATCH_ROWS + per_tick_rows).min(per_tick_total + 1);
     let memory_bytes = BASE_MEMORY
         + buffered * BUFFERED_ROW_BYTES
-        + applications * APPLICATION_BYTES
+        + held_applications * APPLICATION_BYTES
         + lane_cells * LANE_CELL_BYTES
         + held_shipments * SHIPMENT_BYTES
         + firms * if generated.is_some() { GENERATED_FIRM_BYTES } else { FIRM_BYTES }

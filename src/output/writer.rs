@@ -291,16 +291,18 @@ impl RunWriter {
         Ok(())
     }
 
-    /// Writes `licenses.arrow` (every application of the run) and `events.arrow` (every policy
-    /// change), at the end of the run.
-    pub fn write_policy_tables(&mut self, lic: &Licensing, pol: &PolicyState, start: Date, tick_days: u32) -> Result<(), OutputError> {
+    /// Writes the applications of `licenses.arrow` that are final, in whole batches of
+    /// [`crate::world::licences::APPLICATION_BATCH`] rows in the order they were filed, and drops them from memory
+    /// (see [`Licensing::take_final`]); with `all`, at the run's end, every one left. A policy
+    /// world files applications every tick; held to the end they would grow with the run.
+    pub fn write_applications(&mut self, lic: &mut Licensing, all: bool, start: Date, tick_days: u32) -> Result<(), OutputError> {
         let date = |t: u32| start.plus_days((t * tick_days) as i32).0;
         let dicts = self.dicts.clone();
         let ids = |key: &str, v: Vec<i32>| -> ArrayRef {
             Arc::new(DictionaryArray::<Int32Type>::try_new(Int32Array::from(v), dicts[key].clone()).expect("keys index the dictionary"))
         };
-        for chunk in lic.applications.chunks(1 << 16).enumerate() {
-            let (first, apps) = (chunk.0 << 16, chunk.1);
+        while let Some((first, apps)) = lic.take_final(all) {
+            let first = first as usize;
             let cols: Vec<ArrayRef> = vec![
                 Arc::new(Int64Array::from_iter_values((0..apps.len()).map(|k| (first + k) as i64))),
                 ids("control", apps.iter().map(|a| i32::from(a.regime)).collect()),
@@ -328,8 +330,22 @@ impl RunWriter {
                         .collect(),
                 ),
             ];
+            let n = apps.len();
             self.write_batch("licenses", cols)?;
+            lic.drop_written(n);
         }
+        Ok(())
+    }
+
+    /// Writes the applications left of `licenses.arrow` (see [`RunWriter::write_applications`])
+    /// and `events.arrow` (every policy change), at the end of the run.
+    pub fn write_policy_tables(&mut self, lic: &mut Licensing, pol: &PolicyState, start: Date, tick_days: u32) -> Result<(), OutputError> {
+        self.write_applications(lic, true, start, tick_days)?;
+        let date = |t: u32| start.plus_days((t * tick_days) as i32).0;
+        let dicts = self.dicts.clone();
+        let ids = |key: &str, v: Vec<i32>| -> ArrayRef {
+            Arc::new(DictionaryArray::<Int32Type>::try_new(Int32Array::from(v), dicts[key].clone()).expect("keys index the dictionary"))
+        };
         let log = &pol.log;
         let kinds = self.event_kinds;
         let kind = |k: &str| kinds.iter().position(|x| *x == k).expect("known kind") as i32;

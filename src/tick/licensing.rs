@@ -94,7 +94,7 @@ pub fn license_trade(
     // 1. Decisions due today, in (tick, id) order.
     while let Some(ids) = lic.due.take_due(tick) {
         for &id in &ids {
-            let app = &mut lic.applications[id as usize];
+            let app = &mut lic.applications[(id - lic.written) as usize];
             let u = streams.firms[app.buyer as usize].uniform(Purpose::Licensing, tick);
             let regime = &mut policy.regimes[app.regime as usize];
             let mut approved = !regime.active || u < regime.approval(app.importer, app.end_use);
@@ -164,11 +164,17 @@ pub fn license_trade(
     // Buyers still waiting learn from the wait so far: each input from the longest wait of
     // its applications awaiting a decision, its oldest (each input visited once, not once per
     // application).
-    let Licensing { applications, pending, .. } = lic;
+    let Licensing {
+        applications,
+        pending,
+        written,
+        ..
+    } = lic;
+    let app = |id: u32| &applications[(id - *written) as usize];
     pending.oldest(
-        |id| applications[id as usize].decided_tick.is_none(),
+        |id| app(id).decided_tick.is_none(),
         |_, id| {
-            let app = &applications[id as usize];
+            let app = app(id);
             let days = f64::from(tick - app.submitted_tick) * f64::from(td);
             let mut buyer = inputs.get_mut(registry.entity[app.buyer as usize]).expect("buyer");
             let slot = &mut buyer.slots[app.slot as usize];
@@ -229,7 +235,7 @@ pub fn license_trade(
             EndUse::Civil
         };
         let review = regime.review.quantile(st.uniform(Purpose::Licensing, tick)).ceil().max(0.0) as u32;
-        let id = lic.applications.len() as u32;
+        let id = lic.next_id();
         let mut app = Application {
             regime: ri as u16,
             supplier: t.supplier,
@@ -273,12 +279,12 @@ pub fn license_trade(
     //    need shipped at once. What is not yet drawn stays on order, so the buyer does not
     //    apply for it again. Expired licences give their rest back to the buyer.
     let added = book.orders.len();
-    let apps = &lic.applications;
+    let (apps, written) = (&lic.applications, lic.written);
     lic.licences.retain(|l| {
         if l.expires_tick > tick && l.remaining > 1e-12 {
             return true;
         }
-        let a = &apps[l.app as usize];
+        let a = &apps[(l.app - written) as usize];
         let mut buyer = inputs.get_mut(registry.entity[a.buyer as usize]).expect("buyer");
         let slot = &mut buyer.slots[a.slot as usize];
         slot.on_order -= l.remaining;
@@ -291,6 +297,7 @@ pub fn license_trade(
     let Licensing {
         licences,
         applications: apps,
+        written,
         draw_left,
         drawn,
         ..
@@ -301,7 +308,7 @@ pub fn license_trade(
     for (li, l) in licences.iter().enumerate() {
         let k = l.slot as usize;
         if draw_left[k].is_nan() {
-            let a = &apps[l.app as usize];
+            let a = &apps[(l.app - *written) as usize];
             let buyer = inputs.get(registry.entity[a.buyer as usize]).expect("buyer");
             draw_left[k] = buyer.slots[a.slot as usize].draw;
             drawn.push((l.slot, a.buyer, a.slot));
@@ -311,7 +318,7 @@ pub fn license_trade(
             continue;
         }
         draw_left[k] -= quantity;
-        let a = &apps[l.app as usize];
+        let a = &apps[(l.app - *written) as usize];
         let (link, trade) = (&links.links[a.link as usize], links.trade.at(a.link as usize));
         let owner = links.owner[trade];
         let terms = Listed {
@@ -364,7 +371,7 @@ pub fn settle_licences(
         let t = terms.of(o);
         let l = &mut lic.licences[o.licence as usize];
         l.remaining -= o.filled;
-        let app = &mut lic.applications[l.app as usize];
+        let app = &mut lic.applications[(l.app - lic.written) as usize];
         app.shipped += o.filled;
         let mut buyer = inputs.get_mut(registry.entity[app.buyer as usize]).expect("buyer");
         let slot = &mut buyer.slots[t.slot as usize];

@@ -65,7 +65,11 @@ pub struct Licence {
 /// Every application of the run, the queue of those awaiting decision, and live licences.
 #[derive(Resource, Debug, Default)]
 pub struct Licensing {
+    /// The applications not yet written to `licenses.arrow`, from number `written` on (see
+    /// [`Licensing::take_final`]); [`Licensing::app`] finds one by its number.
     pub applications: Vec<Application>,
+    /// How many applications were written and dropped from the front of `applications`.
+    pub written: u32,
     /// The applications awaiting a decision, by the tick it is due.
     pub due: DueQueue,
     pub licences: Vec<Licence>,
@@ -138,6 +142,11 @@ impl DueQueue {
         self.spare.push(list);
     }
 
+    /// The lowest number awaiting a decision, if any.
+    pub fn first_id(&self) -> Option<u32> {
+        self.by_tick.values().filter_map(|l| l.first().copied()).min()
+    }
+
     /// Applications awaiting a decision.
     pub fn len(&self) -> usize {
         self.len
@@ -159,8 +168,9 @@ pub struct PendingBySlot {
     /// Per slot (by `Registry::slot_from`): its first and last application, or [`NO_APP`].
     first: Vec<u32>,
     last: Vec<u32>,
-    /// Per application: the next one of its slot, or [`NO_APP`].
+    /// Per application from number `base` on: the next one of its slot, or [`NO_APP`].
     next: Vec<u32>,
+    base: u32,
     /// The slots whose list was not empty when last looked at or added to since.
     waiting: Vec<u32>,
 }
@@ -169,7 +179,11 @@ impl PendingBySlot {
     /// Application `id` (the next number: every application is added, in order) was filed;
     /// it awaits a decision when `pending`, on slot `slot` of `slots`.
     pub fn add(&mut self, id: u32, slot: usize, slots: usize, pending: bool) {
-        debug_assert_eq!(self.next.len(), id as usize, "every application is added, in order");
+        debug_assert_eq!(
+            self.base as usize + self.next.len(),
+            id as usize,
+            "every application is added, in order"
+        );
         self.next.push(NO_APP);
         if !pending {
             return;
@@ -182,7 +196,7 @@ impl PendingBySlot {
             self.first[slot] = id;
             self.waiting.push(slot as u32);
         } else {
-            self.next[self.last[slot] as usize] = id;
+            self.next[(self.last[slot] - self.base) as usize] = id;
         }
         self.last[slot] = id;
     }
@@ -195,7 +209,7 @@ impl PendingBySlot {
             let k = self.waiting[r] as usize;
             let mut id = self.first[k];
             while id != NO_APP && !waits(id) {
-                id = self.next[id as usize];
+                id = self.next[(id - self.base) as usize];
             }
             self.first[k] = id;
             if id == NO_APP {
@@ -208,9 +222,84 @@ impl PendingBySlot {
         }
         self.waiting.truncate(kept);
     }
+
+    /// Forgets the applications numbered below `base`, all decided (`waits` is false for
+    /// them), as they are written: they leave the front of their slots' lists first. (A list
+    /// is in filing order, so once its decided front is gone, all it holds is from `base` on:
+    /// an application still awaiting a decision is never below it.)
+    pub fn forget_before(&mut self, base: u32, waits: impl Fn(u32) -> bool) {
+        self.oldest(waits, |_, id| {
+            debug_assert!(id >= base, "an application awaiting a decision is not written")
+        });
+        self.next.drain(..(base - self.base) as usize);
+        self.base = base;
+    }
 }
 
+/// Applications are written to `licenses.arrow` in batches of this many rows, in the order they
+/// were filed: during the run once a whole batch is final, the rest at its end.
+pub const APPLICATION_BATCH: usize = 1 << 16;
+
 impl Licensing {
+    /// The application numbered `id` (not yet written).
+    #[inline]
+    pub fn app(&self, id: u32) -> &Application {
+        &self.applications[(id - self.written) as usize]
+    }
+
+    /// The application numbered `id` (not yet written), to change.
+    #[inline]
+    pub fn app_mut(&mut self, id: u32) -> &mut Application {
+        &mut self.applications[(id - self.written) as usize]
+    }
+
+    /// The number the next application filed gets.
+    pub fn next_id(&self) -> u32 {
+        self.written + self.applications.len() as u32
+    }
+
+    /// Applications filed so far, written or not.
+    pub fn filed(&self) -> usize {
+        self.written as usize + self.applications.len()
+    }
+
+    /// How many applications from the first not yet written are final: decided, and no live
+    /// licence ships under them any more (their granted and shipped units cannot change).
+    pub fn final_run(&self) -> usize {
+        let mut end = self.next_id();
+        for l in &self.licences {
+            end = end.min(l.app);
+        }
+        if let Some(first) = self.due.first_id() {
+            end = end.min(first);
+        }
+        (end - self.written) as usize
+    }
+
+    /// The next whole batch of [`APPLICATION_BATCH`] final applications, if there is one (or,
+    /// with `all`, whatever is left, final or not, at the run's end), with the number of its
+    /// first; hand it back with [`Licensing::drop_written`] once written.
+    pub fn take_final(&self, all: bool) -> Option<(u32, &[Application])> {
+        let n = if all {
+            self.applications.len().min(APPLICATION_BATCH)
+        } else if self.final_run() >= APPLICATION_BATCH {
+            APPLICATION_BATCH
+        } else {
+            0
+        };
+        (n > 0).then(|| (self.written, &self.applications[..n]))
+    }
+
+    /// Drops the first `n` applications, written and final: their memory is no longer held.
+    pub fn drop_written(&mut self, n: usize) {
+        let written = self.written + n as u32;
+        let (apps, first) = (&self.applications, self.written);
+        self.pending
+            .forget_before(written, |id| id >= written && apps[(id - first) as usize].decided_tick.is_none());
+        self.applications.drain(..n);
+        self.written = written;
+    }
+
     /// Licensing for a world of `links` supply links. The per-link lists stay empty until
     /// licensing first has work (see [`Licensing::per_link`]): a world in which no regime ever
     /// comes into force never pays for them (at 10^6 firms they are 380 MB).
@@ -239,7 +328,91 @@ impl Licensing {
 
 #[cfg(test)]
 mod tests {
-    use super::{DueQueue, PendingBySlot};
+    use super::{APPLICATION_BATCH, Application, DueQueue, Licence, Licensing, Outcome, PendingBySlot};
+    use crate::model::EndUse;
+
+    fn application(buyer: u32, decided: bool) -> Application {
+        Application {
+            regime: 0,
+            supplier: 0,
+            buyer,
+            link: 0,
+            slot: 0,
+            commodity: 0,
+            exporter: 0,
+            importer: 1,
+            quantity: 1.0,
+            granted: 0.0,
+            shipped: 0.0,
+            end_use: EndUse::Civil,
+            submitted_tick: 0,
+            review_working_days: 1,
+            decide_tick: 1,
+            decided_tick: decided.then_some(1),
+            outcome: if decided { Outcome::Denied } else { Outcome::Pending },
+        }
+    }
+
+    /// Files `n` applications on slot 0 of 1, decided unless listed in `pending`.
+    fn file(lic: &mut Licensing, n: usize, pending: &[u32]) {
+        for _ in 0..n {
+            let id = lic.next_id();
+            let waits = pending.contains(&id);
+            if waits {
+                lic.due.push(if id < 10 { 2 } else { 9 }, id);
+            }
+            lic.pending.add(id, 0, 1, waits);
+            lic.applications.push(application(id, !waits));
+        }
+    }
+
+    #[test]
+    fn applications_are_written_in_whole_batches_once_final_and_keep_their_numbers() {
+        let b = APPLICATION_BATCH as u32;
+        let mut lic = Licensing::default();
+        // A live licence on application 10, and 3 and b + 5 awaiting a decision: only the
+        // first three are final, not a whole batch.
+        file(&mut lic, 2 * APPLICATION_BATCH + 7, &[3, b + 5]);
+        lic.licences.push(Licence {
+            app: 10,
+            remaining: 1.0,
+            expires_tick: 50,
+            slot: 0,
+        });
+        assert_eq!(lic.final_run(), 3);
+        assert!(lic.take_final(false).is_none());
+        // 3 decided and the licence gone, the first batch is final, the second waits for b + 5.
+        let due = lic.due.take_due(2).expect("3 is due");
+        assert_eq!(due, vec![3]);
+        lic.due.give_back(due);
+        lic.app_mut(3).decided_tick = Some(2);
+        assert_eq!(lic.final_run(), 10);
+        lic.licences.clear();
+        assert_eq!(lic.final_run(), APPLICATION_BATCH + 5);
+        let (first, apps) = lic.take_final(false).expect("a whole batch");
+        assert_eq!((first, apps.len(), apps[3].buyer), (0, APPLICATION_BATCH, 3));
+        lic.drop_written(APPLICATION_BATCH);
+        assert!(lic.take_final(false).is_none(), "b + 5 awaits a decision");
+        assert_eq!(
+            (lic.written, lic.filed(), lic.app(b + 5).buyer),
+            (b, 2 * APPLICATION_BATCH + 7, b + 5)
+        );
+        // The slot's list forgot what was written: its oldest undecided is still found.
+        let mut seen: Vec<u32> = Vec::new();
+        let (apps, written) = (&lic.applications, lic.written);
+        lic.pending
+            .oldest(|id| apps[(id - written) as usize].decided_tick.is_none(), |_, id| seen.push(id));
+        assert_eq!(seen, vec![b + 5]);
+        // At the end, whatever is left goes, final or not, a batch at most at a time.
+        let (first, apps) = lic.take_final(true).expect("the rest");
+        assert_eq!((first, apps.len()), (b, APPLICATION_BATCH));
+        lic.drop_written(APPLICATION_BATCH);
+        let (first, apps) = lic.take_final(true).expect("the rest");
+        assert_eq!((first, apps.len()), (2 * b, 7));
+        lic.drop_written(7);
+        assert!(lic.take_final(true).is_none());
+        assert_eq!(lic.next_id(), 2 * b + 7);
+    }
 
     #[test]
     fn due_applications_come_out_by_tick_then_as_filed_and_only_once_due() {
