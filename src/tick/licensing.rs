@@ -196,15 +196,19 @@ pub fn license_trade(
         if o.licence != NO_LICENCE {
             continue;
         }
-        let firm = links.owner[t.trade as usize].buyer;
         let (regime, share) = policy.licensed_share(exporter, importer, t.commodity, tick, td);
         let need = o.quantity * share;
         let (Some(ri), true) = (regime, need > 0.0) else {
             // No longer controlled (lifted, or a general licence): what the buyer had batched
             // for filing on this line will never be filed; it leaves its orders, and the buyer
-            // orders it again, freely, from its lower position.
-            let batched = std::mem::take(&mut lic.batched[t.link as usize]);
+            // orders it again, freely, from its lower position. (Most orders were never
+            // controlled: their line's entry is only read.)
+            let batched = lic.batched[t.link as usize];
+            if batched != 0.0 {
+                lic.batched[t.link as usize] = 0.0;
+            }
             if batched > 0.0 {
+                let firm = links.owner[t.trade as usize].buyer;
                 let mut buyer = inputs.get_mut(registry.entity[firm as usize]).expect("buyer");
                 let slot = &mut buyer.slots[t.slot as usize];
                 slot.on_order -= batched;
@@ -214,6 +218,7 @@ pub fn license_trade(
             }
             continue;
         };
+        let firm = links.owner[t.trade as usize].buyer;
         let regime = &policy.regimes[ri];
         book.orders[k].quantity -= need;
         let applied = need / links.approval(t.link as usize);
