@@ -388,3 +388,68 @@ fn a_quota_is_shared_among_buyers_by_their_history_not_by_who_applies_first_or_m
         assert!(applied > 2.0 * 2000.0 * share, "{firm} asked for more than its share: {applied}");
     }
 }
+
+/// A policy world that files more applications than two batches of `licenses.arrow` writes
+/// the final ones as the run goes (`Licensing::take_final`): the table still has every
+/// application once, numbered in filing order, in whole batches of 65,536; only those filed
+/// within a review of the end are still pending (one written early would show pending, filed
+/// long before); nothing refused shipped, and nothing shipped beyond what was granted.
+#[test]
+fn a_policy_world_writes_its_final_applications_as_it_goes_each_once_and_in_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let april = std::fs::read_to_string(root().join("models/april_2025.ron")).unwrap();
+    let base = root().join("models/synthetic/baseline_5k.ron");
+    let text = april
+        .replace("extends: \"baseline.ron\"", &format!("extends: {:?}", base.to_str().unwrap()))
+        .replace("name: \"april_2025\"", "name: \"april_5k\"");
+    let model = dir.join("april_5k.ron");
+    std::fs::write(&model, text).unwrap();
+    let out = dir.join("run");
+    run_model(&model, &out, &["--until", "2025-07-31", "--firm-rows", "none"]);
+    let batches = read_table(&out.join("licenses.arrow"));
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    assert!(rows > 3 * 65_536, "enough applications to write some during the run: {rows}");
+    for b in &batches[..batches.len() - 1] {
+        assert_eq!(b.num_rows(), 65_536, "whole batches but the last");
+    }
+    let ids: Vec<i64> = batches
+        .iter()
+        .flat_map(|b| {
+            let a = b.column_by_name("id").expect("id");
+            let a = a.as_any().downcast_ref::<arrow_array::Int64Array>().expect("int64");
+            a.values().to_vec()
+        })
+        .collect();
+    assert!(
+        ids.iter().enumerate().all(|(k, &id)| id == k as i64),
+        "every application once, in filing order"
+    );
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["rows"]["licenses"].as_u64(), Some(rows as u64));
+    let (outcome, submitted) = (strs(&batches, "outcome"), i32s(&batches, "submitted_tick"));
+    let (granted, shipped) = (f64s(&batches, "granted"), f64s(&batches, "shipped"));
+    let last_tick = *submitted.iter().max().unwrap();
+    let mut pending = 0;
+    for k in 0..rows {
+        match outcome[k].as_str() {
+            // Reviews take at most 45 working days: 63 calendar days, daily ticks.
+            "pending" => {
+                pending += 1;
+                assert!(
+                    last_tick - submitted[k] <= 63,
+                    "application {k}, filed at {}, still pending",
+                    submitted[k]
+                );
+            }
+            "denied" => assert_eq!((granted[k], shipped[k]), (0.0, 0.0), "application {k}"),
+            _ => assert!(
+                shipped[k] <= granted[k] * (1.0 + 1e-9),
+                "application {k}: {} shipped of {}",
+                shipped[k],
+                granted[k]
+            ),
+        }
+    }
+    assert!(pending > 0 && pending < rows / 2, "{pending} pending of {rows}");
+}
