@@ -199,6 +199,9 @@ const BATCH_ROWS: u64 = 1 << 16;
 const BASE_MEMORY: u64 = 16 << 20;
 /// Memory per buffered output row (column buffers, then the Arrow batch built from them).
 const BUFFERED_ROW_BYTES: u64 = 160;
+/// Licence applications a batch of `licenses.arrow` holds: a run writes the first this many
+/// not yet written once all are final (`world::licences::APPLICATION_BATCH`).
+pub const APPLICATION_BATCH_ROWS: u64 = 1 << 16;
 /// Memory per licence application held (from filing until written), with the room its list
 /// leaves.
 const APPLICATION_BYTES: u64 = 256;
@@ -398,12 +401,10 @@ fn estimate_written(model: &Model, written: &Model) -> Estimate {
     let interval_ticks = u64::from(model.buying.application_interval_days.max(1)).div_ceil(tick_days).max(1);
     let applications = controlled_links * ticks.div_ceil(interval_ticks);
     // Held in memory: those filed within the longest review plus validity (they are written
-    // once final, in whole batches; see `world::licences::Licensing::take_final`), and two
+    // once final, in whole batches; see `Licensing::take_final` in `world/licences.rs`), and two
     // batches more.
-    let held_applications = applications.min(
-        controlled_links * held_days(model).div_ceil(tick_days).div_ceil(interval_ticks)
-            + 2 * crate::world::licences::APPLICATION_BATCH as u64,
-    );
+    let held_applications =
+        applications.min(controlled_links * held_days(model).div_ceil(tick_days).div_ceil(interval_ticks) + 2 * APPLICATION_BATCH_ROWS);
     let rule_firings: u64 = model
         .policies
         .rules

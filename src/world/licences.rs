@@ -238,7 +238,7 @@ impl PendingBySlot {
 
 /// Applications are written to `licenses.arrow` in batches of this many rows, in the order they
 /// were filed: during the run once a whole batch is final, the rest at its end.
-pub const APPLICATION_BATCH: usize = 1 << 16;
+pub const APPLICATION_BATCH: usize = crate::model::limits::APPLICATION_BATCH_ROWS as usize;
 
 impl Licensing {
     /// The application numbered `id` (not yet written).
