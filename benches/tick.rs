@@ -57,24 +57,28 @@ fn write_when_due(sim: &mut Simulation) {
     }
 }
 
+/// Times `iters` ticks of a world made by `new` (made again whenever it finishes), each
+/// tick alone: the rows are dropped untimed as a run would write them.
+fn time_ticks(iters: u64, new: impl Fn() -> Simulation) -> Duration {
+    let mut sim = new();
+    let mut spent = Duration::ZERO;
+    for _ in 0..iters {
+        if sim.finished() {
+            sim = new();
+        }
+        let t = Instant::now();
+        sim.step();
+        spent += t.elapsed();
+        write_when_due(&mut sim);
+    }
+    spent
+}
+
 fn benches(c: &mut Criterion) {
     let (model, net) = baseline();
     let mut g = c.benchmark_group("baseline");
     g.bench_function("tick", |b| {
-        b.iter_custom(|iters| {
-            let mut sim = Simulation::new(&model, net.clone(), model.seed);
-            let mut spent = Duration::ZERO;
-            for _ in 0..iters {
-                if sim.finished() {
-                    sim = Simulation::new(&model, net.clone(), model.seed);
-                }
-                let t = Instant::now();
-                sim.step();
-                spent += t.elapsed();
-                write_when_due(&mut sim);
-            }
-            spent
-        })
+        b.iter_custom(|iters| time_ticks(iters, || Simulation::new(&model, net.clone(), model.seed)))
     });
     g.sample_size(20);
     g.bench_function("3y_simulate", |b| {
@@ -115,23 +119,11 @@ fn benches(c: &mut Criterion) {
         for (name, parallel) in [("tick", true), ("tick_1thread", false)] {
             g.bench_with_input(BenchmarkId::new(name, n), &model, |b, m| {
                 b.iter_custom(|iters| {
-                    let new = || {
+                    time_ticks(iters, || {
                         let mut sim = Simulation::new(m, net.clone(), m.seed);
                         sim.set_parallel(parallel);
                         sim
-                    };
-                    let mut sim = new();
-                    let mut spent = Duration::ZERO;
-                    for _ in 0..iters {
-                        if sim.finished() {
-                            sim = new();
-                        }
-                        let t = Instant::now();
-                        sim.step();
-                        spent += t.elapsed();
-                        write_when_due(&mut sim);
-                    }
-                    spent
+                    })
                 })
             });
         }
@@ -158,20 +150,7 @@ fn benches(c: &mut Criterion) {
             sim
         };
         g.bench_function(BenchmarkId::new("tick_1thread", model.firms.len()), |b| {
-            b.iter_custom(|iters| {
-                let mut sim = new();
-                let mut spent = Duration::ZERO;
-                for _ in 0..iters {
-                    if sim.finished() {
-                        sim = new();
-                    }
-                    let t = Instant::now();
-                    sim.step();
-                    spent += t.elapsed();
-                    write_when_due(&mut sim);
-                }
-                spent
-            })
+            b.iter_custom(|iters| time_ticks(iters, new))
         });
     }
     g.finish();
