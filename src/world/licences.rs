@@ -258,11 +258,6 @@ impl Licensing {
         self.written + self.applications.len() as u32
     }
 
-    /// Applications filed so far, written or not.
-    pub fn filed(&self) -> usize {
-        self.written as usize + self.applications.len()
-    }
-
     /// How many applications from the first not yet written are final: decided, and no live
     /// licence ships under them any more (their granted and shipped units cannot change).
     pub fn final_run(&self) -> usize {
@@ -393,10 +388,7 @@ mod tests {
         assert_eq!((first, apps.len(), apps[3].buyer), (0, APPLICATION_BATCH, 3));
         lic.drop_written(APPLICATION_BATCH);
         assert!(lic.take_final(false).is_none(), "b + 5 awaits a decision");
-        assert_eq!(
-            (lic.written, lic.filed(), lic.app(b + 5).buyer),
-            (b, 2 * APPLICATION_BATCH + 7, b + 5)
-        );
+        assert_eq!((lic.written, lic.next_id(), lic.app(b + 5).buyer), (b, 2 * b + 7, b + 5));
         // The slot's list forgot what was written: its oldest undecided is still found.
         let mut seen: Vec<u32> = Vec::new();
         let (apps, written) = (&lic.applications, lic.written);
