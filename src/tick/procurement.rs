@@ -5,7 +5,6 @@
 use crate::model::policy::PRECAUTION_PRICE_FROM;
 use crate::model::{Allocation, Buying};
 use crate::world::clock::Clock;
-use crate::world::disjoint::Disjoint;
 use crate::world::firm::{Finished, FirmIndex, Inputs, Plant, Production};
 use crate::world::orders::{BuyerScratch, LinkOwner, LinkStatus, LinkTally, Offer, OrderBook, SupplierBoard, SupplyLinks};
 use crate::world::params::Params;
@@ -30,16 +29,29 @@ pub struct Adapting {
     which: Vec<u32>,
 }
 
+impl Adapting {
+    /// The buyers every worker flagged since the last call, in index order (the workers'
+    /// lists are emptied).
+    fn flagged(&mut self) -> &[u32] {
+        self.which.clear();
+        for l in self.local.iter_mut() {
+            self.which.append(l);
+        }
+        self.which.sort_unstable();
+        &self.which
+    }
+}
+
 /// A firm as procurement's read-only passes see it.
 type BuyingItem<'a> = (&'a FirmIndex, &'a Plant, &'a Inputs, &'a Production, &'a Finished);
 
 /// Each buyer first learns from last tick's orders, still in the book: every link's fill rate
 /// (filled ÷ ordered) moves towards what it was, smoothed over `buying.fill_memory_days` (the
 /// supplier satisfaction of DisruptSC, Colon et al. 2021, with memory), and the units it
-/// ordered on the link are smoothed into its claim on the supplier. Each supplier then
-/// publishes what it can deliver: its finished stock plus what it can make tomorrow from its
-/// capacity and input stocks (Acclimate's sellers publish their possible production, Otto et
-/// al. 2017).
+/// ordered on the link are smoothed into its claim on the supplier. Each supplier has
+/// published what it can deliver at the end of production (`Offer::of`: its finished stock
+/// plus what it can make tomorrow from its capacity and input stocks; Acclimate's sellers
+/// publish their possible production, Otto et al. 2017).
 ///
 /// Each firm then orders, for each input, its expected use plus a share of the gap between its
 /// target position and its position (the stock-and-supply-line rule of Sterman's *Business
@@ -67,7 +79,7 @@ type BuyingItem<'a> = (&'a FirmIndex, &'a Plant, &'a Inputs, &'a Production, &'a
 pub fn place_orders(
     mut firms: Query<BuyingFirm>,
     mut links: ResMut<SupplyLinks>,
-    mut board: ResMut<SupplierBoard>,
+    board: Res<SupplierBoard>,
     registry: Res<Registry>,
     policy: Res<PolicyState>,
     prices: Res<PriceBook>,
@@ -87,42 +99,39 @@ pub fn place_orders(
             params.parallel,
         );
     }
-    // One pass over the firms: each publishes what it can deliver, and, when buyers search,
-    // each buyer whose links may change this tick is flagged (`needs_adapting`). Both read
-    // only the firm's own state and links, so they run on every core when parallel; adapting
-    // then changes no stock, capacity or expected sales, so what was published stands.
+    // Adapting changes only the buyer's own links and inputs, except on a day when a
+    // candidate's qualification completes: the new supplier then takes part of its supplier's
+    // spare from that supplier's other buyers (`take_part_of_spare`), which they read when
+    // they order. So on other days each buyer is asked whether it needs to adapt
+    // (`needs_adapting`) in the pass that orders: one that need not orders at once, with its
+    // inputs and links at hand, and the flagged ones order after they adapt (in index order).
+    // On a day when a qualification completes, every buyer is asked first, the flagged adapt,
+    // and then all order. Either way each buyer orders on the state it would see if every
+    // adaptation came before every order.
     let search = params.buying.search_below > 0.0;
-    {
-        let (tick, td, below) = (clock.tick, clock.tick_days, params.buying.search_below);
-        let (shared, policy, nation) = (&*links, &*policy, &registry.nation[..]);
-        let offers = Disjoint::new(&mut board.offers);
-        let visit = |firm: BuyingItem<'_>, list: &mut Vec<u32>| {
-            // SAFETY: a firm's index is its own: no other firm writes its entries.
-            unsafe { publish(firm, &offers) };
-            let (idx, plant, inputs, _, _) = firm;
-            if search && needs_adapting(plant, inputs, shared, nation, policy, tick, td, below) {
-                list.push(idx.0);
+    let (tick, td, below) = (clock.tick, clock.tick_days, params.buying.search_below);
+    let adapt_first = search && (params.adapt_first || links.status.any_ready_by(tick));
+    let flag_in_pass = search && !adapt_first;
+    if adapt_first {
+        {
+            let (shared, policy, nation) = (&*links, &*policy, &registry.nation[..]);
+            let visit = |(idx, plant, inputs, _, _): BuyingItem<'_>, list: &mut Vec<u32>| {
+                if needs_adapting(plant, inputs, shared, nation, policy, tick, td, below) {
+                    list.push(idx.0);
+                }
+            };
+            if params.parallel {
+                firms
+                    .par_iter()
+                    .batching_strategy(batching())
+                    .for_each_init(|| adapting.local.borrow_local_mut(), |l, firm| visit(firm, l));
+            } else {
+                let list = &mut *adapting.local.borrow_local_mut();
+                firms.iter().for_each(|firm| visit(firm, list));
             }
-        };
-        if params.parallel {
-            firms
-                .par_iter()
-                .batching_strategy(batching())
-                .for_each_init(|| adapting.local.borrow_local_mut(), |l, firm| visit(firm, l));
-        } else {
-            let list = &mut *adapting.local.borrow_local_mut();
-            firms.iter().for_each(|firm| visit(firm, list));
         }
-    }
-    if search {
-        // Flagged buyers adapt in index order.
-        let adapting = &mut *adapting;
-        adapting.which.clear();
-        for l in adapting.local.iter_mut() {
-            adapting.which.append(l);
-        }
-        adapting.which.sort_unstable();
-        adapt_links(&mut firms, &adapting.which, &mut links, &registry, &policy, &clock, &params.buying);
+        let which = adapting.flagged();
+        adapt_links(&mut firms, which, &mut links, &registry, &policy, &clock, &params.buying);
     }
     let book = &mut *book;
     // The book is taken in parts of whole suppliers, one per worker (see `OrderBook::build`);
@@ -135,149 +144,64 @@ pub fn place_orders(
     };
     book.cut_list(workers);
     let parts = book.part_from().len() + 1;
-    let adjust = (tick_days / params.planning.stock_adjust_days).min(1.0);
-    let sensitivity = params.buying.tariff_sensitivity;
-    let overask = params.buying.overask_limit;
-    let (tick, td) = (clock.tick, clock.tick_days);
-    // The buyers' pass reads the links (and writes only what each buyer wants on its own).
+    // Each buyer orders on its own (it reads the links, suppliers and prices, and changes only
+    // its own inputs and what it wants on its own links), so buyers order in parallel; the
+    // book is then built in one order whatever worker placed what (`OrderBook::build`).
     {
-        let links = &*links;
-        let board = &*board;
-        let part_from = book.part_from();
-        // A link's landed-cost term in its weight (the weight is base share × fill rate × expected
-        // delivered share × this). Buyers pay their own region's price whoever sells (as customs
-        // values imports), so a buyer's suppliers differ in landed cost by the tariff only.
-        let landed = |t: usize, importer: u16, commodity: u16| -> f64 {
-            let exporter = links.owner[t].exporter;
-            let tariff = if exporter == importer {
-                0.0
-            } else {
-                policy.tariff(importer, exporter, commodity)
-            };
-            if tariff > 0.0 && sensitivity > 0.0 {
-                (1.0f64 + tariff).powf(-sensitivity)
-            } else {
-                1.0
-            }
-        };
-        // What the supplier of a link can deliver to this buyer per tick: its share of the
-        // supplier's deliverable by the buyer's past orders when the supplier is oversubscribed,
-        // else the buyer's own orders plus its part of the supplier's spare.
-        let cap = |li: u32, t: usize| {
-            let s = links.links[li as usize].supplier as usize;
-            let Offer { deliverable, claims } = board.offers[s];
-            let own = links.expected[t];
-            let fair = if claims >= deliverable && claims > 0.0 {
-                deliverable * own / claims
-            } else {
-                own + (deliverable - claims) * links.spare_share[t]
-            };
-            overask * fair
-        };
-        let buying = &params.buying;
-        let (up, relax) = (
-            (tick_days / buying.precaution_up_days).min(1.0),
-            (tick_days / buying.precaution_relax_days).min(1.0),
+        let purchasing = Purchasing::new(
+            &links,
+            &board,
+            &registry,
+            &policy,
+            &prices,
+            &clock,
+            &params,
+            book.part_from(),
+            parts,
         );
-        // Each buyer orders on its own (it reads the links, suppliers and prices, and changes only
-        // its own inputs and what it wants on its own links), so buyers order in parallel; the
-        // book is then built in one order whatever worker placed what (`OrderBook::build`).
-        let order_inputs = |(_, plant, mut inputs, prod, _): bevy_ecs::query::QueryItem<'_, '_, BuyingFirm>, local: &mut BuyerScratch| {
-            let cover_ticks = inputs.cover_days / tick_days;
-            for s in inputs.slots.iter_mut() {
-                let (from, len) = s.links;
-                // One pass over the input's links (sums in link order, each from -0.0 as `sum`
-                // does): the share it expects delivered (share × fill rate × the part not refused
-                // a licence), the share it sees coming under an announced control, the share that
-                // needs a licence now, and what awaits a decision at the risk of refusal.
-                // Each link's share × fill rate × expected delivered share (1 − x + x × â for the
-                // share x that needs a licence) is kept in the split scratch as its weight so far.
-                let (mut expected, mut seen_coming, mut licensed, mut at_risk) = (-0.0, -0.0, -0.0, -0.0);
-                local.split.clear();
-                for li in from..from + len {
-                    let l = li as usize;
-                    let link = &links.links[l];
-                    // A link with no share and nothing awaiting a decision (a candidate of supplier
-                    // search) adds nothing to any sum and gets no order: skip its state.
-                    if link.share == 0.0 && links.pending(l) == 0.0 {
-                        continue;
-                    }
-                    // (A link with a share or awaiting a decision is or has been a supplier.)
-                    let t = links.trade.at(l);
-                    let exporter = links.owner[t].exporter;
-                    let (_, ls) = policy.licensed_share(exporter, plant.nation, s.commodity, tick, td);
-                    let delivered = if ls > 0.0 { 1.0 - ls + ls * links.approval(l) } else { 1.0 };
-                    let weight = link.share * links.fill[t] * delivered;
-                    local.split.push(((li, t as u32), weight, 0.0, 0.0));
-                    // Its supplier's offer is read when the order is split: ask for it now.
-                    prefetch(&board.offers, link.supplier as usize);
-                    expected += weight;
-                    seen_coming += link.share * policy.announced_share(exporter, plant.nation, s.commodity);
-                    licensed += link.share * ls;
-                    at_risk += (1.0 - links.approval(l)) * links.pending(l);
-                }
-                // Precaution: the scarcity the buyer perceives sets how far its cover rises.
-                let price = prices.price(plant.region, s.commodity) / prices.reference[s.commodity as usize];
-                let wanted = 1.0 + buying.precaution_cover * scarcity(buying, expected, price, seen_coming);
-                let rate = if wanted > s.precaution { up } else { relax };
-                s.precaution += rate * (wanted - s.precaution);
-                let use_per_tick = prod.expected_output * s.per_unit;
-                let near = use_per_tick * (cover_ticks * s.precaution + s.mean_lead_ticks);
-                s.draw = (use_per_tick + adjust * (near - s.stock - s.in_transit)).max(0.0);
-                // The licence wait it has learned lengthens the supply line only for the part of
-                // its supply that needs a licence now: once a control is lifted or a general
-                // licence granted, the wait it remembers no longer holds goods on order. What
-                // awaits a decision counts at the approval share learned for its line.
-                let target = near + use_per_tick * licensed * s.licence_wait_days / tick_days;
-                let gap = use_per_tick + adjust * (target - s.stock - s.in_transit - s.on_order + at_risk);
-                if gap <= 0.0 {
-                    continue;
-                }
-                for e in local.split.iter_mut() {
-                    let (li, t) = e.0;
-                    e.1 *= landed(t as usize, plant.nation, s.commodity);
-                    e.2 = cap(li, t as usize);
-                }
-                split(&mut local.split, gap);
-                for &((li, t), _, _, q) in &local.split {
-                    // Only a positive quantity is an order (not NaN either: a corrupted
-                    // position must not spread to the supplier; `--check` reports it where
-                    // it is).
-                    if q.is_nan() || q <= 0.0 {
-                        continue;
-                    }
-                    // (The supplier's rationing rule only matters for a link that has not
-                    // delivered in full: reading it for every order cost a cache miss each
-                    // at 10^6 firms.)
-                    let t = t as usize;
-                    let fill = links.fill[t];
-                    let q = if buying.phantom_ordering > 0.0 && fill < 1.0 {
-                        q * phantom(
-                            buying.phantom_ordering,
-                            fill,
-                            registry.allocation[links.links[li as usize].supplier as usize],
-                        )
-                    } else {
-                        q
-                    };
-                    // One buyer per link: a plain store, whatever worker runs this buyer.
-                    links.wanted[t].store(q.to_bits(), Ordering::Relaxed);
-                    if local.placed.len() < parts {
-                        local.placed.resize(parts, 0);
-                    }
-                    local.placed[OrderBook::part_of(part_from, links.links[li as usize].supplier)] += 1;
-                }
+        let (shared, policy, nation) = (&*links, &*policy, &registry.nation[..]);
+        let visit = |firm: bevy_ecs::query::QueryItem<'_, '_, BuyingFirm>, scratch: &mut BuyerScratch, list: &mut Vec<u32>| {
+            let (idx, plant, inputs, prod, _) = firm;
+            if flag_in_pass && needs_adapting(plant, &inputs, shared, nation, policy, tick, td, below) {
+                list.push(idx.0);
+                return;
             }
+            purchasing.order(plant, inputs, prod, scratch);
         };
         if params.parallel {
-            let local = &book.local;
-            firms
-                .par_iter_mut()
-                .batching_strategy(batching())
-                .for_each_init(|| local.borrow_local_mut(), |l, firm| order_inputs(firm, l));
+            let (local, lists) = (&book.local, &adapting.local);
+            firms.par_iter_mut().batching_strategy(batching()).for_each_init(
+                || (local.borrow_local_mut(), lists.borrow_local_mut()),
+                |(scratch, list), firm| visit(firm, scratch, list),
+            );
         } else {
-            let local = &mut *book.local.borrow_local_mut();
-            firms.iter_mut().for_each(|firm| order_inputs(firm, local));
+            let scratch = &mut *book.local.borrow_local_mut();
+            let list = &mut *adapting.local.borrow_local_mut();
+            firms.iter_mut().for_each(|firm| visit(firm, scratch, list));
+        }
+    }
+    if flag_in_pass {
+        let which = adapting.flagged();
+        if !which.is_empty() {
+            adapt_links(&mut firms, which, &mut links, &registry, &policy, &clock, &params.buying);
+            let purchasing = Purchasing::new(
+                &links,
+                &board,
+                &registry,
+                &policy,
+                &prices,
+                &clock,
+                &params,
+                book.part_from(),
+                parts,
+            );
+            let scratch = &mut *book.local.borrow_local_mut();
+            for &f in which {
+                let Ok((_, plant, inputs, prod, _)) = firms.get_mut(registry.entity[f as usize]) else {
+                    continue;
+                };
+                purchasing.order(plant, inputs, prod, scratch);
+            }
         }
     }
     // A fixed order, whatever the order in which the ECS visited the firms and whichever
@@ -292,8 +216,194 @@ pub fn place_orders(
     book.build(&mut links, &placed, params.parallel);
 }
 
-/// Supplier search, qualification, habit and fade (run before orders, firm by firm in index
-/// order, links in index order). For each input of each buyer:
+/// What a buyer reads when it orders (see [`place_orders`]): the links, the supplier board,
+/// policy and prices, and the day's parameters.
+struct Purchasing<'a> {
+    links: &'a SupplyLinks,
+    board: &'a SupplierBoard,
+    registry: &'a Registry,
+    policy: &'a PolicyState,
+    prices: &'a PriceBook,
+    buying: &'a Buying,
+    /// The first supplier of each part of the book after the first, and the number of parts.
+    part_from: &'a [u32],
+    parts: usize,
+    tick: u32,
+    td: u32,
+    tick_days: f64,
+    /// The share of the gap to the target position closed in a tick.
+    adjust: f64,
+    /// The steps of precaution up and down in a tick.
+    up: f64,
+    relax: f64,
+}
+
+impl<'a> Purchasing<'a> {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        links: &'a SupplyLinks,
+        board: &'a SupplierBoard,
+        registry: &'a Registry,
+        policy: &'a PolicyState,
+        prices: &'a PriceBook,
+        clock: &Clock,
+        params: &'a Params,
+        part_from: &'a [u32],
+        parts: usize,
+    ) -> Purchasing<'a> {
+        let tick_days = f64::from(clock.tick_days);
+        let buying = &params.buying;
+        Purchasing {
+            links,
+            board,
+            registry,
+            policy,
+            prices,
+            buying,
+            part_from,
+            parts,
+            tick: clock.tick,
+            td: clock.tick_days,
+            tick_days,
+            adjust: (tick_days / params.planning.stock_adjust_days).min(1.0),
+            up: (tick_days / buying.precaution_up_days).min(1.0),
+            relax: (tick_days / buying.precaution_relax_days).min(1.0),
+        }
+    }
+
+    /// A link's landed-cost term in its weight (the weight is base share × fill rate ×
+    /// expected delivered share × this), for trade index `t`. Buyers pay their own region's
+    /// price whoever sells (as customs values imports), so a buyer's suppliers differ in landed
+    /// cost by the tariff only.
+    #[inline]
+    fn landed(&self, t: usize, importer: u16, commodity: u16) -> f64 {
+        let exporter = self.links.owner[t].exporter;
+        let tariff = if exporter == importer {
+            0.0
+        } else {
+            self.policy.tariff(importer, exporter, commodity)
+        };
+        let sensitivity = self.buying.tariff_sensitivity;
+        if tariff > 0.0 && sensitivity > 0.0 {
+            (1.0f64 + tariff).powf(-sensitivity)
+        } else {
+            1.0
+        }
+    }
+
+    /// What the supplier of link `li` (trade index `t`) can deliver to this buyer per tick,
+    /// times the overask limit: its share of the supplier's deliverable by the buyer's past
+    /// orders when the supplier is oversubscribed, else the buyer's own orders plus its part
+    /// of the supplier's spare.
+    #[inline]
+    fn cap(&self, li: u32, t: usize) -> f64 {
+        let links = self.links;
+        let s = links.links[li as usize].supplier as usize;
+        let Offer { deliverable, claims } = self.board.offers[s];
+        let own = links.expected[t];
+        let fair = if claims >= deliverable && claims > 0.0 {
+            deliverable * own / claims
+        } else {
+            own + (deliverable - claims) * links.spare_share[t]
+        };
+        self.buying.overask_limit * fair
+    }
+
+    /// One buyer orders each of its inputs (see [`place_orders`]): it writes what it wants on
+    /// its own links and counts its orders by part of the book in `local`.
+    fn order(&self, plant: &Plant, mut inputs: Mut<'_, Inputs>, prod: &Production, local: &mut BuyerScratch) {
+        let (links, board, policy, buying) = (self.links, self.board, self.policy, self.buying);
+        let (tick, td, tick_days, adjust) = (self.tick, self.td, self.tick_days, self.adjust);
+        let cover_ticks = inputs.cover_days / tick_days;
+        for s in inputs.slots.iter_mut() {
+            let (from, len) = s.links;
+            // One pass over the input's links (sums in link order, each from -0.0 as `sum`
+            // does): the share it expects delivered (share × fill rate × the part not refused
+            // a licence), the share it sees coming under an announced control, the share that
+            // needs a licence now, and what awaits a decision at the risk of refusal.
+            // Each link's share × fill rate × expected delivered share (1 − x + x × â for the
+            // share x that needs a licence) is kept in the split scratch as its weight so far.
+            let (mut expected, mut seen_coming, mut licensed, mut at_risk) = (-0.0, -0.0, -0.0, -0.0);
+            local.split.clear();
+            for li in from..from + len {
+                let l = li as usize;
+                let link = &links.links[l];
+                // A link with no share and nothing awaiting a decision (a candidate of supplier
+                // search) adds nothing to any sum and gets no order: skip its state.
+                if link.share == 0.0 && links.pending(l) == 0.0 {
+                    continue;
+                }
+                // (A link with a share or awaiting a decision is or has been a supplier.)
+                let t = links.trade.at(l);
+                let exporter = links.owner[t].exporter;
+                let (_, ls) = policy.licensed_share(exporter, plant.nation, s.commodity, tick, td);
+                let delivered = if ls > 0.0 { 1.0 - ls + ls * links.approval(l) } else { 1.0 };
+                let weight = link.share * links.fill[t] * delivered;
+                local.split.push(((li, t as u32), weight, 0.0, 0.0));
+                // Its supplier's offer is read when the order is split: ask for it now.
+                prefetch(&board.offers, link.supplier as usize);
+                expected += weight;
+                seen_coming += link.share * policy.announced_share(exporter, plant.nation, s.commodity);
+                licensed += link.share * ls;
+                at_risk += (1.0 - links.approval(l)) * links.pending(l);
+            }
+            // Precaution: the scarcity the buyer perceives sets how far its cover rises.
+            let price = self.prices.price(plant.region, s.commodity) / self.prices.reference[s.commodity as usize];
+            let wanted = 1.0 + buying.precaution_cover * scarcity(buying, expected, price, seen_coming);
+            let rate = if wanted > s.precaution { self.up } else { self.relax };
+            s.precaution += rate * (wanted - s.precaution);
+            let use_per_tick = prod.expected_output * s.per_unit;
+            let near = use_per_tick * (cover_ticks * s.precaution + s.mean_lead_ticks);
+            s.draw = (use_per_tick + adjust * (near - s.stock - s.in_transit)).max(0.0);
+            // The licence wait it has learned lengthens the supply line only for the part of
+            // its supply that needs a licence now: once a control is lifted or a general
+            // licence granted, the wait it remembers no longer holds goods on order. What
+            // awaits a decision counts at the approval share learned for its line.
+            let target = near + use_per_tick * licensed * s.licence_wait_days / tick_days;
+            let gap = use_per_tick + adjust * (target - s.stock - s.in_transit - s.on_order + at_risk);
+            if gap <= 0.0 {
+                continue;
+            }
+            for e in local.split.iter_mut() {
+                let (li, t) = e.0;
+                e.1 *= self.landed(t as usize, plant.nation, s.commodity);
+                e.2 = self.cap(li, t as usize);
+            }
+            split(&mut local.split, gap);
+            for &((li, t), _, _, q) in &local.split {
+                // Only a positive quantity is an order (not NaN either: a corrupted
+                // position must not spread to the supplier; `--check` reports it where
+                // it is).
+                if q.is_nan() || q <= 0.0 {
+                    continue;
+                }
+                // (The supplier's rationing rule only matters for a link that has not
+                // delivered in full: reading it for every order cost a cache miss each
+                // at 10^6 firms.)
+                let t = t as usize;
+                let fill = links.fill[t];
+                let q = if buying.phantom_ordering > 0.0 && fill < 1.0 {
+                    q * phantom(
+                        buying.phantom_ordering,
+                        fill,
+                        self.registry.allocation[links.links[li as usize].supplier as usize],
+                    )
+                } else {
+                    q
+                };
+                // One buyer per link: a plain store, whatever worker runs this buyer.
+                links.wanted[t].store(q.to_bits(), Ordering::Relaxed);
+                if local.placed.len() < self.parts {
+                    local.placed.resize(self.parts, 0);
+                }
+                local.placed[OrderBook::part_of(self.part_from, links.links[li as usize].supplier)] += 1;
+            }
+        }
+    }
+}
+
+/// Supplier search, qualification, habit and fade, for the buyers `which` (in index order,
+/// links in index order), before they order. For each input of each buyer:
 /// - a candidate being qualified whose `ready_tick` has come becomes a supplier, with its share
 ///   by capacity among the buyer's suppliers (cap / (Σ caps of the suppliers + cap), as
 ///   `ByCapacity` weighs them); the others' shares are scaled down to make room. Its fill rate
@@ -575,30 +685,6 @@ fn learn_from_fills(links: &mut SupplyLinks, tick_days: f64, fill_memory_days: f
             s.spawn(async move { learn(f, e, t) });
         }
     });
-}
-
-/// A supplier's deliverable, units: its finished stock after today's production, plus what
-/// it can make tomorrow (its capacity, or less if its input stocks allow less). Orders beyond
-/// today's stock are rationed today, but they show the supplier the demand its spare capacity
-/// can meet: a bound on stock alone would hold a supplier with spare capacity at its old sales.
-/// Its claims are its expected sales.
-///
-/// # Safety
-/// No other thread writes this firm's entries meanwhile.
-unsafe fn publish((idx, plant, inputs, _, fin): BuyingItem<'_>, offers: &Disjoint<Offer>) {
-    let makeable = inputs
-        .slots
-        .iter()
-        .filter(|s| s.per_unit > 0.0)
-        .map(|s| s.stock.max(0.0) / s.per_unit)
-        .fold(plant.capacity, f64::min);
-    // SAFETY: the caller's promise.
-    unsafe {
-        *offers.get(idx.0 as usize) = Offer {
-            deliverable: fin.stock.max(0.0) + makeable,
-            claims: fin.expected_sales,
-        };
-    }
 }
 
 /// Splits `total` units over links (`K` names the link; weight, cap, units) in proportion to their weights,

@@ -2,7 +2,9 @@
 
 use crate::world::clock::Clock;
 use crate::world::demand::MarketDemand;
+use crate::world::disjoint::Disjoint;
 use crate::world::firm::{Finished, FirmIndex, Inputs, LineRule, Lines, Plant, Production, Trading};
+use crate::world::orders::{Offer, SupplierBoard};
 use crate::world::params::Params;
 use crate::world::prices::PriceBook;
 use crate::world::rng::{FirmStreams, Purpose, normal_at};
@@ -45,6 +47,13 @@ type ProducingFirm<'a> = (
 /// gap to their target stock. A trader's target is its usual stock times the multiple it
 /// reads from its regional price's trend ([`Trading::read_price`]). Output is limited by the scarcest input; the part of the
 /// plan not made for lack of inputs is the shortfall.
+///
+/// Having made its output, each firm publishes on the supplier board what it can deliver
+/// ([`Offer::of`]: its stock plus what it can make tomorrow; Acclimate's sellers publish
+/// their possible production, Otto et al. 2017), which its buyers read when they order. It is
+/// published here, with the firm's stocks at hand, and nothing changes them before buyers
+/// order.
+#[allow(clippy::too_many_arguments)]
 pub fn produce(
     mut firms: Query<ProducingFirm>,
     clock: Res<Clock>,
@@ -52,6 +61,7 @@ pub fn produce(
     prices: Res<PriceBook>,
     streams: Res<FirmStreams>,
     mut market: ResMut<MarketDemand>,
+    mut board: ResMut<SupplierBoard>,
 ) {
     let tick_days = f64::from(clock.tick_days);
     step_demand(
@@ -66,6 +76,8 @@ pub fn produce(
     let smooth = (tick_days / params.planning.demand_smoothing_days).min(1.0);
     let adjust = (tick_days / params.planning.stock_adjust_days).min(1.0);
     let noise = params.planning.final_demand_noise;
+    let offers = Disjoint::new(&mut board.offers);
+    let offers = &offers;
     // The same work, on one thread or on the compute pool (each firm touches only itself).
     let work = |(idx, plant, mut prod, mut fin, mut inputs, lines, trading): bevy_ecs::query::QueryItem<'_, '_, ProducingFirm>| {
         let planned = if plant.final_good {
@@ -125,6 +137,8 @@ pub fn produce(
         prod.produced = produced;
         prod.shortfall = planned - produced;
         prod.expected_output += smooth * (planned - prod.expected_output);
+        // SAFETY: a firm's index is its own: no other firm writes its offer.
+        unsafe { *offers.get(idx.0 as usize) = Offer::of(plant, &inputs, &fin) };
     };
     if params.parallel {
         firms.par_iter_mut().batching_strategy(batching()).for_each(work);

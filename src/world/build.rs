@@ -702,6 +702,7 @@ pub fn insert_resources(
         buying: model.buying.clone(),
         selling: model.selling.clone(),
         parallel: true,
+        adapt_first: false,
     });
     world.insert_resource(Registry {
         entity: entities,

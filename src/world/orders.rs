@@ -2,6 +2,7 @@
 //! in `tick/procurement.rs`, filled in `tick/markets.rs`, turned into licence applications in
 //! `tick/licensing.rs` and shipped in `tick/shipping.rs`).
 
+use crate::world::firm::{Finished, Inputs, Plant};
 use crate::world::network::Link;
 use crate::world::prefetch::{AHEAD, prefetch};
 use crate::world::trade_index::TradeIndex;
@@ -251,6 +252,12 @@ impl LinkStatuses {
         };
     }
 
+    /// Whether some link's qualification is complete by tick `tick` (it becomes a supplier
+    /// when its buyer next adapts). Reads only the few links being qualified.
+    pub fn any_ready_by(&self, tick: u32) -> bool {
+        self.ready.values().any(|&r| r <= tick)
+    }
+
     /// Every link's status, in link order.
     pub fn iter(&self) -> impl Iterator<Item = LinkStatus> + '_ {
         (0..self.kind.len()).map(|l| self.get(l))
@@ -291,6 +298,26 @@ pub struct Offer {
     /// What its buyers' orders have been, smoothed (its expected sales), units per tick: the
     /// claims on its deliverable.
     pub claims: f64,
+}
+
+impl Offer {
+    /// What a supplier can deliver once today's production is done, units: its finished
+    /// stock, plus what it can make tomorrow (its capacity, or less if its input stocks allow
+    /// less). Orders beyond today's stock are rationed today, but they show the supplier the
+    /// demand its spare capacity can meet: a bound on stock alone would hold a supplier with
+    /// spare capacity at its old sales. Its claims are its expected sales.
+    pub fn of(plant: &Plant, inputs: &Inputs, fin: &Finished) -> Offer {
+        let makeable = inputs
+            .slots
+            .iter()
+            .filter(|s| s.per_unit > 0.0)
+            .map(|s| s.stock.max(0.0) / s.per_unit)
+            .fold(plant.capacity, f64::min);
+        Offer {
+            deliverable: fin.stock.max(0.0) + makeable,
+            claims: fin.expected_sales,
+        }
+    }
 }
 
 /// The buyer, input slot and commodity of a link, and the nations its goods leave and enter

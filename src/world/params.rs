@@ -13,6 +13,11 @@ pub struct Params {
     /// Run the per-firm systems on the compute pool (true) or on the calling thread (false,
     /// as in sweeps, where runs are the unit of parallelism). Results are the same.
     pub parallel: bool,
+    /// Every day, ask every buyer whether it must adapt its suppliers, adapt those that must,
+    /// and only then let any order, as procurement does on a day when a qualification
+    /// completes (false: on other days a buyer that need not adapt orders as soon as it is
+    /// asked). Results are the same; tests compare the two.
+    pub adapt_first: bool,
 }
 
 /// Without `--threads`, worlds with fewer firms run every system on the calling thread:
