@@ -343,3 +343,68 @@ proptest! {
         prop_assert!(worst <= 1e-9, "relative imbalance {worst:e}");
     }
 }
+
+#[test]
+fn each_firm_receives_the_days_orders_on_it_and_a_seller_learns_its_expected_sales_from_them() {
+    // April 2025 (controls, licensed orders, rationing, supplier search): after every tick
+    // each firm's orders received are the sum of the day's orders on it, in the book's order
+    // (0 for a firm nobody ordered from that day), and a seller's expected sales have moved
+    // from the day before towards them by tick / `demand_smoothing_days`; a final producer's
+    // (which sells to no firm) stay where they were.
+    let path = common::root().join("models/april_2025.ron");
+    let (model, _, net) = chokepoint::run::resolve_model(&path, &Default::default()).expect("shipped model loads");
+    let n = model.firms.len();
+    let smooth = (f64::from(model.calendar.tick_days) / model.planning.demand_smoothing_days).min(1.0);
+    let mut sim = Simulation::new(&model, net, model.seed);
+    let state = |sim: &mut Simulation| {
+        let mut q = sim.world.query::<(
+            &chokepoint::world::firm::FirmIndex,
+            &chokepoint::world::firm::Plant,
+            &chokepoint::world::firm::Finished,
+        )>();
+        let mut s = vec![(false, 0.0, 0.0); n];
+        for (i, plant, fin) in q.iter(&sim.world) {
+            s[i.0 as usize] = (plant.final_good, fin.received, fin.expected_sales);
+        }
+        s
+    };
+    let mut before = state(&mut sim);
+    // Firm-days on which a firm that had orders the day before had none.
+    let mut stopped = 0;
+    while !sim.finished() {
+        sim.step();
+        let mut received = vec![0.0f64; n];
+        {
+            let book = sim.world.resource::<chokepoint::world::orders::OrderBook>();
+            let terms = book.terms();
+            for o in &book.orders {
+                received[terms.of(o).supplier as usize] += o.quantity;
+            }
+        }
+        let now = state(&mut sim);
+        for (i, (&(final_good, got, sales), &(_, got_before, sales_before))) in now.iter().zip(&before).enumerate() {
+            let tick = sim.clock().tick;
+            assert_eq!(
+                got.to_bits(),
+                received[i].to_bits(),
+                "firm {i} at tick {tick}: received {got}, ordered {}",
+                received[i]
+            );
+            let learned = if final_good {
+                sales_before
+            } else {
+                sales_before + smooth * (got - sales_before)
+            };
+            assert_eq!(
+                sales.to_bits(),
+                learned.to_bits(),
+                "firm {i} at tick {tick}: expected sales {sales}, not {learned}"
+            );
+            if got == 0.0 && got_before > 0.0 {
+                stopped += 1;
+            }
+        }
+        before = now;
+    }
+    assert!(stopped > 0, "no firm went a day without orders after a day with some");
+}

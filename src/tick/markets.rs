@@ -11,7 +11,7 @@ use crate::world::orders::{Order, OrderBook, SupplyLinks, Terms};
 use crate::world::params::Params;
 use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
-use crate::world::workers::{batching, pieces};
+use crate::world::workers::pieces;
 use bevy_ecs::prelude::*;
 
 /// How far a price may move from its reference, as a factor either way: a price stays
@@ -130,31 +130,24 @@ pub fn allocate(stock: f64, claims: &[Claim], rule: Allocation, out: &mut [f64])
 }
 
 /// Each supplier fills its orders from finished stock. When the orders exceed the stock, it
-/// ships all it has, shared out by its allocation rule ([`allocate`]). Suppliers then update
-/// their expected sales, and links their purchase history (if a supplier uses it). Each
+/// ships all it has, shared out by its allocation rule ([`allocate`]). Links then update their
+/// purchase history (if a supplier uses it); suppliers learn their expected sales from the
+/// orders received in [`adjust_prices`]' pass over the firms. Each
 /// supplier fills only its own orders, so suppliers fill on every core when parallel, the
 /// book cut into parts of whole suppliers.
 #[allow(clippy::too_many_arguments)]
 pub fn fill_orders(
     mut book: ResMut<OrderBook>,
     mut links: ResMut<SupplyLinks>,
-    mut firms: Query<(&Plant, &mut Finished)>,
+    firms: Query<(&Plant, &mut Finished)>,
     registry: Res<Registry>,
     clock: Res<Clock>,
     params: Res<Params>,
     mut inv: ResMut<Invariants>,
     mut scratch: Local<FillScratch>,
 ) {
-    // Each firm's own counters, on every core when parallel (here and after filling).
-    let reset = |(_, mut fin): (&Plant, Mut<Finished>)| {
-        fin.received = 0.0;
-        fin.shipped = 0.0;
-    };
-    if params.parallel {
-        firms.par_iter_mut().batching_strategy(batching()).for_each(reset);
-    } else {
-        firms.iter_mut().for_each(reset);
-    }
+    // (Each firm's counters of orders received and goods shipped were set to zero when its
+    // day began, in production; a supplier's are set here when it fills.)
     let (orders, terms) = book.orders_and_terms();
     let pool = bevy_tasks::ComputeTaskPool::get();
     let parts = pieces(params.parallel, orders.len());
@@ -189,18 +182,6 @@ pub fn fill_orders(
         for o in orders.iter() {
             links.history[terms.of(o).trade as usize] += w * o.filled;
         }
-    }
-    let tick_days = f64::from(clock.tick_days);
-    let smooth = (tick_days / params.planning.demand_smoothing_days).min(1.0);
-    let learn = |(plant, mut fin): (&Plant, Mut<Finished>)| {
-        if !plant.final_good {
-            fin.expected_sales += smooth * (fin.received - fin.expected_sales);
-        }
-    };
-    if params.parallel {
-        firms.par_iter_mut().batching_strategy(batching()).for_each(learn);
-    } else {
-        firms.iter_mut().for_each(learn);
     }
 }
 
@@ -325,12 +306,16 @@ impl PriceSums {
     }
 }
 
-/// What the price step reads of each firm.
-type MarketFirm<'a> = (&'a Plant, &'a Production, &'a Finished, &'a Inputs, Option<&'a Trading>);
+/// What the price step reads of each firm (and, of its `Finished`, the expected sales it
+/// updates).
+type MarketFirm<'a> = (&'a Plant, &'a Production, &'a mut Finished, &'a Inputs, Option<&'a Trading>);
 
 /// Moves each (region, commodity) price as a commodity market sets it (Sterman, *Business
 /// Dynamics*, 2000, ch. 20): with the cover of the stocks held in the region, and towards a
-/// cost anchor.
+/// cost anchor. In the same pass over the firms, each seller (not a final producer) first
+/// moves its expected sales towards today's orders received, smoothed over
+/// `planning.demand_smoothing_days` (adaptive expectations), which its wanted stock below
+/// then reads.
 ///
 /// - Cover: what the region holds — sellers' finished stock, buyers' input stock on hand and
 ///   on its way to them — against what they want to hold — sellers' expected sales over their
@@ -356,6 +341,7 @@ pub fn adjust_prices(
     mut sums: Local<Vec<PriceSums>>,
 ) {
     let tick_days = f64::from(clock.tick_days);
+    let smooth = (tick_days / params.planning.demand_smoothing_days).min(1.0);
     let book = &mut *prices;
     let nc = book.commodities;
     let cells = book.price.len();
@@ -370,7 +356,14 @@ pub fn adjust_prices(
         chunked(n, &mut [] as &mut [()], &mut sums[..n_chunks], params.parallel, |range, _, sum| {
             sum.clear(cells);
             for i in range {
-                let (plant, prod, fin, inputs, trading) = firms.get(registry.entity[i]).expect("firm entity");
+                // SAFETY: each firm is in one chunk only, so no other chunk takes its
+                // `Finished` meanwhile.
+                let (plant, prod, mut fin, inputs, trading) = unsafe { firms.get_unchecked(registry.entity[i]) }.expect("firm entity");
+                // Each seller first learns today's sales (orders received, whatever was filled)
+                // into its expected sales, smoothed over `demand_smoothing_days`.
+                if !plant.final_good {
+                    fin.expected_sales += smooth * (fin.received - fin.expected_sales);
+                }
                 let region = plant.region as usize * nc;
                 let out = region + plant.output as usize;
                 if !plant.final_good {

@@ -137,6 +137,10 @@ pub fn produce(
         prod.produced = produced;
         prod.shortfall = planned - produced;
         prod.expected_output += smooth * (planned - prod.expected_output);
+        // Its day's counters of orders received and goods shipped start at zero (markets
+        // count them when it fills).
+        fin.received = 0.0;
+        fin.shipped = 0.0;
         // SAFETY: a firm's index is its own: no other firm writes its offer.
         unsafe { *offers.get(idx.0 as usize) = Offer::of(plant, &inputs, &fin) };
     };
