@@ -6,13 +6,13 @@ use crate::model::policy::PRECAUTION_PRICE_FROM;
 use crate::model::{Allocation, Buying};
 use crate::world::clock::Clock;
 use crate::world::firm::{Finished, FirmIndex, Inputs, Plant, Production};
-use crate::world::orders::{BuyerScratch, LinkOwner, LinkStatus, LinkTally, Offer, OrderBook, SupplierBoard, SupplyLinks};
+use crate::world::orders::{BuyerScratch, LinkOwner, LinkStatus, Offer, OrderBook, SupplierBoard, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
 use crate::world::prefetch::prefetch;
 use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
-use crate::world::workers::{batching, pieces};
+use crate::world::workers::batching;
 use bevy_ecs::prelude::*;
 use bevy_utils::Parallel;
 use std::sync::atomic::Ordering;
@@ -45,10 +45,10 @@ impl Adapting {
 /// A firm as procurement's read-only passes see it.
 type BuyingItem<'a> = (&'a FirmIndex, &'a Plant, &'a Inputs, &'a Production, &'a Finished);
 
-/// Each buyer first learns from last tick's orders, still in the book: every link's fill rate
-/// (filled ÷ ordered) moves towards what it was, smoothed over `buying.fill_memory_days` (the
-/// supplier satisfaction of DisruptSC, Colon et al. 2021, with memory), and the units it
-/// ordered on the link are smoothed into its claim on the supplier. Each supplier has
+/// Each buyer has learned from yesterday's orders when yesterday's goods were delivered
+/// (`tick::shipping`): every link's fill rate (filled ÷ ordered), smoothed over
+/// `buying.fill_memory_days` (the supplier satisfaction of DisruptSC, Colon et al. 2021, with
+/// memory), and its claim on the supplier, the units it ordered on the link, smoothed. Each supplier has
 /// published what it can deliver at the end of production (`Offer::of`: its finished stock
 /// plus what it can make tomorrow from its capacity and input stocks; Acclimate's sellers
 /// publish their possible production, Otto et al. 2017).
@@ -89,16 +89,6 @@ pub fn place_orders(
     mut adapting: Local<Adapting>,
     mut placed: Local<Vec<usize>>,
 ) {
-    let tick_days = f64::from(clock.tick_days);
-    if clock.tick > 0 {
-        learn_from_fills(
-            &mut links,
-            tick_days,
-            params.buying.fill_memory_days,
-            params.planning.demand_smoothing_days,
-            params.parallel,
-        );
-    }
     // Adapting changes only the buyer's own links and inputs, except on a day when a
     // candidate's qualification completes: the new supplier then takes part of its supplier's
     // spare from that supplier's other buyers (`take_part_of_spare`), which they read when
@@ -653,38 +643,6 @@ fn take_part_of_spare(links: &mut SupplyLinks, li: usize) {
         }
     }
     spare_share[trade.at(li)] = part;
-}
-
-/// Updates every link's fill rate and its buyer's smoothed orders from last tick's orders
-/// (ordered per link, licensed standing orders included, and filled: what shipping sent on
-/// it, both tallied by shipping). A link nobody ordered on keeps its fill rate, and its claim
-/// on the supplier fades. Each link on its own, so in equal runs of links on every core when
-/// parallel.
-fn learn_from_fills(links: &mut SupplyLinks, tick_days: f64, fill_memory_days: f64, smoothing_days: f64, parallel: bool) {
-    let fill_step = (tick_days / fill_memory_days).min(1.0);
-    let claim_step = (tick_days / smoothing_days).min(1.0);
-    let learn = move |fill: &mut [f64], expected: &mut [f64], tally: &mut [LinkTally]| {
-        for ((f, e), t) in fill.iter_mut().zip(expected.iter_mut()).zip(tally.iter_mut()) {
-            if t.ordered > 0.0 {
-                let rate = (t.filled / t.ordered).min(1.0);
-                *f += fill_step * (rate - *f);
-            }
-            *e += claim_step * (t.ordered - *e);
-            *t = LinkTally::default();
-        }
-    };
-    let SupplyLinks { fill, expected, tally, .. } = links;
-    let parts = pieces(parallel, fill.len());
-    if parts == 1 {
-        learn(fill, expected, tally);
-        return;
-    }
-    let run = fill.len().div_ceil(parts).max(1);
-    bevy_tasks::ComputeTaskPool::get().scope(|s| {
-        for ((f, e), t) in fill.chunks_mut(run).zip(expected.chunks_mut(run)).zip(tally.chunks_mut(run)) {
-            s.spawn(async move { learn(f, e, t) });
-        }
-    });
 }
 
 /// Splits `total` units over links (`K` names the link; weight, cap, units) in proportion to their weights,

@@ -5,8 +5,9 @@ use crate::world::clock::Clock;
 use crate::world::disjoint::Disjoint;
 use crate::world::firm::Inputs;
 use crate::world::invariants::{Invariant, Invariants, ROUNDING, settle_rounding};
-use crate::world::orders::LinkTally;
+use crate::world::network::Link;
 use crate::world::orders::Order;
+use crate::world::orders::{LinkOwner, LinkTally};
 use crate::world::orders::{NO_LICENCE, OrderBook, SupplyLinks, Terms};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
@@ -17,6 +18,7 @@ use crate::world::rng::{Batch, FirmStreams, Purpose, Streams};
 use crate::world::shipments::{
     Cell, InTransit, LANE_RING_MAX, Laned, NO_LANE, NO_TICK, SharedRings, Shipment, ShipmentQueue, Stamp, TradeBook, UNSTAGED,
 };
+use crate::world::trade_index::TradeIndex;
 use crate::world::workers::{batching, pieces};
 use bevy_ecs::prelude::*;
 use bevy_utils::Parallel;
@@ -473,20 +475,46 @@ pub fn ship_goods(
     let mut clamped = 0u64;
     {
         let rings = transit.shared();
-        let (rings, shared) = (&rings, &*links);
+        let rings = &rings;
+        let tick_days = f64::from(td);
+        let SupplyLinks {
+            links: ls,
+            trade,
+            owner,
+            tally,
+            fill,
+            expected,
+            ..
+        } = links;
+        let (ls, trade, owner) = (&ls[..], &*trade, &owner[..]);
+        let learning = Learning {
+            trade,
+            owner,
+            tally: Disjoint::new(tally),
+            fill: Disjoint::new(fill),
+            expected: Disjoint::new(expected),
+            fill_step: (tick_days / params.buying.fill_memory_days).min(1.0),
+            claim_step: (tick_days / params.planning.demand_smoothing_days).min(1.0),
+        };
+        let learning = &learning;
         if params.parallel && !inv.check {
             let local = &scratch.clamped;
             buyers.par_iter_mut().batching_strategy(batching()).for_each_init(
                 || local.borrow_local_mut(),
-                |c, mut inputs| deliver(&mut inputs, rings, shared, &mut *c, &mut |_, _| {}),
+                // SAFETY: a buyer's links are its own, and only this buyer's delivery uses
+                // them (one buyer per worker at a time).
+                |c, mut inputs| unsafe { deliver(&mut inputs, rings, learning, &mut *c, &mut |_, _| {}) },
             );
             clamped = scratch.clamped.iter_mut().map(std::mem::take).sum();
         } else {
             let clock = &*clock;
             for mut inputs in buyers.iter_mut() {
-                deliver(&mut inputs, rings, shared, &mut clamped, &mut |st, a| {
-                    check_lead_time(inv, clock, shared, st, a)
-                });
+                // SAFETY: one thread.
+                unsafe {
+                    deliver(&mut inputs, rings, learning, &mut clamped, &mut |st, a| {
+                        check_lead_time(inv, clock, ls, trade, owner, st, a)
+                    })
+                };
             }
         }
     }
@@ -578,6 +606,41 @@ fn put_staged(transit: &mut InTransit, links: &SupplyLinks, tick: u32, td: u32, 
     }
 }
 
+/// What delivery learns from each link's tally of the day, as its buyer takes in what was
+/// sent on it: the link's fill rate (filled ÷ ordered) moves towards the day's, smoothed by
+/// `fill_step` = tick / `buying.fill_memory_days` (the supplier satisfaction of DisruptSC,
+/// Colon et al. 2021, with memory), and the units ordered on it are smoothed into the buyer's
+/// claim on the supplier by `claim_step` = tick / `planning.demand_smoothing_days`. A link
+/// nobody ordered on keeps its fill rate, and its claim fades. Buyers order with both the next
+/// day (`tick::procurement`). The tally, by trade index, is then cleared for the next day.
+struct Learning<'a> {
+    trade: &'a TradeIndex,
+    owner: &'a [LinkOwner],
+    tally: Disjoint<'a, LinkTally>,
+    fill: Disjoint<'a, f64>,
+    expected: Disjoint<'a, f64>,
+    fill_step: f64,
+    claim_step: f64,
+}
+
+impl Learning<'_> {
+    /// Learns from trade index `t`'s tally and clears it; returns what was sent on it today.
+    ///
+    /// # Safety
+    /// No other thread uses trade index `t` meanwhile.
+    #[inline]
+    unsafe fn learn(&self, t: usize) -> f64 {
+        // SAFETY: the caller's promise.
+        let (tally, fill, expected) = unsafe { (self.tally.get(t), self.fill.get(t), self.expected.get(t)) };
+        if tally.ordered > 0.0 {
+            let rate = (tally.filled / tally.ordered).min(1.0);
+            *fill += self.fill_step * (rate - *fill);
+        }
+        *expected += self.claim_step * (tally.ordered - *expected);
+        std::mem::take(tally).filled
+    }
+}
+
 /// Delivers one buyer's goods: per input, the goods due today in each of its lanes arrive
 /// (into stock, out of in-transit; from abroad, into the input's imports of the day), then
 /// its count of consignments on the way changes by its lanes' changes (goods sent today
@@ -586,7 +649,19 @@ fn put_staged(transit: &mut InTransit, links: &SupplyLinks, tick: u32, td: u32, 
 /// set to zero; otherwise a rounding error below zero is (each counted in
 /// `clamped`). `arrived` hears of every arrival whose departure was recorded (its stamp and
 /// units), for the lead-time check.
-fn deliver(inputs: &mut Inputs, rings: &SharedRings, links: &SupplyLinks, clamped: &mut u64, arrived: &mut impl FnMut(Stamp, f64)) {
+///
+/// Having taken in what was sent on each of its links today, the buyer learns from the
+/// link's tally of the day (see [`Learning`]), which it then clears.
+///
+/// # Safety
+/// No other thread uses this buyer's links meanwhile.
+unsafe fn deliver(
+    inputs: &mut Inputs,
+    rings: &SharedRings,
+    learning: &Learning<'_>,
+    clamped: &mut u64,
+    arrived: &mut impl FnMut(Stamp, f64),
+) {
     for slot in inputs.slots.iter_mut() {
         let (from, len) = slot.links;
         let range = from as usize..(from + len) as usize;
@@ -598,7 +673,7 @@ fn deliver(inputs: &mut Inputs, rings: &SharedRings, links: &SupplyLinks, clampe
             if lane == NO_LANE || lanes.iter().any(|&(l, _)| l == lane) {
                 continue;
             }
-            let o = links.owner(li);
+            let o = learning.owner[learning.trade.at(li)];
             let free = lanes.iter().position(|&(l, _)| l == NO_LANE);
             let free = free.expect("an input has at most two lanes, from home and from abroad");
             lanes[free] = (lane, o.importer != o.exporter);
@@ -636,10 +711,11 @@ fn deliver(inputs: &mut Inputs, rings: &SharedRings, links: &SupplyLinks, clampe
             }
         }
         for li in range {
-            let Some(t) = links.trade.of(li) else {
+            let Some(t) = learning.trade.of(li) else {
                 continue;
             };
-            let quantity = links.tally[t].filled;
+            // SAFETY: the caller's promise (the link is this buyer's).
+            let quantity = unsafe { learning.learn(t) };
             if quantity > 0.0 {
                 slot.in_transit += quantity;
                 slot.scale = slot.scale.max(slot.in_transit);
@@ -652,15 +728,15 @@ fn deliver(inputs: &mut Inputs, rings: &SharedRings, links: &SupplyLinks, clampe
 /// they left (the supplier, or customs after a hold) are at least their route's shortest
 /// transit, `days − jitter_days`. Of a cell's goods, the stamp kept is the one whose route
 /// allows the latest arrival, so every consignment in the cell is checked by it.
-fn check_lead_time(inv: &mut Invariants, clock: &Clock, links: &SupplyLinks, st: Stamp, quantity: f64) {
+fn check_lead_time(inv: &mut Invariants, clock: &Clock, links: &[Link], trade: &TradeIndex, owner: &[LinkOwner], st: Stamp, quantity: f64) {
     let (link, left) = (st.link as usize, st.left);
-    let l = &links.links[link];
+    let l = &links[link];
     let shortest = u64::from(l.days.saturating_sub(l.jitter_days));
     let elapsed = u64::from(clock.tick.saturating_sub(left)) * u64::from(clock.tick_days);
     if clock.tick >= left && elapsed >= shortest {
         return;
     }
-    let owner = links.owner(link);
+    let owner = owner[trade.at(link)];
     let who = format!(
         "shipment of {} units of `{}` from firm `{}` to firm `{}`",
         quantity, inv.commodity_ids[owner.commodity as usize], inv.firm_ids[l.supplier as usize], inv.firm_ids[owner.buyer as usize]
