@@ -103,22 +103,20 @@ pub fn place_orders(
     let adapt_first = search && (params.adapt_first || links.status.any_ready_by(tick));
     let flag_in_pass = search && !adapt_first;
     if adapt_first {
-        {
-            let (shared, policy, nation) = (&*links, &*policy, &registry.nation[..]);
-            let visit = |(idx, plant, inputs, _, _): BuyingItem<'_>, list: &mut Vec<u32>| {
-                if needs_adapting(plant, inputs, shared, nation, policy, tick, td, below) {
-                    list.push(idx.0);
-                }
-            };
-            if params.parallel {
-                firms
-                    .par_iter()
-                    .batching_strategy(batching())
-                    .for_each_init(|| adapting.local.borrow_local_mut(), |l, firm| visit(firm, l));
-            } else {
-                let list = &mut *adapting.local.borrow_local_mut();
-                firms.iter().for_each(|firm| visit(firm, list));
+        let (shared, nation) = (&*links, &registry.nation[..]);
+        let visit = |(idx, plant, inputs, _, _): BuyingItem<'_>, list: &mut Vec<u32>| {
+            if needs_adapting(plant, inputs, shared, nation, &policy, tick, td, below) {
+                list.push(idx.0);
             }
+        };
+        if params.parallel {
+            firms
+                .par_iter()
+                .batching_strategy(batching())
+                .for_each_init(|| adapting.local.borrow_local_mut(), |l, firm| visit(firm, l));
+        } else {
+            let list = &mut *adapting.local.borrow_local_mut();
+            firms.iter().for_each(|firm| visit(firm, list));
         }
         let which = adapting.flagged();
         adapt_links(&mut firms, which, &mut links, &registry, &policy, &clock, &params.buying);
@@ -137,18 +135,8 @@ pub fn place_orders(
     // Each buyer orders on its own (it reads the links, suppliers and prices, and changes only
     // its own inputs and what it wants on its own links), so buyers order in parallel; the
     // book is then built in one order whatever worker placed what (`OrderBook::build`).
+    let purchasing = Purchasing::new(&board, &registry, &policy, &prices, &clock, &params, book.part_from(), parts);
     {
-        let purchasing = Purchasing::new(
-            &links,
-            &board,
-            &registry,
-            &policy,
-            &prices,
-            &clock,
-            &params,
-            book.part_from(),
-            parts,
-        );
         let (shared, policy, nation) = (&*links, &*policy, &registry.nation[..]);
         let visit = |firm: bevy_ecs::query::QueryItem<'_, '_, BuyingFirm>, scratch: &mut BuyerScratch, list: &mut Vec<u32>| {
             let (idx, plant, inputs, prod, _) = firm;
@@ -156,7 +144,7 @@ pub fn place_orders(
                 list.push(idx.0);
                 return;
             }
-            purchasing.order(plant, inputs, prod, scratch);
+            purchasing.order(shared, plant, inputs, prod, scratch);
         };
         if params.parallel {
             let (local, lists) = (&book.local, &adapting.local);
@@ -174,23 +162,12 @@ pub fn place_orders(
         let which = adapting.flagged();
         if !which.is_empty() {
             adapt_links(&mut firms, which, &mut links, &registry, &policy, &clock, &params.buying);
-            let purchasing = Purchasing::new(
-                &links,
-                &board,
-                &registry,
-                &policy,
-                &prices,
-                &clock,
-                &params,
-                book.part_from(),
-                parts,
-            );
             let scratch = &mut *book.local.borrow_local_mut();
             for &f in which {
                 let Ok((_, plant, inputs, prod, _)) = firms.get_mut(registry.entity[f as usize]) else {
                     continue;
                 };
-                purchasing.order(plant, inputs, prod, scratch);
+                purchasing.order(&links, plant, inputs, prod, scratch);
             }
         }
     }
@@ -206,10 +183,10 @@ pub fn place_orders(
     book.build(&mut links, &placed, params.parallel);
 }
 
-/// What a buyer reads when it orders (see [`place_orders`]): the links, the supplier board,
-/// policy and prices, and the day's parameters.
+/// What a buyer reads when it orders (see [`place_orders`]), besides the links (which
+/// adapting may change between two buyers' orders): the supplier board, policy and prices, and
+/// the day's parameters.
 struct Purchasing<'a> {
-    links: &'a SupplyLinks,
     board: &'a SupplierBoard,
     registry: &'a Registry,
     policy: &'a PolicyState,
@@ -231,7 +208,6 @@ struct Purchasing<'a> {
 impl<'a> Purchasing<'a> {
     #[allow(clippy::too_many_arguments)]
     fn new(
-        links: &'a SupplyLinks,
         board: &'a SupplierBoard,
         registry: &'a Registry,
         policy: &'a PolicyState,
@@ -244,7 +220,6 @@ impl<'a> Purchasing<'a> {
         let tick_days = f64::from(clock.tick_days);
         let buying = &params.buying;
         Purchasing {
-            links,
             board,
             registry,
             policy,
@@ -266,8 +241,8 @@ impl<'a> Purchasing<'a> {
     /// price whoever sells (as customs values imports), so a buyer's suppliers differ in landed
     /// cost by the tariff only.
     #[inline]
-    fn landed(&self, t: usize, importer: u16, commodity: u16) -> f64 {
-        let exporter = self.links.owner[t].exporter;
+    fn landed(&self, links: &SupplyLinks, t: usize, importer: u16, commodity: u16) -> f64 {
+        let exporter = links.owner[t].exporter;
         let tariff = if exporter == importer {
             0.0
         } else {
@@ -286,8 +261,7 @@ impl<'a> Purchasing<'a> {
     /// orders when the supplier is oversubscribed, else the buyer's own orders plus its part
     /// of the supplier's spare.
     #[inline]
-    fn cap(&self, li: u32, t: usize) -> f64 {
-        let links = self.links;
+    fn cap(&self, links: &SupplyLinks, li: u32, t: usize) -> f64 {
         let s = links.links[li as usize].supplier as usize;
         let Offer { deliverable, claims } = self.board.offers[s];
         let own = links.expected[t];
@@ -301,8 +275,8 @@ impl<'a> Purchasing<'a> {
 
     /// One buyer orders each of its inputs (see [`place_orders`]): it writes what it wants on
     /// its own links and counts its orders by part of the book in `local`.
-    fn order(&self, plant: &Plant, mut inputs: Mut<'_, Inputs>, prod: &Production, local: &mut BuyerScratch) {
-        let (links, board, policy, buying) = (self.links, self.board, self.policy, self.buying);
+    fn order(&self, links: &SupplyLinks, plant: &Plant, mut inputs: Mut<'_, Inputs>, prod: &Production, local: &mut BuyerScratch) {
+        let (board, policy, buying) = (self.board, self.policy, self.buying);
         let (tick, td, tick_days, adjust) = (self.tick, self.td, self.tick_days, self.adjust);
         let cover_ticks = inputs.cover_days / tick_days;
         for s in inputs.slots.iter_mut() {
@@ -356,8 +330,8 @@ impl<'a> Purchasing<'a> {
             }
             for e in local.split.iter_mut() {
                 let (li, t) = e.0;
-                e.1 *= self.landed(t as usize, plant.nation, s.commodity);
-                e.2 = self.cap(li, t as usize);
+                e.1 *= self.landed(links, t as usize, plant.nation, s.commodity);
+                e.2 = self.cap(links, li, t as usize);
             }
             split(&mut local.split, gap);
             for &((li, t), _, _, q) in &local.split {
