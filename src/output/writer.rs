@@ -190,11 +190,7 @@ impl RunWriter {
         let ints = |v: Vec<i32>| Arc::new(Int32Array::from(v)) as ArrayRef;
         let dates = |v: Vec<i32>| Arc::new(Date32Array::from(v)) as ArrayRef;
         let nums = |v: Vec<f64>| Arc::new(Float64Array::from(v)) as ArrayRef;
-        let ids = |key: &str, v: Vec<i32>| -> ArrayRef {
-            Arc::new(
-                DictionaryArray::<Int32Type>::try_new(Int32Array::from(v), self.dicts[key].clone()).expect("keys index the dictionary"),
-            )
-        };
+        let ids = |key: &str, v: Vec<i32>| self.ids(key, v);
         let columns: Vec<(&str, Vec<ArrayRef>)> = vec![
             (
                 "firms",
@@ -297,12 +293,9 @@ impl RunWriter {
     /// world files applications every tick; held to the end they would grow with the run.
     pub fn write_applications(&mut self, lic: &mut Licensing, all: bool, start: Date, tick_days: u32) -> Result<(), OutputError> {
         let date = |t: u32| start.plus_days((t * tick_days) as i32).0;
-        let dicts = self.dicts.clone();
-        let ids = |key: &str, v: Vec<i32>| -> ArrayRef {
-            Arc::new(DictionaryArray::<Int32Type>::try_new(Int32Array::from(v), dicts[key].clone()).expect("keys index the dictionary"))
-        };
         while let Some((first, apps)) = lic.take_final(all) {
             let first = first as usize;
+            let ids = |key: &str, v: Vec<i32>| self.ids(key, v);
             let cols: Vec<ArrayRef> = vec![
                 Arc::new(Int64Array::from_iter_values((0..apps.len()).map(|k| (first + k) as i64))),
                 ids("control", apps.iter().map(|a| i32::from(a.regime)).collect()),
@@ -342,13 +335,10 @@ impl RunWriter {
     pub fn write_policy_tables(&mut self, lic: &mut Licensing, pol: &PolicyState, start: Date, tick_days: u32) -> Result<(), OutputError> {
         self.write_applications(lic, true, start, tick_days)?;
         let date = |t: u32| start.plus_days((t * tick_days) as i32).0;
-        let dicts = self.dicts.clone();
-        let ids = |key: &str, v: Vec<i32>| -> ArrayRef {
-            Arc::new(DictionaryArray::<Int32Type>::try_new(Int32Array::from(v), dicts[key].clone()).expect("keys index the dictionary"))
-        };
         let log = &pol.log;
         let kinds = self.event_kinds;
         let kind = |k: &str| kinds.iter().position(|x| *x == k).expect("known kind") as i32;
+        let ids = |key: &str, v: Vec<i32>| self.ids(key, v);
         let cols: Vec<ArrayRef> = vec![
             Arc::new(Int32Array::from_iter_values(log.iter().map(|e| e.tick as i32))),
             Arc::new(Date32Array::from_iter_values(log.iter().map(|e| date(e.tick)))),
@@ -358,6 +348,12 @@ impl RunWriter {
             Arc::new(StringArray::from_iter_values(log.iter().map(|e| e.detail.as_str()))),
         ];
         self.write_batch("events", cols)
+    }
+
+    /// A dictionary column of the ids `v`, keys into the run's fixed values for `key` (firm,
+    /// nation, commodity, ...).
+    fn ids(&self, key: &str, v: Vec<i32>) -> ArrayRef {
+        Arc::new(DictionaryArray::<Int32Type>::try_new(Int32Array::from(v), self.dicts[key].clone()).expect("keys index the dictionary"))
     }
 
     /// Writes `cols` as one batch of the table named `table` (nothing if they have no rows).
