@@ -260,9 +260,9 @@ impl Simulation {
         let book = self.world.resource::<OrderBook>();
         // Each order and its terms in the list (read by every pass over the book).
         let orders = book.orders.len() * (size_of::<Order>() + size_of::<crate::world::orders::Listed>());
-        // Each filled order is staged on its link (2 bytes) and put into its lane's cell (8);
-        // delivery reads every link's lane and staging, every lane's entry and today's row of
-        // each ring group.
+        // Each filled order is staged on its link (2 bytes) and put into its lane's cell (8) by
+        // delivery, which reads every link's lane and staging, every lane's entry and today's
+        // row of each ring group.
         let sent = book.orders.iter().filter(|o| o.filled > 0.0).count();
         let transit = self.world.resource::<InTransit>();
         let today: usize = transit.groups.iter().map(|g| g.cap as usize).sum();

@@ -14,10 +14,10 @@ use crate::world::prices::PriceBook;
 use crate::world::registry::Registry;
 use crate::world::rng::{Batch, FirmStreams, Purpose, Streams};
 use crate::world::shipments::{
-    Cell, InTransit, LANE_RING_MAX, Laned, NO_LANE, NO_TICK, SharedRings, Shipment, ShipmentQueue, Stamp, TradeBook, UNSTAGED,
+    InTransit, LANE_RING_MAX, Laned, NO_LANE, NO_TICK, SharedRings, Shipment, ShipmentQueue, Stamp, TradeBook, UNSTAGED,
 };
 use crate::world::trade_index::TradeIndex;
-use crate::world::workers::{batching, pieces};
+use crate::world::workers::batching;
 use bevy_ecs::prelude::*;
 use bevy_utils::Parallel;
 
@@ -30,8 +30,6 @@ pub struct ShippingScratch {
     parts: Vec<Part>,
     /// Each worker's count of rounding errors set to zero in delivery.
     clamped: Parallel<u64>,
-    /// Where the links are cut into pieces of whole buyers to put staged goods in.
-    staged_cuts: Vec<usize>,
 }
 
 /// What one part of the book (see [`OrderBook::cut_by_supplier`]) leaves for the serial steps
@@ -238,11 +236,11 @@ fn send_part(
 
 /// The stamp of goods on `link` that left at tick `left` (see [`Stamp`]), while departures
 /// are recorded; [`Stamp::NONE`] otherwise.
-fn stamp(recording: bool, links: &SupplyLinks, link: u32, left: u32, td: u32) -> Stamp {
+fn stamp(recording: bool, links: &[Link], link: u32, left: u32, td: u32) -> Stamp {
     if !recording || left == NO_TICK {
         return Stamp::NONE;
     }
-    let l = &links.links[link as usize];
+    let l = &links[link as usize];
     Stamp {
         left,
         link,
@@ -354,10 +352,10 @@ pub fn ship_goods(
                 let o = links.owner(s.link as usize);
                 customs.book(trade, o.exporter, o.importer, o.commodity, s.quantity);
                 let leaving = Shipment::travelling(s.quantity, s.link, tick);
-                let st = stamp(recording, links, s.link, tick, td);
+                let st = stamp(recording, &links.links, s.link, tick, td);
                 enter(&rings, queue, tick, s.held_transit(), leaving, st, true);
             } else {
-                let st = stamp(recording, links, s.link, s.sent_tick().unwrap_or(NO_TICK), td);
+                let st = stamp(recording, &links.links, s.link, s.sent_tick().unwrap_or(NO_TICK), td);
                 enter(&rings, queue, tick, 0, s, st, true);
             }
         }
@@ -455,7 +453,7 @@ pub fn ship_goods(
                     // SAFETY: one thread.
                     unsafe { rings.add_flight(rings.lane_of(s.link as usize), 1) };
                 } else {
-                    let st = stamp(recording, links, s.link, tick, td);
+                    let st = stamp(recording, &links.links, s.link, tick, td);
                     enter(&rings, queue, tick, when, s, st, false);
                 }
             }
@@ -464,8 +462,6 @@ pub fn ship_goods(
     for part in &scratch.parts[1..parts] {
         trade.add_exports(part.exports.as_ref().expect("booked above"));
     }
-
-    put_staged(transit, links, tick, td, params.parallel, &mut scratch.staged_cuts);
 
     // Delivery, buyer by buyer (each reads only its own links and lanes, which are laid out
     // by buyer): on every core when parallel, unless the lead times are checked (each arrival
@@ -495,13 +491,20 @@ pub fn ship_goods(
             claim_step: (tick_days / params.planning.demand_smoothing_days).min(1.0),
         };
         let learning = &learning;
+        let staging = Staging {
+            routes: ls,
+            recording,
+            tick,
+            td,
+        };
+        let staging = &staging;
         if params.parallel && !inv.check {
             let local = &scratch.clamped;
             buyers.par_iter_mut().batching_strategy(batching()).for_each_init(
                 || local.borrow_local_mut(),
                 // SAFETY: a buyer's links are its own, and only this buyer's delivery uses
                 // them (one buyer per worker at a time).
-                |c, mut inputs| unsafe { deliver(&mut inputs, rings, learning, &mut *c, &mut |_, _| {}) },
+                |c, mut inputs| unsafe { deliver(&mut inputs, rings, learning, staging, &mut *c, &mut |_, _| {}) },
             );
             clamped = scratch.clamped.iter_mut().map(std::mem::take).sum();
         } else {
@@ -509,7 +512,7 @@ pub fn ship_goods(
             for mut inputs in buyers.iter_mut() {
                 // SAFETY: one thread.
                 unsafe {
-                    deliver(&mut inputs, rings, learning, &mut clamped, &mut |st, a| {
+                    deliver(&mut inputs, rings, learning, staging, &mut clamped, &mut |st, a| {
                         check_lead_time(inv, clock, ls, trade, owner, st, a)
                     })
                 };
@@ -517,91 +520,6 @@ pub fn ship_goods(
         }
     }
     inv.clamped += clamped;
-}
-
-/// Puts every link's staged goods (see [`InTransit::staged`]) into its lane's cell and clears
-/// the staging, link by link, asking for each cell `AHEAD` staged links before it is filled
-/// (the cells of one tick are laid out by buyer, but the ticks goods are due vary with their
-/// routes' jitter, so the writes go to a dozen rows at once). Goods into an empty cell are
-/// one more consignment on the lane's way, which delivery adds to the buyer's count. On every core when `parallel`,
-/// in pieces of whole buyers, so that no two threads share a lane; a lane's goods go in in
-/// link order however the links are cut, so its cells' sums do not depend on the thread
-/// count. The goods left at tick `tick` (`td` days a tick); `cuts` is scratch.
-fn put_staged(transit: &mut InTransit, links: &SupplyLinks, tick: u32, td: u32, parallel: bool, cuts: &mut Vec<usize>) {
-    let recording = transit.recording();
-    let n = transit.staged.len();
-    let parts = pieces(parallel, n);
-    cuts.clear();
-    cuts.push(0);
-    // A link's buyer, if it is or has been a supplier (a link that never was one stages
-    // nothing, and may go in any piece).
-    let buyer = |l: usize| links.trade.of(l).map(|t| links.owner[t].buyer);
-    for k in 1..parts {
-        let mut c = n * k / parts;
-        let before = (0..c).rev().find_map(buyer);
-        while c < n && buyer(c).is_none_or(|b| Some(b) == before) {
-            c += 1;
-        }
-        if c > *cuts.last().expect("starts with 0") && c < n {
-            cuts.push(c);
-        }
-    }
-    cuts.push(n);
-    let rings = transit.shared();
-    let rings = &rings;
-    // A staged link's goods into their cell (found and asked for when the link was met).
-    let put = |li: usize, lane: u32, cell: Cell| {
-        let st = stamp(recording, links, li as u32, tick, td);
-        // (Goods were staged on it: the link has trade state.)
-        let filled = links.tally[links.trade.at(li)].filled;
-        // SAFETY: the piece holds whole buyers, so its links and their lanes are its own
-        // (here and below).
-        unsafe {
-            if !rings.put_into(cell, filled, st) {
-                rings.add_flight(lane, 1);
-            }
-        }
-    };
-    let piece = |from: usize, to: usize| {
-        // The staged links met and not yet put, oldest first: each link's cell is asked for
-        // when the link is met, and filled `AHEAD` staged links later, so the goods go in in
-        // link order.
-        let mut waiting = [(0usize, 0u32, Cell::default()); AHEAD];
-        let (mut first, mut held) = (0, 0);
-        for li in from..to {
-            // SAFETY: the link and its lane are the piece's own.
-            let ahead = unsafe { rings.take_staged(li) };
-            if ahead == 0 || ahead == UNSTAGED {
-                continue;
-            }
-            let lane = rings.lane_of(li);
-            // SAFETY: as above.
-            let cell = unsafe { rings.cell(lane, u32::from(ahead)) };
-            rings.prefetch(cell);
-            if held == AHEAD {
-                let (l, ln, c) = waiting[first];
-                put(l, ln, c);
-                first = (first + 1) % AHEAD;
-                held -= 1;
-            }
-            waiting[(first + held) % AHEAD] = (li, lane, cell);
-            held += 1;
-        }
-        for k in 0..held {
-            let (l, ln, c) = waiting[(first + k) % AHEAD];
-            put(l, ln, c);
-        }
-    };
-    if cuts.len() > 2 {
-        bevy_tasks::ComputeTaskPool::get().scope(|s| {
-            for w in cuts.windows(2) {
-                let (from, to) = (w[0], w[1]);
-                s.spawn(async move { piece(from, to) });
-            }
-        });
-    } else {
-        piece(0, n);
-    }
 }
 
 /// What delivery learns from each link's tally of the day, as its buyer takes in what was
@@ -639,17 +557,57 @@ impl Learning<'_> {
     }
 }
 
+/// Where the goods each link sent today go: sending staged them (see [`InTransit::staged`]),
+/// and delivery puts them into their lane's cell for the tick they are due as their buyer
+/// takes in the day's goods, stamped (while departures are recorded) with the routes'
+/// shortest transits, `td` days a tick.
+struct Staging<'a> {
+    routes: &'a [Link],
+    recording: bool,
+    tick: u32,
+    td: u32,
+}
+
+impl Staging<'_> {
+    /// Puts link `li`'s staged goods, `quantity` units (its tally's `filled`), into their
+    /// cell, and clears the staging; goods into an empty cell are one more consignment on
+    /// the lane's way. A link whose goods went in one by one ([`UNSTAGED`]) has only its
+    /// staging cleared.
+    ///
+    /// # Safety
+    /// No other thread uses link `li` or its lane meanwhile.
+    #[inline]
+    unsafe fn put(&self, rings: &SharedRings, li: usize, quantity: f64) {
+        // SAFETY: the caller's promise, here and below.
+        let ahead = unsafe { rings.take_staged(li) };
+        if ahead == 0 || ahead == UNSTAGED {
+            return;
+        }
+        let lane = rings.lane_of(li);
+        let st = stamp(self.recording, self.routes, li as u32, self.tick, self.td);
+        unsafe {
+            if !rings.put(lane, u32::from(ahead), quantity, st) {
+                rings.add_flight(lane, 1);
+            }
+        }
+    }
+}
+
 /// Delivers one buyer's goods: per input, the goods due today in each of its lanes arrive
-/// (into stock, out of in-transit; from abroad, into the input's imports of the day), then
-/// its count of consignments on the way changes by its lanes' changes (goods sent today
-/// included, see [`put_staged`]) and what was sent to it today goes into its in-transit. When
-/// an input has nothing left on the way, what its in-transit still shows is rounding and is
-/// set to zero; otherwise a rounding error below zero is (each counted in
+/// (into stock, out of in-transit; from abroad, into the input's imports of the day). Then
+/// what was sent to it today on each link goes into its in-transit, and into the link's
+/// lane's cell for the tick it is due (see [`Staging`]; goods sent today are due at the
+/// earliest tomorrow, so never in the cell just emptied). Last, its count of consignments on
+/// the way changes by its lanes' changes (goods into an empty cell, here or earlier in the
+/// tick). When an input has nothing left on the way, what its in-transit still shows is
+/// rounding and is set to zero; otherwise a rounding error below zero is (each counted in
 /// `clamped`). `arrived` hears of every arrival whose departure was recorded (its stamp and
 /// units), for the lead-time check.
 ///
 /// Having taken in what was sent on each of its links today, the buyer learns from the
-/// link's tally of the day (see [`Learning`]), which it then clears.
+/// link's tally of the day (see [`Learning`]), which it then clears. A lane's goods go into
+/// its cells in link order, as the buyer's links are laid out, so the cells' sums do not
+/// depend on which worker delivers to which buyer.
 ///
 /// # Safety
 /// No other thread uses this buyer's links meanwhile.
@@ -657,6 +615,7 @@ unsafe fn deliver(
     inputs: &mut Inputs,
     rings: &SharedRings,
     learning: &Learning<'_>,
+    staging: &Staging<'_>,
     clamped: &mut u64,
     arrived: &mut impl FnMut(Stamp, f64),
 ) {
@@ -702,12 +661,6 @@ unsafe fn deliver(
                 settle_rounding(&mut slot.in_transit, slot.scale, clamped);
             }
         }
-        for &(lane, _) in lanes.iter().filter(|(l, _)| *l != NO_LANE) {
-            let flight = unsafe { rings.take_flight(lane) };
-            if flight != 0 {
-                slot.in_flight = slot.in_flight.saturating_add_signed(i64::from(flight));
-            }
-        }
         for li in range {
             let Some(t) = learning.trade.of(li) else {
                 continue;
@@ -717,6 +670,14 @@ unsafe fn deliver(
             if quantity > 0.0 {
                 slot.in_transit += quantity;
                 slot.scale = slot.scale.max(slot.in_transit);
+                // (Only a link that sent goods today staged any.)
+                unsafe { staging.put(rings, li, quantity) };
+            }
+        }
+        for &(lane, _) in lanes.iter().filter(|(l, _)| *l != NO_LANE) {
+            let flight = unsafe { rings.take_flight(lane) };
+            if flight != 0 {
+                slot.in_flight = slot.in_flight.saturating_add_signed(i64::from(flight));
             }
         }
     }

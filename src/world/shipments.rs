@@ -246,9 +246,11 @@ pub const UNSTAGED: u16 = u16::MAX;
 /// Sending runs supplier by supplier, on every core, and two suppliers of one buyer may be in
 /// different threads; so sending does not write cells. It stages each link's goods: what it
 /// sent today is its tally's `filled` ([`crate::world::orders::LinkTally`]), and
-/// [`InTransit::staged`] says in how many ticks they are due. Then a pass over the links, in
-/// pieces of whole buyers, puts them in their cell. The rare link that sends goods due on two ticks in one tick, or held
-/// by customs, is marked [`UNSTAGED`] and its goods go in one by one, on one thread.
+/// [`InTransit::staged`] says in how many ticks they are due. Then delivery, buyer by buyer,
+/// puts each of the buyer's links' staged goods in their cell as it takes in the day's goods
+/// (a lane is one buyer's, so one thread's). The rare link that sends goods due on two ticks
+/// in one tick, or held by customs, is marked [`UNSTAGED`] and its goods go in one by one, on
+/// one thread.
 ///
 /// Layout: lanes with rings of the same length form a [`RingGroup`], whose cells are stored
 /// tick by tick: the cells of all its lanes for one tick of the ring are adjacent, in lane
