@@ -6,7 +6,7 @@ use crate::world::disjoint::Disjoint;
 use crate::world::firm::Inputs;
 use crate::world::invariants::{Invariant, Invariants, ROUNDING, settle_rounding};
 use crate::world::network::Link;
-use crate::world::orders::{LinkOwner, LinkTally, NO_LICENCE, Order, OrderBook, SupplyLinks, Terms};
+use crate::world::orders::{LinkOwner, LinkTally, Listed, NO_LICENCE, Order, OrderBook, SupplyLinks, Terms};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
 use crate::world::prefetch::AHEAD;
@@ -34,15 +34,14 @@ pub struct ShippingScratch {
 
 /// What one part of the book (see [`OrderBook::cut_by_supplier`]) leaves for the serial steps
 /// after it, in the book's order: the links it sends on that have no lane yet, and the goods
-/// that go in one by one (see [`send_part`]): held by customs, with the tick customs release
-/// them, or travelling, with their transit in ticks.
+/// that go in one by one (see [`Sending::send`]): held by customs, with the tick customs
+/// release them, or travelling, with their transit in ticks.
 #[derive(Default)]
 struct Part {
     new_lanes: Vec<u32>,
-    /// The transit draws of a window of the part's shipments, made together, and the
-    /// window's plans (see [`plan_shipments`]).
+    /// The transit draws of a window of the part's shipments, made together (see
+    /// [`draw_transits`]).
     draws: Batch,
-    plans: Vec<Plan>,
     loose: Vec<(u32, Shipment)>,
     /// The part's exports, booked in the book's order (the first part books into the day's
     /// trade directly); `None` until the part is first used.
@@ -71,30 +70,13 @@ struct Plan {
     hold: u32,
 }
 
-/// Plans the filled orders of `orders` (a window of one supplier's or several whole
-/// suppliers' orders, in book order) into `plans`; `streams` are the suppliers' from firm
-/// index `first` on. Transit is the link's days plus a uniform draw in ±jitter days from the
-/// supplier's shipping stream; where the exporting nation's regime inspects the commodity,
-/// that share of orders not under licence is held before it leaves, for a hold drawn from its
-/// distribution. Common random numbers: the k-th shipment a supplier sends on a given day
-/// draws the same numbers in every scenario, however many it sent on earlier days (see
-/// `world::rng`). The transit draws are listed in the book's order and made together in
-/// `draws` (see [`Batch`]), the same numbers as one by one; the links without a lane yet are
-/// added to `new_lanes`.
-#[allow(clippy::too_many_arguments)]
-fn plan_shipments(
-    orders: &[Order],
-    terms: Terms<'_>,
-    plans: &mut Vec<Plan>,
-    streams: &mut [Streams],
-    first: usize,
-    policy: &PolicyState,
-    laned: Laned<'_>,
-    tick: u32,
-    td: u32,
-    new_lanes: &mut Vec<u32>,
-    draws: &mut Batch,
-) {
+/// Makes the transit draws of the filled orders of `orders` (a window of one supplier's or
+/// several whole suppliers' orders, in book order) on routes with jitter, together in `draws`
+/// (see [`Batch`]): the same numbers as one by one, listed in the book's order from the
+/// suppliers' shipping streams (`streams`, the suppliers' from firm index `first` on).
+/// Common random numbers: the k-th shipment a supplier sends on a given day draws the same
+/// numbers in every scenario, however many it sent on earlier days (see `world::rng`).
+fn draw_transits(orders: &[Order], terms: Terms<'_>, streams: &mut [Streams], first: usize, tick: u32, draws: &mut Batch) {
     draws.clear();
     for o in orders.iter().filter(|o| o.filled > 0.0) {
         let t = terms.of(o);
@@ -104,50 +86,11 @@ fn plan_shipments(
         }
     }
     draws.draw(Purpose::Shipping, tick);
-    plans.clear();
-    plans.resize(orders.len(), Plan::default());
-    let mut next_draw = 0;
-    for (o, plan) in orders.iter().zip(plans.iter_mut()) {
-        if o.filled <= 0.0 {
-            continue;
-        }
-        let t = terms.of(o);
-        if !laned.has(t.link as usize) {
-            new_lanes.push(t.link);
-        }
-        let st = &mut streams[t.supplier as usize - first];
-        let days = if t.jitter_days > 0 {
-            let span = 2 * u64::from(t.jitter_days) + 1;
-            let u = draws.get(next_draw);
-            next_draw += 1;
-            let draw = ((u * span as f64) as u64).min(span - 1);
-            (u64::from(t.days) + draw).saturating_sub(u64::from(t.jitter_days))
-        } else {
-            u64::from(t.days)
-        };
-        let ticks = if td == 1 { days } else { days.div_ceil(u64::from(td)) };
-        let transit = u32::try_from(ticks.max(1)).unwrap_or(u32::MAX);
-        let mut hold = 0;
-        let inspection = if t.exporter != t.importer && o.licence == NO_LICENCE {
-            policy
-                .regime_for(t.exporter, t.commodity)
-                .and_then(|r| policy.regimes[r].inspection.as_ref())
-        } else {
-            None
-        };
-        if let Some((share, h)) = inspection
-            && st.uniform(Purpose::Customs, tick) < *share
-        {
-            let days = h.quantile(st.uniform(Purpose::Customs, tick)).round().max(1.0) as u32;
-            hold = days.div_ceil(td).max(1);
-        }
-        *plan = Plan { transit, hold };
-    }
 }
 
-/// Orders per window that shipping plans, then sends (see [`send_part`]): the window's
-/// transit draws are made together. (Windows keep the lists short: a whole book's draws and
-/// plans took 28 bytes a shipment, 126 MB at 10^6 firms.)
+/// Orders per window whose transit draws shipping makes together, then sends (see
+/// [`Sending::send`]). (Windows keep the lists short: a whole book's draws and plans took 28
+/// bytes a shipment, 126 MB at 10^6 firms.)
 const DRAW_WINDOW: usize = 1024;
 
 /// What booking an export reads: the importer's regional price and the tariff.
@@ -168,68 +111,130 @@ impl Customs<'_> {
     }
 }
 
-/// Sends a window of one part's orders (see [`OrderBook::cut_by_supplier`]) as planned: tallies
-/// what was ordered and sent on each link, stages the goods that leave now for delivery to
-/// put into their lane's cell (see [`InTransit`]), books as exports, in the book's order, the
-/// goods that leave for another nation, and lists, in the book's order, what goes in one by
-/// one after the parts: goods held by customs (with the tick customs release them) and goods
-/// that cannot be staged (with their transit), because their link already staged goods due
-/// on another tick today or they are due beyond any ring's reach.
-#[allow(clippy::too_many_arguments)]
-fn send_part(
-    orders: &[Order],
-    terms: Terms<'_>,
-    plans: &[Plan],
+/// What sending reads, in every part of the book (see [`OrderBook::cut_by_supplier`]): the
+/// orders' terms, the regimes (customs inspections), which links have a lane, and the links'
+/// tallies and staging (each link is one part's, so one thread's).
+#[derive(Clone, Copy)]
+struct Sending<'a> {
+    terms: Terms<'a>,
+    policy: &'a PolicyState,
+    laned: Laned<'a>,
+    tally: &'a Disjoint<'a, LinkTally>,
+    staged: &'a Disjoint<'a, u16>,
+    customs: Customs<'a>,
     tick: u32,
-    tally: &Disjoint<LinkTally>,
-    staged: &Disjoint<u16>,
-    loose: &mut Vec<(u32, Shipment)>,
-    exports: &mut TradeBook,
-    customs: Customs<'_>,
-) {
-    for (i, o) in orders.iter().enumerate() {
-        // Orders are by supplier and links by buyer: ask for the link's tally and staging
-        // some steps ahead (at 10^6 firms, a third of sending waited for the tally).
-        if let Some(next) = orders.get(i + AHEAD) {
-            let next = terms.of(next);
-            tally.prefetch(next.trade as usize);
-            staged.prefetch(next.link as usize);
-        }
-        let terms = terms.of(o);
-        let li = terms.link as usize;
-        // What was ordered and sent on each link today: what the buyer learns its fill rate
-        // and claim from next tick; what was sent also goes into its in-transit at delivery.
-        // SAFETY: the link is this part's alone (see `OrderBook::cut_by_supplier`), here and
-        // below.
-        let t = unsafe { tally.get(terms.trade as usize) };
-        t.ordered += o.quantity;
-        if o.filled <= 0.0 {
-            continue;
-        }
-        let before = t.filled;
-        t.filled += o.filled;
-        let Plan { transit: ahead, hold } = plans[i];
-        // SAFETY: as for the tally.
-        let st = unsafe { staged.get(li) };
-        if hold == 0 && (ahead as usize) < LANE_RING_MAX && (*st == 0 || u32::from(*st) == ahead) {
-            // Staged: everything the link sent today is due on the same tick.
-            *st = ahead as u16;
+    td: u32,
+}
+
+impl Sending<'_> {
+    /// How filled order `o` (terms `t`) travels. Transit is the link's days plus a uniform
+    /// draw in ±jitter days (the next of `draws`, made by [`draw_transits`]); where the
+    /// exporting nation's regime inspects the commodity, that share of orders not under
+    /// licence is held before it leaves, for a hold drawn from its distribution, from the
+    /// supplier's stream `st`.
+    #[inline]
+    fn plan(&self, o: &Order, t: &Listed, st: &mut Streams, draws: &Batch, next_draw: &mut usize) -> Plan {
+        let (tick, td) = (self.tick, self.td);
+        let days = if t.jitter_days > 0 {
+            let span = 2 * u64::from(t.jitter_days) + 1;
+            let u = draws.get(*next_draw);
+            *next_draw += 1;
+            let draw = ((u * span as f64) as u64).min(span - 1);
+            (u64::from(t.days) + draw).saturating_sub(u64::from(t.jitter_days))
         } else {
-            if *st != 0 && *st != UNSTAGED {
-                // What the link staged before goes in one by one too, now that its tally
-                // holds more than it.
-                loose.push((u32::from(*st), Shipment::travelling(before, terms.link, tick)));
+            u64::from(t.days)
+        };
+        let ticks = if td == 1 { days } else { days.div_ceil(u64::from(td)) };
+        let transit = u32::try_from(ticks.max(1)).unwrap_or(u32::MAX);
+        let mut hold = 0;
+        let policy = self.policy;
+        let inspection = if t.exporter != t.importer && o.licence == NO_LICENCE {
+            policy
+                .regime_for(t.exporter, t.commodity)
+                .and_then(|r| policy.regimes[r].inspection.as_ref())
+        } else {
+            None
+        };
+        if let Some((share, h)) = inspection
+            && st.uniform(Purpose::Customs, tick) < *share
+        {
+            let days = h.quantile(st.uniform(Purpose::Customs, tick)).round().max(1.0) as u32;
+            hold = days.div_ceil(td).max(1);
+        }
+        Plan { transit, hold }
+    }
+
+    /// Sends a window of one part's orders: tallies what was ordered and sent on each link,
+    /// plans each filled order (see [`Sending::plan`]; `draws` holds the window's transit
+    /// draws, `streams` the part's suppliers' from firm index `first` on), stages the goods
+    /// that leave now for delivery to put into their lane's cell (see [`InTransit`]), books as
+    /// exports, in the book's order, the goods that leave for another nation, and lists, in
+    /// the book's order, the links sent on that have no lane yet (`new_lanes`) and what goes
+    /// in one by one after the parts (`loose`): goods held by customs (with the tick customs
+    /// release them) and goods that cannot be staged (with their transit), because their link
+    /// already staged goods due on another tick today or they are due beyond any ring's reach.
+    #[allow(clippy::too_many_arguments)]
+    fn send(
+        &self,
+        orders: &[Order],
+        streams: &mut [Streams],
+        first: usize,
+        draws: &Batch,
+        new_lanes: &mut Vec<u32>,
+        loose: &mut Vec<(u32, Shipment)>,
+        exports: &mut TradeBook,
+    ) {
+        let (terms, tally, staged, tick) = (self.terms, self.tally, self.staged, self.tick);
+        let mut next_draw = 0;
+        for (i, o) in orders.iter().enumerate() {
+            // Orders are by supplier and links by buyer: ask for the link's tally and staging
+            // some steps ahead (at 10^6 firms, a third of sending waited for the tally).
+            if let Some(next) = orders.get(i + AHEAD) {
+                let next = terms.of(next);
+                tally.prefetch(next.trade as usize);
+                staged.prefetch(next.link as usize);
             }
-            *st = UNSTAGED;
-            if hold > 0 {
-                loose.push((tick.saturating_add(hold), Shipment::held_by_customs(o.filled, terms.link, ahead)));
+            let terms = terms.of(o);
+            let li = terms.link as usize;
+            // What was ordered and sent on each link today: what the buyer learns its fill
+            // rate and claim from at delivery; what was sent also goes into its in-transit.
+            // SAFETY: the link is this part's alone (see `OrderBook::cut_by_supplier`), here
+            // and below.
+            let t = unsafe { tally.get(terms.trade as usize) };
+            t.ordered += o.quantity;
+            if o.filled <= 0.0 {
                 continue;
             }
-            loose.push((ahead, Shipment::travelling(o.filled, terms.link, tick)));
-        }
-        // Goods leave now: exported when they cross a border.
-        if terms.exporter != terms.importer {
-            customs.book(exports, terms.exporter, terms.importer, terms.commodity, o.filled);
+            if !self.laned.has(li) {
+                new_lanes.push(terms.link);
+            }
+            let st = &mut streams[terms.supplier as usize - first];
+            let Plan { transit: ahead, hold } = self.plan(o, terms, st, draws, &mut next_draw);
+            let before = t.filled;
+            t.filled += o.filled;
+            // SAFETY: as for the tally.
+            let st = unsafe { staged.get(li) };
+            if hold == 0 && (ahead as usize) < LANE_RING_MAX && (*st == 0 || u32::from(*st) == ahead) {
+                // Staged: everything the link sent today is due on the same tick.
+                *st = ahead as u16;
+            } else {
+                if *st != 0 && *st != UNSTAGED {
+                    // What the link staged before goes in one by one too, now that its tally
+                    // holds more than it.
+                    loose.push((u32::from(*st), Shipment::travelling(before, terms.link, tick)));
+                }
+                *st = UNSTAGED;
+                if hold > 0 {
+                    loose.push((tick.saturating_add(hold), Shipment::held_by_customs(o.filled, terms.link, ahead)));
+                    continue;
+                }
+                loose.push((ahead, Shipment::travelling(o.filled, terms.link, tick)));
+            }
+            // Goods leave now: exported when they cross a border.
+            if terms.exporter != terms.importer {
+                self.customs
+                    .book(exports, terms.exporter, terms.importer, terms.commodity, o.filled);
+            }
         }
     }
 }
@@ -385,7 +390,16 @@ pub fn ship_goods(
     {
         let (laned, staged) = transit.sending();
         let tally = Disjoint::new(&mut links.tally);
-        let (tally, staged, policy) = (&tally, &staged, &*policy);
+        let sending = Sending {
+            terms,
+            policy: &policy,
+            laned,
+            tally: &tally,
+            staged: &staged,
+            customs,
+            tick,
+            td,
+        };
         let n = orders.len();
         let mut streams = &mut streams.firms[..];
         let mut first = 0;
@@ -408,19 +422,15 @@ pub fn ship_goods(
                 None => part.exports.as_mut().expect("a book for every part after the first"),
             };
             let Part {
-                new_lanes,
-                draws,
-                plans,
-                loose,
-                ..
+                new_lanes, draws, loose, ..
             } = part;
             let orders = &orders[from..to];
             move || {
                 new_lanes.clear();
                 loose.clear();
                 for window in orders.chunks(DRAW_WINDOW) {
-                    plan_shipments(window, terms, plans, own, base, policy, laned, tick, td, new_lanes, draws);
-                    send_part(window, terms, plans, tick, tally, staged, loose, exports, customs);
+                    draw_transits(window, terms, own, base, tick, draws);
+                    sending.send(window, own, base, draws, new_lanes, loose, exports);
                 }
             }
         });
