@@ -595,10 +595,11 @@ impl Staging<'_> {
         }
         let lane = rings.lane_of(li);
         let st = stamp(self.recording, self.routes, li as u32, self.tick, self.td);
+        // (No branch on what the cell held: the cell is often not in cache yet, and a guess
+        // at it would hold up the buyer's next links.)
         unsafe {
-            if !rings.put(lane, u32::from(ahead), quantity, st) {
-                rings.add_flight(lane, 1);
-            }
+            let joined = rings.put(lane, u32::from(ahead), quantity, st);
+            rings.add_flight(lane, i32::from(!joined));
         }
     }
 }
@@ -629,6 +630,18 @@ unsafe fn deliver(
     clamped: &mut u64,
     arrived: &mut impl FnMut(Stamp, f64),
 ) {
+    // The cells the buyer's goods of today go into are a dozen rows apart: ask for them all
+    // before its arrivals are taken.
+    for slot in &inputs.slots {
+        let (from, len) = slot.links;
+        for li in from as usize..(from + len) as usize {
+            // SAFETY: the caller's promise (the links and lanes are this buyer's).
+            let ahead = unsafe { rings.staged(li) };
+            if ahead != 0 && ahead != UNSTAGED {
+                rings.prefetch(unsafe { rings.cell(rings.lane_of(li), u32::from(ahead)) });
+            }
+        }
+    }
     for slot in inputs.slots.iter_mut() {
         let (from, len) = slot.links;
         let range = from as usize..(from + len) as usize;

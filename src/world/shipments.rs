@@ -493,6 +493,16 @@ impl SharedRings<'_> {
         u32::from(unsafe { self.lanes.get(lane as usize) }.len)
     }
 
+    /// Link `link`'s staged goods (see [`InTransit::staged`]).
+    ///
+    /// # Safety
+    /// No other thread writes link `link` meanwhile.
+    #[inline]
+    pub unsafe fn staged(&self, link: usize) -> u16 {
+        // SAFETY: the caller's promise.
+        *unsafe { self.staged.get(link) }
+    }
+
     /// Link `link`'s staged goods (see [`InTransit::staged`]), set back to 0.
     ///
     /// # Safety
