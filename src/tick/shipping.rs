@@ -370,11 +370,11 @@ pub fn ship_goods(
     // Each filled order's transit and customs hold, planned as it is sent, a window of the
     // book at a time (the window's transit draws made together first), in parts of whole
     // suppliers whose number depends on the book alone (`book_parts`); on every core when
-    // parallel (a supplier's draws and links are its own). After the parts, the links sent on for the first time get their lanes, in
-    // the book's order. Each part books its exports in the book's order, the first into the
-    // day's trade (after the goods released by customs), the others into their own books,
-    // added after in part order; what goes in one by one goes in after the parts, in the
-    // book's order.
+    // parallel (a supplier's draws and links are its own). After the parts, the links sent
+    // on for the first time get their lanes, in the book's order. Each part books its exports
+    // in the book's order, the first into the day's trade (after the goods released by
+    // customs), the others into their own books, added after in part order; what goes in one
+    // by one goes in after the parts, in the book's order.
     let scratch = &mut *scratch;
     let (orders, terms) = (&book.orders, book.terms());
     OrderBook::cut_by_supplier(orders, terms, book_parts(orders.len()), &mut scratch.cuts);
