@@ -44,7 +44,7 @@ type CheckedFirm<'a> = (&'a Plant, &'a Production, &'a Finished, &'a Inputs, Opt
 /// observation): every quantity the tables record is finite, no stock is below zero beyond
 /// rounding, and for every commodity, world production = consumption + Δstock + Δin transit
 /// to a relative `ROUNDING`; what each buyer counts in transit for an input is what is on
-/// its way to it ([`goods_on_their_way`]). Firms are visited in index order, so the violation
+/// its way to it (`goods_on_their_way`). Firms are visited in index order, so the violation
 /// reported is the same whatever the ECS order.
 #[allow(clippy::too_many_arguments)]
 pub fn check_tick(
@@ -244,7 +244,7 @@ pub fn check_tick(
     std::mem::swap(&mut inv.before, &mut inv.now);
 }
 
-/// The check's scratch for [`goods_on_their_way`], kept from tick to tick.
+/// The check's scratch for `goods_on_their_way`, kept from tick to tick.
 #[derive(Default)]
 pub struct Away {
     /// Units on their way to each input slot (in the list of every firm's slots).

@@ -288,10 +288,10 @@ fn enter(rings: &SharedRings, queue: &mut ShipmentQueue, now: u32, ahead: u32, s
 /// each input's imports of the day (`InputSlot::imported`), which observation sums into the
 /// nations' imports.
 ///
-/// Goods travel in their lane's ring ([`InTransit`]): sending stages each link's goods, a pass
-/// over the links puts them into their cells ([`put_staged`]), and delivery is one pass over
-/// the buyers in storage order, each taking its own lanes' cells for today (arrivals, booked
-/// as imports when from abroad) and adding what was sent to it today to its in-transit.
+/// Goods travel in their lane's ring ([`InTransit`]): sending stages each link's goods, and
+/// delivery is one pass over the buyers in storage order, each taking its own lanes' cells
+/// for today (arrivals, booked as imports when from abroad), then adding what was sent to it
+/// today to its in-transit and putting it into its cells (`Staging`).
 /// Goods leave (and exports are booked, and draws made) in the order of the queue and of the
 /// book.
 #[allow(clippy::too_many_arguments)]
