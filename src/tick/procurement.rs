@@ -48,10 +48,10 @@ type BuyingItem<'a> = (&'a FirmIndex, &'a Plant, &'a Inputs, &'a Production, &'a
 /// Each buyer has learned from yesterday's orders when yesterday's goods were delivered
 /// (`tick::shipping`): every link's fill rate (filled ÷ ordered), smoothed over
 /// `buying.fill_memory_days` (the supplier satisfaction of DisruptSC, Colon et al. 2021, with
-/// memory), and its claim on the supplier, the units it ordered on the link, smoothed. Each supplier has
-/// published what it can deliver at the end of production (`Offer::of`: its finished stock
-/// plus what it can make tomorrow from its capacity and input stocks; Acclimate's sellers
-/// publish their possible production, Otto et al. 2017).
+/// memory), and its claim on the supplier, the units it ordered on the link, smoothed. Each
+/// supplier has published what it can deliver at the end of production (`Offer::of`: its
+/// finished stock plus what it can make tomorrow from its capacity and input stocks;
+/// Acclimate's sellers publish their possible production, Otto et al. 2017).
 ///
 /// Each firm then orders, for each input, its expected use plus a share of the gap between its
 /// target position and its position (the stock-and-supply-line rule of Sterman's *Business

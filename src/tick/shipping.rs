@@ -693,9 +693,10 @@ unsafe fn deliver(
             if quantity > 0.0 {
                 slot.in_transit += quantity;
                 slot.scale = slot.scale.max(slot.in_transit);
-                // (Only a link that sent goods today staged any.)
-                unsafe { staging.put(rings, li, quantity) };
             }
+            // Every link's staging is cleared, whatever its tally says (a corrupted quantity
+            // must not leave goods staged for tomorrow's sending to find).
+            unsafe { staging.put(rings, li, quantity) };
         }
         for &(lane, _) in lanes.iter().filter(|(l, _)| *l != NO_LANE) {
             let flight = unsafe { rings.take_flight(lane) };
