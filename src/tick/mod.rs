@@ -249,26 +249,28 @@ impl Simulation {
         // Each firm's draw counts and its offer on the supplier board.
         firms += n_firms * (size_of::<Streams>() + size_of::<crate::world::orders::Offer>());
         let links = self.world.resource::<SupplyLinks>();
-        // Every link's terms and status, and the learned approval and units awaiting a
-        // decision once licensing has work; every supplier's fill rate, smoothed orders, part
-        // of the spare, want and tally (two), and purchase history if kept.
+        // Every link's status (buyers look for qualifications complete) and, once licensing
+        // has work, its learned approval and units awaiting a decision; the terms of every link
+        // that is or has been a supplier (ordering and delivery stop at the last of an
+        // input's, `InputSlot::traded`), and its fill rate, smoothed orders, part of the
+        // spare, want and tally (two), and purchase history if kept.
         let licensing = if links.approval.is_empty() { 0 } else { 2 };
-        let per_link =
-            size_of::<crate::world::network::Link>() + licensing * size_of::<f64>() + crate::world::orders::LinkStatuses::BYTES_PER_LINK;
-        let per_supplier = (6 + usize::from(links.track_history)) * size_of::<f64>();
-        let links = links.links.len() * per_link + links.trade.len() * per_supplier + links.trade.bytes();
+        let per_link = licensing * size_of::<f64>() + crate::world::orders::LinkStatuses::BYTES_PER_LINK;
+        let per_supplier = size_of::<crate::world::network::Link>() + (6 + usize::from(links.track_history)) * size_of::<f64>();
+        let traded = links.trade.len();
+        let links = links.links.len() * per_link + traded * per_supplier + links.trade.bytes();
         let book = self.world.resource::<OrderBook>();
         // Each order and its terms in the list (read by every pass over the book).
         let orders = book.orders.len() * (size_of::<Order>() + size_of::<crate::world::orders::Listed>());
         // Each filled order is staged on its link (2 bytes) and put into its lane's cell (8) by
-        // delivery, which reads every link's lane and staging, every lane's entry and today's
-        // row of each ring group.
+        // delivery, which reads the lane and staging of every link that is or has been a
+        // supplier, every lane's entry and today's row of each ring group.
         let sent = book.orders.iter().filter(|o| o.filled > 0.0).count();
         let transit = self.world.resource::<InTransit>();
         let today: usize = transit.groups.iter().map(|g| g.cap as usize).sum();
         let shipments = sent * (size_of::<u16>() + size_of::<f64>())
             + today * size_of::<f64>()
-            + transit.lane_of.len() * (size_of::<u32>() + size_of::<u16>())
+            + traded * (size_of::<u32>() + size_of::<u16>())
             + transit.lanes.len() * size_of::<Lane>();
         let rows = self.world.resource::<Recorder>().bytes();
         StateBytes {

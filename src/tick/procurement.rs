@@ -280,16 +280,16 @@ impl<'a> Purchasing<'a> {
         let (tick, td, tick_days, adjust) = (self.tick, self.td, self.tick_days, self.adjust);
         let cover_ticks = inputs.cover_days / tick_days;
         for s in inputs.slots.iter_mut() {
-            let (from, len) = s.links;
-            // One pass over the input's links (sums in link order, each from -0.0 as `sum`
-            // does): the share it expects delivered (share × fill rate × the part not refused
+            let (from, traded) = (s.links.0, s.traded);
+            // One pass over the input's links that are or have been suppliers (sums in link
+            // order, each from -0.0 as `sum` does): the share it expects delivered (share × fill rate × the part not refused
             // a licence), the share it sees coming under an announced control, the share that
             // needs a licence now, and what awaits a decision at the risk of refusal.
             // Each link's share × fill rate × expected delivered share (1 − x + x × â for the
             // share x that needs a licence) is kept in the split scratch as its weight so far.
             let (mut expected, mut seen_coming, mut licensed, mut at_risk) = (-0.0, -0.0, -0.0, -0.0);
             local.split.clear();
-            for li in from..from + len {
+            for li in from..from + traded {
                 let l = li as usize;
                 let link = &links.links[l];
                 // A link with no share and nothing awaiting a decision (a candidate of supplier
@@ -435,6 +435,7 @@ fn adapt_links(
                     importer,
                 };
                 let t = links.trade_of_supplier(li, owner);
+                s.traded = s.traded.max(li as u32 + 1 - from);
                 links.fill[t] = 1.0;
                 if let Some(a) = links.approval.get_mut(li) {
                     *a = 1.0;

@@ -633,8 +633,8 @@ unsafe fn deliver(
     // The cells the buyer's goods of today go into are a dozen rows apart: ask for them all
     // before its arrivals are taken.
     for slot in &inputs.slots {
-        let (from, len) = slot.links;
-        for li in from as usize..(from + len) as usize {
+        let from = slot.links.0;
+        for li in from as usize..(from + slot.traded) as usize {
             // SAFETY: the caller's promise (the links and lanes are this buyer's).
             let ahead = unsafe { rings.staged(li) };
             if ahead != 0 && ahead != UNSTAGED {
@@ -643,8 +643,9 @@ unsafe fn deliver(
         }
     }
     for slot in inputs.slots.iter_mut() {
-        let (from, len) = slot.links;
-        let range = from as usize..(from + len) as usize;
+        // Its links that are or have been suppliers: the others carry nothing.
+        let from = slot.links.0;
+        let range = from as usize..(from + slot.traded) as usize;
         slot.imported = 0.0;
         // The input's lanes (at most one from home and one from abroad), in link order.
         let mut lanes = [(NO_LANE, false); 2];

@@ -384,6 +384,7 @@ fn firm_components(
             on_order: 0.0,
             licence_wait_days: 0.0,
             links: (from, (input.links.len() + input.candidates.len()) as u32),
+            traded: input.links.len() as u32,
             searched: false,
             mean_lead_ticks: mean_lead,
             consumed: 0.0,

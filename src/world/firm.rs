@@ -80,6 +80,12 @@ pub struct InputSlot {
     /// Range of this input's links in [`crate::world::orders::SupplyLinks`]: its suppliers,
     /// then its candidates for supplier search.
     pub links: (u32, u32),
+    /// How many of the input's links, from the first, are or may have been suppliers: its
+    /// suppliers at the start, then up to the last candidate qualified. The links after them
+    /// are candidates never qualified, with no trade state, orders, goods or lane, so the
+    /// passes over what is ordered and sent stop there (half of the baseline's links are such
+    /// candidates).
+    pub traded: u32,
     /// Whether the buyer has searched for a new supplier of this input; from then on its
     /// suppliers' shares follow where its orders go (habit) and unused suppliers fade.
     pub searched: bool,
