@@ -632,6 +632,13 @@ impl OrderBook {
         )
     }
 
+    /// How many orders were added to today's book after it was built (standing orders under
+    /// licences, [`OrderBook::add`]): the only orders that can ship under a licence, so a book
+    /// with none has nothing to settle against licences.
+    pub fn added_orders(&self) -> usize {
+        self.extra.len()
+    }
+
     /// Adds an order of `quantity` under live licence `licence` on a link with these terms,
     /// after the book was built (a standing order under a licence).
     pub fn add(&mut self, terms: Listed, quantity: f64, licence: u32) {
