@@ -486,3 +486,65 @@ fn each_input_counts_the_consignments_on_their_way_to_it() {
         assert!(most > 1, "no input had more than one consignment on its way");
     }
 }
+
+/// Units ordered from each firm on the first day (firm index → units).
+fn first_orders(model: &Model) -> Vec<f64> {
+    let mut sim = build(model, 1);
+    sim.step();
+    let book = sim.world.resource::<chokepoint::world::orders::OrderBook>();
+    let terms = book.terms();
+    let mut to = vec![0.0; model.firms.len()];
+    for o in &book.orders {
+        to[terms.of(o).supplier as usize] += o.quantity;
+    }
+    to
+}
+
+#[test]
+fn a_tariff_moves_a_buyers_orders_to_its_untaxed_supplier_by_the_landed_cost_term() {
+    // An automaker in BB buys ore half from a mine in AA and half from one in CC. With BB's
+    // tariff of 100% on ore from AA, the AA link's weight is multiplied by (1 + 1)^-2 = 1/4
+    // (tariff sensitivity 2): the split of the day's order goes from 1:1 to 1:4. Both mines
+    // have room for all of it, so no cap moves it.
+    use chokepoint::model::policy::Tariff;
+    use chokepoint::model::{SupplierShare, Suppliers};
+    let mut car = firm("car", "BB", "automaker", "good", 50.0, &[("ore", 1.0)], 10.0);
+    let share = |m: &str| SupplierShare {
+        firm: m.into(),
+        share: 0.5,
+    };
+    car.suppliers = [("ore".to_string(), Suppliers::Listed(vec![share("aa_mine"), share("cc_mine")]))].into();
+    let firms = vec![
+        firm("aa_mine", "AA", "miner", "ore", 200.0, &[], 10.0),
+        firm("cc_mine", "CC", "miner", "ore", 200.0, &[], 10.0),
+        car,
+    ];
+    let route = |from: &str| Route {
+        from: from.into(),
+        to: "BB".into(),
+        days: 5,
+        jitter_days: 0,
+        both_ways: false,
+    };
+    let mut model = world(&["AA", "BB", "CC"], firms, vec![route("AA"), route("CC")], 1, 10, 0.0);
+    let free = first_orders(&model);
+    assert!(free[0] > 0.0, "the car maker orders ore on day one: {free:?}");
+    assert_eq!(free[0], free[1], "no tariff: equal shares get equal orders");
+    model.policies.tariffs.push(Tariff {
+        importer: "BB".into(),
+        origin: "AA".into(),
+        commodity: "ore".into(),
+        rate: 1.0,
+    });
+    let taxed = first_orders(&model);
+    let ratio = taxed[0] / taxed[1];
+    assert!(
+        (ratio - 0.25).abs() < 1e-12,
+        "orders from AA against CC under the tariff: {taxed:?}, ratio {ratio}"
+    );
+    let (before, after) = (free[0] + free[1], taxed[0] + taxed[1]);
+    assert!(
+        (after / before - 1.0).abs() < 1e-12,
+        "the tariff moves the order, not its size: {before} then {after}"
+    );
+}

@@ -102,10 +102,11 @@ pub fn place_orders(
     let (tick, td, below) = (clock.tick, clock.tick_days, params.buying.search_below);
     let adapt_first = search && (params.adapt_first || links.status.any_ready_by(tick));
     let flag_in_pass = search && !adapt_first;
+    let quiet = unlicensed(&policy);
     if adapt_first {
         let (shared, nation) = (&*links, &registry.nation[..]);
         let visit = |(idx, plant, inputs, _, _): BuyingItem<'_>, list: &mut Vec<u32>| {
-            if needs_adapting(plant, inputs, shared, nation, &policy, tick, td, below) {
+            if needs_adapting(plant, inputs, shared, nation, &policy, tick, td, below, quiet) {
                 list.push(idx.0);
             }
         };
@@ -140,7 +141,7 @@ pub fn place_orders(
         let (shared, policy, nation) = (&*links, &*policy, &registry.nation[..]);
         let visit = |firm: bevy_ecs::query::QueryItem<'_, '_, BuyingFirm>, scratch: &mut BuyerScratch, list: &mut Vec<u32>| {
             let (idx, plant, inputs, prod, _) = firm;
-            if flag_in_pass && needs_adapting(plant, &inputs, shared, nation, policy, tick, td, below) {
+            if flag_in_pass && needs_adapting(plant, &inputs, shared, nation, policy, tick, td, below, quiet) {
                 list.push(idx.0);
                 return;
             }
@@ -203,6 +204,11 @@ struct Purchasing<'a> {
     /// The steps of precaution up and down in a tick.
     up: f64,
     relax: f64,
+    /// No licence can be needed or seen coming today: no regime in force, no tightening
+    /// announced. Buyers then skip asking the regimes link by link.
+    unlicensed: bool,
+    /// No tariff is set on any trade: every link's landed-cost term is 1.
+    untaxed: bool,
 }
 
 impl<'a> Purchasing<'a> {
@@ -233,6 +239,8 @@ impl<'a> Purchasing<'a> {
             adjust: (tick_days / params.planning.stock_adjust_days).min(1.0),
             up: (tick_days / buying.precaution_up_days).min(1.0),
             relax: (tick_days / buying.precaution_relax_days).min(1.0),
+            unlicensed: unlicensed(policy),
+            untaxed: policy.tariffs.iter().all(|&t| t == 0.0),
         }
     }
 
@@ -242,6 +250,9 @@ impl<'a> Purchasing<'a> {
     /// cost by the tariff only.
     #[inline]
     fn landed(&self, links: &SupplyLinks, t: usize, importer: u16, commodity: u16) -> f64 {
+        if self.untaxed {
+            return 1.0;
+        }
         let exporter = links.owner[t].exporter;
         let tariff = if exporter == importer {
             0.0
@@ -299,15 +310,23 @@ impl<'a> Purchasing<'a> {
                 }
                 // (A link with a share or awaiting a decision is or has been a supplier.)
                 let t = links.trade.at(l);
-                let exporter = links.owner[t].exporter;
-                let (_, ls) = policy.licensed_share(exporter, plant.nation, s.commodity, tick, td);
+                // The share of its orders that needs a licence now, and the share an announced
+                // tightening will bring under licence (both 0 on a day with no regime in force
+                // and none announced).
+                let (ls, coming) = if self.unlicensed {
+                    (0.0, 0.0)
+                } else {
+                    let exporter = links.owner[t].exporter;
+                    let (_, ls) = policy.licensed_share(exporter, plant.nation, s.commodity, tick, td);
+                    (ls, policy.announced_share(exporter, plant.nation, s.commodity))
+                };
                 let delivered = if ls > 0.0 { 1.0 - ls + ls * links.approval(l) } else { 1.0 };
                 let weight = link.share * links.fill[t] * delivered;
                 local.split.push(((li, t as u32), weight, 0.0, 0.0));
                 // Its supplier's offer is read when the order is split: ask for it now.
                 prefetch(&board.offers, link.supplier as usize);
                 expected += weight;
-                seen_coming += link.share * policy.announced_share(exporter, plant.nation, s.commodity);
+                seen_coming += link.share * coming;
                 licensed += link.share * ls;
                 at_risk += (1.0 - links.approval(l)) * links.pending(l);
             }
@@ -512,19 +531,41 @@ fn expected_delivered(
     tick: u32,
     td: u32,
 ) -> f64 {
+    let quiet = unlicensed(policy);
     range
         .filter(|&l| links.status.is_active(l))
-        .map(|l| delivered_share(links, l, policy, importer, commodity, tick, td))
+        .map(|l| delivered_share(links, l, policy, importer, commodity, tick, td, quiet))
         .sum()
 }
 
+/// Whether no licence can be needed or seen coming today: no regime in force and no
+/// tightening announced. Buyers then need not ask the regimes link by link: every link's
+/// share under licence, and under an announced one, is 0.
+fn unlicensed(policy: &PolicyState) -> bool {
+    policy.regimes.iter().all(|r| !r.active) && policy.announced.is_empty()
+}
+
 /// Link `l`'s term of [`expected_delivered`]: share × fill rate × (1 − x + x × learned
-/// approval), never below 0.
+/// approval), never below 0 (x = 0 without asking the regimes when `unlicensed`).
 #[inline]
-fn delivered_share(links: &SupplyLinks, l: usize, policy: &PolicyState, importer: u16, commodity: u16, tick: u32, td: u32) -> f64 {
+#[allow(clippy::too_many_arguments)]
+fn delivered_share(
+    links: &SupplyLinks,
+    l: usize,
+    policy: &PolicyState,
+    importer: u16,
+    commodity: u16,
+    tick: u32,
+    td: u32,
+    unlicensed: bool,
+) -> f64 {
     let t = links.trade.at(l);
-    let exporter = links.owner[t].exporter;
-    let (_, x) = policy.licensed_share(exporter, importer, commodity, tick, td);
+    let x = if unlicensed {
+        0.0
+    } else {
+        let exporter = links.owner[t].exporter;
+        policy.licensed_share(exporter, importer, commodity, tick, td).1
+    };
     links.links[l].share * links.fill[t] * (1.0 - x + x * links.approval(l))
 }
 
@@ -565,6 +606,7 @@ fn needs_adapting(
     tick: u32,
     td: u32,
     search_below: f64,
+    unlicensed: bool,
 ) -> bool {
     inputs.slots.iter().any(|s| {
         if s.searched {
@@ -582,7 +624,7 @@ fn needs_adapting(
                 LinkStatus::Qualifying { ready_tick } if ready_tick <= tick => return true,
                 LinkStatus::Qualifying { .. } => qualifying = true,
                 LinkStatus::Active if expected < search_below => {
-                    expected += delivered_share(links, l, policy, plant.nation, s.commodity, tick, td);
+                    expected += delivered_share(links, l, policy, plant.nation, s.commodity, tick, td, unlicensed);
                 }
                 _ => {}
             }
