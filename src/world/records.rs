@@ -56,28 +56,93 @@ impl FirmRows {
 
     /// Appends one row per firm of `firms` (indices in the order their rows go out) at `tick`
     /// and `date`, from the firms' snapshots `snaps` (by firm index) and their nation, role and
-    /// output commodity (by firm index). Column by column: each column is one pass that
-    /// copies, instead of fourteen pushes a row.
+    /// output commodity (by firm index). One pass over the firms writes each row's fourteen
+    /// values straight into the columns' room (made first if the batch has too little), and
+    /// the columns then take the rows: each snapshot is read once, not once a column (14
+    /// strided passes over the snapshots took 17 ns a firm-tick at 10^4 firms).
     #[allow(clippy::too_many_arguments)]
     pub fn append<I>(&mut self, tick: i32, date: i32, firms: I, snaps: &[FirmSnapshot], nation: &[u16], role: &[u16], output: &[u16])
     where
-        I: ExactSizeIterator<Item = usize> + Clone,
+        I: ExactSizeIterator<Item = usize>,
     {
         let n = firms.len();
-        self.tick.extend(std::iter::repeat_n(tick, n));
-        self.date.extend(std::iter::repeat_n(date, n));
-        self.firm.extend(firms.clone().map(|i| i as i32));
-        self.nation.extend(firms.clone().map(|i| i32::from(nation[i])));
-        self.role.extend(firms.clone().map(|i| i32::from(role[i])));
-        self.commodity.extend(firms.clone().map(|i| i32::from(output[i])));
-        self.produced.extend(firms.clone().map(|i| snaps[i].produced));
-        self.planned.extend(firms.clone().map(|i| snaps[i].planned));
-        self.capacity.extend(firms.clone().map(|i| snaps[i].capacity));
-        self.shortfall.extend(firms.clone().map(|i| snaps[i].shortfall));
-        self.inventory.extend(firms.clone().map(|i| snaps[i].inventory));
-        self.input_cover_days.extend(firms.clone().map(|i| snaps[i].input_cover_days));
-        self.orders_received.extend(firms.clone().map(|i| snaps[i].received));
-        self.shipped.extend(firms.map(|i| snaps[i].shipped));
+        if self.tick.capacity() - self.tick.len() < n {
+            self.reserve_exact(n);
+        }
+        let FirmRows {
+            tick: c_tick,
+            date: c_date,
+            firm: c_firm,
+            nation: c_nation,
+            role: c_role,
+            commodity: c_commodity,
+            produced,
+            planned,
+            capacity,
+            shortfall,
+            inventory,
+            input_cover_days,
+            orders_received,
+            shipped,
+        } = self;
+        // Rows written into every column's room (`reserve_exact` grows all the columns
+        // together; a column without room for a row panics at its index, never writes past it).
+        let mut written = 0;
+        {
+            let (t, d, f, na, r, c) = (
+                c_tick.spare_capacity_mut(),
+                c_date.spare_capacity_mut(),
+                c_firm.spare_capacity_mut(),
+                c_nation.spare_capacity_mut(),
+                c_role.spare_capacity_mut(),
+                c_commodity.spare_capacity_mut(),
+            );
+            let (pr, pl, ca, sh, inv, cov, rec, shp) = (
+                produced.spare_capacity_mut(),
+                planned.spare_capacity_mut(),
+                capacity.spare_capacity_mut(),
+                shortfall.spare_capacity_mut(),
+                inventory.spare_capacity_mut(),
+                input_cover_days.spare_capacity_mut(),
+                orders_received.spare_capacity_mut(),
+                shipped.spare_capacity_mut(),
+            );
+            for (k, i) in firms.enumerate() {
+                let s = &snaps[i];
+                t[k].write(tick);
+                d[k].write(date);
+                f[k].write(i as i32);
+                na[k].write(i32::from(nation[i]));
+                r[k].write(i32::from(role[i]));
+                c[k].write(i32::from(output[i]));
+                pr[k].write(s.produced);
+                pl[k].write(s.planned);
+                ca[k].write(s.capacity);
+                sh[k].write(s.shortfall);
+                inv[k].write(s.inventory);
+                cov[k].write(s.input_cover_days);
+                rec[k].write(s.received);
+                shp[k].write(s.shipped);
+                written = k + 1;
+            }
+        }
+        // SAFETY: the loop above wrote the first `written` places of every column's room.
+        unsafe {
+            c_tick.set_len(c_tick.len() + written);
+            c_date.set_len(c_date.len() + written);
+            c_firm.set_len(c_firm.len() + written);
+            c_nation.set_len(c_nation.len() + written);
+            c_role.set_len(c_role.len() + written);
+            c_commodity.set_len(c_commodity.len() + written);
+            produced.set_len(produced.len() + written);
+            planned.set_len(planned.len() + written);
+            capacity.set_len(capacity.len() + written);
+            shortfall.set_len(shortfall.len() + written);
+            inventory.set_len(inventory.len() + written);
+            input_cover_days.set_len(input_cover_days.len() + written);
+            orders_received.set_len(orders_received.len() + written);
+            shipped.set_len(shipped.len() + written);
+        }
     }
 }
 
