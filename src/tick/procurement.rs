@@ -293,11 +293,12 @@ impl<'a> Purchasing<'a> {
         for s in inputs.slots.iter_mut() {
             let (from, traded) = (s.links.0, s.traded);
             // One pass over the input's links that are or have been suppliers (sums in link
-            // order, each from -0.0 as `sum` does): the share it expects delivered (share × fill rate × the part not refused
-            // a licence), the share it sees coming under an announced control, the share that
-            // needs a licence now, and what awaits a decision at the risk of refusal.
-            // Each link's share × fill rate × expected delivered share (1 − x + x × â for the
-            // share x that needs a licence) is kept in the split scratch as its weight so far.
+            // order, each from -0.0 as `sum` does): the share it expects delivered (share ×
+            // fill rate × the part not refused a licence), the share it sees coming under an
+            // announced control, the share that needs a licence now, and what awaits a
+            // decision at the risk of refusal. Each link's share × fill rate × expected
+            // delivered share (1 − x + x × â for the share x that needs a licence) is kept in
+            // the split scratch as its weight so far.
             let (mut expected, mut seen_coming, mut licensed, mut at_risk) = (-0.0, -0.0, -0.0, -0.0);
             local.split.clear();
             for li in from..from + traded {
