@@ -102,7 +102,9 @@ pub fn place_orders(
     let (tick, td, below) = (clock.tick, clock.tick_days, params.buying.search_below);
     let adapt_first = search && (params.adapt_first || links.status.any_ready_by(tick));
     let flag_in_pass = search && !adapt_first;
-    let quiet = unlicensed(&policy);
+    // On a day when no licence can be needed or seen coming, buyers do not ask the regimes
+    // link by link (see `PolicyState::unlicensed`).
+    let quiet = policy.unlicensed();
     if adapt_first {
         let (shared, nation) = (&*links, &registry.nation[..]);
         let visit = |(idx, plant, inputs, _, _): BuyingItem<'_>, list: &mut Vec<u32>| {
@@ -136,7 +138,7 @@ pub fn place_orders(
     // Each buyer orders on its own (it reads the links, suppliers and prices, and changes only
     // its own inputs and what it wants on its own links), so buyers order in parallel; the
     // book is then built in one order whatever worker placed what (`OrderBook::build`).
-    let purchasing = Purchasing::new(&board, &registry, &policy, &prices, &clock, &params, book.part_from(), parts);
+    let purchasing = Purchasing::new(&board, &registry, &policy, &prices, &clock, &params, book.part_from(), parts, quiet);
     {
         let (shared, policy, nation) = (&*links, &*policy, &registry.nation[..]);
         let visit = |firm: bevy_ecs::query::QueryItem<'_, '_, BuyingFirm>, scratch: &mut BuyerScratch, list: &mut Vec<u32>| {
@@ -204,8 +206,8 @@ struct Purchasing<'a> {
     /// The steps of precaution up and down in a tick.
     up: f64,
     relax: f64,
-    /// No licence can be needed or seen coming today: no regime in force, no tightening
-    /// announced. Buyers then skip asking the regimes link by link.
+    /// No licence can be needed or seen coming today (`PolicyState::unlicensed`): buyers
+    /// skip asking the regimes link by link.
     unlicensed: bool,
     /// No tariff is set on any trade: every link's landed-cost term is 1.
     untaxed: bool,
@@ -222,6 +224,7 @@ impl<'a> Purchasing<'a> {
         params: &'a Params,
         part_from: &'a [u32],
         parts: usize,
+        unlicensed: bool,
     ) -> Purchasing<'a> {
         let tick_days = f64::from(clock.tick_days);
         let buying = &params.buying;
@@ -239,8 +242,8 @@ impl<'a> Purchasing<'a> {
             adjust: (tick_days / params.planning.stock_adjust_days).min(1.0),
             up: (tick_days / buying.precaution_up_days).min(1.0),
             relax: (tick_days / buying.precaution_relax_days).min(1.0),
-            unlicensed: unlicensed(policy),
-            untaxed: policy.tariffs.iter().all(|&t| t == 0.0),
+            unlicensed,
+            untaxed: policy.untaxed(),
         }
     }
 
@@ -532,22 +535,16 @@ fn expected_delivered(
     tick: u32,
     td: u32,
 ) -> f64 {
-    let quiet = unlicensed(policy);
+    let quiet = policy.unlicensed();
     range
         .filter(|&l| links.status.is_active(l))
         .map(|l| delivered_share(links, l, policy, importer, commodity, tick, td, quiet))
         .sum()
 }
 
-/// Whether no licence can be needed or seen coming today: no regime in force and no
-/// tightening announced. Buyers then need not ask the regimes link by link: every link's
-/// share under licence, and under an announced one, is 0.
-fn unlicensed(policy: &PolicyState) -> bool {
-    policy.regimes.iter().all(|r| !r.active) && policy.announced.is_empty()
-}
-
 /// Link `l`'s term of [`expected_delivered`]: share × fill rate × (1 − x + x × learned
-/// approval), never below 0 (x = 0 without asking the regimes when `unlicensed`).
+/// approval), never below 0 (x = 0 without asking the regimes when `unlicensed`, see
+/// `PolicyState::unlicensed`).
 #[inline]
 #[allow(clippy::too_many_arguments)]
 fn delivered_share(

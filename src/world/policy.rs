@@ -308,6 +308,19 @@ impl PolicyState {
         }
     }
 
+    /// Whether no sale needs a licence today and none is seen coming: no regime is in force
+    /// and no tightening is announced, so [`PolicyState::licensed_share`] and
+    /// [`PolicyState::announced_share`] are 0 for every trade (callers that ask them link by
+    /// link can skip asking).
+    pub fn unlicensed(&self) -> bool {
+        self.regimes.iter().all(|r| !r.active) && self.announced.is_empty()
+    }
+
+    /// Whether no tariff is set on any trade ([`PolicyState::tariff`] is 0 everywhere).
+    pub fn untaxed(&self) -> bool {
+        self.tariffs.iter().all(|&t| t == 0.0)
+    }
+
     /// The share of cross-border sales of `commodity` from `exporter` to `importer` that an
     /// announced tightening will bring under licence (the largest, if several are announced;
     /// 0 for none, a domestic sale, or an importer with a general licence).
