@@ -5,8 +5,8 @@
 use crate::model::policy::PRECAUTION_PRICE_FROM;
 use crate::model::{Allocation, Buying};
 use crate::world::clock::Clock;
-use crate::world::firm::{Finished, FirmIndex, Inputs, Plant, Production};
-use crate::world::orders::{BuyerScratch, LinkOwner, LinkStatus, Offer, OrderBook, SupplierBoard, SupplyLinks};
+use crate::world::firm::{Finished, FirmIndex, InputSlot, Inputs, Plant, Production};
+use crate::world::orders::{BuyerScratch, InputSums, LinkOwner, LinkStatus, Offer, OrderBook, SupplierBoard, SupplyLinks};
 use crate::world::params::Params;
 use crate::world::policy::PolicyState;
 use crate::world::prefetch::prefetch;
@@ -93,8 +93,9 @@ pub fn place_orders(
     // candidate's qualification completes: the new supplier then takes part of its supplier's
     // spare from that supplier's other buyers (`take_part_of_spare`), which they read when
     // they order. So on other days each buyer is asked whether it needs to adapt
-    // (`needs_adapting`) in the pass that orders: one that need not orders at once, with its
-    // inputs and links at hand, and the flagged ones order after they adapt (in index order).
+    // (`needs_adapting`) in the pass that orders, from the sums it orders by
+    // (`Purchasing::order`): one that need not orders at once, with its inputs and links at
+    // hand, and the flagged ones order after they adapt (in index order).
     // On a day when a qualification completes, every buyer is asked first, the flagged adapt,
     // and then all order. Either way each buyer orders on the state it would see if every
     // adaptation came before every order.
@@ -108,7 +109,7 @@ pub fn place_orders(
     if adapt_first {
         let (shared, nation) = (&*links, &registry.nation[..]);
         let visit = |(idx, plant, inputs, _, _): BuyingItem<'_>, list: &mut Vec<u32>| {
-            if needs_adapting(plant, inputs, shared, nation, &policy, tick, td, below, quiet) {
+            if needs_adapting(plant, inputs, shared, nation, &policy, tick, td, below) {
                 list.push(idx.0);
             }
         };
@@ -140,14 +141,12 @@ pub fn place_orders(
     // book is then built in one order whatever worker placed what (`OrderBook::build`).
     let purchasing = Purchasing::new(&board, &registry, &policy, &prices, &clock, &params, book.part_from(), parts, quiet);
     {
-        let (shared, policy, nation) = (&*links, &*policy, &registry.nation[..]);
+        let shared = &*links;
         let visit = |firm: bevy_ecs::query::QueryItem<'_, '_, BuyingFirm>, scratch: &mut BuyerScratch, list: &mut Vec<u32>| {
             let (idx, plant, inputs, prod, _) = firm;
-            if flag_in_pass && needs_adapting(plant, &inputs, shared, nation, policy, tick, td, below, quiet) {
+            if !purchasing.order(shared, plant, inputs, prod, scratch, flag_in_pass) {
                 list.push(idx.0);
-                return;
             }
-            purchasing.order(shared, plant, inputs, prod, scratch);
         };
         if params.parallel {
             let (local, lists) = (&book.local, &adapting.local);
@@ -170,7 +169,7 @@ pub fn place_orders(
                 let Ok((_, plant, inputs, prod, _)) = firms.get_mut(registry.entity[f as usize]) else {
                     continue;
                 };
-                purchasing.order(&links, plant, inputs, prod, scratch);
+                purchasing.order(&links, plant, inputs, prod, scratch, false);
             }
         }
     }
@@ -289,11 +288,31 @@ impl<'a> Purchasing<'a> {
 
     /// One buyer orders each of its inputs (see [`place_orders`]): it writes what it wants on
     /// its own links and counts its orders by part of the book in `local`.
-    fn order(&self, links: &SupplyLinks, plant: &Plant, mut inputs: Mut<'_, Inputs>, prod: &Production, local: &mut BuyerScratch) {
+    ///
+    /// With `ask_adapt`, it first asks whether it needs to adapt its links today (see
+    /// [`needs_adapting`]), from the same pass over its links that its orders are split
+    /// from, before it changes anything: if it does, it orders nothing and returns false (it
+    /// orders once it has adapted). Otherwise it returns true.
+    fn order(
+        &self,
+        links: &SupplyLinks,
+        plant: &Plant,
+        mut inputs: Mut<'_, Inputs>,
+        prod: &Production,
+        local: &mut BuyerScratch,
+        ask_adapt: bool,
+    ) -> bool {
         let (board, policy, buying) = (self.board, self.policy, self.buying);
         let (tick, td, tick_days, adjust) = (self.tick, self.td, self.tick_days, self.adjust);
-        let cover_ticks = inputs.cover_days / tick_days;
-        for s in inputs.slots.iter_mut() {
+        let BuyerScratch {
+            placed,
+            split: entries,
+            sums,
+            ..
+        } = local;
+        entries.clear();
+        sums.clear();
+        for s in &inputs.slots {
             let (from, traded) = (s.links.0, s.traded);
             // One pass over the input's links that are or have been suppliers (sums in link
             // order, each from -0.0 as `sum` does): the share it expects delivered (share ×
@@ -302,8 +321,7 @@ impl<'a> Purchasing<'a> {
             // decision at the risk of refusal. Each link's share × fill rate × expected
             // delivered share (1 − x + x × â for the share x that needs a licence) is kept in
             // the split scratch as its weight so far.
-            let (mut expected, mut seen_coming, mut licensed, mut at_risk) = (-0.0, -0.0, -0.0, -0.0);
-            local.split.clear();
+            let mut sum = InputSums::default();
             for li in from..from + traded {
                 let l = li as usize;
                 let link = &links.links[l];
@@ -326,17 +344,43 @@ impl<'a> Purchasing<'a> {
                 };
                 let delivered = if ls > 0.0 { 1.0 - ls + ls * links.approval(l) } else { 1.0 };
                 let weight = link.share * links.fill[t] * delivered;
-                local.split.push(((li, t as u32), weight, 0.0, 0.0));
+                entries.push(((li, t as u32), weight, 0.0, 0.0));
                 // Its supplier's offer is read when the order is split: ask for it now.
                 prefetch(&board.offers, link.supplier as usize);
-                expected += weight;
-                seen_coming += link.share * coming;
-                licensed += link.share * ls;
-                at_risk += (1.0 - links.approval(l)) * links.pending(l);
+                sum.expected += weight;
+                sum.seen_coming += link.share * coming;
+                sum.licensed += link.share * ls;
+                sum.at_risk += (1.0 - links.approval(l)) * links.pending(l);
             }
+            // Its expected delivered share is the sum `needs_adapting` compares with
+            // `search_below`, but for terms of 0 (the links left out have no share): the
+            // same answer, without a second pass over the links.
+            if ask_adapt
+                && input_adapts(
+                    links,
+                    &self.registry.nation,
+                    policy,
+                    plant.nation,
+                    s,
+                    sum.expected,
+                    tick,
+                    td,
+                    buying.search_below,
+                )
+            {
+                return false;
+            }
+            sum.end = entries.len();
+            sums.push(sum);
+        }
+        let cover_ticks = inputs.cover_days / tick_days;
+        let mut first = 0;
+        for (s, sum) in inputs.slots.iter_mut().zip(sums.iter()) {
+            let split_of_input = &mut entries[first..sum.end];
+            first = sum.end;
             // Precaution: the scarcity the buyer perceives sets how far its cover rises.
             let price = self.prices.price(plant.region, s.commodity) / self.prices.reference[s.commodity as usize];
-            let wanted = 1.0 + buying.precaution_cover * scarcity(buying, expected, price, seen_coming);
+            let wanted = 1.0 + buying.precaution_cover * scarcity(buying, sum.expected, price, sum.seen_coming);
             let rate = if wanted > s.precaution { self.up } else { self.relax };
             s.precaution += rate * (wanted - s.precaution);
             let use_per_tick = prod.expected_output * s.per_unit;
@@ -346,18 +390,18 @@ impl<'a> Purchasing<'a> {
             // its supply that needs a licence now: once a control is lifted or a general
             // licence granted, the wait it remembers no longer holds goods on order. What
             // awaits a decision counts at the approval share learned for its line.
-            let target = near + use_per_tick * licensed * s.licence_wait_days / tick_days;
-            let gap = use_per_tick + adjust * (target - s.stock - s.in_transit - s.on_order + at_risk);
+            let target = near + use_per_tick * sum.licensed * s.licence_wait_days / tick_days;
+            let gap = use_per_tick + adjust * (target - s.stock - s.in_transit - s.on_order + sum.at_risk);
             if gap <= 0.0 {
                 continue;
             }
-            for e in local.split.iter_mut() {
+            for e in split_of_input.iter_mut() {
                 let (li, t) = e.0;
                 e.1 *= self.landed(links, t as usize, plant.nation, s.commodity);
                 e.2 = self.cap(links, li, t as usize);
             }
-            split(&mut local.split, gap);
-            for &((li, t), _, _, q) in &local.split {
+            split(split_of_input, gap);
+            for &((li, t), _, _, q) in split_of_input.iter() {
                 // Only a positive quantity is an order (not NaN either: a corrupted
                 // position must not spread to the supplier; `--check` reports it where
                 // it is).
@@ -380,12 +424,13 @@ impl<'a> Purchasing<'a> {
                 };
                 // One buyer per link: a plain store, whatever worker runs this buyer.
                 links.wanted[t].store(q.to_bits(), Ordering::Relaxed);
-                if local.placed.len() < self.parts {
-                    local.placed.resize(self.parts, 0);
+                if placed.len() < self.parts {
+                    placed.resize(self.parts, 0);
                 }
-                local.placed[OrderBook::part_of(self.part_from, links.links[li as usize].supplier)] += 1;
+                placed[OrderBook::part_of(self.part_from, links.links[li as usize].supplier)] += 1;
             }
         }
+        true
     }
 }
 
@@ -604,33 +649,47 @@ fn needs_adapting(
     tick: u32,
     td: u32,
     search_below: f64,
-    unlicensed: bool,
 ) -> bool {
     inputs.slots.iter().any(|s| {
-        if s.searched {
-            return true;
-        }
-        let range = s.links.0 as usize..(s.links.0 + s.links.1) as usize;
-        // One pass over the input's links: whether a qualification is complete (adapt) or
-        // under way (no search), and the expected delivered share, summed in link order as
-        // `expected_delivered` sums it, until it reaches `search_below`: its terms are never
-        // negative, so from there the whole sum cannot be below it.
-        let mut qualifying = false;
-        let mut expected = -0.0;
-        for l in range.clone() {
-            match links.status.get(l) {
-                LinkStatus::Qualifying { ready_tick } if ready_tick <= tick => return true,
-                LinkStatus::Qualifying { .. } => qualifying = true,
-                LinkStatus::Active if expected < search_below => {
-                    expected += delivered_share(links, l, policy, plant.nation, s.commodity, tick, td, unlicensed);
-                }
-                _ => {}
-            }
-        }
-        !qualifying
-            && expected < search_below
-            && eligible_candidate(links, nation, range, policy, plant.nation, s.commodity, tick, td).is_some()
+        let expected = if s.searched {
+            0.0
+        } else {
+            let range = s.links.0 as usize..(s.links.0 + s.links.1) as usize;
+            expected_delivered(links, range, policy, plant.nation, s.commodity, tick, td)
+        };
+        input_adapts(links, nation, policy, plant.nation, s, expected, tick, td, search_below)
     })
+}
+
+/// Whether input `s` of a buyer in nation `importer` makes [`needs_adapting`] true, given its
+/// expected delivered share `expected` ([`expected_delivered`]; not read when the buyer has
+/// searched for it).
+#[allow(clippy::too_many_arguments)]
+fn input_adapts(
+    links: &SupplyLinks,
+    nation: &[u16],
+    policy: &PolicyState,
+    importer: u16,
+    s: &InputSlot,
+    expected: f64,
+    tick: u32,
+    td: u32,
+    search_below: f64,
+) -> bool {
+    if s.searched {
+        return true;
+    }
+    // Whether a qualification is complete (adapt) or under way (no search).
+    let range = s.links.0 as usize..(s.links.0 + s.links.1) as usize;
+    let mut qualifying = false;
+    for l in range.clone() {
+        match links.status.get(l) {
+            LinkStatus::Qualifying { ready_tick } if ready_tick <= tick => return true,
+            LinkStatus::Qualifying { .. } => qualifying = true,
+            _ => {}
+        }
+    }
+    !qualifying && expected < search_below && eligible_candidate(links, nation, range, policy, importer, s.commodity, tick, td).is_some()
 }
 
 /// A newly qualified link takes an equal part (1 / its supplier's buyers) of its supplier's

@@ -429,7 +429,39 @@ impl<'a> Terms<'a> {
 pub struct BuyerScratch {
     /// Orders placed by this worker's buyers, by part of the book ([`OrderBook::part_of`]).
     pub placed: Vec<usize>,
+    /// The links of every input of the buyer ordering, input after input.
     pub split: Vec<((u32, u32), f64, f64, f64)>,
+    /// What the buyer ordering sums over each input's links, input by input.
+    pub sums: Vec<InputSums>,
+}
+
+/// What a buyer sums over one input's supplier links as it orders (each sum in link order,
+/// from -0.0), and where the input's links end in [`BuyerScratch::split`].
+#[derive(Clone, Copy, Debug)]
+pub struct InputSums {
+    /// The share of its orders it expects delivered: Σ share × fill rate × expected delivered
+    /// share.
+    pub expected: f64,
+    /// The share it sees coming under an announced control.
+    pub seen_coming: f64,
+    /// The share that needs a licence now.
+    pub licensed: f64,
+    /// Units awaiting a licence decision, at the risk of refusal it has learned.
+    pub at_risk: f64,
+    /// One past the input's last link in the split scratch.
+    pub end: usize,
+}
+
+impl Default for InputSums {
+    fn default() -> InputSums {
+        InputSums {
+            expected: -0.0,
+            seen_coming: -0.0,
+            licensed: -0.0,
+            at_risk: -0.0,
+            end: 0,
+        }
+    }
 }
 
 impl std::fmt::Debug for OrderBook {
