@@ -267,6 +267,20 @@ fn buyers_order_the_same_whether_asked_to_adapt_in_the_ordering_pass_or_all_adap
         if before.is_some_and(|b| a.2 > b) {
             qualified += 1;
         }
+        // Every input finds its links' trade state as the index does, suppliers at the start
+        // (from the input) and suppliers qualified since (from the index) alike.
+        let inputs: Vec<_> = fused
+            .world
+            .query::<&chokepoint::world::firm::Inputs>()
+            .iter(&fused.world)
+            .cloned()
+            .collect();
+        let links = fused.world.resource::<SupplyLinks>();
+        for s in inputs.iter().flat_map(|i| &i.slots) {
+            for l in s.links.0 as usize..(s.links.0 + s.links.1) as usize {
+                assert_eq!(s.trade_of(l, &links.trade), links.trade.of(l), "day {days}: link {l}");
+            }
+        }
         before = Some(a.2);
         days += 1;
     }

@@ -331,7 +331,7 @@ impl<'a> Purchasing<'a> {
                     continue;
                 }
                 // (A link with a share or awaiting a decision is or has been a supplier.)
-                let t = links.trade.at(l);
+                let t = s.trade_at(l, &links.trade);
                 // The share of its orders that needs a licence now, and the share an announced
                 // tightening will bring under licence (both 0 on a day with no regime in force
                 // and none announced).

@@ -654,7 +654,7 @@ unsafe fn deliver(
             if lane == NO_LANE || lanes.iter().any(|&(l, _)| l == lane) {
                 continue;
             }
-            let o = learning.owner[learning.trade.at(li)];
+            let o = learning.owner[slot.trade_at(li, learning.trade)];
             let free = lanes.iter().position(|&(l, _)| l == NO_LANE);
             let free = free.expect("an input has at most two lanes, from home and from abroad");
             lanes[free] = (lane, o.importer != o.exporter);
@@ -686,7 +686,7 @@ unsafe fn deliver(
             }
         }
         for li in range {
-            let Some(t) = learning.trade.of(li) else {
+            let Some(t) = slot.trade_of(li, learning.trade) else {
                 continue;
             };
             // SAFETY: the caller's promise (the link is this buyer's).

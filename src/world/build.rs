@@ -244,18 +244,25 @@ struct Made<'a> {
     /// links start in the list of every link (one more entry than firms).
     slot_from: Vec<u32>,
     link_from: Vec<u32>,
+    /// Each firm's first trade index: how many links of the firms before it were suppliers
+    /// at the start (they take the first trade indices, in link order).
+    trade_from: Vec<u32>,
 }
 
 impl<'a> Made<'a> {
     fn new(model: &Model, network: &'a Network, tick_days: u32, firms: usize) -> Made<'a> {
         let mut slot_from = Vec::with_capacity(firms + 1);
         let mut link_from = Vec::with_capacity(firms + 1);
+        let mut trade_from = Vec::with_capacity(firms + 1);
         slot_from.push(0u32);
         link_from.push(0u32);
+        trade_from.push(0u32);
         for inputs in &network.inputs {
             let links: usize = inputs.iter().map(|i| i.links.len() + i.candidates.len()).sum();
+            let suppliers: usize = inputs.iter().map(|i| i.links.len()).sum();
             slot_from.push(slot_from[slot_from.len() - 1] + inputs.len() as u32);
             link_from.push(link_from[link_from.len() - 1] + links as u32);
+            trade_from.push(trade_from[trade_from.len() - 1] + suppliers as u32);
         }
         Made {
             network,
@@ -263,11 +270,19 @@ impl<'a> Made<'a> {
             reference: model.commodities.iter().map(|c| c.price_usd).collect(),
             slot_from,
             link_from,
+            trade_from,
         }
     }
 
     fn components(&self, spec: &crate::model::Firm, f: usize) -> (FirmComponents, Option<Lines>, Option<Trading>) {
-        firm_components(spec, f, self.network, self.link_from[f], &self.reference, self.tick_days)
+        firm_components(
+            spec,
+            f,
+            self.network,
+            (self.link_from[f], self.trade_from[f]),
+            &self.reference,
+            self.tick_days,
+        )
     }
 }
 
@@ -347,12 +362,13 @@ fn spawn_bundles(world: &mut World, kept: Kept, slot_from: Vec<u32>, bundles: Bu
 type FirmComponents = (FirmIndex, Plant, Production, Finished, Inputs);
 
 /// Firm `f`'s components, its product lines if it has several, and its trading state if it
-/// is a trader; its links start at `first_link` in the list of every link.
+/// is a trader; its links start at `first.0` in the list of every link, and its suppliers'
+/// trade indices at `first.1`.
 fn firm_components(
     spec: &crate::model::Firm,
     f: usize,
     network: &Network,
-    first_link: u32,
+    first: (u32, u32),
     reference: &[f64],
     tick_days: u32,
 ) -> (FirmComponents, Option<Lines>, Option<Trading>) {
@@ -360,11 +376,12 @@ fn firm_components(
     let lead_ticks = |days: u32| days.div_ceil(tick_days).max(1);
     let y = network.steady_output[f] * td; // units per tick
     let sales = network.steady_sales[f] * td;
-    let mut next_link = first_link;
+    let (mut next_link, mut next_trade) = first;
     let mut slots = Vec::with_capacity(network.inputs[f].len());
     for input in &network.inputs[f] {
-        let from = next_link;
+        let (from, trade_from) = (next_link, next_trade);
         next_link += (input.links.len() + input.candidates.len()) as u32;
+        next_trade += input.links.len() as u32;
         let mean_lead = input
             .links
             .iter()
@@ -385,6 +402,8 @@ fn firm_components(
             licence_wait_days: 0.0,
             links: (from, (input.links.len() + input.candidates.len()) as u32),
             traded: input.links.len() as u32,
+            trade_from,
+            suppliers_at_start: input.links.len() as u32,
             searched: false,
             mean_lead_ticks: mean_lead,
             consumed: 0.0,

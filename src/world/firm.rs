@@ -1,6 +1,7 @@
 //! A firm's state, as ECS components. Components are plain data; the systems that change
 //! them live in the module of their economic process.
 
+use crate::world::trade_index::TradeIndex;
 use bevy_ecs::prelude::*;
 
 /// Dense index of the firm in the [`crate::world::network::Network`] (its stable order).
@@ -86,6 +87,11 @@ pub struct InputSlot {
     /// passes over what is ordered and sent stop there (half of the baseline's links are such
     /// candidates).
     pub traded: u32,
+    /// The trade index (see [`TradeIndex`]) of the input's first link, and how many of its
+    /// links were suppliers at the start: those take the trade indices from it on, in link
+    /// order, so the passes over an input's links find them without the index.
+    pub trade_from: u32,
+    pub suppliers_at_start: u32,
     /// Whether the buyer has searched for a new supplier of this input; from then on its
     /// suppliers' shares follow where its orders go (habit) and unused suppliers fade.
     pub searched: bool,
@@ -110,6 +116,34 @@ pub struct InputSlot {
     /// Units of this input that arrived today from another nation (its links' imports, summed
     /// in link order), which observation adds into the nation's imports.
     pub imported: f64,
+}
+
+impl InputSlot {
+    /// The trade index of link `l`, one of this input's links that is or has been a supplier
+    /// (as [`TradeIndex::at`] finds it).
+    #[inline]
+    pub fn trade_at(&self, l: usize, trade: &TradeIndex) -> usize {
+        let k = l.wrapping_sub(self.links.0 as usize);
+        if k < self.suppliers_at_start as usize {
+            debug_assert_eq!(self.trade_from as usize + k, trade.at(l));
+            self.trade_from as usize + k
+        } else {
+            trade.at(l)
+        }
+    }
+
+    /// The trade index of link `l`, one of this input's links, if it is or has been a
+    /// supplier (as [`TradeIndex::of`] finds it).
+    #[inline]
+    pub fn trade_of(&self, l: usize, trade: &TradeIndex) -> Option<usize> {
+        let k = l.wrapping_sub(self.links.0 as usize);
+        if k < self.suppliers_at_start as usize {
+            debug_assert_eq!(Some(self.trade_from as usize + k), trade.of(l));
+            Some(self.trade_from as usize + k)
+        } else {
+            trade.of(l)
+        }
+    }
 }
 
 /// The firm's recipe inputs (empty for miners).
