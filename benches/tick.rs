@@ -9,6 +9,9 @@
 //! - `policy/tick_1thread/N`: one tick of `models/april_2025.ron` copied to N firms (10^3,
 //!   10^4) on one thread, from 2025-06-01 on, with the licences, applications and customs
 //!   holds of the April 2025 controls;
+//! - in `baseline/tick`, `world/…` and `policy/…`, one world is ticked from sample to sample
+//!   (made again when it finishes), and its first 30 ticks are stepped untimed: what is
+//!   timed is stepping, start-up apart, as issue 11 measures it;
 //! - `write/flush/10000`: writing 16 ticks of the 10^4-firm world's rows to Arrow files
 //!   (criterion reports the throughput in bytes of recorded columns per second);
 //! - `output/<level>/N`: observation alone (`record_tick`) on the 10^4-firm world at each
@@ -57,28 +60,56 @@ fn write_when_due(sim: &mut Simulation) {
     }
 }
 
-/// Times `iters` ticks of a world made by `new` (made again whenever it finishes), each
-/// tick alone: the rows are dropped untimed as a run would write them.
-fn time_ticks(iters: u64, new: impl Fn() -> Simulation) -> Duration {
-    let mut sim = new();
-    let mut spent = Duration::ZERO;
-    for _ in 0..iters {
-        if sim.finished() {
-            sim = new();
-        }
-        let t = Instant::now();
-        sim.step();
-        spent += t.elapsed();
-        write_when_due(&mut sim);
+/// Ticks a world steps untimed once made, before any is timed: its first ticks give links
+/// their lanes and touch its pages for the first time, costs of starting a run, not of
+/// stepping it (issue 11 times stepping from two run lengths, start-up apart).
+const SETTLE_TICKS: usize = 30;
+
+/// One world ticked for a benchmark, kept from sample to sample: criterion's samples are
+/// short (a few ticks each at 10^4 firms), and a world made afresh for each would time
+/// mostly its first ticks.
+struct Ticking<F: Fn() -> Simulation> {
+    new: F,
+    sim: Option<Simulation>,
+}
+
+impl<F: Fn() -> Simulation> Ticking<F> {
+    fn new(new: F) -> Ticking<F> {
+        Ticking { new, sim: None }
     }
-    spent
+
+    /// Times `iters` ticks, each alone, of the world, made by `new` (again whenever it
+    /// finishes) and settled for [`SETTLE_TICKS`] untimed: the rows are dropped untimed as a
+    /// run would write them.
+    fn time(&mut self, iters: u64) -> Duration {
+        let mut spent = Duration::ZERO;
+        for _ in 0..iters {
+            if self.sim.as_ref().is_none_or(Simulation::finished) {
+                let mut sim = (self.new)();
+                for _ in 0..SETTLE_TICKS {
+                    if !sim.finished() {
+                        sim.step();
+                        write_when_due(&mut sim);
+                    }
+                }
+                self.sim = Some(sim);
+            }
+            let sim = self.sim.as_mut().expect("made above");
+            let t = Instant::now();
+            sim.step();
+            spent += t.elapsed();
+            write_when_due(sim);
+        }
+        spent
+    }
 }
 
 fn benches(c: &mut Criterion) {
     let (model, net) = baseline();
     let mut g = c.benchmark_group("baseline");
     g.bench_function("tick", |b| {
-        b.iter_custom(|iters| time_ticks(iters, || Simulation::new(&model, net.clone(), model.seed)))
+        let mut ticking = Ticking::new(|| Simulation::new(&model, net.clone(), model.seed));
+        b.iter_custom(|iters| ticking.time(iters))
     });
     g.sample_size(20);
     g.bench_function("3y_simulate", |b| {
@@ -118,21 +149,20 @@ fn benches(c: &mut Criterion) {
         // the calling thread, as `--threads 1`.
         for (name, parallel) in [("tick", true), ("tick_1thread", false)] {
             g.bench_with_input(BenchmarkId::new(name, n), &model, |b, m| {
-                b.iter_custom(|iters| {
-                    time_ticks(iters, || {
-                        let mut sim = Simulation::new(m, net.clone(), m.seed);
-                        sim.set_parallel(parallel);
-                        sim
-                    })
-                })
+                let mut ticking = Ticking::new(|| {
+                    let mut sim = Simulation::new(m, net.clone(), m.seed);
+                    sim.set_parallel(parallel);
+                    sim
+                });
+                b.iter_custom(|iters| ticking.time(iters))
             });
         }
     }
     g.finish();
 
     // `policy/tick_1thread/N`: the April 2025 controls copied to N firms, on one thread, from
-    // 2025-06-01 on (the world is stepped there untimed): licensing has applications awaiting
-    // decisions and live licences to draw.
+    // 2025-06-01 on (the world is stepped there untimed, then settled): licensing has
+    // applications awaiting decisions and live licences to draw.
     let mut g = c.benchmark_group("policy");
     g.sample_size(10);
     for k in [20, 200] {
@@ -150,7 +180,8 @@ fn benches(c: &mut Criterion) {
             sim
         };
         g.bench_function(BenchmarkId::new("tick_1thread", model.firms.len()), |b| {
-            b.iter_custom(|iters| time_ticks(iters, new))
+            let mut ticking = Ticking::new(new);
+            b.iter_custom(|iters| ticking.time(iters))
         });
     }
     g.finish();
