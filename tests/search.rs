@@ -276,9 +276,16 @@ fn buyers_order_the_same_whether_asked_to_adapt_in_the_ordering_pass_or_all_adap
             .cloned()
             .collect();
         let links = fused.world.resource::<SupplyLinks>();
+        // And only an input searched for has a link being qualified (whether to adapt is
+        // asked without looking for one otherwise).
         for s in inputs.iter().flat_map(|i| &i.slots) {
             for l in s.links.0 as usize..(s.links.0 + s.links.1) as usize {
                 assert_eq!(s.trade_of(l, &links.trade), links.trade.of(l), "day {days}: link {l}");
+                let qualifying = matches!(links.status.get(l), LinkStatus::Qualifying { .. });
+                assert!(
+                    s.searched || !qualifying,
+                    "day {days}: link {l} qualifies for an input not searched for"
+                );
             }
         }
         before = Some(a.2);

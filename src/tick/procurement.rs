@@ -633,10 +633,11 @@ fn eligible_candidate(
     })
 }
 
-/// Whether [`adapt_links`] can change anything of a buyer's links this tick: for some input a
-/// candidate's qualification is complete, or the buyer has searched for it (habit and fade run
-/// every tick from then on), or no candidate is being qualified while its expected delivered
-/// share is below `search_below` and a candidate is eligible. It reads only the buyer's own
+/// Whether [`adapt_links`] can change anything of a buyer's links this tick: for some input
+/// the buyer has searched for it (habit and fade run every tick from then on, and a
+/// qualification completes only for an input searched for), or its expected delivered
+/// share is below `search_below` and a candidate is eligible (no candidate is being
+/// qualified for an input not searched for). It reads only the buyer's own
 /// links' status, shares, fill rates and approvals, which no other buyer's adapting changes,
 /// so every buyer can be asked at once, before any adapts. `nation` is every firm's.
 #[allow(clippy::too_many_arguments)]
@@ -676,20 +677,19 @@ fn input_adapts(
     td: u32,
     search_below: f64,
 ) -> bool {
+    // A buyer that has searched for the input adapts every tick (habit and fade, and any
+    // qualification it started). One that has not has no link of the input being qualified
+    // (`adapt_links` starts a qualification only as it marks the input searched, and nothing
+    // unmarks it), so it adapts only to start a search.
     if s.searched {
         return true;
     }
-    // Whether a qualification is complete (adapt) or under way (no search).
     let range = s.links.0 as usize..(s.links.0 + s.links.1) as usize;
-    let mut qualifying = false;
-    for l in range.clone() {
-        match links.status.get(l) {
-            LinkStatus::Qualifying { ready_tick } if ready_tick <= tick => return true,
-            LinkStatus::Qualifying { .. } => qualifying = true,
-            _ => {}
-        }
-    }
-    !qualifying && expected < search_below && eligible_candidate(links, nation, range, policy, importer, s.commodity, tick, td).is_some()
+    debug_assert!(
+        range.clone().all(|l| !matches!(links.status.get(l), LinkStatus::Qualifying { .. })),
+        "an input not searched for has no link being qualified"
+    );
+    expected < search_below && eligible_candidate(links, nation, range, policy, importer, s.commodity, tick, td).is_some()
 }
 
 /// A newly qualified link takes an equal part (1 / its supplier's buyers) of its supplier's
