@@ -119,16 +119,24 @@ pub struct InputSlot {
 }
 
 impl InputSlot {
+    /// The trade index of link `l` if it is one of this input's suppliers at the start
+    /// (consecutive from `trade_from`), found without the index.
+    #[inline]
+    fn start_trade(&self, l: usize) -> Option<usize> {
+        let k = l.wrapping_sub(self.links.0 as usize);
+        (k < self.suppliers_at_start as usize).then(|| self.trade_from as usize + k)
+    }
+
     /// The trade index of link `l`, one of this input's links that is or has been a supplier
     /// (as [`TradeIndex::at`] finds it).
     #[inline]
     pub fn trade_at(&self, l: usize, trade: &TradeIndex) -> usize {
-        let k = l.wrapping_sub(self.links.0 as usize);
-        if k < self.suppliers_at_start as usize {
-            debug_assert_eq!(self.trade_from as usize + k, trade.at(l));
-            self.trade_from as usize + k
-        } else {
-            trade.at(l)
+        match self.start_trade(l) {
+            Some(t) => {
+                debug_assert_eq!(t, trade.at(l));
+                t
+            }
+            None => trade.at(l),
         }
     }
 
@@ -136,12 +144,12 @@ impl InputSlot {
     /// supplier (as [`TradeIndex::of`] finds it).
     #[inline]
     pub fn trade_of(&self, l: usize, trade: &TradeIndex) -> Option<usize> {
-        let k = l.wrapping_sub(self.links.0 as usize);
-        if k < self.suppliers_at_start as usize {
-            debug_assert_eq!(Some(self.trade_from as usize + k), trade.of(l));
-            Some(self.trade_from as usize + k)
-        } else {
-            trade.of(l)
+        match self.start_trade(l) {
+            Some(t) => {
+                debug_assert_eq!(Some(t), trade.of(l));
+                Some(t)
+            }
+            None => trade.of(l),
         }
     }
 }
