@@ -357,12 +357,14 @@ pub struct OrderBook {
     /// Each worker thread's scratch while buyers order in parallel; reused every tick, so
     /// ordering allocates nothing once grown.
     pub local: Parallel<BuyerScratch>,
-    /// The links that may carry an order, in the book's order (see [`OrderBook::build`]):
-    /// the terms of the orders on them.
-    listed: Vec<Listed>,
-    /// The terms of orders added to the book after it was built (standing orders under
-    /// licences, [`OrderBook::add`]), after the list's; emptied as the book is built.
-    extra: Vec<Listed>,
+    /// Every order's terms: first the links that may carry an order, in the book's order
+    /// (see [`OrderBook::build`]), the list's `listed` entries; then the terms of orders added
+    /// to the book after it was built (standing orders under licences, [`OrderBook::add`]),
+    /// dropped as the book is built. One list, so that finding an order's terms is one
+    /// index, not a choice between two lists.
+    terms: Vec<Listed>,
+    /// How many of `terms` are the list's.
+    listed: usize,
     /// Scratch for the listing, reused likewise.
     counts: Vec<u32>,
     /// Where the list is cut into parts of whole suppliers ([`OrderBook::cut_list`]): the
@@ -406,19 +408,14 @@ pub struct Listed {
 /// Every order's terms in today's book: the list's, then those of orders added later.
 #[derive(Clone, Copy, Debug)]
 pub struct Terms<'a> {
-    listed: &'a [Listed],
-    extra: &'a [Listed],
+    all: &'a [Listed],
 }
 
 impl<'a> Terms<'a> {
     /// The terms of order `o`.
     #[inline]
     pub fn of(&self, o: &Order) -> &'a Listed {
-        let at = o.at as usize;
-        match self.listed.get(at) {
-            Some(t) => t,
-            None => &self.extra[at - self.listed.len()],
-        }
+        &self.all[o.at as usize]
     }
 }
 
@@ -487,7 +484,7 @@ impl OrderBook {
     /// and wants before the book is built again.
     pub fn build(&mut self, links: &mut SupplyLinks, placed: &[usize], parallel: bool) {
         let total: usize = placed.iter().sum();
-        self.extra.clear();
+        self.terms.truncate(self.listed);
         if placed.len() + 1 == self.cuts.len() {
             if self.take_orders(links, placed, parallel) {
                 return;
@@ -496,7 +493,7 @@ impl OrderBook {
             let mut from = 0;
             for (&found, &n) in self.taken.iter().zip(placed) {
                 for o in &self.orders[from..from + found.min(n)] {
-                    let t = self.listed[o.at as usize].trade as usize;
+                    let t = self.terms[o.at as usize].trade as usize;
                     links.wanted[t].store(o.quantity.to_bits(), Ordering::Relaxed);
                 }
                 from += n;
@@ -513,20 +510,21 @@ impl OrderBook {
     /// Call it before buyers order, and count each order in the part of its supplier
     /// ([`OrderBook::part_of`] with [`OrderBook::part_from`]).
     pub fn cut_list(&mut self, parts: usize) {
-        let n = self.listed.len();
+        let listed = &self.terms[..self.listed];
+        let n = listed.len();
         self.cuts.clear();
         self.part_from.clear();
         self.cuts.push(0);
         for k in 1..parts.max(1) {
             let mut at = (n * k / parts).max(self.cuts[self.cuts.len() - 1]);
-            while at < n && at > 0 && self.listed[at].supplier == self.listed[at - 1].supplier {
+            while at < n && at > 0 && listed[at].supplier == listed[at - 1].supplier {
                 at += 1;
             }
             if at == 0 || at >= n || at == self.cuts[self.cuts.len() - 1] {
                 continue;
             }
             self.cuts.push(at);
-            self.part_from.push(self.listed[at].supplier);
+            self.part_from.push(listed[at].supplier);
         }
         self.cuts.push(n);
     }
@@ -556,7 +554,7 @@ impl OrderBook {
         self.taken.clear();
         self.taken.resize(placed.len(), 0);
         let wanted = &links.wanted;
-        let (listed, cuts) = (&self.listed, &self.cuts);
+        let (listed, cuts) = (&self.terms[..self.listed], &self.cuts);
         if !parallel || placed.len() == 1 {
             let mut rest = &mut self.orders[..];
             for (k, w) in cuts.windows(2).enumerate() {
@@ -598,14 +596,15 @@ impl OrderBook {
         for i in 0..firms {
             self.counts[i + 1] += self.counts[i];
         }
-        self.listed.clear();
-        self.listed.resize(n, Listed::default());
+        self.terms.clear();
+        self.terms.resize(n, Listed::default());
+        self.listed = n;
         for l in 0..links.links.len() {
             if listed(l, links) {
                 let (supplier, t) = (links.links[l].supplier, links.trade.at(l));
                 let o = links.owner[t];
                 let at = &mut self.counts[supplier as usize];
-                self.listed[*at as usize] = Listed {
+                self.terms[*at as usize] = Listed {
                     link: l as u32,
                     trade: t as u32,
                     supplier,
@@ -642,45 +641,36 @@ impl OrderBook {
 
     /// The links listed for the book (see [`OrderBook::build`]).
     pub fn listed_links(&self) -> usize {
-        self.listed.len()
+        self.listed
     }
 
     /// Every order's terms ([`Terms::of`]).
     pub fn terms(&self) -> Terms<'_> {
-        Terms {
-            listed: &self.listed,
-            extra: &self.extra,
-        }
+        Terms { all: &self.terms }
     }
 
     /// The orders to change, with every order's terms.
     pub fn orders_and_terms(&mut self) -> (&mut Vec<Order>, Terms<'_>) {
-        (
-            &mut self.orders,
-            Terms {
-                listed: &self.listed,
-                extra: &self.extra,
-            },
-        )
+        (&mut self.orders, Terms { all: &self.terms })
     }
 
     /// How many orders were added to today's book after it was built (standing orders under
     /// licences, [`OrderBook::add`]): the only orders that can ship under a licence, so a book
     /// with none has nothing to settle against licences.
     pub fn added_orders(&self) -> usize {
-        self.extra.len()
+        self.terms.len() - self.listed
     }
 
     /// Adds an order of `quantity` under live licence `licence` on a link with these terms,
     /// after the book was built (a standing order under a licence).
     pub fn add(&mut self, terms: Listed, quantity: f64, licence: u32) {
         self.orders.push(Order {
-            at: (self.listed.len() + self.extra.len()) as u32,
+            at: self.terms.len() as u32,
             licence,
             quantity,
             filled: 0.0,
         });
-        self.extra.push(terms);
+        self.terms.push(terms);
     }
 
     /// Drops the orders left with nothing and puts the orders added since the book was built
@@ -692,10 +682,7 @@ impl OrderBook {
     /// merged: one pass over the book, where sorting it all took a third of a policy
     /// world's licensing.
     pub fn merge_added(&mut self, added: usize, buyer: impl Fn(&Listed) -> u32) {
-        let terms = Terms {
-            listed: &self.listed,
-            extra: &self.extra,
-        };
+        let terms = Terms { all: &self.terms };
         let key = |o: &Order| {
             let t = terms.of(o);
             (t.supplier, buyer(t), t.slot, o.licence)
@@ -923,7 +910,7 @@ mod tests {
         // Supplier 7 and 8 have 2 + 1 orders, supplier 9 has 3.
         cut.1.build(&mut cut.0, &[3, 3], true);
         assert_eq!(whole.1.orders, cut.1.orders);
-        assert_eq!(whole.1.listed, cut.1.listed, "orders point at the same terms");
+        assert_eq!(whole.1.terms, cut.1.terms, "orders point at the same terms");
         assert_eq!(cut.1.cuts, vec![0, 4, 7], "the cut held: no list made again");
         assert!(cut.0.wanted.iter().all(|w| w.load(Ordering::Relaxed) == 0), "wants are taken");
 
@@ -943,7 +930,7 @@ mod tests {
         whole.1.build(&mut whole.0, &[3], false);
         cut.1.build(&mut cut.0, &[1, 2], true);
         assert_eq!(whole.1.orders, cut.1.orders);
-        assert_eq!(whole.1.listed, cut.1.listed, "orders point at the same terms");
+        assert_eq!(whole.1.terms, cut.1.terms, "orders point at the same terms");
         assert_eq!(cut.1.orders.len(), 3);
         assert!(cut.0.wanted.iter().all(|w| w.load(Ordering::Relaxed) == 0), "wants are taken");
     }
