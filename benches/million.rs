@@ -31,13 +31,15 @@ use chokepoint::run::{RunOptions, resolve_run};
 use chokepoint::tick::{STEPS, Simulation, StateBytes};
 use chokepoint::world::clock::Clock;
 use chokepoint::world::network::Network;
-use rayon::prelude::*;
-use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
 
 #[path = "support/worlds.rs"]
 mod worlds;
+
+#[path = "support/triad.rs"]
+mod triad;
+use triad::triad;
 
 const TICKS: u32 = 5;
 
@@ -171,36 +173,6 @@ fn once(spec: bool, size: u64) -> Run {
         bytes,
         peak_kib,
     }
-}
-
-/// Best of five STREAM triads over `n` doubles per array, in bytes per second: on the calling
-/// thread, or split across the rayon pool.
-fn triad(n: usize, parallel: bool) -> f64 {
-    let b = vec![1.0f64; n];
-    let c = vec![2.0f64; n];
-    let mut a = vec![0.0f64; n];
-    let s = 3.0;
-    let mut best = f64::INFINITY;
-    for _ in 0..5 {
-        let t = Instant::now();
-        if parallel {
-            let chunk = n.div_ceil(rayon::current_num_threads()).max(1);
-            a.par_chunks_mut(chunk)
-                .zip(b.par_chunks(chunk).zip(c.par_chunks(chunk)))
-                .for_each(|(a, (b, c))| {
-                    for ((a, b), c) in a.iter_mut().zip(b).zip(c) {
-                        *a = b + s * c;
-                    }
-                });
-        } else {
-            for ((a, b), c) in a.iter_mut().zip(&b).zip(&c) {
-                *a = b + s * c;
-            }
-        }
-        best = best.min(t.elapsed().as_secs_f64());
-        black_box(&a);
-    }
-    (3 * 8 * n) as f64 / best
 }
 
 fn median(mut t: Vec<f64>) -> f64 {
