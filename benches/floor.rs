@@ -23,21 +23,25 @@
 //!    learned, its transit drawn (Philox, eight at a time as the engine's, keyed by link and
 //!    tick) and its goods put in the input's ring at the tick they are due (rings of one
 //!    length in a group, cell-major, as the engine's lanes); cross-border goods are booked;
-//! 5. observation: production, stocks and goods in transit summed by (nation, commodity).
+//! 5. observation: production, stocks and goods in transit summed by (nation, commodity), and
+//!    every firm's row (the engine's fourteen columns, `FirmRows`) appended.
 //!
 //! Left out, because the shipped baseline does not exercise them after the start or they are
 //! not per-shipment work: licensing, customs holds, tariffs, supplier search, prices, product
-//! lines, traders, demand noise and per-firm output rows. So this is a floor, not a rival
-//! engine: the engine's tick must do at least this much.
+//! lines, traders and demand noise. So this is a floor, not a rival engine: the engine's tick
+//! must do at least this much.
 //!
 //! Under `cargo bench --bench floor` it times `FLOOR_FIRMS` (default 10^4 and 10^6, one after
 //! the other; a comma-separated list) on one thread, three worlds each, and prints ns per
 //! firm-tick by step, the bytes a tick touches (each counted once, as the engine's
 //! `state_bytes`) and the day against its bandwidth bound (those bytes over a STREAM triad's
-//! bandwidth on one thread, measured first). Under `cargo test` it runs a 2,000-firm world for 200 days and checks
-//! that material is conserved commodity by commodity (what is held, on hand and on its way,
-//! changes by what is made less what is used and consumed) and that the world stays at its
-//! steady state's output.
+//! bandwidth on one thread, measured first). Every firm's row is recorded and dropped untimed
+//! a batch at a time, as the engine's benchmarks do (`FLOOR_FIRM_ROWS=none`: no rows);
+//! `FLOOR_JITTER=off` makes every transit its route's mean days, with no draw (an experiment:
+//! the model's routes have jitter). Under `cargo test` it runs a 2,000-firm world for 200 days
+//! and checks that material is conserved commodity by commodity (what is held, on hand and on
+//! its way, changes by what is made less what is used and consumed) and that the world stays
+//! at its steady state's output.
 
 /// As the binary: large arrays on huge pages.
 #[global_allocator]
@@ -147,7 +151,7 @@ const WINDOW: usize = 256;
 impl World {
     /// The world of the spec at `firms` firms, at its steady state: stocks at their targets,
     /// every input's ring holding its links' steady flows for the days they take.
-    fn new(firms: u64, rows: bool) -> World {
+    fn new(firms: u64, rows: bool, jitter: bool) -> World {
         let opts = RunOptions {
             set: vec![format!("synthetic.firms={firms}")],
             ..RunOptions::default()
@@ -240,7 +244,7 @@ impl World {
                     let li = w.supplier.len();
                     w.supplier.push(l.supplier);
                     w.days.push(l.days);
-                    w.jitter.push(l.jitter_days);
+                    w.jitter.push(if jitter { l.jitter_days } else { 0 });
                     w.share.push(l.share);
                     w.fill.push(1.0);
                     w.ordered.push(0.0);
@@ -559,8 +563,8 @@ fn median(mut t: Vec<f64>) -> f64 {
 
 /// Times `ticks` days after `warm` untimed ones on a world of `firms` firms: ns per firm-tick
 /// of each step and of the day.
-fn timed(firms: u64, rows: bool, warm: u32, ticks: u32) -> ([f64; 5], f64, u64, [usize; 3]) {
-    let mut w = World::new(firms, rows);
+fn timed(firms: u64, rows: bool, jitter: bool, warm: u32, ticks: u32) -> ([f64; 5], f64, u64, [usize; 3]) {
+    let mut w = World::new(firms, rows, jitter);
     let mut spent = [0.0; 5];
     for t in 0..warm {
         w.day(t, &mut spent);
@@ -583,7 +587,7 @@ fn timed(firms: u64, rows: bool, warm: u32, ticks: u32) -> ([f64; 5], f64, u64, 
 
 /// Material conserved and the steady state held, on a small world (`cargo test`).
 fn check() {
-    let mut w = World::new(2_000, true);
+    let mut w = World::new(2_000, true, true);
     let before = w.held();
     let (mut made, mut used, mut consumed) = (vec![0.0; w.nc], vec![0.0; w.nc], vec![0.0; w.nc]);
     let mut spent = [0.0; 5];
@@ -628,18 +632,22 @@ fn main() {
     };
     // Every firm's rows recorded (as the 10^4 acceptance item asks) unless FLOOR_FIRM_ROWS=none.
     let rows = std::env::var("FLOOR_FIRM_ROWS").map_or(true, |v| v != "none");
+    // Every route's transit its mean days, no draw, when FLOOR_JITTER=off: what the model's
+    // transit jitter costs (an experiment; the model's routes have jitter).
+    let jitter = std::env::var("FLOOR_JITTER").map_or(true, |v| v != "off");
     // The bandwidth of this core on arrays of 2^25 doubles (256 MB each), far beyond any cache.
     let bandwidth = triad(1 << 25, false);
     println!("STREAM triad on one thread: {:.1} GB/s", bandwidth / 1e9);
     for firms in sizes {
         let (warm, ticks) = if firms >= 100_000 { (5, 25) } else { (30, 300) };
-        let runs: Vec<_> = (0..3).map(|_| timed(firms, rows, warm, ticks)).collect();
+        let runs: Vec<_> = (0..3).map(|_| timed(firms, rows, jitter, warm, ticks)).collect();
         let (_, _, bytes, [n, inputs, links]) = runs[0];
         let bound = bytes as f64 / bandwidth / n as f64 * 1e9;
         let day: Vec<f64> = runs.iter().map(|r| r.1).collect();
         println!(
-            "{n} firms, one thread, {ticks} days after {warm}, firm rows {}: {:.1} ns a firm-tick (runs {}); {:.0} B a firm touched",
+            "{n} firms, one thread, {ticks} days after {warm}, firm rows {}{}: {:.1} ns a firm-tick (runs {}); {:.0} B a firm touched",
             if rows { "all" } else { "none" },
+            if jitter { "" } else { ", no transit jitter" },
             median(day.clone()),
             day.iter().map(|d| format!("{d:.1}")).collect::<Vec<_>>().join(", "),
             bytes as f64 / n as f64
