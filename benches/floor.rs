@@ -38,7 +38,9 @@
 //! bandwidth on one thread, measured first). Every firm's row is recorded and dropped untimed
 //! a batch at a time, as the engine's benchmarks do (`FLOOR_FIRM_ROWS=none`: no rows);
 //! `FLOOR_JITTER=off` makes every transit its route's mean days, with no draw (an experiment:
-//! the model's routes have jitter). Under `cargo test` it runs a 2,000-firm world for 200 days
+//! the model's routes have jitter), and `FLOOR_DRAWS=splitmix` draws each transit as a
+//! SplitMix64 hash of the link's key and the tick instead of Philox (an experiment: what the
+//! generator costs). Under `cargo test` it runs a 2,000-firm world for 200 days
 //! and checks that material is conserved commodity by commodity (what is held, on hand and on
 //! its way, changes by what is made less what is used and consumed) and that the world stays
 //! at its steady state's output.
@@ -105,8 +107,10 @@ struct World {
     // length, cell by cell (row `t % len` holds every ring's cell for tick t), so that a
     // day's arrivals are taken in one sweep per group.
     groups: Vec<Rings>,
-    /// Transit draws of a window of inputs' links, made together.
+    /// Transit draws of a window of inputs' links, made together (Philox), unless each is a
+    /// SplitMix64 hash of the link's key and the tick (`keyed_hash`).
     draws: Batch,
+    keyed_hash: bool,
     flows: Vec<f64>,
     // Observation.
     nc: usize,
@@ -151,7 +155,12 @@ const WINDOW: usize = 256;
 impl World {
     /// The world of the spec at `firms` firms, at its steady state: stocks at their targets,
     /// every input's ring holding its links' steady flows for the days they take.
-    fn new(firms: u64, rows: bool, jitter: bool) -> World {
+    fn new(firms: u64, opts: Options) -> World {
+        let Options {
+            rows,
+            jitter,
+            splitmix: keyed_hash,
+        } = opts;
         let opts = RunOptions {
             set: vec![format!("synthetic.firms={firms}")],
             ..RunOptions::default()
@@ -199,6 +208,7 @@ impl World {
             flow_cell: vec![],
             groups: vec![],
             draws: Batch::default(),
+            keyed_hash,
             flows: vec![0.0; nn * nn * nc],
             nc,
             made_by: vec![0.0; nn * nc],
@@ -379,13 +389,15 @@ impl World {
         for from in (0..m).step_by(WINDOW) {
             let to = (from + WINDOW).min(m);
             let (la, lb) = (self.link_from[from] as usize, self.link_from[to] as usize);
-            self.draws.clear();
-            for l in la..lb {
-                if self.jitter[l] > 0 && self.ordered[l] > 0.0 {
-                    self.draws.push(self.key[l], 0);
+            if !self.keyed_hash {
+                self.draws.clear();
+                for l in la..lb {
+                    if self.jitter[l] > 0 && self.ordered[l] > 0.0 {
+                        self.draws.push(self.key[l], 0);
+                    }
                 }
+                self.draws.draw(Purpose::Shipping, tick);
             }
-            self.draws.draw(Purpose::Shipping, tick);
             let mut next = 0;
             for s in from..to {
                 let (g, ring) = (self.ring_group[s] as usize, self.ring_at[s] as usize);
@@ -409,7 +421,12 @@ impl World {
                     let j = u32::from(self.jitter[l]);
                     let days = if j > 0 {
                         let span = 2 * j + 1;
-                        let u = self.draws.get(next);
+                        let u = if self.keyed_hash {
+                            // SplitMix64 of the link's key and the tick, to 53 bits.
+                            (splitmix(self.key[l] ^ splitmix(u64::from(tick))) >> 11) as f64 / (1u64 << 53) as f64
+                        } else {
+                            self.draws.get(next)
+                        };
                         next += 1;
                         u32::from(self.days[l]) + ((u * f64::from(span)) as u32).min(span - 1) - j
                     } else {
@@ -554,6 +571,30 @@ impl World {
     }
 }
 
+/// What a floor world records and how it draws (see the module).
+#[derive(Clone, Copy)]
+struct Options {
+    /// Every firm's row recorded (as the 10^4 acceptance item asks); `FLOOR_FIRM_ROWS=none`: none.
+    rows: bool,
+    /// Transit with the routes' jitter; `FLOOR_JITTER=off`: every transit its mean days, no
+    /// draw (an experiment: what the jitter costs).
+    jitter: bool,
+    /// Each transit draw a SplitMix64 hash of the link's key and the tick instead of Philox
+    /// (`FLOOR_DRAWS=splitmix`; an experiment: what the engine's generator costs).
+    splitmix: bool,
+}
+
+impl Options {
+    fn from_env() -> Options {
+        let var = |name: &str| std::env::var(name).unwrap_or_default();
+        Options {
+            rows: var("FLOOR_FIRM_ROWS") != "none",
+            jitter: var("FLOOR_JITTER") != "off",
+            splitmix: var("FLOOR_DRAWS") == "splitmix",
+        }
+    }
+}
+
 const STEPS: [&str; 5] = ["production", "procurement", "filling", "shipping", "observation"];
 
 fn median(mut t: Vec<f64>) -> f64 {
@@ -563,8 +604,8 @@ fn median(mut t: Vec<f64>) -> f64 {
 
 /// Times `ticks` days after `warm` untimed ones on a world of `firms` firms: ns per firm-tick
 /// of each step and of the day.
-fn timed(firms: u64, rows: bool, jitter: bool, warm: u32, ticks: u32) -> ([f64; 5], f64, u64, [usize; 3]) {
-    let mut w = World::new(firms, rows, jitter);
+fn timed(firms: u64, opts: Options, warm: u32, ticks: u32) -> ([f64; 5], f64, u64, [usize; 3]) {
+    let mut w = World::new(firms, opts);
     let mut spent = [0.0; 5];
     for t in 0..warm {
         w.day(t, &mut spent);
@@ -587,7 +628,14 @@ fn timed(firms: u64, rows: bool, jitter: bool, warm: u32, ticks: u32) -> ([f64; 
 
 /// Material conserved and the steady state held, on a small world (`cargo test`).
 fn check() {
-    let mut w = World::new(2_000, true, true);
+    let mut w = World::new(
+        2_000,
+        Options {
+            rows: true,
+            jitter: true,
+            splitmix: false,
+        },
+    );
     let before = w.held();
     let (mut made, mut used, mut consumed) = (vec![0.0; w.nc], vec![0.0; w.nc], vec![0.0; w.nc]);
     let mut spent = [0.0; 5];
@@ -630,24 +678,22 @@ fn main() {
         Ok(v) => v.split(',').map(|s| s.parse().expect("FLOOR_FIRMS: numbers")).collect(),
         Err(_) => vec![10_000, 1_000_000],
     };
-    // Every firm's rows recorded (as the 10^4 acceptance item asks) unless FLOOR_FIRM_ROWS=none.
-    let rows = std::env::var("FLOOR_FIRM_ROWS").map_or(true, |v| v != "none");
-    // Every route's transit its mean days, no draw, when FLOOR_JITTER=off: what the model's
-    // transit jitter costs (an experiment; the model's routes have jitter).
-    let jitter = std::env::var("FLOOR_JITTER").map_or(true, |v| v != "off");
+    let opts = Options::from_env();
+    let Options { rows, jitter, splitmix } = opts;
     // The bandwidth of this core on arrays of 2^25 doubles (256 MB each), far beyond any cache.
     let bandwidth = triad(1 << 25, false);
     println!("STREAM triad on one thread: {:.1} GB/s", bandwidth / 1e9);
     for firms in sizes {
         let (warm, ticks) = if firms >= 100_000 { (5, 25) } else { (30, 300) };
-        let runs: Vec<_> = (0..3).map(|_| timed(firms, rows, jitter, warm, ticks)).collect();
+        let runs: Vec<_> = (0..3).map(|_| timed(firms, opts, warm, ticks)).collect();
         let (_, _, bytes, [n, inputs, links]) = runs[0];
         let bound = bytes as f64 / bandwidth / n as f64 * 1e9;
         let day: Vec<f64> = runs.iter().map(|r| r.1).collect();
         println!(
-            "{n} firms, one thread, {ticks} days after {warm}, firm rows {}{}: {:.1} ns a firm-tick (runs {}); {:.0} B a firm touched",
+            "{n} firms, one thread, {ticks} days after {warm}, firm rows {}{}{}: {:.1} ns a firm-tick (runs {}); {:.0} B a firm touched",
             if rows { "all" } else { "none" },
             if jitter { "" } else { ", no transit jitter" },
+            if splitmix { ", SplitMix64 draws" } else { "" },
             median(day.clone()),
             day.iter().map(|d| format!("{d:.1}")).collect::<Vec<_>>().join(", "),
             bytes as f64 / n as f64
