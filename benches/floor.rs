@@ -53,7 +53,7 @@ use chokepoint::model::load::Source;
 use chokepoint::run::{RunOptions, resolve_run};
 use chokepoint::world::network::Network;
 use chokepoint::world::prefetch::{AHEAD, prefetch};
-use chokepoint::world::records::{BATCH_ROWS, FirmRows};
+use chokepoint::world::records::{BATCH_ROWS, FirmRows, FirmSnapshot};
 use chokepoint::world::rng::{Batch, Purpose, splitmix};
 use std::hint::black_box;
 use std::path::Path;
@@ -119,6 +119,8 @@ struct World {
     /// Every firm's row of the day, as the engine records them (`FirmRows`), when `rows`.
     rows: bool,
     firm_rows: FirmRows,
+    /// Each firm's snapshot of the day, by firm index, that its row is made from.
+    snaps: Vec<FirmSnapshot>,
     planned: Vec<f64>,
     role: Vec<u16>,
     // Rules.
@@ -215,6 +217,7 @@ impl World {
             held_by: vec![0.0; nn * nc],
             rows,
             firm_rows: FirmRows::default(),
+            snaps: vec![FirmSnapshot::default(); if rows { n } else { 0 }],
             planned: vec![0.0; n],
             role: net.firm_role.clone(),
             adjust: 1.0 / model.planning.stock_adjust_days,
@@ -286,9 +289,6 @@ impl World {
             }
         }
         w.slot_from.push(w.commodity.len() as u32);
-        if rows {
-            w.firm_rows.reserve_exact(BATCH_ROWS + n);
-        }
         for r in &mut w.groups {
             r.cells = vec![0.0; r.len as usize * r.rings];
         }
@@ -446,31 +446,7 @@ impl World {
         self.made_by.fill(0.0);
         self.held_by.fill(0.0);
         let nc = self.nc;
-        let n = self.n;
-        let at = self.firm_rows.tick.len();
-        let rows = if self.rows { n } else { 0 };
-        // Each column's room for today's rows (made when the batch was cleared), written in
-        // one pass over the firms, then taken into the columns.
-        let r = &mut self.firm_rows;
-        let (tick_c, date_c, firm_c, nation_c, role_c, commodity_c) = (
-            &mut r.tick.spare_capacity_mut()[..rows],
-            &mut r.date.spare_capacity_mut()[..rows],
-            &mut r.firm.spare_capacity_mut()[..rows],
-            &mut r.nation.spare_capacity_mut()[..rows],
-            &mut r.role.spare_capacity_mut()[..rows],
-            &mut r.commodity.spare_capacity_mut()[..rows],
-        );
-        let (produced_c, planned_c, capacity_c, shortfall_c, inventory_c, cover_c, received_c, shipped_c) = (
-            &mut r.produced.spare_capacity_mut()[..rows],
-            &mut r.planned.spare_capacity_mut()[..rows],
-            &mut r.capacity.spare_capacity_mut()[..rows],
-            &mut r.shortfall.spare_capacity_mut()[..rows],
-            &mut r.inventory.spare_capacity_mut()[..rows],
-            &mut r.input_cover_days.spare_capacity_mut()[..rows],
-            &mut r.orders_received.spare_capacity_mut()[..rows],
-            &mut r.shipped.spare_capacity_mut()[..rows],
-        );
-        for f in 0..n {
+        for f in 0..self.n {
             let cell = self.nation[f] as usize * nc;
             self.made_by[cell + self.output[f] as usize] += self.produced[f];
             self.held_by[cell + self.output[f] as usize] += self.fin[f];
@@ -482,61 +458,32 @@ impl World {
                     cover = cover.min(self.stock[s] / daily_use);
                 }
             }
-            if f < rows {
-                tick_c[f].write(tick as i32);
-                date_c[f].write(tick as i32);
-                firm_c[f].write(f as i32);
-                nation_c[f].write(i32::from(self.nation[f]));
-                role_c[f].write(i32::from(self.role[f]));
-                commodity_c[f].write(i32::from(self.output[f]));
-                produced_c[f].write(self.produced[f]);
-                planned_c[f].write(self.planned[f]);
-                capacity_c[f].write(self.capacity[f]);
-                shortfall_c[f].write(self.planned[f] - self.produced[f]);
-                inventory_c[f].write(self.fin[f]);
-                cover_c[f].write(cover.is_finite().then_some(cover));
-                received_c[f].write(self.received_today[f]);
-                shipped_c[f].write(self.shipped[f]);
+            if self.rows {
+                self.snaps[f] = FirmSnapshot {
+                    produced: self.produced[f],
+                    planned: self.planned[f],
+                    capacity: self.capacity[f],
+                    shortfall: self.planned[f] - self.produced[f],
+                    inventory: self.fin[f],
+                    input_cover_days: cover.is_finite().then_some(cover),
+                    received: self.received_today[f],
+                    shipped: self.shipped[f],
+                };
             }
         }
-        // SAFETY: each column's `rows` values after its length were written just above.
-        unsafe {
-            r.tick.set_len(at + rows);
-            r.date.set_len(at + rows);
-            r.firm.set_len(at + rows);
-            r.nation.set_len(at + rows);
-            r.role.set_len(at + rows);
-            r.commodity.set_len(at + rows);
-            r.produced.set_len(at + rows);
-            r.planned.set_len(at + rows);
-            r.capacity.set_len(at + rows);
-            r.shortfall.set_len(at + rows);
-            r.inventory.set_len(at + rows);
-            r.input_cover_days.set_len(at + rows);
-            r.orders_received.set_len(at + rows);
-            r.shipped.set_len(at + rows);
+        // As the engine's observation: every firm's snapshot, then its row, in one pass.
+        if self.rows {
+            let t = tick as i32;
+            self.firm_rows
+                .append(t, t, 0..self.n, &self.snaps, &self.nation, &self.role, &self.output);
         }
     }
 
     /// Drops the recorded rows once a batch's worth is there, as the run would write them
-    /// (untimed: the engine's benchmarks drop them untimed too).
+    /// (untimed, and the columns made again, as the engine's `tick` benchmarks do).
     fn write_when_due(&mut self) {
         if self.firm_rows.tick.len() >= BATCH_ROWS {
-            let r = &mut self.firm_rows;
-            r.tick.clear();
-            r.date.clear();
-            r.firm.clear();
-            r.nation.clear();
-            r.role.clear();
-            r.commodity.clear();
-            r.produced.clear();
-            r.planned.clear();
-            r.capacity.clear();
-            r.shortfall.clear();
-            r.inventory.clear();
-            r.input_cover_days.clear();
-            r.orders_received.clear();
-            r.shipped.clear();
+            self.firm_rows = FirmRows::default();
         }
     }
 
@@ -616,7 +563,7 @@ fn timed(firms: u64, opts: Options, warm: u32, ticks: u32) -> ([f64; 5], f64, u6
         w.day(t, &mut spent);
         w.write_when_due();
     }
-    black_box(&w.held_by);
+    black_box(&w);
     let per = (f64::from(ticks) * w.n as f64) / 1e9;
     (
         spent.map(|s| s / per),
