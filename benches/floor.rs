@@ -303,16 +303,23 @@ impl World {
     }
 
     /// Bytes of the state a tick reads or writes, each counted once (as the engine's
-    /// `state_bytes`): every firm, slot and link array, one ring cell taken per input and one
-    /// put per link, and the rows recorded.
+    /// `state_bytes`): every firm, input and link array, one ring cell taken per input and one
+    /// put per link, and, with rows, each firm's snapshot and row.
     fn bytes(&self) -> u64 {
-        let (n, m, l) = (self.n as u64, self.commodity.len() as u64, self.supplier.len() as u64);
+        let (f64s, u16s, u32s) = (size_of::<f64>(), size_of::<u16>(), size_of::<u32>());
+        // capacity … planned: 13 numbers; output, nation, role; final_good; slot_from.
+        let firm = 13 * f64s + 3 * u16s + size_of::<bool>() + u32s;
         let row = if self.rows {
-            (6 * size_of::<i32>() + 7 * size_of::<f64>() + size_of::<Option<f64>>()) as u64
+            6 * size_of::<i32>() + 7 * f64s + size_of::<Option<f64>>() + size_of::<FirmSnapshot>()
         } else {
             0
         };
-        n * (8 * 12 + 2 * 3 + 1 + 4) + n * row + m * (2 + 8 * 4 + 4 + 2 + 4 + 8 * 2) + l * (4 + 2 + 2 + 8 * 3 + 4 + 8)
+        // commodity; per_unit, lead, stock, in_transit; link_from; ring_group; ring_at; the
+        // cell taken.
+        let input = u16s + 4 * f64s + u32s + u16s + u32s + f64s;
+        // supplier; days, jitter; share, fill, ordered; key; flow_cell; the cell put.
+        let link = u32s + 2 * u16s + 3 * f64s + size_of::<u64>() + u32s + f64s;
+        (self.n * (firm + row) + self.commodity.len() * input + self.supplier.len() * link) as u64
     }
 
     fn produce(&mut self) {
