@@ -27,7 +27,7 @@
 //!    part of the spare otherwise), each order added into its supplier's orders received;
 //! 3. markets: each supplier fills its orders from stock, all in proportion when short, and
 //!    learns its expected sales; every firm's stocks, wants and input cost go into its price
-//!    region's sums, and each price moves (the engine's `price_step`);
+//!    region's sums, and each price moves (the engine's `move_prices`);
 //! 4. shipping and delivery, buyer by buyer: the input's goods due today arrive (imported
 //!    when from abroad); each link's claim is smoothed, its order filled at its supplier's
 //!    ratio (the only read out of firm order besides the offers), its fill rate learned, its
@@ -65,10 +65,11 @@ static ALLOC: chokepoint::alloc::HugePages = chokepoint::alloc::HugePages;
 use chokepoint::model::load::Source;
 use chokepoint::model::policy::Buying;
 use chokepoint::run::{RunOptions, resolve_run};
-use chokepoint::tick::markets::{MAX_COVER, MIN_COVER, PRICE_RANGE, price_step};
-use chokepoint::tick::procurement::scarcity;
+use chokepoint::tick::markets::move_prices;
+use chokepoint::tick::procurement::{scarcity, split as split_order};
 use chokepoint::world::network::Network;
 use chokepoint::world::prefetch::{AHEAD, prefetch};
+use chokepoint::world::prices::PriceBook;
 use chokepoint::world::records::{BATCH_ROWS, FirmRows, FirmSnapshot, GroupSums, LineRows};
 use chokepoint::world::rng::{Batch, Purpose, normal_at, splitmix};
 use std::hint::black_box;
@@ -165,19 +166,11 @@ struct World {
     flow_value: Vec<f64>,
     /// Each link's cell of its buyer's region and commodity in the prices.
     price_cell: Vec<u32>,
-    // Prices, by (region, commodity): the price, its reference, the perceived log cover, the
-    // buyers' wants at the start, and the day's sums.
-    price: Vec<f64>,
-    reference: Vec<f64>,
-    log_cover: Vec<f64>,
-    normal_buyers: Vec<f64>,
-    p_held: Vec<f64>,
-    p_wanted: Vec<f64>,
-    p_buyers: Vec<f64>,
-    p_output: Vec<f64>,
-    p_weighted: Vec<f64>,
+    /// Prices by (region, commodity) and the day's region sums that move them (the engine's
+    /// book, moved by its `move_prices`).
+    prices: PriceBook,
     /// A buyer's weights, caps and orders of one input's links (scratch).
-    split: Vec<[f64; 3]>,
+    split: Vec<((), f64, f64, f64)>,
     // Observation.
     nc: usize,
     made_by: Vec<f64>,
@@ -225,39 +218,6 @@ impl Rings {
         let row = self.today + ahead;
         let row = if row >= self.len { row - self.len } else { row };
         &mut self.cells[row as usize * self.rings + ring]
-    }
-}
-
-/// Splits `total` over links ([weight, cap, units]) in proportion to their weights, none
-/// above its cap (the rest shared again among those with room); what none has room for is
-/// then spread over all by weight (as the engine's procurement splits an order).
-fn water_fill(links: &mut [[f64; 3]], total: f64) {
-    let mut rest = total;
-    loop {
-        let open = |e: &[f64; 3]| e[0] > 0.0 && e[2] < e[1];
-        let weights: f64 = links.iter().filter(|e| open(e)).map(|e| e[0]).sum();
-        if weights <= 0.0 || rest <= 0.0 {
-            break;
-        }
-        if !links.iter().any(|e| open(e) && e[2] + rest * e[0] / weights >= e[1]) {
-            for e in links.iter_mut().filter(|e| open(e)) {
-                e[2] += rest * e[0] / weights;
-            }
-            return;
-        }
-        let share = rest;
-        for e in links.iter_mut().filter(|e| open(e)) {
-            if e[2] + share * e[0] / weights >= e[1] {
-                rest -= e[1] - e[2];
-                e[2] = e[1];
-            }
-        }
-    }
-    let weights: f64 = links.iter().filter(|e| e[0] > 0.0).map(|e| e[0]).sum();
-    if rest > 0.0 && weights > 0.0 {
-        for e in links.iter_mut().filter(|e| e[0] > 0.0) {
-            e[2] += rest * e[0] / weights;
-        }
     }
 }
 
@@ -363,15 +323,7 @@ impl World {
             flows: vec![0.0; nn * nn * nc],
             flow_value: vec![0.0; nn * nn * nc],
             price_cell: vec![],
-            price: (0..nr).flat_map(|_| reference.iter().copied()).collect(),
-            log_cover: vec![0.0; nr * nc],
-            normal_buyers: vec![],
-            p_held: vec![0.0; nr * nc],
-            p_wanted: vec![0.0; nr * nc],
-            p_buyers: vec![0.0; nr * nc],
-            p_output: vec![0.0; nr * nc],
-            p_weighted: vec![0.0; nr * nc],
-            reference,
+            prices: PriceBook::new(nr, reference),
             split: vec![],
             nc,
             made_by: vec![0.0; nn * nc],
@@ -567,7 +519,7 @@ impl World {
                     let region = usize::from(self.region[f]) * nc;
                     let mut cost = 0.0;
                     for s in a..b {
-                        cost += self.per_unit[s] * self.price[region + usize::from(self.commodity[s])];
+                        cost += self.per_unit[s] * self.prices.price[region + usize::from(self.commodity[s])];
                     }
                     (cost / self.ref_cost[f]).powf(-self.elasticity[f]).min(10.0)
                 } else {
@@ -695,7 +647,7 @@ impl World {
                         own + (deliverable - claims) * self.spare_share[l]
                     };
                     let cap = overask * fair;
-                    split.push([weight, cap, 0.0]);
+                    split.push(((), weight, cap, 0.0));
                     expected += weight;
                     if weight > 0.0 && cap > 0.0 {
                         open += weight;
@@ -705,7 +657,7 @@ impl World {
                 black_box(expected < self.buying.search_below);
                 // Precaution: the scarcity it perceives sets how far its cover rises.
                 let c = usize::from(self.commodity[s]);
-                let price = self.price[region + c] / self.reference[c];
+                let price = self.prices.price[region + c] / self.prices.reference[c];
                 let wanted = 1.0 + self.buying.precaution_cover * scarcity(&self.buying, expected, price, 0.0);
                 let rate = if wanted > self.precaution[s] { up } else { relax };
                 self.precaution[s] += rate * (wanted - self.precaution[s]);
@@ -719,24 +671,25 @@ impl World {
                     continue;
                 }
                 // By weight, unless a cap binds (then shared again among those with room).
+                // (The engine's `split`, with its first round, the usual case, in the pass.)
                 let mut fits = open > 0.0;
                 for e in split.iter_mut() {
-                    if e[0] > 0.0 && e[1] > 0.0 {
-                        e[2] = gap * e[0] / open;
-                        fits &= e[2] < e[1];
+                    if e.1 > 0.0 && e.2 > 0.0 {
+                        e.3 = gap * e.1 / open;
+                        fits &= e.3 < e.2;
                     }
                 }
                 if !fits {
                     for e in split.iter_mut() {
-                        e[2] = 0.0;
+                        e.3 = 0.0;
                     }
-                    water_fill(&mut split, gap);
+                    split_order(&mut split, gap);
                 }
                 for (k, l) in (la..lb).enumerate() {
                     if let Some(&next) = self.supplier.get(l + AHEAD) {
                         prefetch(&self.received, next as usize);
                     }
-                    let q = split[k][2];
+                    let q = split[k].3;
                     self.ordered[l] = q;
                     self.received[self.supplier[l] as usize] += q;
                 }
@@ -749,12 +702,13 @@ impl World {
     /// sales; every firm's stocks and wants go into its region's sums, and prices move.
     fn markets(&mut self) {
         let nc = self.nc;
+        let book = &mut self.prices;
         for v in [
-            &mut self.p_held,
-            &mut self.p_wanted,
-            &mut self.p_buyers,
-            &mut self.p_output,
-            &mut self.p_weighted,
+            &mut book.held,
+            &mut book.wanted,
+            &mut book.buyers,
+            &mut book.output,
+            &mut book.weighted_cost,
         ] {
             v.fill(0.0);
         }
@@ -770,61 +724,27 @@ impl World {
             let out = region + usize::from(self.output[f]);
             if !self.final_good[f] {
                 self.expected_sales[f] += self.smooth * (r - self.expected_sales[f]);
-                self.p_held[out] += self.fin[f];
-                self.p_wanted[out] += self.expected_sales[f] * self.out_cover[f];
+                self.prices.held[out] += self.fin[f];
+                self.prices.wanted[out] += self.expected_sales[f] * self.out_cover[f];
             }
             let mut cost = 0.0;
             for s in self.slot_from[f] as usize..self.slot_from[f + 1] as usize {
                 let cell = region + usize::from(self.commodity[s]);
                 let wants = self.expected_output[f] * self.per_unit[s] * (self.in_cover[f] + self.lead[s]);
-                self.p_held[cell] += self.stock[s] + self.in_transit[s];
-                self.p_wanted[cell] += wants;
-                self.p_buyers[cell] += wants;
-                cost += self.per_unit[s] * self.price[cell];
+                self.prices.held[cell] += self.stock[s] + self.in_transit[s];
+                self.prices.wanted[cell] += wants;
+                self.prices.buyers[cell] += wants;
+                cost += self.per_unit[s] * self.prices.price[cell];
             }
             let factor = if self.cost_share[f] > 0.0 {
                 1.0 + self.cost_share[f] * (cost / self.ref_cost[f] - 1.0)
             } else {
                 1.0
             };
-            self.p_output[out] += self.expected_output[f];
-            self.p_weighted[out] += self.expected_output[f] * factor;
+            self.prices.output[out] += self.expected_output[f];
+            self.prices.weighted_cost[out] += self.expected_output[f] * factor;
         }
-        if self.normal_buyers.is_empty() {
-            self.normal_buyers = self.p_buyers.clone();
-        }
-        let rules = &self.price_rules;
-        let k = (1.0 / rules.adjust_days).min(1.0);
-        let bound = PRICE_RANGE.ln();
-        for cell in 0..self.price.len() {
-            let reference = self.reference[cell % nc];
-            let factor = if self.p_output[cell] > 0.0 {
-                self.p_weighted[cell] / self.p_output[cell]
-            } else {
-                1.0
-            };
-            let anchor = (reference * factor).clamp(reference / PRICE_RANGE, reference * PRICE_RANGE);
-            let cover = if self.p_wanted[cell] > 0.0 {
-                (self.p_held[cell] / self.p_wanted[cell]).clamp(MIN_COVER, MAX_COVER)
-            } else {
-                1.0
-            };
-            let normal = self.normal_buyers[cell];
-            let presence = if rules.thin_market > 0.0 && normal > 0.0 {
-                (self.p_buyers[cell] / (rules.thin_market * normal)).min(1.0)
-            } else {
-                1.0
-            };
-            self.log_cover[cell] += k * (presence * cover.ln() - self.log_cover[cell]);
-            let step = price_step(
-                (self.price[cell] / reference).ln(),
-                (anchor / reference).ln(),
-                self.log_cover[cell],
-                rules,
-                k,
-            );
-            self.price[cell] = reference * step.clamp(-bound, bound).exp();
-        }
+        move_prices(&mut self.prices, &self.price_rules, 1.0);
     }
 
     fn ship_and_deliver(&mut self, tick: u32) {
@@ -892,7 +812,7 @@ impl World {
                         // Exports at the importer's price.
                         let cell = self.flow_cell[l] as usize;
                         self.flows[cell] += filled;
-                        self.flow_value[cell] += filled * self.price[self.price_cell[l] as usize];
+                        self.flow_value[cell] += filled * self.prices.price[self.price_cell[l] as usize];
                     }
                 }
             }

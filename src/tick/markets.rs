@@ -414,12 +414,21 @@ pub fn adjust_prices(
             add_cells(to, from);
         }
     }
+    move_prices(book, &params.prices, tick_days);
+}
+
+/// Moves every price in `book` by a tick of `tick_days` days, from the region sums already in
+/// it (`held`, `wanted`, `buyers`, `output`, `weighted_cost`; see [`adjust_prices`]): each
+/// price goes towards its cost anchor and away from it with the region's perceived stock
+/// cover ([`price_step`]). The first call takes the buyers' wants as the normal market.
+pub fn move_prices(book: &mut PriceBook, rules: &PriceRules, tick_days: f64) {
+    let nc = book.commodities;
     if book.normal_buyers.is_empty() {
         book.normal_buyers = book.buyers.clone();
     }
-    let thin = params.prices.thin_market;
+    let thin = rules.thin_market;
     let bound = PRICE_RANGE.ln();
-    let k = (tick_days / params.prices.adjust_days).min(1.0);
+    let k = (tick_days / rules.adjust_days).min(1.0);
     let regions = book.price.len() / nc;
     for cell in 0..book.price.len() {
         let c = cell % nc;
@@ -460,7 +469,7 @@ pub fn adjust_prices(
             (book.price[cell] / reference).ln(),
             (anchor / reference).ln(),
             book.log_cover[cell],
-            &params.prices,
+            rules,
             k,
         );
         book.price[cell] = reference * log_gap.clamp(-bound, bound).exp();

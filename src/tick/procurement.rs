@@ -723,7 +723,7 @@ fn take_part_of_spare(links: &mut SupplyLinks, li: usize) {
 /// none above its cap: a link whose share would pass its cap gets its cap, and the rest is
 /// shared again among the others (water-filling). What no link has room for is then spread
 /// over all links with a weight, in proportion to it.
-fn split<K>(links: &mut [(K, f64, f64, f64)], total: f64) {
+pub fn split<K>(links: &mut [(K, f64, f64, f64)], total: f64) {
     let mut rest = total;
     loop {
         let open = |e: &(K, f64, f64, f64)| e.1 > 0.0 && e.3 < e.2;
